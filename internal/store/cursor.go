@@ -1,0 +1,44 @@
+package store
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/admem/admem"
+)
+
+// Cursors are opaque to clients: base64url of "unixmicro:id" for lists ordered
+// by (created_at DESC, id DESC), or of "id" for lists ordered by a serial id.
+
+func encodeTimeCursor(t time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id))
+}
+
+func decodeTimeCursor(c string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", admem.Invalid("cursor", "not a cursor this service issued")
+	}
+	ts, id, ok := strings.Cut(string(b), ":")
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", admem.Invalid("cursor", "not a cursor this service issued")
+	}
+	return time.UnixMicro(us), id, nil
+}
+
+func encodeIDCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+}
+
+func decodeIDCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if id, err := strconv.ParseInt(string(b), 10, 64); err == nil && id > 0 {
+			return id, nil
+		}
+	}
+	return 0, admem.Invalid("cursor", "not a cursor this service issued")
+}

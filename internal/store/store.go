@@ -1,0 +1,86 @@
+// Package store owns all SQL: the pgx pool, transactions with the tenant set
+// for row-level security, the translation of Postgres errors into domain
+// errors, and the migrations runner.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DB is the connection pool plus the tenant-scoped transaction helpers every
+// store method goes through.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to Postgres and checks the connection.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.ConnConfig.RuntimeParams["application_name"] = "admem"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: ping: %w", err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close closes the pool, waiting for connections in use to be released.
+func (db *DB) Close() { db.pool.Close() }
+
+// Ping checks that Postgres answers.
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+
+// Stats returns pool statistics for metrics.
+func (db *DB) Stats() *pgxpool.Stat { return db.pool.Stat() }
+
+// inTenant runs fn in one transaction whose row-level-security tenant is
+// tenantID. Queries inside still filter by tenant explicitly: RLS is the
+// second lock, not the only one.
+func (db *DB) inTenant(ctx context.Context, tenantID string, fn func(pgx.Tx) error) error {
+	if tenantID == "" {
+		return errors.New("store: no tenant for a tenant-scoped transaction")
+	}
+	return db.inTx(ctx, fn, "admem.tenant_id", tenantID)
+}
+
+// inPlatform runs fn in one transaction with platform-admin visibility of the
+// tenants table (and nothing else: tenant-owned rows stay hidden).
+func (db *DB) inPlatform(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.inTx(ctx, fn, "admem.platform", "on")
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error, kv ...string) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	for i := 0; i+1 < len(kv); i += 2 {
+		if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true)", kv[i], kv[i+1]); err != nil {
+			return translate(err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit(ctx))
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# stack.sh manages a local Postgres (with pgvector) and Redis on loopback, with
+# all their data under .data/<name>/ in the project.
+#
+#   scripts/stack.sh up NAME     install what is missing, start (idempotent), write .data/NAME/env
+#   scripts/stack.sh down NAME   stop what "up" started
+#   scripts/stack.sh env NAME    print the environment file's path
+#
+# NAME is dev (make run), test (make test) or bench (make bench-*); each has its
+# own ports and data, so they can run side by side.
+set -euo pipefail
+
+cmd=${1:-}
+name=${2:-dev}
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir="$root/.data/$name"
+pgbin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+case "$name" in
+  dev) pgport=${ADMEM_PG_PORT:-55432} redisport=${ADMEM_REDIS_PORT:-56379} ;;
+  test) pgport=${ADMEM_PG_PORT:-55433} redisport=${ADMEM_REDIS_PORT:-56380} ;;
+  bench) pgport=${ADMEM_PG_PORT:-55434} redisport=${ADMEM_REDIS_PORT:-56381} ;;
+  *) echo "stack.sh: unknown stack '$name' (dev, test or bench)" >&2; exit 2 ;;
+esac
+
+log() { printf '[stack:%s] %s\n' "$name" "$*" >&2; }
+
+# Postgres refuses to run as root, so as root the servers run as a system user.
+runas=()
+svcuser=$(id -un)
+if [ "$(id -u)" = 0 ]; then
+  svcuser=admem
+  if ! id "$svcuser" >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$svcuser"
+  fi
+  runas=(runuser -u "$svcuser" --)
+fi
+
+secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+up() {
+  "$root/scripts/deps.sh"
+  mkdir -p "$dir/pg" "$dir/redis" "$dir/run"
+  chmod 700 "$dir"
+  if [ ! -f "$dir/secrets" ]; then
+    umask 077
+    {
+      echo "pg_super_password=$(secret)"
+      echo "pg_app_password=$(secret)"
+      echo "redis_password=$(secret)"
+      echo "jwt_secret=$(secret)$(secret)"
+    } >"$dir/secrets"
+  fi
+  # shellcheck disable=SC1091
+  . "$dir/secrets"
+  [ "$(id -u)" = 0 ] && chown -R "$svcuser" "$dir/pg" "$dir/redis" "$dir/run" && chown "$svcuser" "$dir"
+
+  if [ ! -f "$dir/pg/PG_VERSION" ]; then
+    log "initdb"
+    pwfile="$dir/run/pw"
+    (umask 077; echo "$pg_super_password" >"$pwfile")
+    [ "$(id -u)" = 0 ] && chown "$svcuser" "$pwfile"
+    "${runas[@]}" "$pgbin/initdb" -D "$dir/pg" -U postgres --auth-local=peer \
+      --auth-host=scram-sha-256 --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pwfile"
+    {
+      echo "listen_addresses = '127.0.0.1'"
+      echo "port = $pgport"
+      echo "unix_socket_directories = '$dir/run'"
+      echo "max_connections = 300"
+      echo "shared_buffers = 256MB"
+      echo "maintenance_work_mem = 512MB"
+      if [ "$name" = test ]; then
+        # Throwaway data: durability costs time and buys nothing.
+        echo "fsync = off"
+        echo "synchronous_commit = off"
+        echo "full_page_writes = off"
+      fi
+    } >>"$dir/pg/postgresql.conf"
+  fi
+
+  if ! "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" status >/dev/null 2>&1; then
+    log "starting Postgres on 127.0.0.1:$pgport"
+    "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w -t 60 start >/dev/null
+  fi
+
+  export PGPASSWORD="$pg_super_password"
+  psql_super() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
+  psql_super -d postgres <<SQL
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'admem_app') THEN
+    CREATE ROLE admem_app NOLOGIN NOSUPERUSER NOBYPASSRLS;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'admem_api') THEN
+    CREATE ROLE admem_api LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE IN ROLE admem_app;
+  END IF;
+END
+\$\$;
+ALTER ROLE admem_api PASSWORD '$pg_app_password';
+SQL
+  if [ -z "$(psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'admem'")" ]; then
+    psql_super -d postgres -c "CREATE DATABASE admem"
+  fi
+  unset PGPASSWORD
+
+  if ! redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping >/dev/null 2>&1; then
+    log "starting Redis on 127.0.0.1:$redisport"
+    persist=(--appendonly yes --appendfsync everysec)
+    [ "$name" = test ] && persist=(--appendonly no --save "")
+    "${runas[@]}" redis-server --bind 127.0.0.1 --port "$redisport" --dir "$dir/redis" \
+      --requirepass "$redis_password" --daemonize yes --pidfile "$dir/run/redis.pid" \
+      --logfile "$dir/redis/redis.log" "${persist[@]}"
+    for _ in $(seq 1 50); do
+      redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+  fi
+
+  umask 077
+  cat >"$dir/env" <<ENV
+export ADMEM_DATABASE_URL='postgres://admem_api:$pg_app_password@127.0.0.1:$pgport/admem?sslmode=disable'
+export ADMEM_MIGRATE_DATABASE_URL='postgres://postgres:$pg_super_password@127.0.0.1:$pgport/admem?sslmode=disable'
+export ADMEM_REDIS_URL='redis://:$redis_password@127.0.0.1:$redisport/0'
+export ADMEM_JWT_SECRET='$jwt_secret'
+export ADMEM_TEST_ADMIN_URL='postgres://postgres:$pg_super_password@127.0.0.1:$pgport/postgres?sslmode=disable'
+export ADMEM_TEST_APP_USER='admem_api'
+export ADMEM_TEST_APP_PASSWORD='$pg_app_password'
+export ADMEM_TEST_REDIS_URL='redis://:$redis_password@127.0.0.1:$redisport/0'
+ENV
+  log "up: Postgres 127.0.0.1:$pgport, Redis 127.0.0.1:$redisport; environment in .data/$name/env"
+}
+
+down() {
+  if [ -f "$dir/pg/PG_VERSION" ] && "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" status >/dev/null 2>&1; then
+    "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null && log "Postgres stopped"
+  fi
+  if [ -f "$dir/secrets" ]; then
+    # shellcheck disable=SC1091
+    . "$dir/secrets"
+    if redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping >/dev/null 2>&1; then
+      redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning shutdown nosave >/dev/null 2>&1 || true
+      log "Redis stopped"
+    fi
+  fi
+}
+
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  env) echo "$dir/env" ;;
+  *) echo "usage: scripts/stack.sh up|down|env [dev|test|bench]" >&2; exit 2 ;;
+esac
