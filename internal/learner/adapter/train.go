@@ -212,9 +212,7 @@ func split(examples []Example, frac float64, rng *rand.Rand) (train, val []int) 
 	for _, class := range [][]int{fail, ok} {
 		rng.Shuffle(len(class), func(i, j int) { class[i], class[j] = class[j], class[i] })
 		k := int(math.Round(frac * float64(len(class))))
-		if k >= len(class) { // keep at least one of the class to train on
-			k = len(class) - 1
-		}
+		k = max(min(k, len(class)-1), 0) // keep at least one of the class to train on
 		val = append(val, class[:k]...)
 		train = append(train, class[k:]...)
 	}
