@@ -96,7 +96,7 @@ func TestClusterRecall(t *testing.T) {
 		{Failed: true, Cluster: "a"}, {Failed: true, Cluster: "a"}, // both flagged
 		{Failed: true, Cluster: "b"}, {Failed: true, Cluster: "b"}, // one of two: counts
 		{Failed: true, Cluster: "c"}, {Failed: true, Cluster: "c"}, {Failed: true, Cluster: "c"}, // one of three: not
-		{Failed: true},           // no cluster: ignored by cluster recall
+		{Failed: true},                // no cluster: ignored by cluster recall
 		{Failed: false, Cluster: "a"}, // success: ignored
 	}
 	risks := []float64{0.9, 0.7, 0.6, 0.1, 0.5, 0.2, 0.3, 0.99, 0.95}

@@ -78,7 +78,9 @@ func (f *family) sampleWithTruth(n int, seed uint64) ([]Example, []float64) {
 			Action:  jitter(rng, f.w.actions[a], f.w.noise/2),
 			Failed:  rng.Float64() < p,
 		}
-		if e.Failed {
+		// Only systematic failures form a cluster; base-rate failures are
+		// the noise a failure-signature clusterer would leave unclustered.
+		if e.Failed && f.bad[k][a] {
 			e.Cluster = fmt.Sprintf("%s/c%d/a%d", f.name, k, a)
 		}
 		out[i] = e
