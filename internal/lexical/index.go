@@ -1,0 +1,225 @@
+package lexical
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Hit is one ranked document.
+type Hit struct {
+	ID    string
+	Score float64
+}
+
+// Index is an in-memory BM25 index. It is safe for concurrent use; searches
+// run in parallel with each other and wait for writes.
+type Index struct {
+	params   BM25Params
+	analyzer *Analyzer
+
+	mu       sync.RWMutex
+	ids      []string
+	byID     map[string]int32
+	lens     []int32
+	terms    [][]termCount // forward index, for feedback expansion
+	total    int64
+	postings map[string][]posting
+}
+
+type posting struct {
+	doc int32
+	tf  int32
+}
+
+type termCount struct {
+	term string
+	tf   int32
+}
+
+// NewIndex returns an empty index that analyses with a (DefaultAnalyzer when
+// nil) and scores with p.
+func NewIndex(a *Analyzer, p BM25Params) *Index {
+	if a == nil {
+		a = DefaultAnalyzer
+	}
+	return &Index{params: p, analyzer: a, byID: map[string]int32{}, postings: map[string][]posting{}}
+}
+
+// Analyzer returns the analyser the index uses for documents and queries.
+func (ix *Index) Analyzer() *Analyzer { return ix.analyzer }
+
+// Len returns the number of documents.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.ids)
+}
+
+// Add analyses text and indexes it under id.
+func (ix *Index) Add(id, text string) error {
+	return ix.AddTerms(id, ix.analyzer.Analyze(text))
+}
+
+// AddTerms indexes already analysed terms under id. IDs are unique: adding
+// an existing id is an error, since silently double-counting would skew
+// every document frequency.
+func (ix *Index) AddTerms(id string, terms []string) error {
+	counts := make(map[string]int32, len(terms))
+	for _, t := range terms {
+		counts[t]++
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if _, dup := ix.byID[id]; dup {
+		return fmt.Errorf("lexical: document %q already indexed", id)
+	}
+	doc := int32(len(ix.ids))
+	ix.ids = append(ix.ids, id)
+	ix.byID[id] = doc
+	ix.lens = append(ix.lens, int32(len(terms)))
+	ix.total += int64(len(terms))
+	tcs := make([]termCount, 0, len(counts))
+	for t, c := range counts {
+		ix.postings[t] = append(ix.postings[t], posting{doc: doc, tf: c})
+		tcs = append(tcs, termCount{t, c})
+	}
+	// Map order is random; sorting keeps feedback expansion deterministic.
+	sort.Slice(tcs, func(i, j int) bool { return tcs[i].term < tcs[j].term })
+	ix.terms = append(ix.terms, tcs)
+	return nil
+}
+
+// DocFreq returns how many documents contain term (an analysed term).
+func (ix *Index) DocFreq(term string) int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.postings[term])
+}
+
+// Search ranks documents for a query text and returns the best k (all
+// matching documents when k <= 0).
+func (ix *Index) Search(query string, k int) []Hit {
+	return ix.SearchTerms(ix.analyzer.Analyze(query), k)
+}
+
+// SearchTerms ranks documents for analysed query terms; each distinct term
+// counts once.
+func (ix *Index) SearchTerms(terms []string, k int) []Hit {
+	q := make(map[string]float64, len(terms))
+	for _, t := range terms {
+		q[t] = 1
+	}
+	return ix.SearchWeighted(q, k)
+}
+
+// SearchWeighted ranks documents for a weighted query: each term's BM25
+// contribution is multiplied by its weight. Feedback-expanded queries use it.
+func (ix *Index) SearchWeighted(query map[string]float64, k int) []Hit {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n := len(ix.ids)
+	if n == 0 {
+		return nil
+	}
+	avg := float64(ix.total) / float64(n)
+	scores := make(map[int32]float64)
+	for t, w := range query {
+		ps := ix.postings[t]
+		if len(ps) == 0 || w == 0 {
+			continue
+		}
+		idf := IDF(len(ps), n)
+		for _, p := range ps {
+			scores[p.doc] += w * ix.params.TermScore(int(p.tf), int(ix.lens[p.doc]), avg, idf)
+		}
+	}
+	hits := make([]Hit, 0, len(scores))
+	for d, s := range scores {
+		hits = append(hits, Hit{ID: ix.ids[d], Score: s})
+	}
+	sortHits(hits)
+	if k > 0 && len(hits) > k {
+		hits = hits[:k]
+	}
+	return hits
+}
+
+// sortHits orders by score, then by id so that ties rank deterministically.
+func sortHits(hits []Hit) {
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		return hits[i].ID < hits[j].ID
+	})
+}
+
+// Feedback configures pseudo-relevance feedback (RM3-style): the top Docs
+// results of the original query are assumed relevant, their Terms most
+// characteristic terms are added to the query, and the expanded query is
+// Weight parts feedback to 1−Weight parts original.
+type Feedback struct {
+	Docs   int
+	Terms  int
+	Weight float64
+}
+
+// SearchFeedback runs the query, expands it from its top results (see
+// Feedback) and runs the expanded query.
+func (ix *Index) SearchFeedback(query string, k int, fb Feedback) []Hit {
+	terms := ix.analyzer.Analyze(query)
+	first := ix.SearchTerms(terms, fb.Docs)
+	if len(first) == 0 || fb.Terms <= 0 || fb.Weight <= 0 {
+		return ix.SearchTerms(terms, k)
+	}
+	return ix.SearchWeighted(ix.Expand(terms, first, fb), k)
+}
+
+// Expand builds the RM3 query: original terms with weight (1−w)/|q| each,
+// plus the fb.Terms terms with the highest relevance-model weight
+// Σ_d P(t|d)·P(d|q)·idf(t) over the feedback documents, scaled to sum to w.
+// The idf factor keeps generic terms of chatty documents out of the query.
+func (ix *Index) Expand(terms []string, top []Hit, fb Feedback) map[string]float64 {
+	q := map[string]float64{}
+	for _, t := range terms {
+		q[t] = 1
+	}
+	for t := range q {
+		q[t] = (1 - fb.Weight) / float64(len(q))
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n := len(ix.ids)
+	var z float64
+	for _, h := range top[:min(len(top), fb.Docs)] {
+		z += h.Score
+	}
+	if z == 0 {
+		return q
+	}
+	rel := map[string]float64{}
+	for _, h := range top[:min(len(top), fb.Docs)] {
+		d, ok := ix.byID[h.ID]
+		if !ok || ix.lens[d] == 0 {
+			continue
+		}
+		for _, tc := range ix.terms[d] {
+			rel[tc.term] += float64(tc.tf) / float64(ix.lens[d]) * h.Score / z * IDF(len(ix.postings[tc.term]), n)
+		}
+	}
+	cand := make([]Hit, 0, len(rel))
+	for t, w := range rel {
+		cand = append(cand, Hit{ID: t, Score: w})
+	}
+	sortHits(cand)
+	cand = cand[:min(len(cand), fb.Terms)]
+	var sum float64
+	for _, c := range cand {
+		sum += c.Score
+	}
+	for _, c := range cand {
+		q[c.ID] += fb.Weight * c.Score / sum
+	}
+	return q
+}

@@ -1,0 +1,474 @@
+package lexical_test
+
+// The LoCoMo harness measures evidence recall@k of turn retrieval for the
+// lexical ranker, the GloVe-SIF embedder and their fusion. It is a
+// measurement, not a regression test, so it runs only when asked:
+//
+//	ADMEM_LOCOMO=1 go test ./internal/lexical -run TestLoCoMo -v
+//
+// ADMEM_LOCOMO_DATA overrides the data file (default: shared/data beside the
+// repository), ADMEM_EMBED_FILE the word-vector file (default
+// .data/embed/glove-50k.bin; the vector arms are skipped without it), and
+// ADMEM_LOCOMO_ALL=1 adds the ablation arms behind the report's choices.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/admem/admem/internal/embed"
+	"github.com/admem/admem/internal/lexical"
+)
+
+type locomoTurn struct {
+	Speaker     string `json:"speaker"`
+	DiaID       string `json:"dia_id"`
+	Text        string `json:"text"`
+	BlipCaption string `json:"blip_caption"`
+}
+
+type locomoQA struct {
+	Question string   `json:"question"`
+	Evidence []string `json:"evidence"`
+	Category int      `json:"category"`
+}
+
+type locomoConv struct {
+	SampleID     string                     `json:"sample_id"`
+	Conversation map[string]json.RawMessage `json:"conversation"`
+	QA           []locomoQA                 `json:"qa"`
+}
+
+// turn is one dialog turn in conversation order, with its session's date.
+type turn struct {
+	locomoTurn
+	date string
+}
+
+type conv struct {
+	id    string
+	turns []turn
+	pos   map[string]int // dia_id → index in turns
+	qs    []question
+}
+
+type question struct {
+	text     string
+	category int
+	evidence []string
+}
+
+var (
+	sessionKey = regexp.MustCompile(`^session_(\d+)$`)
+	diaID      = regexp.MustCompile(`^D\d+:\d+$`)
+)
+
+func loadLoCoMo(t *testing.T, path string) (convs []conv, skipped int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read LoCoMo: %v", err)
+	}
+	var raw []locomoConv
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("decode LoCoMo: %v", err)
+	}
+	for _, rc := range raw {
+		c := conv{id: rc.SampleID, pos: map[string]int{}}
+		var sessions []int
+		for k := range rc.Conversation {
+			if m := sessionKey.FindStringSubmatch(k); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				sessions = append(sessions, n)
+			}
+		}
+		sort.Ints(sessions)
+		for _, n := range sessions {
+			var turns []locomoTurn
+			if err := json.Unmarshal(rc.Conversation["session_"+strconv.Itoa(n)], &turns); err != nil {
+				t.Fatalf("%s session %d: %v", rc.SampleID, n, err)
+			}
+			var date string
+			_ = json.Unmarshal(rc.Conversation[fmt.Sprintf("session_%d_date_time", n)], &date)
+			for _, tu := range turns {
+				c.pos[tu.DiaID] = len(c.turns)
+				c.turns = append(c.turns, turn{tu, date})
+			}
+		}
+		for _, qa := range rc.QA {
+			if qa.Category < 1 || qa.Category > 4 {
+				continue
+			}
+			q := question{text: qa.Question, category: qa.Category}
+			for _, e := range qa.Evidence {
+				if _, ok := c.pos[e]; ok && diaID.MatchString(e) {
+					q.evidence = append(q.evidence, e)
+				} else {
+					skipped++
+				}
+			}
+			if len(q.evidence) > 0 {
+				c.qs = append(c.qs, q)
+			}
+		}
+		convs = append(convs, c)
+	}
+	return convs, skipped
+}
+
+// docOptions choose what text of a turn is indexed.
+type docOptions struct {
+	speaker bool // "Caroline: ..."
+	date    bool // the session's date, e.g. "8 May, 2023"
+	caption bool // the image caption of shared photos
+}
+
+func docText(tu turn, o docOptions) string {
+	var b strings.Builder
+	if o.speaker {
+		b.WriteString(tu.Speaker + ": ")
+	}
+	b.WriteString(tu.Text)
+	if o.caption && tu.BlipCaption != "" {
+		b.WriteString(" [shared " + tu.BlipCaption + "]")
+	}
+	if o.date && tu.date != "" {
+		d := tu.date
+		if i := strings.Index(d, " on "); i >= 0 {
+			d = d[i+4:] // the day, not the clock time
+		}
+		b.WriteString(" (" + d + ")")
+	}
+	return b.String()
+}
+
+// ranker returns, for a conversation and question, every turn index ranked.
+type ranker func(c *conv, ci int, q string) []lexical.Hit
+
+var ks = []int{1, 5, 10, 25}
+
+type result struct {
+	name string
+	// recall[cat][kIndex]; cat 0 is overall.
+	recall [5][4]float64
+	n      [5]int
+}
+
+func evaluate(convs []conv, name string, rank ranker) result {
+	r := result{name: name}
+	for ci := range convs {
+		c := &convs[ci]
+		for _, q := range c.qs {
+			hits := rank(c, ci, q.text)
+			pos := map[string]int{}
+			for i, h := range hits {
+				pos[h.ID] = i
+			}
+			for ki, k := range ks {
+				found := 0
+				for _, e := range q.evidence {
+					if p, ok := pos[e]; ok && p < k {
+						found++
+					}
+				}
+				rec := float64(found) / float64(len(q.evidence))
+				r.recall[0][ki] += rec
+				r.recall[q.category][ki] += rec
+			}
+			r.n[0]++
+			r.n[q.category]++
+		}
+	}
+	for cat := range r.recall {
+		for ki := range ks {
+			if r.n[cat] > 0 {
+				r.recall[cat][ki] /= float64(r.n[cat])
+			}
+		}
+	}
+	return r
+}
+
+func (r result) row() string {
+	return fmt.Sprintf("| %-44s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |",
+		r.name, r.recall[0][0], r.recall[0][1], r.recall[0][2], r.recall[0][3],
+		r.recall[1][2], r.recall[2][2], r.recall[3][2], r.recall[4][2])
+}
+
+const tableHead = "| arm | R@1 | R@5 | R@10 | R@25 | multi-hop R@10 | temporal R@10 | open R@10 | single-hop R@10 |\n|---|---|---|---|---|---|---|---|---|"
+
+// bm25Arm indexes every conversation with the given options and ranks with
+// BM25, optionally with feedback and neighbour smoothing.
+type bm25Arm struct {
+	doc       docOptions
+	analyzer  *lexical.Analyzer
+	params    lexical.BM25Params
+	feedback  lexical.Feedback
+	neighbour float64 // share of the neighbouring turns' scores added to a turn's
+}
+
+func (a bm25Arm) ranker(convs []conv) ranker {
+	idx := make([]*lexical.Index, len(convs))
+	for ci, c := range convs {
+		idx[ci] = lexical.NewIndex(a.analyzer, a.params)
+		for _, tu := range c.turns {
+			if err := idx[ci].Add(tu.DiaID, docText(tu, a.doc)); err != nil {
+				panic(err)
+			}
+		}
+	}
+	return func(c *conv, ci int, q string) []lexical.Hit {
+		var hits []lexical.Hit
+		if a.feedback.Terms > 0 {
+			hits = idx[ci].SearchFeedback(q, 0, a.feedback)
+		} else {
+			hits = idx[ci].Search(q, 0)
+		}
+		if a.neighbour > 0 {
+			hits = smoothNeighbours(c, hits, a.neighbour)
+		}
+		return hits
+	}
+}
+
+// smoothNeighbours adds share × the scores of the previous and next turn to
+// each turn's score: an answer often sits next to the turn that names the
+// topic ("Did you go?" / "Yes, last Sunday").
+func smoothNeighbours(c *conv, hits []lexical.Hit, share float64) []lexical.Hit {
+	score := make([]float64, len(c.turns))
+	for _, h := range hits {
+		score[c.pos[h.ID]] = h.Score
+	}
+	out := make([]lexical.Hit, 0, len(c.turns))
+	for i, tu := range c.turns {
+		s := score[i]
+		if i > 0 {
+			s += share * score[i-1]
+		}
+		if i+1 < len(score) {
+			s += share * score[i+1]
+		}
+		if s > 0 {
+			out = append(out, lexical.Hit{ID: tu.DiaID, Score: s})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
+}
+
+// pcMode chooses how SIF's common component is obtained.
+type pcMode int
+
+const (
+	pcVocab  pcMode = iota // precomputed from the vocabulary (the shipped default)
+	pcNone                 // not removed
+	pcCorpus               // fitted on the conversation's own turns
+)
+
+type sifArm struct {
+	doc docOptions
+	a   float64
+	pc  pcMode
+}
+
+func (a sifArm) ranker(wv *embed.WordVectors, convs []conv) ranker {
+	e := embed.NewSIF(wv, embed.SIFOptions{A: a.a, KeepComponent: a.pc != pcVocab})
+	vecs := make([][][]float32, len(convs))
+	pcs := make([][]float32, len(convs))
+	for ci, c := range convs {
+		texts := make([]string, len(c.turns))
+		for i, tu := range c.turns {
+			texts[i] = docText(tu, a.doc)
+		}
+		vs, err := e.Embed(context.Background(), texts)
+		if err != nil {
+			panic(err)
+		}
+		if a.pc == pcCorpus {
+			pcs[ci] = firstPC(vs)
+			for _, v := range vs {
+				removePC(v, pcs[ci])
+			}
+		}
+		vecs[ci] = vs
+	}
+	return func(c *conv, ci int, q string) []lexical.Hit {
+		qv := e.EmbedOne(q)
+		if a.pc == pcCorpus {
+			removePC(qv, pcs[ci])
+		}
+		hits := make([]lexical.Hit, 0, len(c.turns))
+		for i, v := range vecs[ci] {
+			hits = append(hits, lexical.Hit{ID: c.turns[i].DiaID, Score: embed.Cosine(qv, v)})
+		}
+		sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
+		return hits
+	}
+}
+
+// firstPC is the top right singular vector of the (uncentred) matrix of vs,
+// by power iteration, as SIF fits it on a batch.
+func firstPC(vs [][]float32) []float32 {
+	dim := len(vs[0])
+	u := make([]float64, dim)
+	for _, v := range vs {
+		for j, x := range v {
+			u[j] += float64(x)
+		}
+	}
+	for it := 0; it < 200; it++ {
+		next := make([]float64, dim)
+		for _, v := range vs {
+			var d float64
+			for j, x := range v {
+				d += float64(x) * u[j]
+			}
+			for j, x := range v {
+				next[j] += d * float64(x)
+			}
+		}
+		var n float64
+		for _, x := range next {
+			n += x * x
+		}
+		n = math.Sqrt(n)
+		for j := range next {
+			next[j] /= n
+		}
+		u = next
+	}
+	out := make([]float32, dim)
+	for j, x := range u {
+		out[j] = float32(x)
+	}
+	return out
+}
+
+func removePC(v, pc []float32) {
+	var d float32
+	for j := range v {
+		d += v[j] * pc[j]
+	}
+	for j := range v {
+		v[j] -= d * pc[j]
+	}
+	embed.Normalize(v)
+}
+
+type fusionArm struct {
+	rrfK     float64 // 0: score fusion
+	wLex     float64
+	wVec     float64
+	vecDepth int // vector hits that enter the fusion (0: all)
+}
+
+func (f fusionArm) ranker(lex, vec ranker) ranker {
+	return func(c *conv, ci int, q string) []lexical.Hit {
+		l, v := lex(c, ci, q), vec(c, ci, q)
+		if f.vecDepth > 0 && len(v) > f.vecDepth {
+			v = v[:f.vecDepth]
+		}
+		if f.rrfK > 0 {
+			return lexical.FuseRRF(f.rrfK, lexical.Ranked{Weight: f.wLex, Hits: l}, lexical.Ranked{Weight: f.wVec, Hits: v})
+		}
+		return lexical.FuseScores(lexical.Ranked{Weight: f.wLex, Hits: l}, lexical.Ranked{Weight: f.wVec, Hits: v})
+	}
+}
+
+func repoPath(rel string) string {
+	// The package directory is internal/lexical; the repository root is two up.
+	return filepath.Join("..", "..", rel)
+}
+
+func TestLoCoMo(t *testing.T) {
+	if os.Getenv("ADMEM_LOCOMO") == "" {
+		t.Skip("measurement: set ADMEM_LOCOMO=1 to run")
+	}
+	path := os.Getenv("ADMEM_LOCOMO_DATA")
+	if path == "" {
+		path = repoPath("../shared/data/locomo/locomo-dev.json")
+	}
+	convs, skipped := loadLoCoMo(t, path)
+	nq, nt := 0, 0
+	for _, c := range convs {
+		nq += len(c.qs)
+		nt += len(c.turns)
+	}
+	t.Logf("%s: %d conversations, %d turns, %d questions (categories 1-4), %d malformed or unknown evidence ids skipped",
+		path, len(convs), nt, nq, skipped)
+	all := os.Getenv("ADMEM_LOCOMO_ALL") != ""
+
+	plain := docOptions{}
+	full := docOptions{speaker: true, date: true, caption: true}
+	noStem := &lexical.Analyzer{StopWords: lexical.EnglishStopWords}
+	fb := lexical.Feedback{Docs: 5, Terms: 10, Weight: 0.3}
+	var results []result
+	run := func(name string, r ranker) ranker {
+		results = append(results, evaluate(convs, name, r))
+		return r
+	}
+
+	bm25Base := run("bm25 baseline (text, stop+stem, 1.2/0.75)", bm25Arm{doc: plain, params: lexical.DefaultBM25}.ranker(convs))
+	if all {
+		run("bm25 text, no stemming", bm25Arm{doc: plain, analyzer: noStem, params: lexical.DefaultBM25}.ranker(convs))
+		run("bm25 +speaker", bm25Arm{doc: docOptions{speaker: true}, params: lexical.DefaultBM25}.ranker(convs))
+		run("bm25 +caption", bm25Arm{doc: docOptions{caption: true}, params: lexical.DefaultBM25}.ranker(convs))
+		run("bm25 +date", bm25Arm{doc: docOptions{date: true}, params: lexical.DefaultBM25}.ranker(convs))
+		run("bm25 +speaker+caption", bm25Arm{doc: docOptions{speaker: true, caption: true}, params: lexical.DefaultBM25}.ranker(convs))
+		for _, p := range []lexical.BM25Params{{K1: 0.9, B: 0.4}, {K1: 1.2, B: 0.5}, {K1: 1.5, B: 0.75}, {K1: 2.0, B: 0.75}, {K1: 1.2, B: 1}} {
+			run(fmt.Sprintf("bm25 full, k1=%.1f b=%.2f", p.K1, p.B), bm25Arm{doc: full, params: p}.ranker(convs))
+		}
+		run("bm25 full +feedback 5/10/0.3", bm25Arm{doc: full, params: lexical.DefaultBM25, feedback: fb}.ranker(convs))
+		for _, s := range []float64{0.1, 0.2, 0.35} {
+			run(fmt.Sprintf("bm25 full +neighbours %.2f", s), bm25Arm{doc: full, params: lexical.DefaultBM25, neighbour: s}.ranker(convs))
+		}
+	}
+	bm25Full := run("bm25 full (speaker+date+caption)", bm25Arm{doc: full, params: lexical.DefaultBM25}.ranker(convs))
+	_ = bm25Base
+
+	wvPath := os.Getenv("ADMEM_EMBED_FILE")
+	if wvPath == "" {
+		wvPath = repoPath(".data/embed/glove-50k.bin")
+	}
+	wv, err := embed.LoadWordVectors(wvPath)
+	if err != nil {
+		t.Logf("vector arms skipped: %v", err)
+	} else {
+		sifDefault := run("glove-sif text (a=1e-3, vocab PC)", sifArm{doc: plain}.ranker(wv, convs))
+		sifFull := run("glove-sif full doc (a=1e-3, vocab PC)", sifArm{doc: full}.ranker(wv, convs))
+		if all {
+			run("glove-sif text, no PC removal", sifArm{doc: plain, pc: pcNone}.ranker(wv, convs))
+			run("glove-sif text, PC fitted per conversation", sifArm{doc: plain, pc: pcCorpus}.ranker(wv, convs))
+			run("glove-sif text, a=1e-4", sifArm{doc: plain, a: 1e-4}.ranker(wv, convs))
+			run("glove-sif text, a=1e-2", sifArm{doc: plain, a: 1e-2}.ranker(wv, convs))
+			run("fusion rrf60 1/0.5, baseline bm25 + sif text", fusionArm{rrfK: 60, wLex: 1, wVec: 0.5}.ranker(bm25Base, sifDefault))
+			run("fusion rrf60 1/1, full", fusionArm{rrfK: 60, wLex: 1, wVec: 1}.ranker(bm25Full, sifFull))
+			run("fusion rrf10 1/0.5, full", fusionArm{rrfK: 10, wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
+			run("fusion score 1/0.5, full", fusionArm{wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
+			run("fusion score 1/0.3, full", fusionArm{wLex: 1, wVec: 0.3}.ranker(bm25Full, sifFull))
+		}
+		run("fusion rrf60 1/0.5, full", fusionArm{rrfK: 60, wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
+	}
+
+	var b strings.Builder
+	b.WriteString("\nevidence recall@k, LoCoMo categories 1-4\n" + tableHead + "\n")
+	for _, r := range results {
+		b.WriteString(r.row() + "\n")
+	}
+	fmt.Fprintf(&b, "questions per category: multi-hop %d, temporal %d, open-domain %d, single-hop %d\n",
+		results[0].n[1], results[0].n[2], results[0].n[3], results[0].n[4])
+	t.Log(b.String())
+	if out := os.Getenv("ADMEM_LOCOMO_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
