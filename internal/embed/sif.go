@@ -2,7 +2,9 @@ package embed
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"strconv"
 	"strings"
@@ -25,6 +27,10 @@ type SIFOptions struct {
 	A float64
 	// KeepComponent disables removal of the first principal component.
 	KeepComponent bool
+	// Component, when set, is removed instead of the file's or the
+	// vocabulary-derived one, e.g. a component fitted on a tenant's own
+	// texts. It changes the vector space, which the ID then says.
+	Component []float32
 }
 
 // SIF embeds sentences as SIF-weighted averages of GloVe word vectors with the
@@ -49,7 +55,9 @@ func NewSIF(wv *WordVectors, opt SIFOptions) *SIF {
 	s := &SIF{wv: wv, weight: sifWeights(wv, a)}
 	if !opt.KeepComponent {
 		pc, pa := wv.Component()
-		if pc == nil || math.Abs(pa-a) > 1e-9*a {
+		if opt.Component != nil {
+			pc = opt.Component
+		} else if pc == nil || math.Abs(pa-a) > 1e-9*a {
 			pc = SIFComponent(wv, a, DefaultSentenceLen)
 		}
 		s.pc = make([]float64, len(pc))
@@ -66,8 +74,11 @@ func NewSIF(wv *WordVectors, opt SIFOptions) *SIF {
 	if a != DefaultSIFA {
 		q = append(q, "a"+strconv.FormatFloat(a, 'g', -1, 64))
 	}
-	if opt.KeepComponent {
+	switch {
+	case opt.KeepComponent:
 		q = append(q, "keeppc")
+	case opt.Component != nil:
+		q = append(q, fmt.Sprintf("pc%08x", componentHash(opt.Component)))
 	}
 	if len(q) > 0 {
 		id += "-" + strings.Join(q, "-")
@@ -252,6 +263,18 @@ func SIFComponent(wv *WordVectors, a float64, sentLen int) []float32 {
 		out[j] = float32(x)
 	}
 	return out
+}
+
+// componentHash fingerprints a component so that IDs of embedders removing
+// different components differ.
+func componentHash(pc []float32) uint32 {
+	h := crc32.NewIEEE()
+	var b [4]byte
+	for _, x := range pc {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+		h.Write(b[:])
+	}
+	return h.Sum32()
 }
 
 func norm(v []float64) float64 {

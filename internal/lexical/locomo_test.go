@@ -206,13 +206,12 @@ func (r result) row() string {
 const tableHead = "| arm | R@1 | R@5 | R@10 | R@25 | multi-hop R@10 | temporal R@10 | open R@10 | single-hop R@10 |\n|---|---|---|---|---|---|---|---|---|"
 
 // bm25Arm indexes every conversation with the given options and ranks with
-// BM25, optionally with feedback and neighbour smoothing.
+// BM25, optionally with feedback expansion.
 type bm25Arm struct {
-	doc       docOptions
-	analyzer  *lexical.Analyzer
-	params    lexical.BM25Params
-	feedback  lexical.Feedback
-	neighbour float64 // share of the neighbouring turns' scores added to a turn's
+	doc      docOptions
+	analyzer *lexical.Analyzer
+	params   lexical.BM25Params
+	feedback lexical.Feedback
 }
 
 func (a bm25Arm) ranker(convs []conv) ranker {
@@ -232,36 +231,28 @@ func (a bm25Arm) ranker(convs []conv) ranker {
 		} else {
 			hits = idx[ci].Search(q, 0)
 		}
-		if a.neighbour > 0 {
-			hits = smoothNeighbours(c, hits, a.neighbour)
-		}
 		return hits
 	}
 }
 
-// smoothNeighbours adds share × the scores of the previous and next turn to
-// each turn's score: an answer often sits next to the turn that names the
-// topic ("Did you go?" / "Yes, last Sunday").
-func smoothNeighbours(c *conv, hits []lexical.Hit, share float64) []lexical.Hit {
-	score := make([]float64, len(c.turns))
-	for _, h := range hits {
-		score[c.pos[h.ID]] = h.Score
-	}
-	out := make([]lexical.Hit, 0, len(c.turns))
+// layout places each turn in its session, in order, for Layout.Spread.
+func layout(c *conv) *lexical.Layout {
+	l := lexical.NewLayout()
 	for i, tu := range c.turns {
-		s := score[i]
-		if i > 0 {
-			s += share * score[i-1]
-		}
-		if i+1 < len(score) {
-			s += share * score[i+1]
-		}
-		if s > 0 {
-			out = append(out, lexical.Hit{ID: tu.DiaID, Score: s})
-		}
+		l.Add(tu.DiaID, session(tu.DiaID), i)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
-	return out
+	return l
+}
+
+func session(id string) string { return id[:strings.IndexByte(id, ':')] }
+
+// spread wraps a ranker with Layout.Spread.
+func spread(convs []conv, w lexical.SpreadWeights, r ranker) ranker {
+	ls := make([]*lexical.Layout, len(convs))
+	for ci := range convs {
+		ls[ci] = layout(&convs[ci])
+	}
+	return func(c *conv, ci int, q string) []lexical.Hit { return ls[ci].Spread(r(c, ci, q), w) }
 }
 
 // pcMode chooses how SIF's common component is obtained.
@@ -274,13 +265,22 @@ const (
 )
 
 type sifArm struct {
-	doc docOptions
-	a   float64
-	pc  pcMode
+	doc     docOptions
+	a       float64
+	pc      pcMode
+	sentLen int // for pcVocab: the sentence length of the component (0: the file's)
 }
 
 func (a sifArm) ranker(wv *embed.WordVectors, convs []conv) ranker {
-	e := embed.NewSIF(wv, embed.SIFOptions{A: a.a, KeepComponent: a.pc != pcVocab})
+	opt := embed.SIFOptions{A: a.a, KeepComponent: a.pc != pcVocab}
+	if a.sentLen > 0 {
+		aa := a.a
+		if aa == 0 {
+			aa = embed.DefaultSIFA
+		}
+		opt.Component = embed.SIFComponent(wv, aa, a.sentLen)
+	}
+	e := embed.NewSIF(wv, opt)
 	vecs := make([][][]float32, len(convs))
 	pcs := make([][]float32, len(convs))
 	for ci, c := range convs {
@@ -415,24 +415,27 @@ func TestLoCoMo(t *testing.T) {
 		results = append(results, evaluate(convs, name, r))
 		return r
 	}
+	ctx := lexical.DefaultSpread
 
-	bm25Base := run("bm25 baseline (text, stop+stem, 1.2/0.75)", bm25Arm{doc: plain, params: lexical.DefaultBM25}.ranker(convs))
+	bm25Base := run("bm25: turn text (stop words, Porter2, k1 1.2 b 0.75)", bm25Arm{doc: plain, params: lexical.DefaultBM25}.ranker(convs))
 	if all {
-		run("bm25 text, no stemming", bm25Arm{doc: plain, analyzer: noStem, params: lexical.DefaultBM25}.ranker(convs))
-		run("bm25 +speaker", bm25Arm{doc: docOptions{speaker: true}, params: lexical.DefaultBM25}.ranker(convs))
-		run("bm25 +caption", bm25Arm{doc: docOptions{caption: true}, params: lexical.DefaultBM25}.ranker(convs))
-		run("bm25 +date", bm25Arm{doc: docOptions{date: true}, params: lexical.DefaultBM25}.ranker(convs))
-		run("bm25 +speaker+caption", bm25Arm{doc: docOptions{speaker: true, caption: true}, params: lexical.DefaultBM25}.ranker(convs))
-		for _, p := range []lexical.BM25Params{{K1: 0.9, B: 0.4}, {K1: 1.2, B: 0.5}, {K1: 1.5, B: 0.75}, {K1: 2.0, B: 0.75}, {K1: 1.2, B: 1}} {
-			run(fmt.Sprintf("bm25 full, k1=%.1f b=%.2f", p.K1, p.B), bm25Arm{doc: full, params: p}.ranker(convs))
-		}
-		run("bm25 full +feedback 5/10/0.3", bm25Arm{doc: full, params: lexical.DefaultBM25, feedback: fb}.ranker(convs))
-		for _, s := range []float64{0.1, 0.2, 0.35} {
-			run(fmt.Sprintf("bm25 full +neighbours %.2f", s), bm25Arm{doc: full, params: lexical.DefaultBM25, neighbour: s}.ranker(convs))
-		}
+		run("bm25: turn text, no stemming", bm25Arm{doc: plain, analyzer: noStem, params: lexical.DefaultBM25}.ranker(convs))
+		run("bm25: +speaker", bm25Arm{doc: docOptions{speaker: true}, params: lexical.DefaultBM25}.ranker(convs))
+		run("bm25: +caption", bm25Arm{doc: docOptions{caption: true}, params: lexical.DefaultBM25}.ranker(convs))
+		run("bm25: +date", bm25Arm{doc: docOptions{date: true}, params: lexical.DefaultBM25}.ranker(convs))
 	}
-	bm25Full := run("bm25 full (speaker+date+caption)", bm25Arm{doc: full, params: lexical.DefaultBM25}.ranker(convs))
-	_ = bm25Base
+	bm25Full := run("bm25: full doc (speaker+caption+date)", bm25Arm{doc: full, params: lexical.DefaultBM25}.ranker(convs))
+	if all {
+		for _, p := range []lexical.BM25Params{{K1: 0.9, B: 0.4}, {K1: 1.2, B: 0.5}, {K1: 1.5, B: 0.75}, {K1: 2.0, B: 0.75}, {K1: 1.2, B: 1}} {
+			run(fmt.Sprintf("bm25: full doc, k1 %.1f b %.2f", p.K1, p.B), bm25Arm{doc: full, params: p}.ranker(convs))
+		}
+		run("bm25: full doc, feedback 5 docs/10 terms/0.3", bm25Arm{doc: full, params: lexical.DefaultBM25, feedback: fb}.ranker(convs))
+		run("bm25: full doc, spread neighbours 0.35 only", spread(convs, lexical.SpreadWeights{Prev: 0.35, Next: 0.35}, bm25Full))
+		run("bm25: full doc, spread session 0.2 only", spread(convs, lexical.SpreadWeights{Group: 0.2}, bm25Full))
+		run("bm25: full doc, spread 0.5/0.5/0.2", spread(convs, lexical.SpreadWeights{Prev: 0.5, Next: 0.5, Group: 0.2}, bm25Full))
+		run("bm25: full doc, spread 0.2/0.2/0.1", spread(convs, lexical.SpreadWeights{Prev: 0.2, Next: 0.2, Group: 0.1}, bm25Full))
+	}
+	run("bm25: full doc + spread 0.35/0.35/0.2", spread(convs, ctx, bm25Full))
 
 	wvPath := os.Getenv("ADMEM_EMBED_FILE")
 	if wvPath == "" {
@@ -442,27 +445,35 @@ func TestLoCoMo(t *testing.T) {
 	if err != nil {
 		t.Logf("vector arms skipped: %v", err)
 	} else {
-		sifDefault := run("glove-sif text (a=1e-3, vocab PC)", sifArm{doc: plain}.ranker(wv, convs))
-		sifFull := run("glove-sif full doc (a=1e-3, vocab PC)", sifArm{doc: full}.ranker(wv, convs))
+		sifText := run("glove-sif: turn text (a 1e-3, vocabulary PC)", sifArm{doc: plain}.ranker(wv, convs))
 		if all {
-			run("glove-sif text, no PC removal", sifArm{doc: plain, pc: pcNone}.ranker(wv, convs))
-			run("glove-sif text, PC fitted per conversation", sifArm{doc: plain, pc: pcCorpus}.ranker(wv, convs))
-			run("glove-sif text, a=1e-4", sifArm{doc: plain, a: 1e-4}.ranker(wv, convs))
-			run("glove-sif text, a=1e-2", sifArm{doc: plain, a: 1e-2}.ranker(wv, convs))
-			run("fusion rrf60 1/0.5, baseline bm25 + sif text", fusionArm{rrfK: 60, wLex: 1, wVec: 0.5}.ranker(bm25Base, sifDefault))
-			run("fusion rrf60 1/1, full", fusionArm{rrfK: 60, wLex: 1, wVec: 1}.ranker(bm25Full, sifFull))
-			run("fusion rrf10 1/0.5, full", fusionArm{rrfK: 10, wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
-			run("fusion score 1/0.5, full", fusionArm{wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
-			run("fusion score 1/0.3, full", fusionArm{wLex: 1, wVec: 0.3}.ranker(bm25Full, sifFull))
+			run("glove-sif: turn text, no PC removal", sifArm{doc: plain, pc: pcNone}.ranker(wv, convs))
+			run("glove-sif: turn text, PC fitted per conversation", sifArm{doc: plain, pc: pcCorpus}.ranker(wv, convs))
+			run("glove-sif: turn text, a 1e-4", sifArm{doc: plain, a: 1e-4}.ranker(wv, convs))
+			run("glove-sif: turn text, a 1e-2", sifArm{doc: plain, a: 1e-2}.ranker(wv, convs))
+			for _, n := range []int{1, 1000} {
+				run(fmt.Sprintf("glove-sif: turn text, vocabulary PC for %d-word sentences", n), sifArm{doc: plain, sentLen: n}.ranker(wv, convs))
+			}
 		}
-		run("fusion rrf60 1/0.5, full", fusionArm{rrfK: 60, wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
+		sifFull := run("glove-sif: full doc", sifArm{doc: full}.ranker(wv, convs))
+		if all {
+			run("glove-sif: full doc + spread", spread(convs, ctx, sifFull))
+		}
+		run("fusion: DESIGN.md (rrf k 60, bm25 1 + sif 0.5, turn text)", fusionArm{rrfK: 60, wLex: 1, wVec: 0.5}.ranker(bm25Base, sifText))
+		if all {
+			run("fusion: rrf k 60 1/0.5, full doc", fusionArm{rrfK: 60, wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
+			run("fusion: rrf k 60 1/0.5, full doc + spread", spread(convs, ctx, fusionArm{rrfK: 60, wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull)))
+			run("fusion: rrf k 10 1/0.5, full doc + spread", spread(convs, ctx, fusionArm{rrfK: 10, wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull)))
+			for _, w := range []float64{0.2, 0.35, 0.75} {
+				run(fmt.Sprintf("fusion: scores 1/%.2f, full doc + spread", w), spread(convs, ctx, fusionArm{wLex: 1, wVec: w}.ranker(bm25Full, sifFull)))
+			}
+		}
+		run("fusion: scores 1/0.5, full doc", fusionArm{wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull))
+		run("hybrid: scores 1/0.5, full doc + spread", spread(convs, ctx, fusionArm{wLex: 1, wVec: 0.5}.ranker(bm25Full, sifFull)))
 	}
 
 	var b strings.Builder
-	b.WriteString("\nevidence recall@k, LoCoMo categories 1-4\n" + tableHead + "\n")
-	for _, r := range results {
-		b.WriteString(r.row() + "\n")
-	}
+	b.WriteString("\nevidence recall@k, LoCoMo categories 1-4\n" + tableHead + "\n" + rows(results))
 	fmt.Fprintf(&b, "questions per category: multi-hop %d, temporal %d, open-domain %d, single-hop %d\n",
 		results[0].n[1], results[0].n[2], results[0].n[3], results[0].n[4])
 	t.Log(b.String())
@@ -471,4 +482,12 @@ func TestLoCoMo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func rows(rs []result) string {
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString(r.row() + "\n")
+	}
+	return b.String()
 }
