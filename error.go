@@ -17,6 +17,7 @@ const (
 	ERATELIMITED  = "rate_limited"
 	EUNAVAILABLE  = "unavailable"
 	ETOOLARGE     = "too_large"
+	EMALFORMED    = "malformed_request"
 )
 
 // Sentinel errors for the common cases; wrap them with context.

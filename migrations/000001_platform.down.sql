@@ -1,3 +1,4 @@
+DROP FUNCTION IF EXISTS admem_purge_idempotency(timestamptz);
 DROP FUNCTION IF EXISTS admem_lookup_key(text);
 DROP TABLE IF EXISTS idempotency_keys;
 DROP TABLE IF EXISTS audit_log;

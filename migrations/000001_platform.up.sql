@@ -123,3 +123,12 @@ GRANT EXECUTE ON FUNCTION admem_lookup_key(text), admem_tenant(), admem_is_platf
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO admem_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO admem_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO admem_app;
+
+-- The worker purges expired idempotency records of every tenant.
+CREATE FUNCTION admem_purge_idempotency(p_before timestamptz) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public AS $$
+  WITH d AS (DELETE FROM idempotency_keys WHERE created_at < p_before RETURNING 1)
+  SELECT count(*) FROM d
+$$;
+REVOKE ALL ON FUNCTION admem_purge_idempotency(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION admem_purge_idempotency(timestamptz) TO admem_app;

@@ -108,7 +108,7 @@ func (a *Authenticator) IssueToken(ctx context.Context, key string, scopes []adm
 		scopes = p.Scopes
 	}
 	for _, s := range scopes {
-		if !containsScope(p.Scopes, s) {
+		if !p.Can(s) {
 			return "", time.Time{}, admem.Invalid("scopes", fmt.Sprintf("the key does not hold scope %q", s))
 		}
 	}
@@ -120,15 +120,6 @@ func (a *Authenticator) Forget(prefix string) {
 	a.mu.Lock()
 	delete(a.cache, prefix)
 	a.mu.Unlock()
-}
-
-func containsScope(have []admem.KeyScope, s admem.KeyScope) bool {
-	for _, h := range have {
-		if h == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *Authenticator) record(ctx context.Context, prefix string) (admem.KeyRecord, error) {

@@ -99,3 +99,12 @@ func (db *DB) AbortIdempotent(ctx context.Context, tenantID, key string) error {
 	}
 	return nil
 }
+
+// PurgeIdempotent deletes every tenant's idempotency records created before t.
+func (db *DB) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	if err := db.pool.QueryRow(ctx, `SELECT admem_purge_idempotency($1)`, before).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: purge idempotency records: %w", translate(err))
+	}
+	return n, nil
+}

@@ -1,0 +1,144 @@
+// Command api serves admem's HTTP API.
+//
+//	api [serve]     run the API (default)
+//	api migrate     apply the database migrations and exit
+//	api bootstrap   create the platform tenant and admin key if missing, print the key
+//
+// Configuration comes from ADMEM_* environment variables (see README.md).
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/admem/admem/internal/config"
+	"github.com/admem/admem/internal/store"
+	"github.com/admem/admem/internal/tenancy"
+	"github.com/admem/admem/internal/wiring"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: tests call it. When ready is not nil it
+// receives the listening address once the server accepts connections.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, ready chan<- string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := wiring.NewLogger(stdout, cfg.LogLevel, "api")
+
+	switch cmd {
+	case "migrate":
+		v, err := store.Migrate(cfg.MigrateDatabaseURL)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", "version", v)
+		return nil
+	case "serve", "bootstrap":
+	default:
+		return fmt.Errorf("unknown command %q (serve, migrate, bootstrap)", cmd)
+	}
+
+	log.Info("starting", "config", cfg)
+	infra, err := wiring.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer infra.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := wiring.NewAPI(cfg, infra, log, reg)
+	if err := bootstrap(ctx, api.Tenancy, stdout, log); err != nil {
+		return err
+	}
+	if cmd == "bootstrap" {
+		return nil
+	}
+	return serve(ctx, cfg, api.Server, log, ready)
+}
+
+func bootstrap(ctx context.Context, ten *tenancy.Service, stdout io.Writer, log *slog.Logger) error {
+	key, created, err := ten.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created {
+		log.Info("bootstrapped the platform tenant and its admin key (printed once below; only its hash is stored)")
+		fmt.Fprintf(stdout, "\n  ADMEM PLATFORM ADMIN KEY (shown once, store it now):\n\n    %s\n\n", key)
+	}
+	return nil
+}
+
+func serve(ctx context.Context, cfg config.Config, h http.Handler, log *slog.Logger, ready chan<- string) error {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if cfg.TLS() {
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLS())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS() {
+			errc <- hs.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile) // HTTP/2 is negotiated by ALPN
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,165 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/store"
+)
+
+// IdempotencyStore keeps claimed keys and their responses.
+type IdempotencyStore interface {
+	BeginIdempotent(ctx context.Context, tenantID, key string, hash []byte, ttl time.Duration) (*store.IdempotentResponse, error)
+	CompleteIdempotent(ctx context.Context, tenantID, key string, r store.IdempotentResponse) error
+	AbortIdempotent(ctx context.Context, tenantID, key string) error
+}
+
+// IdempotencyTTL is how long a key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+// recorder captures a response so it can be stored for replay.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.buf.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// idempotent makes a creating POST safe to retry: the same Idempotency-Key
+// with the same body replays the first response; with another body it is a
+// 409. Responses are sealed (AES-GCM) before they are stored, because some
+// (a new API key) carry secrets that must not sit in the database in clear.
+func (s *Server) idempotent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(key) > 255 {
+			s.writeError(w, r, admem.Invalid("Idempotency-Key", "at most 255 characters"))
+			return
+		}
+		p, _ := admem.PrincipalFrom(r.Context())
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.writeError(w, r, &admem.Error{Code: admem.ETOOLARGE, Message: "the request body is too large"})
+				return
+			}
+			s.writeError(w, r, &admem.Error{Code: admem.EMALFORMED, Message: "could not read the request body"})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h := sha256.New()
+		h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+		h.Write(body)
+		fp := h.Sum(nil)
+
+		stored, err := s.idem.BeginIdempotent(r.Context(), p.TenantID, key, fp, IdempotencyTTL)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if stored != nil {
+			plain, err := s.open(stored.Body)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			w.Header().Set("Content-Type", stored.ContentType)
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(stored.Status)
+			_, _ = w.Write(plain)
+			return
+		}
+		rec := &recorder{ResponseWriter: w}
+		completed := false
+		defer func() {
+			if !completed {
+				// A panic or a server error: release the key so a retry runs.
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+				defer cancel()
+				if err := s.idem.AbortIdempotent(ctx, p.TenantID, key); err != nil {
+					s.log.WarnContext(ctx, "release idempotency key", "err", err)
+				}
+			}
+		}()
+		next.ServeHTTP(rec, r)
+		if rec.status >= 500 || rec.status == 0 {
+			return
+		}
+		sealed, err := s.seal(rec.buf.Bytes())
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+		defer cancel()
+		if err := s.idem.CompleteIdempotent(ctx, p.TenantID, key, store.IdempotentResponse{
+			Status: rec.status, ContentType: rec.Header().Get("Content-Type"), Body: sealed}); err != nil {
+			s.log.WarnContext(ctx, "store idempotent response", "err", err)
+			return
+		}
+		completed = true
+	})
+}
+
+func (s *Server) aead() (cipher.AEAD, error) {
+	k := sha256.Sum256(append([]byte("admem idempotency v1\x00"), s.sealKey...))
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func (s *Server) seal(plain []byte) ([]byte, error) {
+	g, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, g.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return g.Seal(nonce, nonce, plain, nil), nil
+}
+
+func (s *Server) open(sealed []byte) ([]byte, error) {
+	g, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < g.NonceSize() {
+		return nil, errors.New("http: stored idempotent response is corrupt")
+	}
+	plain, err := g.Open(nil, sealed[:g.NonceSize()], sealed[g.NonceSize():], nil)
+	if err != nil {
+		return nil, errors.New("http: stored idempotent response cannot be opened (was the secret rotated?)")
+	}
+	return plain, nil
+}

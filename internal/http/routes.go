@@ -1,0 +1,54 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/admem/admem"
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes lists every route of the API.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(withRequestID, s.realIP, s.observe, s.limitBody)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problemFor(r, http.StatusNotFound, admem.ENOTFOUND, "no such route"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problemFor(r, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here"))
+	})
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	r.Get("/openapi.yaml", s.handleOpenAPI)
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Use(s.authenticate, s.rateLimit)
+
+		r.Post("/auth/token", s.handleIssueToken)
+		r.Get("/me", s.handleMe)
+
+		// Platform administration.
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(admem.ScopePlatform))
+			r.With(s.idempotent).Post("/tenants", s.handleCreateTenant)
+			r.Get("/tenants", s.handleListTenants)
+			r.Patch("/tenants/{tenantID}", s.handleUpdateTenant)
+			r.With(s.idempotent).Post("/tenants/{tenantID}/keys", s.handleCreateTenantKey)
+		})
+		r.Get("/tenants/{tenantID}", s.handleGetTenant)
+
+		// Tenant administration.
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(admem.ScopeAdmin))
+			r.With(s.idempotent).Post("/keys", s.handleCreateKey)
+			r.Get("/keys", s.handleListKeys)
+			r.Get("/keys/{keyID}", s.handleGetKey)
+			r.Delete("/keys/{keyID}", s.handleRevokeKey)
+			r.Get("/audit", s.handleListAudit)
+		})
+	})
+	return r
+}

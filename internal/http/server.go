@@ -1,0 +1,84 @@
+// Package http serves admem's HTTP API: the routes (all in routes.go),
+// middleware for request ids, logs, metrics, auth, rate limits, body limits
+// and idempotency, the wire types of openapi.yaml, and the one mapping from
+// domain errors to problem+json responses. It never writes SQL.
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"github.com/admem/admem/internal/auth"
+	"github.com/admem/admem/internal/ratelimit"
+	"github.com/admem/admem/internal/tenancy"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Deps are what the server is built from.
+type Deps struct {
+	Log            *slog.Logger
+	Auth           *auth.Authenticator
+	Tenancy        *tenancy.Service
+	Idempotency    IdempotencyStore
+	Limiter        Limiter // nil disables rate limiting
+	DefaultLimit   ratelimit.Limit
+	Ready          func(ctx context.Context) map[string]error
+	Registry       *prometheus.Registry
+	MaxBodyBytes   int64
+	TrustedProxies []netip.Prefix
+	HSTS           bool   // the deployment is reached over HTTPS
+	SealKey        []byte // seals stored idempotent responses
+	OpenAPI        []byte
+}
+
+// Server is the HTTP API.
+type Server struct {
+	log            *slog.Logger
+	auth           *auth.Authenticator
+	tenancy        *tenancy.Service
+	idem           IdempotencyStore
+	limiter        Limiter
+	defaultLimit   ratelimit.Limit
+	ready          func(ctx context.Context) map[string]error
+	registry       *prometheus.Registry
+	maxBody        int64
+	trustedProxies []netip.Prefix
+	hsts           bool
+	sealKey        []byte
+	openapi        []byte
+	metrics        *metrics
+	handler        http.Handler
+}
+
+// New builds the server and its router.
+func New(d Deps) *Server {
+	s := &Server{
+		log:            d.Log,
+		auth:           d.Auth,
+		tenancy:        d.Tenancy,
+		idem:           d.Idempotency,
+		limiter:        d.Limiter,
+		defaultLimit:   d.DefaultLimit,
+		ready:          d.Ready,
+		registry:       d.Registry,
+		maxBody:        d.MaxBodyBytes,
+		trustedProxies: d.TrustedProxies,
+		hsts:           d.HSTS,
+		sealKey:        d.SealKey,
+		openapi:        d.OpenAPI,
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 16 << 20
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(s.registry)
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -1,0 +1,43 @@
+package wiring
+
+import (
+	"log/slog"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/auth"
+	"github.com/admem/admem/internal/config"
+	apihttp "github.com/admem/admem/internal/http"
+	"github.com/admem/admem/internal/ratelimit"
+	"github.com/admem/admem/internal/tenancy"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// API is the assembled HTTP API and the services behind it.
+type API struct {
+	Server  *apihttp.Server
+	Tenancy *tenancy.Service
+	Auth    *auth.Authenticator
+}
+
+// NewAPI assembles the API over infra; the binary and the tests both build it
+// here, so tests exercise exactly what runs.
+func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.Registry) *API {
+	authn := auth.NewAuthenticator(infra.DB, auth.NewTokenIssuer(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTTTL), log)
+	ten := tenancy.New(infra.DB, authn)
+	srv := apihttp.New(apihttp.Deps{
+		Log:            log,
+		Auth:           authn,
+		Tenancy:        ten,
+		Idempotency:    infra.DB,
+		Limiter:        ratelimit.New(infra.Redis, cfg.RedisPrefix),
+		DefaultLimit:   ratelimit.Limit{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst},
+		Ready:          infra.Ready,
+		Registry:       reg,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		TrustedProxies: cfg.TrustedProxies,
+		HSTS:           true,
+		SealKey:        []byte(cfg.JWTSecret),
+		OpenAPI:        admem.OpenAPISpec,
+	})
+	return &API{Server: srv, Tenancy: ten, Auth: authn}
+}
