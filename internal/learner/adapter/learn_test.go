@@ -50,17 +50,17 @@ func TestInteractionBeatsLinear(t *testing.T) {
 // which the log shows for contrast.
 func TestReservoirLimitsForgetting(t *testing.T) {
 	t.Parallel()
-	w := newWorld(31, 50, 20)
+	w := newWorld(31, 32, 20)
 	famA, famB := w.family(32, "A", 6, 0.25), w.family(33, "B", 6, 0.25)
-	trainA, testA := famA.sample(2000, 34), famA.sample(1500, 35)
-	trainB, testB := famB.sample(1500, 36), famB.sample(1500, 37)
+	trainA, testA := famA.sample(1600, 34), famA.sample(1200, 35)
+	trainB, testB := famB.sample(1200, 36), famB.sample(1200, 37)
 
 	cfg := DefaultConfig()
 	mA, err := Train(trainA, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := NewReservoir(1500, 38)
+	res, _ := NewReservoir(1200, 38)
 	res.AddAll(trainA)
 	onlyB, err := Train(trainB, cfg)
 	if err != nil {

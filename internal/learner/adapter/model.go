@@ -102,22 +102,22 @@ func (m *Model) Info() TrainInfo { return m.info }
 func (m *Model) Risk(c, a []float64) float64 {
 	m.checkDim("context", c)
 	m.checkDim("action", a)
-	var uc [MaxRank]float64
-	m.projectContext(c, uc[:m.lay.r])
+	var buf [MaxRank]float64
+	uc := buf[:m.lay.r]
+	m.projectContext(c, uc)
 	base := m.contextBase(c)
 	// The same arithmetic, in the same order, as ForContext followed by
 	// ContextScorer.Risk, so both paths return bit-identical risks.
-	uc2 := uc[:m.lay.r]
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * m.actionWeight(i, c[i], uc2)
-		s1 += a[i+1] * m.actionWeight(i+1, c[i+1], uc2)
-		s2 += a[i+2] * m.actionWeight(i+2, c[i+2], uc2)
-		s3 += a[i+3] * m.actionWeight(i+3, c[i+3], uc2)
+		s0 += a[i] * m.actionWeight(i, c[i], uc)
+		s1 += a[i+1] * m.actionWeight(i+1, c[i+1], uc)
+		s2 += a[i+2] * m.actionWeight(i+2, c[i+2], uc)
+		s3 += a[i+3] * m.actionWeight(i+3, c[i+3], uc)
 	}
 	for ; i < len(a); i++ {
-		s0 += a[i] * m.actionWeight(i, c[i], uc2)
+		s0 += a[i] * m.actionWeight(i, c[i], uc)
 	}
 	return sigmoid(-(base + ((s0 + s1) + (s2 + s3))))
 }
@@ -133,11 +133,12 @@ type ContextScorer struct {
 // ForContext precomputes everything that depends only on the context c.
 func (m *Model) ForContext(c []float64) ContextScorer {
 	m.checkDim("context", c)
-	var uc [MaxRank]float64
-	m.projectContext(c, uc[:m.lay.r])
+	var buf [MaxRank]float64
+	uc := buf[:m.lay.r]
+	m.projectContext(c, uc)
 	q := make([]float64, m.lay.d)
 	for i := range q {
-		q[i] = m.actionWeight(i, c[i], uc[:m.lay.r])
+		q[i] = m.actionWeight(i, c[i], uc)
 	}
 	return ContextScorer{q: q, base: m.contextBase(c)}
 }
