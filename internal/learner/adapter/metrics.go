@@ -31,7 +31,8 @@ type Metrics struct {
 }
 
 // Evaluate scores every example with the model and computes the metrics.
-// threshold is the guard's warn threshold for cluster recall.
+// threshold is the guard's warn threshold for cluster recall. Like Risk, it
+// panics on examples of the wrong dimension.
 func Evaluate(m *Model, examples []Example, threshold float64) Metrics {
 	risks := make([]float64, len(examples))
 	for i, e := range examples {
