@@ -20,8 +20,8 @@
 // calibrated as if failures and successes were equally common: it ranks
 // actions correctly, but where failures are rare it overstates their absolute
 // rate. Guard thresholds are set on this scale; a caller that needs the
-// tenant's true rate can shift the logit by log(TrainFails/(TrainN−TrainFails))
-// from TrainInfo.
+// tenant's true rate can add log(TrainFails/(TrainN−TrainFails)), from
+// TrainInfo, to the failure log-odds log(risk/(1−risk)).
 //
 // Everything here is pure computation: training, metrics and the binary
 // artifact. Storing versions, gating candidates and hot-swapping the active
