@@ -104,7 +104,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}()
 	}
 	<-ctx.Done()
-	log.Info("shutting down: waiting for running jobs", "timeout", cfg.ShutdownTimeout)
+	log.Info("shutting down: waiting for running jobs", "timeout", cfg.ShutdownTimeout.String())
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {

@@ -1,0 +1,33 @@
+# admem — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+BENCH_ARGS ?= $(ARGS)
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+run: ## install what is missing, start Postgres + Redis, migrate, run API + worker (Ctrl-C stops)
+	@scripts/run.sh
+
+test: ## install what is missing, start a throwaway stack, gofmt, vet, client diff, go test -race ./...
+	@scripts/test.sh
+
+build: ## build bin/api and bin/worker
+	@mkdir -p bin && go build -o bin/api ./cmd/api && go build -o bin/worker ./cmd/worker
+
+generate: ## regenerate the Go client from openapi.yaml
+	@cd client && go tool oapi-codegen -config oapi-codegen.yaml ../openapi.yaml
+
+migrate: ## apply migrations to the dev stack
+	@scripts/stack.sh up dev && set -a && . .data/dev/env && set +a && go run ./cmd/api migrate
+
+stack-up: ## start the dev Postgres + Redis only
+	@scripts/stack.sh up dev
+
+stack-down: ## stop the dev Postgres + Redis
+	@scripts/stack.sh down dev
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" && go vet ./...
+
+.PHONY: help run test build generate migrate stack-up stack-down lint

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test.sh is `make test`: it installs what is missing, starts a throwaway
+# Postgres and Redis (.data/test), checks formatting, vets, regenerates the
+# API client and fails if it differs from the checked-in one, then runs every
+# test with the race detector. The test stack is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/stack.sh up test
+trap 'scripts/stack.sh down test' EXIT
+[ -x scripts/embeddings.sh ] && scripts/embeddings.sh
+set -a
+# shellcheck disable=SC1091
+. .data/test/env
+set +a
+
+echo "[test] gofmt" >&2
+unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^client/client.gen.go$') 2>&1 || true)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
+fi
+
+echo "[test] go vet" >&2
+go vet ./...
+
+echo "[test] regenerate the API client from openapi.yaml" >&2
+tmp=$(mktemp -d)
+cp client/client.gen.go "$tmp/before.go"
+(cd client && go tool oapi-codegen -config oapi-codegen.yaml ../openapi.yaml)
+if ! diff -q "$tmp/before.go" client/client.gen.go >/dev/null; then
+  cp "$tmp/before.go" "$tmp/checked-in.go"
+  diff -u "$tmp/checked-in.go" client/client.gen.go | head -40 >&2 || true
+  echo "client/client.gen.go is stale: run 'make generate' and commit it" >&2
+  exit 1
+fi
+rm -rf "$tmp"
+
+echo "[test] go test -race" >&2
+go test -race -count=1 -timeout 45m ${GOTESTFLAGS:-} ./...
