@@ -1,0 +1,381 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+)
+
+// ArgSpec describes one typed argument of a tool.
+type ArgSpec struct {
+	Name string
+	Kind string // a Kind* constant
+	// Key marks the arguments that say which entity the call acts on; the
+	// world uses them to tell "the right call with a bad detail" from "a
+	// call about something else".
+	Key bool
+	// Default is what an agent writes when it ignores the user's or task's
+	// context (for example USD as the currency); "" when there is none.
+	Default string
+}
+
+// ToolSpec is a tool as its documentation presents it to the agent.
+type ToolSpec struct {
+	Name   string
+	Family string
+	Doc    string
+	Args   []ArgSpec
+	// Read marks idempotent reads and polls, which agents tend to call again.
+	Read bool
+	// Alt is the other name of the tool in a deprecation or migration pair
+	// (an agent trained on older docs may use it); "" when there is none.
+	Alt string
+}
+
+// Arg returns the spec of the named argument.
+func (t ToolSpec) Arg(name string) (ArgSpec, bool) {
+	for _, a := range t.Args {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return ArgSpec{}, false
+}
+
+// User is the person a task is done for. Context rules read the tier and the
+// region; the agent sees them in the task text.
+type User struct {
+	ID        string
+	Tier      string // standard, enterprise, corporate
+	Region    string // us, eu, apac
+	Currency  string
+	Residency string
+}
+
+// PlanStep is one step of a task's reference solution.
+type PlanStep struct {
+	Action  Action            // canonical call under the rules in force
+	Natural map[string]string // natural value of each argument
+	// Aux marks steps only a hidden rule makes necessary (a precondition);
+	// agents are prone to skip them.
+	Aux  bool
+	Rule string // the rule that demands an aux step
+}
+
+// Task is one episode's job: text for the agent, parameters placeholders
+// resolve against, and the reference shortest solution.
+type Task struct {
+	ID      string
+	Episode int
+	Family  string
+	Text    string
+	User    User
+	Long    bool
+	Params  map[string]string // natural values
+	Plan    []PlanStep
+}
+
+// Config sets up a world.
+type Config struct {
+	Seed uint64
+	// DriftAt is the episode index from which drift rules apply their new
+	// behaviour; 0 means never.
+	DriftAt int
+	// DriftStagger spaces the drift rules apart: the i-th drifts at
+	// DriftAt + i*DriftStagger.
+	DriftStagger int
+	// Users is the size of the user pool tasks draw from (default 30).
+	Users int
+}
+
+// Long-horizon and short task bands, in reference steps.
+const (
+	MinSteps     = 10
+	LongMinSteps = 30
+	MaxSteps     = 60
+)
+
+// World is the deterministic universe of tools, families and hidden rules.
+// It is immutable after construction and safe for concurrent use.
+type World struct {
+	cfg      Config
+	families []*family
+	byName   map[string]*family
+	tools    map[string]ToolSpec
+	rules    []*Rule
+	users    []User
+	// drift tables, filled from the drift rules
+	fmtDrift  map[string]int    // "tool.arg" -> format index after drift
+	toolDrift map[string]string // old tool -> new tool after drift
+	driftAt   map[string]int    // rule id -> episode
+}
+
+// family is a task family: its tools, rules and task template.
+type family struct {
+	name     string
+	tools    []ToolSpec
+	rules    []*Rule
+	minUnits int
+	maxUnits int
+	build    func(b *builder, units int)
+}
+
+// NewWorld builds the world for a seed.
+func NewWorld(cfg Config) *World {
+	if cfg.Users <= 0 {
+		cfg.Users = 30
+	}
+	w := &World{
+		cfg: cfg, byName: map[string]*family{}, tools: map[string]ToolSpec{},
+		fmtDrift: map[string]int{}, toolDrift: map[string]string{}, driftAt: map[string]int{},
+	}
+	for _, f := range []*family{
+		bookingFamily(), refundsFamily(), deployFamily(), pipelineFamily(),
+		accountFamily(), billingFamily(), incidentFamily(), inventoryFamily(),
+	} {
+		w.families = append(w.families, f)
+		w.byName[f.name] = f
+		for _, t := range f.tools {
+			t.Family = f.name
+			w.tools[t.Name] = t
+		}
+		for _, r := range f.rules {
+			r.Family = f.name
+			w.rules = append(w.rules, r)
+		}
+	}
+	nDrift := 0
+	for _, r := range w.rules {
+		if r.Kind != RuleDrift {
+			continue
+		}
+		if cfg.DriftAt > 0 {
+			w.driftAt[r.ID] = cfg.DriftAt + nDrift*cfg.DriftStagger
+		}
+		nDrift++
+		if r.driftArg != "" {
+			w.fmtDrift[r.Tool+"."+r.driftArg] = r.driftFormat
+		}
+		if r.driftTool != "" {
+			w.toolDrift[r.Tool] = r.driftTool
+		}
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x05e75))
+	for i := range cfg.Users {
+		u := User{ID: fmt.Sprintf("USR-%05d", 10000+rng.IntN(90000)+i)}
+		switch x := rng.Float64(); {
+		case x < 0.6:
+			u.Tier = "standard"
+		case x < 0.85:
+			u.Tier = "enterprise"
+		default:
+			u.Tier = "corporate"
+		}
+		switch x := rng.Float64(); {
+		case x < 0.45:
+			u.Region, u.Currency, u.Residency = "us", "USD", "us"
+		case x < 0.8:
+			u.Region, u.Currency, u.Residency = "eu", pick(rng, []string{"EUR", "EUR", "GBP"}), "eu"
+		default:
+			u.Region, u.Currency, u.Residency = "apac", pick(rng, []string{"AUD", "JPY", "SGD"}), "apac"
+		}
+		w.users = append(w.users, u)
+	}
+	return w
+}
+
+// Families returns the family names in a fixed order.
+func (w *World) Families() []string {
+	out := make([]string, len(w.families))
+	for i, f := range w.families {
+		out[i] = f.name
+	}
+	return out
+}
+
+// Tools returns every tool the agent knows, sorted by name.
+func (w *World) Tools() []ToolSpec {
+	out := make([]ToolSpec, 0, len(w.tools))
+	for _, t := range w.tools {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Tool returns the spec of a tool.
+func (w *World) Tool(name string) (ToolSpec, bool) {
+	t, ok := w.tools[name]
+	return t, ok
+}
+
+// Rules returns the hidden rules, for tests and reports. The agent never
+// reads them.
+func (w *World) Rules() []Rule {
+	out := make([]Rule, len(w.rules))
+	for i, r := range w.rules {
+		out[i] = *r
+		out[i].DriftAt = w.driftAt[r.ID]
+	}
+	return out
+}
+
+// Users returns the user pool.
+func (w *World) Users() []User { return slices.Clone(w.users) }
+
+// drifted reports whether the drift rule has switched by episode ep.
+func (w *World) drifted(ruleID string, ep int) bool {
+	at, ok := w.driftAt[ruleID]
+	return ok && ep >= at
+}
+
+// toolAt returns the tool a plan uses at episode ep for a tool name, after a
+// migration drift.
+func (w *World) toolAt(tool string, ep int) string {
+	next, ok := w.toolDrift[tool]
+	if !ok {
+		return tool
+	}
+	for _, r := range w.rules {
+		if r.Kind == RuleDrift && r.Tool == tool && r.driftTool != "" && w.drifted(r.ID, ep) {
+			return next
+		}
+	}
+	return tool
+}
+
+// formatAt returns the format index a tool argument requires at episode ep.
+func (w *World) formatAt(tool, arg string, ep int) int {
+	idx, ok := w.fmtDrift[tool+"."+arg]
+	if !ok {
+		return 0
+	}
+	for _, r := range w.rules {
+		if r.Kind == RuleDrift && r.Tool == tool && r.driftArg == arg && w.drifted(r.ID, ep) {
+			return idx
+		}
+	}
+	return 0
+}
+
+// EpisodeSpec says which task an episode plays. Arms share the same specs,
+// so they see the same tasks and agent noise.
+type EpisodeSpec struct {
+	Index  int
+	Family string
+	Long   bool
+	Seed   uint64
+}
+
+// NewTask generates the task of an episode. The same spec always yields the
+// same task.
+func (w *World) NewTask(spec EpisodeSpec) (*Task, error) {
+	f, ok := w.byName[spec.Family]
+	if !ok {
+		return nil, fmt.Errorf("sim: unknown family %q", spec.Family)
+	}
+	lo, hi := MinSteps, LongMinSteps-1
+	if spec.Long {
+		lo, hi = LongMinSteps, MaxSteps
+	}
+	var fits []int
+	for u := f.minUnits; u <= f.maxUnits; u++ {
+		if n := len(w.build(f, spec, u).Plan); n >= lo && n <= hi {
+			fits = append(fits, u)
+		}
+	}
+	if len(fits) == 0 {
+		return nil, fmt.Errorf("sim: family %s has no task of %d-%d steps", f.name, lo, hi)
+	}
+	pickRng := rand.New(rand.NewPCG(spec.Seed, 0x71c4))
+	t := w.build(f, spec, fits[pickRng.IntN(len(fits))])
+	t.Long = len(t.Plan) >= LongMinSteps
+	return t, nil
+}
+
+func (w *World) build(f *family, spec EpisodeSpec, units int) *Task {
+	rng := rand.New(rand.NewPCG(w.cfg.Seed^spec.Seed, uint64(spec.Index)+1))
+	b := &builder{w: w, rng: rng, ep: spec.Index, t: &Task{
+		ID: fmt.Sprintf("ep-%05d", spec.Index), Episode: spec.Index, Family: f.name,
+		User: w.users[rng.IntN(len(w.users))], Params: map[string]string{},
+	}}
+	f.build(b, units)
+	return b.t
+}
+
+// builder helps a family template write a plan.
+type builder struct {
+	w    *World
+	rng  *rand.Rand
+	ep   int
+	t    *Task
+	text []string
+}
+
+// param records a task parameter and returns its value.
+func (b *builder) param(name, v string) string {
+	b.t.Params[name] = v
+	return v
+}
+
+// id draws a fresh id such as ORD-48213.
+func (b *builder) id(prefix string, digits int) string {
+	lo := 1
+	for range digits - 1 {
+		lo *= 10
+	}
+	return fmt.Sprintf("%s-%d", prefix, lo+b.rng.IntN(9*lo))
+}
+
+func (b *builder) money(lo, hi int) string {
+	return fmt.Sprintf("%d.%02d", lo+b.rng.IntN(hi-lo), b.rng.IntN(4)*25)
+}
+
+func (b *builder) date() string {
+	return fmt.Sprintf("2025-%02d-%02d", 1+b.rng.IntN(12), 1+b.rng.IntN(28))
+}
+
+// step appends a main step; args alternate name, natural value.
+func (b *builder) step(tool string, args ...string) { b.add(false, "", tool, args) }
+
+// aux appends a step that rule makes necessary.
+func (b *builder) aux(rule, tool string, args ...string) { b.add(true, rule, tool, args) }
+
+func (b *builder) add(aux bool, rule, tool string, args []string) {
+	spec, ok := b.w.tools[tool]
+	if !ok || len(args)%2 != 0 {
+		panic("sim: bad plan step " + tool)
+	}
+	name := b.w.toolAt(tool, b.ep)
+	ps := PlanStep{Action: Action{Tool: name, Args: map[string]string{}}, Natural: map[string]string{}, Aux: aux, Rule: rule}
+	for i := 0; i < len(args); i += 2 {
+		a, ok := spec.Arg(args[i])
+		if !ok {
+			panic("sim: " + tool + " has no argument " + args[i])
+		}
+		ps.Natural[a.Name] = args[i+1]
+		ps.Action.Args[a.Name] = kinds[a.Kind].Render(b.w.formatAt(tool, a.Name, b.ep), args[i+1])
+	}
+	b.t.Plan = append(b.t.Plan, ps)
+}
+
+// say sets the task text from parts; the user's profile is appended because
+// agents see who they work for.
+func (b *builder) say(format string, args ...any) {
+	u := b.t.User
+	b.t.Text = fmt.Sprintf(format, args...) + fmt.Sprintf(" [user %s, %s tier, region %s, currency %s]", u.ID, u.Tier, u.Region, u.Currency)
+}
+
+func pick[T any](rng *rand.Rand, xs []T) T { return xs[rng.IntN(len(xs))] }
+
+// pickN returns n distinct elements of xs in random order.
+func pickN[T any](rng *rand.Rand, xs []T, n int) []T {
+	idx := rng.Perm(len(xs))
+	out := make([]T, 0, n)
+	for _, i := range idx[:min(n, len(xs))] {
+		out = append(out, xs[i])
+	}
+	return out
+}
+
