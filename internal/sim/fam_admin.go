@@ -131,7 +131,9 @@ func inventoryFamily() *family {
 	}
 	tools = append(tools, legacyPair("reserve_stock", "allocate_inventory", "reserve stock for an order", false,
 		key("sku", KindID), arg("qty", KindInt), key("warehouse_id", KindID))...)
-	crossBorder := func(_ *Env, st *PlanStep) bool { return warehouses[st.Natural["from_wh"]] != warehouses[st.Natural["to_wh"]] }
+	crossBorder := func(_ *Env, st *PlanStep) bool {
+		return warehouses[st.Natural["from_wh"]] != warehouses[st.Natural["to_wh"]]
+	}
 	rules := []*Rule{
 		strictFormat("iv.weight-format", "create_shipment", "weight", "weights are kilograms with two decimals",
 			msgf(`weight "%s" invalid for order %s: expected kilograms with two decimals`, "arg:weight", "nat:order_id")),

@@ -378,4 +378,3 @@ func pickN[T any](rng *rand.Rand, xs []T, n int) []T {
 	}
 	return out
 }
-
