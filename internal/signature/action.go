@@ -205,7 +205,7 @@ func renderNumber(s string, opt ActionOptions) string {
 	return s
 }
 
-var bareValue = regexp.MustCompile(`^[\w.@:/+\-<>]+$`)
+var bareValue = regexp.MustCompile(`^[\w.@:/+\-<>{}]+$`)
 
 func renderString(s string, opt ActionOptions) string {
 	switch opt.Literals {

@@ -1,0 +1,411 @@
+package learner
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/signature"
+)
+
+// CorrectionKind says where a correction was learnt.
+type CorrectionKind string
+
+// Correction kinds.
+const (
+	// CorrectionRecovered: later in the same trajectory the agent called
+	// the same tool again and it worked.
+	CorrectionRecovered CorrectionKind = "recovered"
+	// CorrectionAligned: a successful trajectory of a similar task, aligned
+	// with the failing one, did something else at that point.
+	CorrectionAligned CorrectionKind = "aligned"
+	// CorrectionBefore: the successful trajectory took a step the failing
+	// one skipped before the failed call.
+	CorrectionBefore CorrectionKind = "before"
+)
+
+// Correction is "instead of A, do B": the failed action and the action that
+// worked in its place.
+type Correction struct {
+	Kind    CorrectionKind
+	Instead Action
+	Do      Action
+	Text    string // compact rendering; only the arguments that changed
+	From    string // trajectory the working action comes from
+	Support int    // occurrences that yielded this same correction
+}
+
+// MistakeNote is what the memory knows about one failure signature: when
+// it happens, what the agent was doing, how it failed, how often, where,
+// and what to do instead.
+type MistakeNote struct {
+	ID            string // the signature id
+	Signature     signature.Signature
+	When          string   // context pattern: what the tasks that hit it share
+	After         string   // tool most often called just before the failure ("" at the start)
+	Doing         Action   // the first failed action seen, verbatim
+	DoingPattern  string   // the failed action with literals masked
+	Count         int      // failed steps with this signature
+	TrajectoryIDs []string // trajectories it happened in, sorted
+	Tasks         []string // distinct task texts it happened in, sorted
+	Corrections   []Correction
+}
+
+// MistakeOptions configures DistillMistakes. The zero value uses
+// TokenJaccard, DefaultMinSimilarity, DefaultIgnoredTools and
+// DefaultMaxCorrections.
+type MistakeOptions struct {
+	Similarity     Similarity
+	MinSimilarity  float64  // a successful trajectory this similar may teach a correction
+	IgnoreTools    []string // nil means DefaultIgnoredTools; empty means none
+	MaxCorrections int      // corrections kept per note, most supported first
+}
+
+// DefaultMaxCorrections keeps notes short enough to inject.
+const DefaultMaxCorrections = 3
+
+func (o MistakeOptions) withDefaults() MistakeOptions {
+	if o.Similarity == nil {
+		o.Similarity = TokenJaccard
+	}
+	if o.MinSimilarity == 0 {
+		o.MinSimilarity = DefaultMinSimilarity
+	}
+	if o.MaxCorrections == 0 {
+		o.MaxCorrections = DefaultMaxCorrections
+	}
+	return o
+}
+
+// DistillMistakes writes one note per failure signature found in trajs,
+// with corrections from in-episode recoveries and from aligning each
+// failing trajectory with the most similar successful one. Notes come out
+// most frequent first; the result does not depend on the order of trajs.
+func DistillMistakes(trajs []admem.Trajectory, opt MistakeOptions) []MistakeNote {
+	opt = opt.withDefaults()
+	ignore := ignoreSet(opt.IgnoreTools)
+	sorted := slices.Clone(trajs)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	var successes []admem.Trajectory
+	for _, t := range sorted {
+		if t.Outcome == admem.OutcomeSuccess {
+			successes = append(successes, t)
+		}
+	}
+
+	notes := map[string]*MistakeNote{}
+	afterCounts := map[string]map[string]int{} // note id → preceding tool → count
+	for _, t := range sorted {
+		idx := usableSteps(t.Steps, ignore)
+		var failedAt []int // positions in idx
+		for k, i := range idx {
+			if t.Steps[i].Failed() {
+				failedAt = append(failedAt, k)
+			}
+		}
+		if len(failedAt) == 0 {
+			continue
+		}
+		guide, guideActions := bestGuide(t, idx, successes, ignore, opt)
+		actions := make([]Action, len(idx))
+		for k, i := range idx {
+			actions[k] = ActionOf(t.Steps[i])
+		}
+		var pairs []Pair
+		if guide != nil {
+			pairs, _ = Align(actions, guideActions, DefaultScoring)
+		}
+		for _, k := range failedAt {
+			step := t.Steps[idx[k]]
+			sig := signature.FromStep(step)
+			n := notes[sig.ID()]
+			if n == nil {
+				n = &MistakeNote{
+					ID:           sig.ID(),
+					Signature:    sig,
+					Doing:        ActionOf(step),
+					DoingPattern: ActionOf(step).Pattern(),
+				}
+				notes[n.ID] = n
+				afterCounts[n.ID] = map[string]int{}
+			}
+			n.Count++
+			n.TrajectoryIDs = union(n.TrajectoryIDs, []string{t.ID})
+			n.Tasks = union(n.Tasks, []string{t.Task})
+			after := ""
+			if k > 0 {
+				after = actions[k-1].Tool
+			}
+			afterCounts[n.ID][after]++
+			if c, ok := recovery(t, idx, k); ok {
+				n.addCorrection(c)
+			}
+			if guide != nil {
+				if c, ok := divergence(actions, guideActions, pairs, k, guide.ID); ok {
+					n.addCorrection(c)
+				}
+			}
+		}
+	}
+
+	out := make([]MistakeNote, 0, len(notes))
+	for _, n := range notes {
+		n.After = mostCommon(afterCounts[n.ID])
+		n.When = contextPattern(n.Tasks)
+		n.sortCorrections(opt.MaxCorrections)
+		out = append(out, *n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// bestGuide picks the successful trajectory of a similar task whose steps
+// align best with t's, and returns it with its usable, non-failed actions.
+func bestGuide(t admem.Trajectory, idx []int, successes []admem.Trajectory, ignore map[string]bool, opt MistakeOptions) (*admem.Trajectory, []Action) {
+	actions := make([]Action, len(idx))
+	for k, i := range idx {
+		actions[k] = ActionOf(t.Steps[i])
+	}
+	var (
+		best      *admem.Trajectory
+		bestActs  []Action
+		bestScore float64
+	)
+	for i := range successes {
+		s := &successes[i]
+		if s.ID == t.ID || opt.Similarity(t.Task, s.Task) < opt.MinSimilarity {
+			continue
+		}
+		var acts []Action
+		for _, st := range procedureSteps(*s, ignore) {
+			acts = append(acts, ActionOf(st))
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		_, score := Align(actions, acts, DefaultScoring)
+		// Per column, so a long success does not win by length alone.
+		score /= float64(max(len(actions), len(acts)))
+		if best == nil || score > bestScore {
+			best, bestActs, bestScore = s, acts, score
+		}
+	}
+	return best, bestActs
+}
+
+// recovery finds a later successful call of the same tool in the same
+// trajectory: the agent's own fix.
+func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
+	failed := t.Steps[idx[k]]
+	for _, i := range idx[k+1:] {
+		s := t.Steps[i]
+		if s.Action == failed.Action && !s.Failed() {
+			return newCorrection(CorrectionRecovered, ActionOf(failed), ActionOf(s), t.ID), true
+		}
+	}
+	return Correction{}, false
+}
+
+// divergence states what the guide did where the failing sequence a went
+// wrong at position k. pairs aligns a with the guide's actions g.
+func divergence(a, g []Action, pairs []Pair, k int, from string) (Correction, bool) {
+	col := slices.IndexFunc(pairs, func(p Pair) bool { return p.A == k })
+	if col < 0 {
+		return Correction{}, false
+	}
+	p := pairs[col]
+	switch {
+	case p.B >= 0 && a[k].Text() != g[p.B].Text():
+		// The guide made a call at this point that differs: a substitution
+		// of tool, or the same tool with other arguments.
+		return newCorrection(CorrectionAligned, a[k], g[p.B], from), true
+	case p.B < 0:
+		// The guide never made this call; it went on with its next one.
+		for _, q := range pairs[col+1:] {
+			if q.B >= 0 && (q.A < 0 || a[q.A].Text() != g[q.B].Text()) {
+				return newCorrection(CorrectionAligned, a[k], g[q.B], from), true
+			}
+		}
+		return Correction{}, false
+	}
+	// The guide made the very same call and it worked, so what differs is
+	// earlier: the latest step the guide took that the failing run did not.
+	for c := col - 1; c >= 0; c-- {
+		q := pairs[c]
+		if q.A < 0 && q.B >= 0 {
+			return newCorrection(CorrectionBefore, a[k], g[q.B], from), true
+		}
+		if q.A >= 0 && q.B >= 0 && a[q.A].Text() != g[q.B].Text() {
+			return newCorrection(CorrectionAligned, a[q.A], g[q.B], from), true
+		}
+	}
+	return Correction{}, false
+}
+
+func newCorrection(kind CorrectionKind, instead, do Action, from string) Correction {
+	return Correction{Kind: kind, Instead: instead, Do: do, From: from, Support: 1, Text: correctionText(kind, instead, do)}
+}
+
+// correctionText renders a correction. For the same tool only the changed
+// arguments are shown: the reader needs the difference, not the call.
+func correctionText(kind CorrectionKind, a, b Action) string {
+	opt := signature.ActionOptions{MaxValueLen: maxRenderValue}
+	if kind == CorrectionBefore {
+		return fmt.Sprintf("before %s, do %s", signature.CanonicalAction(a.Tool, nil, opt), signature.CanonicalAction(b.Tool, b.Args, opt))
+	}
+	if a.Tool != b.Tool {
+		return fmt.Sprintf("instead of %s, do %s", signature.CanonicalAction(a.Tool, a.Args, opt), signature.CanonicalAction(b.Tool, b.Args, opt))
+	}
+	da, db := map[string]any{}, map[string]any{}
+	for k, v := range a.Args {
+		if w, ok := b.Args[k]; !ok || leafKey(v) != leafKey(w) {
+			da[k] = v
+		}
+	}
+	for k, w := range b.Args {
+		if v, ok := a.Args[k]; !ok || leafKey(v) != leafKey(w) {
+			db[k] = w
+		}
+	}
+	if len(da) == 0 && len(db) == 0 {
+		return fmt.Sprintf("retry %s: the same call worked later", signature.CanonicalAction(a.Tool, a.Args, opt))
+	}
+	ra := signature.CanonicalAction(a.Tool, da, opt)
+	rb := signature.CanonicalAction(b.Tool, db, opt)
+	if len(da) < len(a.Args) {
+		ra = strings.TrimSuffix(ra, ")") + ", …)"
+		rb = strings.TrimSuffix(rb, ")") + ", …)"
+	}
+	return fmt.Sprintf("instead of %s, do %s", ra, rb)
+}
+
+func (n *MistakeNote) addCorrection(c Correction) {
+	for i := range n.Corrections {
+		if n.Corrections[i].Text == c.Text {
+			n.Corrections[i].Support += c.Support
+			return
+		}
+	}
+	n.Corrections = append(n.Corrections, c)
+}
+
+// sortCorrections orders corrections by support, preferring the agent's own
+// recoveries on ties (they were verified in the very state that failed),
+// and keeps the first max.
+func (n *MistakeNote) sortCorrections(maxN int) {
+	rank := map[CorrectionKind]int{CorrectionRecovered: 0, CorrectionAligned: 1, CorrectionBefore: 2}
+	sort.SliceStable(n.Corrections, func(i, j int) bool {
+		a, b := n.Corrections[i], n.Corrections[j]
+		if a.Support != b.Support {
+			return a.Support > b.Support
+		}
+		if rank[a.Kind] != rank[b.Kind] {
+			return rank[a.Kind] < rank[b.Kind]
+		}
+		return a.Text < b.Text
+	})
+	if maxN > 0 && len(n.Corrections) > maxN {
+		n.Corrections = n.Corrections[:maxN]
+	}
+}
+
+func mostCommon(counts map[string]int) string {
+	best, bestN := "", 0
+	for k, n := range counts {
+		if n > bestN || n == bestN && k < best {
+			best, bestN = k, n
+		}
+	}
+	return best
+}
+
+// contextPattern says what the tasks behind a note have in common: the one
+// task, shortened, or the content words all of them share.
+func contextPattern(tasks []string) string {
+	if len(tasks) == 0 {
+		return ""
+	}
+	if len(tasks) == 1 {
+		return shorten(tasks[0], 16)
+	}
+	var common []string
+	seen := map[string]bool{}
+	rest := make([]map[string]bool, len(tasks)-1)
+	for i, t := range tasks[1:] {
+		rest[i] = taskTokens(t)
+	}
+	for _, w := range strings.FieldsFunc(strings.ToLower(tasks[0]), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r > 127)
+	}) {
+		if stopWords[w] || seen[w] {
+			continue
+		}
+		seen[w] = true
+		all := true
+		for _, r := range rest {
+			if !r[w] {
+				all = false
+				break
+			}
+		}
+		if all {
+			common = append(common, w)
+		}
+	}
+	if len(common) == 0 {
+		return fmt.Sprintf("%d different tasks", len(tasks))
+	}
+	if len(common) > 12 {
+		common = common[:12]
+	}
+	return "tasks about: " + strings.Join(common, " ")
+}
+
+// MergeNotes folds a newer note for the same signature into an existing
+// one: counts add up, trajectories and tasks are united, corrections merge
+// by text, and the existing exemplar action is kept.
+func MergeNotes(existing, incoming MistakeNote, opt MistakeOptions) MistakeNote {
+	opt = opt.withDefaults()
+	out := existing
+	out.Count += incoming.Count
+	out.TrajectoryIDs = union(existing.TrajectoryIDs, incoming.TrajectoryIDs)
+	out.Tasks = union(existing.Tasks, incoming.Tasks)
+	out.When = contextPattern(out.Tasks)
+	if out.After == "" {
+		out.After = incoming.After
+	}
+	out.Corrections = slices.Clone(existing.Corrections)
+	for _, c := range incoming.Corrections {
+		out.addCorrection(c)
+	}
+	out.sortCorrections(opt.MaxCorrections)
+	return out
+}
+
+// Render returns the note as compact text for a prompt.
+func (n MistakeNote) Render() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Mistake (seen %d×", n.Count)
+	if k := len(n.TrajectoryIDs); k > 1 {
+		fmt.Fprintf(&b, " in %d runs", k)
+	}
+	b.WriteString(")")
+	if n.When != "" {
+		fmt.Fprintf(&b, " when %s", n.When)
+	}
+	if n.After != "" {
+		fmt.Fprintf(&b, ", after %s", n.After)
+	}
+	fmt.Fprintf(&b, ": %s fails with %q.", n.DoingPattern, n.Signature.Class+": "+n.Signature.Template)
+	if len(n.Corrections) > 0 {
+		fmt.Fprintf(&b, " Fix: %s.", n.Corrections[0].Text)
+	}
+	return b.String()
+}

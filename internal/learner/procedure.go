@@ -1,0 +1,580 @@
+// Package learner turns recorded trajectories into procedural memory:
+// procedures distilled from successes (how to do a task, as a verbatim step
+// list and an abstracted script) and mistake notes distilled from failed
+// steps (what fails, how often, and what to do instead). Everything here is
+// a pure, deterministic function of its input, so the worker can recompute
+// a note or a procedure and get the same bytes; storage and scheduling live
+// elsewhere. The trained model is in the adapter subpackage.
+package learner
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/signature"
+)
+
+// Similarity scores how alike two task texts are, from 0 (unrelated) to 1
+// (the same task). It is a function so that an embedding cosine can replace
+// the lexical default.
+type Similarity func(a, b string) float64
+
+// stopWords carry no task identity; without them every English instruction
+// looks alike.
+var stopWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`a an the and or but if then than to of in on at by for from with as is are was were be been
+		being it its this that these those you your yours i me my we our he she his her they them their
+		do does did not no so can could would should will shall may might must have has had am
+		want wants also only just any all some such very there here what which who whom when where how
+		into about up down out over after before`) {
+		stopWords[w] = true
+	}
+}
+
+// taskTokens returns the distinct content words of a task text, lowercased.
+func taskTokens(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_'
+	}) {
+		if !stopWords[w] {
+			out[w] = true
+		}
+	}
+	return out
+}
+
+// TokenJaccard is the default Similarity: the Jaccard index of the two
+// texts' content words. Two empty texts are identical.
+func TokenJaccard(a, b string) float64 {
+	ta, tb := taskTokens(a), taskTokens(b)
+	if len(ta) == 0 && len(tb) == 0 {
+		return 1
+	}
+	inter := 0
+	for w := range ta {
+		if tb[w] {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(ta)+len(tb)-inter)
+}
+
+// Param is a named placeholder in a procedure script: the value the agent
+// must supply for this task, rendered as {name}.
+type Param string
+
+// ScriptStep is one step of an abstracted procedure. Args holds the
+// constants every supporting trajectory agreed on, with Param values where
+// they differed (at any depth of nested objects and lists).
+type ScriptStep struct {
+	Tool    string
+	Args    map[string]any
+	Support int // supporting trajectories that took this step
+}
+
+// Procedure is how-to knowledge distilled from successful trajectories of
+// one task cluster.
+type Procedure struct {
+	ID      string
+	Task    string   // task text of the trajectory the steps come from
+	Tasks   []string // every distinct task text merged in, sorted
+	Steps   []Action // verbatim successful steps of that trajectory
+	Script  []ScriptStep
+	Params  []string // placeholder names in order of first use
+	Version int      // 1 when distilled, +1 per merge
+	// Sources are the successful trajectories supporting the procedure;
+	// FailedSources the failed ones of the same task cluster that took the
+	// same tools in the same order and still failed.
+	Sources       []string
+	FailedSources []string
+}
+
+// Successes is the number of supporting successful trajectories.
+func (p Procedure) Successes() int { return len(p.Sources) }
+
+// Failures is the number of failed trajectories that followed the procedure.
+func (p Procedure) Failures() int { return len(p.FailedSources) }
+
+// Reliability is the Laplace-smoothed success rate of following the
+// procedure, (s+1)/(s+f+2): one success alone gives 2/3, and evidence
+// either way moves it towards the observed rate.
+func (p Procedure) Reliability() float64 {
+	s, f := float64(p.Successes()), float64(p.Failures())
+	return (s + 1) / (s + f + 2)
+}
+
+// ProcedureOptions configures distillation and merging. The zero value
+// uses TokenJaccard, DefaultMinSimilarity, DefaultMinReliability and
+// DefaultIgnoredTools.
+type ProcedureOptions struct {
+	Similarity     Similarity
+	MinSimilarity  float64  // tasks at least this similar share a procedure
+	MinReliability float64  // below this a procedure is not preferred as the backbone
+	IgnoreTools    []string // nil means DefaultIgnoredTools; empty means none
+}
+
+// Defaults for ProcedureOptions and MistakeOptions.
+const (
+	DefaultMinSimilarity  = 0.5
+	DefaultMinReliability = 0.5
+)
+
+func (o ProcedureOptions) withDefaults() ProcedureOptions {
+	if o.Similarity == nil {
+		o.Similarity = TokenJaccard
+	}
+	if o.MinSimilarity == 0 {
+		o.MinSimilarity = DefaultMinSimilarity
+	}
+	if o.MinReliability == 0 {
+		o.MinReliability = DefaultMinReliability
+	}
+	return o
+}
+
+// DistillProcedures groups the successful trajectories by task similarity
+// and distils one procedure per group: the shortest successful run is the
+// backbone, and every other run of the group is aligned to it to decide
+// which arguments are constants and which are parameters. Failed
+// trajectories only count against the procedure they followed. The result
+// does not depend on the order of trajs.
+func DistillProcedures(trajs []admem.Trajectory, opt ProcedureOptions) []Procedure {
+	opt = opt.withDefaults()
+	ignore := ignoreSet(opt.IgnoreTools)
+	sorted := slices.Clone(trajs)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+
+	type cluster struct {
+		rep     string
+		members []admem.Trajectory
+	}
+	var clusters []*cluster
+	for _, t := range sorted {
+		if t.Outcome != admem.OutcomeSuccess || len(procedureSteps(t, ignore)) == 0 {
+			continue
+		}
+		if c := bestCluster(len(clusters), func(i int) string { return clusters[i].rep }, t.Task, opt); c >= 0 {
+			clusters[c].members = append(clusters[c].members, t)
+			continue
+		}
+		clusters = append(clusters, &cluster{rep: t.Task, members: []admem.Trajectory{t}})
+	}
+
+	out := make([]Procedure, 0, len(clusters))
+	for _, c := range clusters {
+		sort.SliceStable(c.members, func(i, j int) bool {
+			li, lj := len(procedureSteps(c.members[i], ignore)), len(procedureSteps(c.members[j], ignore))
+			if li != lj {
+				return li < lj
+			}
+			return c.members[i].ID < c.members[j].ID
+		})
+		p := procedureFrom(c.members[0], ignore)
+		for _, t := range c.members[1:] {
+			other := procedureFrom(t, ignore)
+			p.Script = fold(p.Script, other.Script)
+			p.Sources = union(p.Sources, other.Sources)
+			p.Tasks = union(p.Tasks, other.Tasks)
+		}
+		p.Params = params(p.Script)
+		for _, t := range sorted {
+			if t.Outcome == admem.OutcomeFailure && opt.Similarity(c.rep, t.Task) >= opt.MinSimilarity && follows(t, p, ignore) {
+				p.FailedSources = union(p.FailedSources, []string{t.ID})
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// bestCluster returns the index of the most similar of n representatives
+// at or above the threshold, or -1; the lowest index wins ties.
+func bestCluster(n int, rep func(int) string, task string, opt ProcedureOptions) int {
+	best, bestSim := -1, 0.0
+	for i := 0; i < n; i++ {
+		if s := opt.Similarity(rep(i), task); s >= opt.MinSimilarity && s > bestSim {
+			best, bestSim = i, s
+		}
+	}
+	return best
+}
+
+// procedureSteps are the steps a procedure keeps: those that worked, of
+// tools that act.
+func procedureSteps(t admem.Trajectory, ignore map[string]bool) []admem.Step {
+	var out []admem.Step
+	for _, i := range usableSteps(t.Steps, ignore) {
+		if !t.Steps[i].Failed() {
+			out = append(out, t.Steps[i])
+		}
+	}
+	return out
+}
+
+func procedureFrom(t admem.Trajectory, ignore map[string]bool) Procedure {
+	steps := procedureSteps(t, ignore)
+	p := Procedure{
+		ID:      procedureID(t.Task, t.ID),
+		Task:    t.Task,
+		Tasks:   []string{t.Task},
+		Version: 1,
+		Sources: []string{t.ID},
+	}
+	for _, s := range steps {
+		p.Steps = append(p.Steps, ActionOf(s))
+		p.Script = append(p.Script, ScriptStep{Tool: s.Action, Args: deepCopy(s.Args).(map[string]any), Support: 1})
+	}
+	return p
+}
+
+func procedureID(task, trajectoryID string) string {
+	h := sha256.Sum256([]byte(task + "\x00" + trajectoryID))
+	return "proc-" + hex.EncodeToString(h[:8])
+}
+
+// follows reports whether t called the procedure's tools in the script's
+// order (other calls in between allowed).
+func follows(t admem.Trajectory, p Procedure, ignore map[string]bool) bool {
+	k := 0
+	for _, i := range usableSteps(t.Steps, ignore) {
+		if k < len(p.Script) && t.Steps[i].Action == p.Script[k].Tool {
+			k++
+		}
+	}
+	return k == len(p.Script) && k > 0
+}
+
+// fold merges other into base: aligned steps of the same tool unify their
+// arguments, steps only other took are dropped (base is the shorter path).
+// A leaf where the two disagree becomes a Param; leaves that disagree in
+// the same way everywhere (same pair of values) share one Param, which is
+// how a user id passed to three tools becomes one {user_id}.
+func fold(base, other []ScriptStep) []ScriptStep {
+	pairs, _ := Align(scriptActions(base), scriptActions(other), DefaultScoring)
+	u := unifier{bind: map[[2]string]Param{}, first: map[Param]Param{}, used: map[Param]bool{}}
+	out := make([]ScriptStep, len(base))
+	for i, s := range base {
+		out[i] = ScriptStep{Tool: s.Tool, Args: s.Args, Support: s.Support}
+	}
+	aligned := make([]bool, len(base))
+	for _, p := range pairs {
+		if p.A < 0 || p.B < 0 || base[p.A].Tool != other[p.B].Tool {
+			continue
+		}
+		aligned[p.A] = true
+		out[p.A].Args = u.value(base[p.A].Args, other[p.B].Args, "").(map[string]any)
+		out[p.A].Support += other[p.B].Support
+	}
+	// Params in base steps other lacks keep the variable they were bound to
+	// in the aligned steps, or their own name if still free.
+	for i := range out {
+		if !aligned[i] {
+			out[i].Args = u.unbound(out[i].Args).(map[string]any)
+		}
+	}
+	return out
+}
+
+func scriptActions(s []ScriptStep) []Action {
+	out := make([]Action, len(s))
+	for i, st := range s {
+		out[i] = Action{Tool: st.Tool, Args: st.Args}
+	}
+	return out
+}
+
+// unifier names the variables of one fold.
+type unifier struct {
+	bind  map[[2]string]Param // (base leaf, other leaf) → variable
+	first map[Param]Param     // base param → its first variable in this fold
+	used  map[Param]bool      // names taken in the fold's output
+}
+
+func leafKey(v any) string {
+	if p, ok := v.(Param); ok {
+		return "p:" + string(p)
+	}
+	return "c:" + signature.CanonicalAction("", map[string]any{"v": v}, signature.ActionOptions{MaxValueLen: -1})
+}
+
+// value unifies two argument values found at the same place (key path
+// ending in path) of aligned steps.
+func (u *unifier) value(a, b any, path string) any {
+	switch x := a.(type) {
+	case map[string]any:
+		if y, ok := b.(map[string]any); ok {
+			out := make(map[string]any, len(x))
+			for k, v := range x {
+				if w, ok := y[k]; ok {
+					out[k] = u.value(v, w, k)
+				} else {
+					out[k] = u.unbound(v)
+				}
+			}
+			return out
+		}
+	case []any:
+		if y, ok := b.([]any); ok {
+			out := make([]any, len(x))
+			for i, v := range x {
+				if i < len(y) {
+					out[i] = u.value(v, y[i], path)
+				} else {
+					out[i] = u.unbound(v)
+				}
+			}
+			return out
+		}
+	}
+	ap, aIsParam := a.(Param)
+	ka, kb := leafKey(a), leafKey(b)
+	if ka == kb && !aIsParam {
+		return a
+	}
+	key := [2]string{ka, kb}
+	if p, ok := u.bind[key]; ok {
+		return p
+	}
+	name := Param(paramName(path))
+	if aIsParam {
+		name = ap
+	}
+	p := u.fresh(name)
+	u.bind[key] = p
+	if _, ok := u.first[ap]; aIsParam && !ok {
+		u.first[ap] = p
+	}
+	return p
+}
+
+// unbound renames the params of a value that met no counterpart.
+func (u *unifier) unbound(v any) any {
+	switch x := v.(type) {
+	case Param:
+		if p, ok := u.first[x]; ok {
+			return p
+		}
+		p := u.fresh(x)
+		u.first[x] = p
+		return p
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = u.unbound(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = u.unbound(e)
+		}
+		return out
+	}
+	return v
+}
+
+func (u *unifier) fresh(name Param) Param {
+	if name == "" {
+		name = "value"
+	}
+	p := name
+	for i := 2; u.used[p]; i++ {
+		p = Param(string(name) + "_" + strconv.Itoa(i))
+	}
+	u.used[p] = true
+	return p
+}
+
+func paramName(path string) string {
+	if path == "" {
+		return "value"
+	}
+	return path
+}
+
+// params lists the script's placeholders in order of first use, walking
+// keys in sorted order so the list is deterministic.
+func params(script []ScriptStep) []string {
+	var out []string
+	seen := map[Param]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case Param:
+			if !seen[x] {
+				seen[x] = true
+				out = append(out, string(x))
+			}
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(x[k])
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, s := range script {
+		walk(s.Args)
+	}
+	return out
+}
+
+// deepCopy copies JSON-shaped values so scripts never alias a trajectory's
+// argument maps.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}
+
+// union returns the sorted distinct elements of a and b.
+func union(a, b []string) []string {
+	out := append(slices.Clone(a), b...)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// MergeProcedures merges two procedures of similar tasks. The backbone is
+// the shortest reliable one (Reliability at least MinReliability; then
+// fewer steps, higher reliability, more successes, smaller id); the other's
+// script is folded into it. The result keeps existing's ID and has a
+// version one above the higher of the two.
+func MergeProcedures(existing, incoming Procedure, opt ProcedureOptions) Procedure {
+	opt = opt.withDefaults()
+	base, other := existing, incoming
+	if preferred(incoming, existing, opt.MinReliability) {
+		base, other = incoming, existing
+	}
+	out := Procedure{
+		ID:            existing.ID,
+		Task:          base.Task,
+		Tasks:         union(existing.Tasks, incoming.Tasks),
+		Steps:         base.Steps,
+		Script:        fold(base.Script, other.Script),
+		Version:       max(existing.Version, incoming.Version) + 1,
+		Sources:       union(existing.Sources, incoming.Sources),
+		FailedSources: union(existing.FailedSources, incoming.FailedSources),
+	}
+	out.Params = params(out.Script)
+	return out
+}
+
+// preferred reports whether a is a better backbone than b.
+func preferred(a, b Procedure, minRel float64) bool {
+	ra, rb := a.Reliability(), b.Reliability()
+	if (ra >= minRel) != (rb >= minRel) {
+		return ra >= minRel
+	}
+	if len(a.Script) != len(b.Script) {
+		return len(a.Script) < len(b.Script)
+	}
+	if ra != rb {
+		return ra > rb
+	}
+	if a.Successes() != b.Successes() {
+		return a.Successes() > b.Successes()
+	}
+	return a.ID < b.ID
+}
+
+// UpsertProcedure merges p into the most similar procedure of procs (by
+// task, at least MinSimilarity) or appends it. It returns the new list
+// (procs is not modified) and the index of the merged or added procedure.
+func UpsertProcedure(procs []Procedure, p Procedure, opt ProcedureOptions) ([]Procedure, int) {
+	opt = opt.withDefaults()
+	out := slices.Clone(procs)
+	best, bestSim := -1, 0.0
+	for i, q := range out {
+		for _, task := range append([]string{q.Task}, q.Tasks...) {
+			if s := opt.Similarity(task, p.Task); s >= opt.MinSimilarity && s > bestSim {
+				best, bestSim = i, s
+			}
+		}
+	}
+	if best < 0 {
+		return append(out, p), len(out)
+	}
+	out[best] = MergeProcedures(out[best], p, opt)
+	return out, best
+}
+
+// maxRenderValue bounds one argument value in rendered text; prompts need
+// the shape of a call, not a full address.
+const maxRenderValue = 40
+
+// Render returns a compact text of the procedure for a prompt: the task,
+// how well it is supported, and the script one step per line.
+func (p Procedure) Render() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Procedure (v%d, %d ok / %d failed) for: %s\n", p.Version, p.Successes(), p.Failures(), shorten(p.Task, 24))
+	for i, s := range p.Script {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, renderScriptStep(s))
+	}
+	if len(p.Params) > 0 {
+		fmt.Fprintf(&b, "Fill in: %s\n", strings.Join(p.Params, ", "))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func renderScriptStep(s ScriptStep) string {
+	return signature.CanonicalAction(s.Tool, braceParams(s.Args).(map[string]any), signature.ActionOptions{MaxValueLen: maxRenderValue})
+}
+
+// braceParams turns Param leaves into "{name}" strings for rendering.
+func braceParams(v any) any {
+	switch x := v.(type) {
+	case Param:
+		return "{" + string(x) + "}"
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = braceParams(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = braceParams(e)
+		}
+		return out
+	}
+	return v
+}
+
+// shorten keeps the first n words of s.
+func shorten(s string, n int) string {
+	w := strings.Fields(s)
+	if len(w) <= n {
+		return strings.Join(w, " ")
+	}
+	return strings.Join(w[:n], " ") + " …"
+}
