@@ -1,0 +1,132 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/store"
+	"github.com/admem/admem/internal/testenv"
+	"github.com/jackc/pgx/v5"
+)
+
+func openTest(t *testing.T) *store.DB {
+	t.Helper()
+	pg := testenv.DB(t)
+	db, err := store.Open(context.Background(), pg.AppURL, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// TestRowLevelSecurityBlocksUnfilteredQueries proves the second lock: a query
+// that forgets its tenant filter still sees only the current tenant's rows,
+// and a transaction with no tenant sees none.
+func TestRowLevelSecurityBlocksUnfilteredQueries(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	var ids []string
+	for _, name := range []string{"rls-a", "rls-b"} {
+		ten, err := db.CreateTenant(ctx, admem.Tenant{Name: name, Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ten.ID)
+		for i := 0; i < 2; i++ {
+			if _, err := db.CreateKey(ctx, admem.APIKey{TenantID: ten.ID, Name: "k", Prefix: name + "-" + string(rune('0'+i)),
+				Scopes: []admem.KeyScope{admem.ScopeRead}}, []byte("h"), admem.AuditEvent{Action: "key.created"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	count := func(tenant, table string) int {
+		var n int
+		err := db.InTenantForTest(ctx, tenant, func(tx pgx.Tx) error {
+			// Deliberately no WHERE tenant_id = …
+			return tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, table := range []string{"api_keys", "audit_log"} {
+		if got := count(ids[0], table); got == 0 || got != count(ids[1], table) {
+			t.Fatalf("%s: tenant a sees %d rows, tenant b %d; each should see only its own", table, got, count(ids[1], table))
+		}
+	}
+	if n := count(ids[0], "api_keys"); n != 2 {
+		t.Fatalf("tenant a sees %d keys without a filter, want its own 2", n)
+	}
+	// No tenant set: nothing is visible, not everything.
+	var n int
+	if err := db.PoolForTest().QueryRow(ctx, "SELECT count(*) FROM api_keys").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("without a tenant the app role sees %d keys, want 0", n)
+	}
+	// A tenant cannot write a row for another tenant.
+	err := db.InTenantForTest(ctx, ids[0], func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO audit_log (tenant_id, action) VALUES ($1, 'forged')`, ids[1])
+		return store.Translate(err)
+	})
+	if admem.ErrorCode(err) != admem.EFORBIDDEN {
+		t.Fatalf("cross-tenant insert: %v, want forbidden by RLS", err)
+	}
+	// Only the platform setting sees all tenants, and it still sees no tenant's keys.
+	var tenants, keys int
+	err = db.InPlatformForTest(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM tenants").Scan(&tenants); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT count(*) FROM api_keys").Scan(&keys)
+	})
+	if err != nil || tenants != 2 || keys != 0 {
+		t.Fatalf("platform view: tenants=%d keys=%d err=%v, want 2 and 0", tenants, keys, err)
+	}
+	// The application role really lacks BYPASSRLS and owns nothing.
+	var bypass bool
+	if err := db.PoolForTest().QueryRow(ctx, `SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&bypass); err != nil || bypass {
+		t.Fatalf("app role bypasses RLS (%v, %v)", bypass, err)
+	}
+}
+
+func TestIdempotencyClaims(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	ten, err := db.CreateTenant(ctx, admem.Tenant{Name: "idem", Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h1"), store.IdempotencyTTLForTest); r != nil || err != nil {
+		t.Fatalf("first claim: %v %v", r, err)
+	}
+	if _, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h1"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyInFlight {
+		t.Fatalf("in flight: %v", err)
+	}
+	if err := db.CompleteIdempotent(ctx, ten.ID, "k", store.IdempotentResponse{Status: 201, ContentType: "application/json", Body: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h1"), store.IdempotencyTTLForTest)
+	if err != nil || r == nil || r.Status != 201 || string(r.Body) != "x" {
+		t.Fatalf("replay: %+v %v", r, err)
+	}
+	if _, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h2"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyMismatch {
+		t.Fatalf("mismatch: %v", err)
+	}
+	// Aborting a claim frees the key.
+	if _, err := db.BeginIdempotent(ctx, ten.ID, "k2", []byte("h"), store.IdempotencyTTLForTest); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AbortIdempotent(ctx, ten.ID, "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := db.BeginIdempotent(ctx, ten.ID, "k2", []byte("other"), store.IdempotencyTTLForTest); r != nil || err != nil {
+		t.Fatalf("claim after abort: %v %v", r, err)
+	}
+}
