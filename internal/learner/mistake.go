@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/signature"
@@ -258,10 +259,11 @@ func newCorrection(kind CorrectionKind, instead, do Action, from string) Correct
 func correctionText(kind CorrectionKind, a, b Action) string {
 	opt := signature.ActionOptions{MaxValueLen: maxRenderValue}
 	if kind == CorrectionBefore {
-		return fmt.Sprintf("before %s, do %s", signature.CanonicalAction(a.Tool, nil, opt), signature.CanonicalAction(b.Tool, b.Args, opt))
+		return fmt.Sprintf("before %s(…), do %s", a.Tool, signature.CanonicalAction(b.Tool, b.Args, opt))
 	}
 	if a.Tool != b.Tool {
-		return fmt.Sprintf("instead of %s, do %s", signature.CanonicalAction(a.Tool, a.Args, opt), signature.CanonicalAction(b.Tool, b.Args, opt))
+		// The failed call is in the note already; its tool is enough here.
+		return fmt.Sprintf("instead of %s(…), do %s", a.Tool, signature.CanonicalAction(b.Tool, b.Args, opt))
 	}
 	da, db := map[string]any{}, map[string]any{}
 	for k, v := range a.Args {
@@ -344,7 +346,7 @@ func contextPattern(tasks []string) string {
 	for _, w := range strings.FieldsFunc(strings.ToLower(tasks[0]), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r > 127)
 	}) {
-		if stopWords[w] || seen[w] {
+		if len(w) < 2 || stopWords[w] || seen[w] {
 			continue
 		}
 		seen[w] = true
@@ -359,13 +361,46 @@ func contextPattern(tasks []string) string {
 			common = append(common, w)
 		}
 	}
-	if len(common) == 0 {
+	if len(common) > 0 {
+		if len(common) > 12 {
+			common = common[:12]
+		}
+		return "tasks about: " + strings.Join(common, " ")
+	}
+	// Nothing is shared by all: name the words most of the tasks use.
+	type wc struct {
+		w string
+		n int
+	}
+	counts := map[string]int{}
+	for _, t := range tasks {
+		for w := range taskTokens(t) {
+			counts[w]++
+		}
+	}
+	var ws []wc
+	for w, n := range counts {
+		if 2*n >= len(tasks) && n > 1 && !strings.ContainsAny(w, "0123456789") {
+			ws = append(ws, wc{w, n})
+		}
+	}
+	sort.Slice(ws, func(i, j int) bool {
+		if ws[i].n != ws[j].n {
+			return ws[i].n > ws[j].n
+		}
+		return ws[i].w < ws[j].w
+	})
+	if len(ws) == 0 {
 		return fmt.Sprintf("%d different tasks", len(tasks))
 	}
-	if len(common) > 12 {
-		common = common[:12]
+	if len(ws) > 8 {
+		ws = ws[:8]
 	}
-	return "tasks about: " + strings.Join(common, " ")
+	words := make([]string, len(ws))
+	for i, x := range ws {
+		words[i] = x.w
+	}
+	return fmt.Sprintf("%d tasks, most about: %s", len(tasks), strings.Join(words, " "))
 }
 
 // MergeNotes folds a newer note for the same signature into an existing
@@ -403,9 +438,28 @@ func (n MistakeNote) Render() string {
 	if n.After != "" {
 		fmt.Fprintf(&b, ", after %s", n.After)
 	}
-	fmt.Fprintf(&b, ": %s fails with %q.", n.DoingPattern, n.Signature.Class+": "+n.Signature.Template)
+	fmt.Fprintf(&b, ": %s fails with %q.", cut(n.DoingPattern, maxRenderAction), n.Signature.Class+": "+n.Signature.Template)
 	if len(n.Corrections) > 0 {
 		fmt.Fprintf(&b, " Fix: %s.", n.Corrections[0].Text)
 	}
 	return b.String()
+}
+
+// maxRenderAction bounds the failed action in a rendered note: its tool and
+// the first arguments identify it; the template says what went wrong.
+const maxRenderAction = 160
+
+// cut shortens a rendered action to n bytes, keeping it visibly a call.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if j := strings.LastIndex(s[:i], ", "); j > 0 {
+		i = j
+	}
+	return s[:i] + ", …)"
 }

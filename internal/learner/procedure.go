@@ -35,7 +35,7 @@ func init() {
 		being it its this that these those you your yours i me my we our he she his her they them their
 		do does did not no so can could would should will shall may might must have has had am
 		want wants also only just any all some such very there here what which who whom when where how
-		into about up down out over after before`) {
+		into about up down out over after before don doesn didn isn aren wasn weren won couldn shouldn wouldn ll re ve`) {
 		stopWords[w] = true
 	}
 }
@@ -46,7 +46,8 @@ func taskTokens(s string) map[string]bool {
 	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_'
 	}) {
-		if !stopWords[w] {
+		// One-letter tokens are mostly split contractions ("don't").
+		if len(w) > 1 && !stopWords[w] {
 			out[w] = true
 		}
 	}
