@@ -31,3 +31,8 @@ lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" && go vet ./...
 
 .PHONY: help run test build generate migrate stack-up stack-down lint
+
+bench-%: ## run benchmark % end to end on a private stack (DATA=file OUT=dir ARGS="flags"); e.g. make bench-api
+	@scripts/bench.sh $* $(if $(DATA),-data $(DATA)) $(if $(OUT),-out $(OUT)) $(ARGS)
+
+.PHONY: bench-%

@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := wiring.NewAPI(cfg, infra, log, reg)
-	if err := bootstrap(ctx, api.Tenancy, stdout, log); err != nil {
+	if err := bootstrap(ctx, api.Tenancy, cfg.BootstrapKeyFile, stdout, log); err != nil {
 		return err
 	}
 	if cmd == "bootstrap" {
@@ -83,10 +83,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return serve(ctx, cfg, api.Server, log, ready)
 }
 
-func bootstrap(ctx context.Context, ten *tenancy.Service, stdout io.Writer, log *slog.Logger) error {
+// bootstrap creates the platform admin key on first start and prints it once.
+// With keyFile set (automation: benchmarks, provisioning) it is written there,
+// mode 0600, instead.
+func bootstrap(ctx context.Context, ten *tenancy.Service, keyFile string, stdout io.Writer, log *slog.Logger) error {
 	key, created, err := ten.Bootstrap(ctx)
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created && keyFile != "" {
+		if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+			return fmt.Errorf("bootstrap: write %s: %w", keyFile, err)
+		}
+		log.Info("bootstrapped the platform tenant; its admin key is in the bootstrap key file", "file", keyFile)
+		return nil
 	}
 	if created {
 		log.Info("bootstrapped the platform tenant and its admin key (printed once below; only its hash is stored)")

@@ -9,17 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/admem/admem/internal/config"
 	"github.com/admem/admem/internal/wiring"
+	"github.com/admem/admem/internal/worker"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,8 +48,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := newMetrics(reg)
-
+	w := worker.New(cfg, infra, log, reg)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -85,90 +83,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}()
 	log.Info("listening", "addr", ln.Addr().String())
 
-	// Jobs stop fetching when ctx ends and finish what they hold.
-	var wg sync.WaitGroup
-	jobs := []job{
-		{name: "purge-idempotency", every: 10 * time.Minute, run: func(ctx context.Context) error {
-			n, err := infra.DB.PurgeIdempotent(ctx, time.Now().Add(-24*time.Hour))
-			if err == nil && n > 0 {
-				log.Info("purged idempotency records", "count", n)
-			}
-			return err
-		}},
-	}
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			j.loop(ctx, log, m)
-		}()
-	}
-	<-ctx.Done()
-	log.Info("shutting down: waiting for running jobs", "timeout", cfg.ShutdownTimeout.String())
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(cfg.ShutdownTimeout):
-		log.Warn("jobs did not finish before the shutdown timeout")
-	}
+	w.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
 	log.Info("stopped")
 	return nil
-}
-
-type job struct {
-	name  string
-	every time.Duration
-	run   func(ctx context.Context) error
-}
-
-// loop runs the job now and then every interval. A run in progress finishes
-// under its own context even after shutdown begins.
-func (j job) loop(ctx context.Context, log *slog.Logger, m *metrics) {
-	t := time.NewTicker(j.every)
-	defer t.Stop()
-	for {
-		start := time.Now()
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.every)
-		err := j.run(rctx)
-		cancel()
-		m.jobRuns.WithLabelValues(j.name, result(err)).Inc()
-		m.jobSeconds.WithLabelValues(j.name).Observe(time.Since(start).Seconds())
-		if err != nil {
-			log.Error("job failed", "job", j.name, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func result(err error) string {
-	if err != nil {
-		return "error"
-	}
-	return "ok"
-}
-
-type metrics struct {
-	jobRuns    *prometheus.CounterVec
-	jobSeconds *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "admem_worker_job_runs_total", Help: "Worker job runs by job and result.",
-		}, []string{"job", "result"}),
-		jobSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "admem_worker_job_duration_seconds", Help: "Worker job run time.",
-		}, []string{"job"}),
-	}
-	reg.MustRegister(m.jobRuns, m.jobSeconds)
-	return m
 }

@@ -62,22 +62,27 @@ func withRequestID(next http.Handler) http.Handler {
 }
 
 // statusWriter remembers the status and size of a response.
+// It also stamps Server-Timing with the time spent until the header is
+// written, which is where handlers finish their work: clients and benchmarks
+// read the server-side latency from it.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	start  time.Time
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.3f", float64(time.Since(w.start).Microseconds())/1000))
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
@@ -91,7 +96,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, start: start}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

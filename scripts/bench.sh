@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench.sh NAME [flags] is `make bench-NAME`: it starts a private Postgres and
+# Redis (.data/bench, on their own ports), recreates the benchmark database,
+# builds and starts the API and the worker, runs `go run ./cmd/bench NAME`,
+# and stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=${1:?usage: scripts/bench.sh NAME [flags]}
+shift
+
+scripts/stack.sh up bench
+[ -x scripts/embeddings.sh ] && scripts/embeddings.sh
+set -a
+# shellcheck disable=SC1091
+. .data/bench/env
+set +a
+# A fresh database per run, so results never depend on an earlier run.
+PGPASSWORD=$(sed -n 's/^pg_super_password=//p' .data/bench/secrets) \
+  psql -X -q -h 127.0.0.1 -p "${ADMEM_PG_PORT:-55434}" -U postgres -d postgres \
+  -c "DROP DATABASE IF EXISTS admem WITH (FORCE)" -c "CREATE DATABASE admem"
+
+export ADMEM_HTTP_ADDR=127.0.0.1:18080 ADMEM_WORKER_ADDR=127.0.0.1:18081
+export ADMEM_BOOTSTRAP_KEY_FILE=$PWD/.data/bench/platform.key
+export ADMEM_LOG_LEVEL=${ADMEM_LOG_LEVEL:-warn}
+rm -f "$ADMEM_BOOTSTRAP_KEY_FILE"
+mkdir -p bin .data/bench/logs
+go build -o bin/api ./cmd/api
+go build -o bin/worker ./cmd/worker
+bin/api migrate >/dev/null
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  scripts/stack.sh down bench
+}
+trap cleanup EXIT
+bin/api serve >.data/bench/logs/api.log 2>&1 &
+pids+=($!)
+bin/worker >.data/bench/logs/worker.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -fs "http://$ADMEM_HTTP_ADDR/readyz" >/dev/null 2>&1 && [ -s "$ADMEM_BOOTSTRAP_KEY_FILE" ] && break
+  sleep 0.2
+done
+go run ./cmd/bench "$name" -api "http://$ADMEM_HTTP_ADDR" -key-file "$ADMEM_BOOTSTRAP_KEY_FILE" "$@"
