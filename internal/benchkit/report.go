@@ -45,7 +45,9 @@ func (r *Report) Set(name string, v float64) { r.Metrics[name] = v }
 func (r *Report) AddTable(t Table) { r.Tables = append(r.Tables, t) }
 
 // Note appends a paragraph to the markdown report.
-func (r *Report) Note(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+func (r *Report) Note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
 
 // Machine describes where the run happened.
 type Machine struct {
