@@ -304,10 +304,37 @@ func maskQuoted(s string) string {
 			b.WriteRune(r)
 			continue
 		}
+		if isKey(rs, i, end) {
+			// A JSON or dict key names a field; it is vocabulary, not data.
+			b.WriteString(string(rs[i : end+1]))
+			i = end
+			continue
+		}
 		b.WriteString(PlaceholderString)
 		i = end
 	}
 	return b.String()
+}
+
+// isKey reports whether the literal quoted by rs[open] and rs[close] is a
+// short identifier followed by a colon, as keys in JSON bodies and Python
+// dicts are. Angle brackets are allowed so that a key whose digits were
+// masked ('<ID>') stays a key on the next pass.
+func isKey(rs []rune, open, close int) bool {
+	n := close - open - 1
+	if n < 1 || n > 40 {
+		return false
+	}
+	for _, r := range rs[open+1 : close] {
+		if !(r == '_' || r == '-' || r == '.' || r == '<' || r == '>' || r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
+			return false
+		}
+	}
+	j := close + 1
+	for j < len(rs) && rs[j] == ' ' {
+		j++
+	}
+	return j < len(rs) && rs[j] == ':'
 }
 
 func wordish(r rune) bool {

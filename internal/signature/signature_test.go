@@ -60,7 +60,7 @@ func TestNormalize(t *testing.T) {
 		{"http status", "api_call", "", "request failed with status code 503 after 3 retries (request id req_8f3a2c1d9b)",
 			"HTTP 503", "request failed with status code 503 after <NUM> retries (request id <ID>)"},
 		{"http json body", "api_call", "", `{"error": {"code": 400, "message": "Invalid value for field 'email': bob@"}}`,
-			"Error", `{<STR>: {<STR>: <NUM>, <STR>: <STR>}}`},
+			"Error", `{"error": {"code": <NUM>, "message": <STR>}}`},
 		// SQL.
 		{"postgres unique", "sql", "", `ERROR: duplicate key value violates unique constraint "users_email_key" (SQLSTATE 23505)`,
 			"SQLSTATE 23505", "duplicate key value violates unique constraint <STR> (SQLSTATE 23505)"},
