@@ -2,6 +2,7 @@ package learner
 
 import (
 	"slices"
+	"strconv"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/signature"
@@ -133,4 +134,152 @@ func ignoreSet(tools []string) map[string]bool {
 		m[t] = true
 	}
 	return m
+}
+
+// fold merges other into base: aligned steps of the same tool unify their
+// arguments, steps only other took are dropped (base is the shorter path).
+// A leaf where the two disagree becomes a Param; leaves that disagree in
+// the same way everywhere (same pair of values) share one Param, which is
+// how a user id passed to three tools becomes one {user_id}.
+func fold(base, other []ScriptStep) []ScriptStep {
+	pairs, _ := Align(scriptActions(base), scriptActions(other), DefaultScoring)
+	u := unifier{bind: map[[2]string]Param{}, first: map[Param]Param{}, used: map[Param]bool{}}
+	out := make([]ScriptStep, len(base))
+	for i, s := range base {
+		out[i] = ScriptStep{Tool: s.Tool, Args: s.Args, Support: s.Support}
+	}
+	aligned := make([]bool, len(base))
+	for _, p := range pairs {
+		if p.A < 0 || p.B < 0 || base[p.A].Tool != other[p.B].Tool {
+			continue
+		}
+		aligned[p.A] = true
+		out[p.A].Args = u.value(base[p.A].Args, other[p.B].Args, "").(map[string]any)
+		out[p.A].Support += other[p.B].Support
+	}
+	// Params in base steps other lacks keep the variable they were bound to
+	// in the aligned steps, or their own name if still free.
+	for i := range out {
+		if !aligned[i] {
+			out[i].Args = u.unbound(out[i].Args).(map[string]any)
+		}
+	}
+	return out
+}
+
+func scriptActions(s []ScriptStep) []Action {
+	out := make([]Action, len(s))
+	for i, st := range s {
+		out[i] = Action{Tool: st.Tool, Args: st.Args}
+	}
+	return out
+}
+
+// unifier names the variables of one fold.
+type unifier struct {
+	bind  map[[2]string]Param // (base leaf, other leaf) → variable
+	first map[Param]Param     // base param → its first variable in this fold
+	used  map[Param]bool      // names taken in the fold's output
+}
+
+func leafKey(v any) string {
+	if p, ok := v.(Param); ok {
+		return "p:" + string(p)
+	}
+	return "c:" + signature.CanonicalAction("", map[string]any{"v": v}, signature.ActionOptions{MaxValueLen: -1})
+}
+
+// value unifies two argument values found at the same place (key path
+// ending in path) of aligned steps.
+func (u *unifier) value(a, b any, path string) any {
+	switch x := a.(type) {
+	case map[string]any:
+		if y, ok := b.(map[string]any); ok {
+			out := make(map[string]any, len(x))
+			for k, v := range x {
+				if w, ok := y[k]; ok {
+					out[k] = u.value(v, w, k)
+				} else {
+					out[k] = u.unbound(v)
+				}
+			}
+			return out
+		}
+	case []any:
+		if y, ok := b.([]any); ok {
+			out := make([]any, len(x))
+			for i, v := range x {
+				if i < len(y) {
+					out[i] = u.value(v, y[i], path)
+				} else {
+					out[i] = u.unbound(v)
+				}
+			}
+			return out
+		}
+	}
+	ap, aIsParam := a.(Param)
+	ka, kb := leafKey(a), leafKey(b)
+	if ka == kb && !aIsParam {
+		return a
+	}
+	key := [2]string{ka, kb}
+	if p, ok := u.bind[key]; ok {
+		return p
+	}
+	name := Param(paramName(path))
+	if aIsParam {
+		name = ap
+	}
+	p := u.fresh(name)
+	u.bind[key] = p
+	if _, ok := u.first[ap]; aIsParam && !ok {
+		u.first[ap] = p
+	}
+	return p
+}
+
+// unbound renames the params of a value that met no counterpart.
+func (u *unifier) unbound(v any) any {
+	switch x := v.(type) {
+	case Param:
+		if p, ok := u.first[x]; ok {
+			return p
+		}
+		p := u.fresh(x)
+		u.first[x] = p
+		return p
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = u.unbound(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = u.unbound(e)
+		}
+		return out
+	}
+	return v
+}
+
+func (u *unifier) fresh(name Param) Param {
+	if name == "" {
+		name = "value"
+	}
+	p := name
+	for i := 2; u.used[p]; i++ {
+		p = Param(string(name) + "_" + strconv.Itoa(i))
+	}
+	u.used[p] = true
+	return p
+}
+
+func paramName(path string) string {
+	if path == "" {
+		return "value"
+	}
+	return path
 }

@@ -109,11 +109,11 @@ func DistillMistakes(trajs []admem.Trajectory, opt MistakeOptions) []MistakeNote
 		if len(failedAt) == 0 {
 			continue
 		}
-		guide, guideActions := bestGuide(t, idx, successes, ignore, opt)
 		actions := make([]Action, len(idx))
 		for k, i := range idx {
 			actions[k] = ActionOf(t.Steps[i])
 		}
+		guide, guideActions := bestGuide(t, actions, successes, ignore, opt)
 		var pairs []Pair
 		if guide != nil {
 			pairs, _ = Align(actions, guideActions, DefaultScoring)
@@ -168,12 +168,9 @@ func DistillMistakes(trajs []admem.Trajectory, opt MistakeOptions) []MistakeNote
 }
 
 // bestGuide picks the successful trajectory of a similar task whose steps
-// align best with t's, and returns it with its usable, non-failed actions.
-func bestGuide(t admem.Trajectory, idx []int, successes []admem.Trajectory, ignore map[string]bool, opt MistakeOptions) (*admem.Trajectory, []Action) {
-	actions := make([]Action, len(idx))
-	for k, i := range idx {
-		actions[k] = ActionOf(t.Steps[i])
-	}
+// align best with t's actions, and returns it with its usable, non-failed
+// actions.
+func bestGuide(t admem.Trajectory, actions []Action, successes []admem.Trajectory, ignore map[string]bool, opt MistakeOptions) (*admem.Trajectory, []Action) {
 	var (
 		best      *admem.Trajectory
 		bestActs  []Action
