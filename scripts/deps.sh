@@ -27,6 +27,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -f /usr/include/postgresql/15/server/postgres.h ] || need+=(postgresql-server-dev-15)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 
 sharedir=$("$PG_CONFIG" --sharedir)
