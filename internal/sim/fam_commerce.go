@@ -59,6 +59,9 @@ func bookingFamily() *family {
 		trip := b.param("trip", b.id("TRP", 5))
 		fare := b.param("fare", b.id("FR", 4))
 		route := pickN(b.rng, airports, legs+1)
+		for i, code := range route {
+			b.param(fmt.Sprintf("airport_%d", i+1), code)
+		}
 		var flights []string
 		for l := range legs {
 			f := b.param(fmt.Sprintf("flight_%d", l+1), b.id("FL", 4))

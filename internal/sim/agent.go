@@ -1,0 +1,247 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/admem/admem"
+)
+
+// NoiseRates are the stand-in agent's mistake rates. Per-episode rates are
+// drawn once per episode, because a language-model agent that writes a date
+// one way tends to keep writing it that way.
+type NoiseRates struct {
+	Format  float64 // per episode and (tool, argument) with several formats: writes another format
+	Context float64 // per episode and (tool, argument) with a Default: writes the Default
+	Skip    float64 // per episode and aux step: leaves the step out
+	Swap    float64 // per episode and adjacent pair of main steps: does them in the wrong order
+	Legacy  float64 // per episode and tool with an Alt: calls the Alt
+	Repeat  float64 // per turn after a successful read: calls it again
+	Slip    float64 // per turn: writes one argument in a random format
+}
+
+// AgentConfig is the stand-in agent's fixed policy. Every arm uses the same.
+type AgentConfig struct {
+	ID         string // the scope's AgentID
+	Candidates int    // K candidate actions per step, the preferred one first
+	Noise      NoiseRates
+	// After an error the next preferred action is the reference action with
+	// probability RetryFix (the agent worked it out), the failed action again
+	// with RetrySame, and otherwise a fresh noisy attempt.
+	RetryFix  float64
+	RetrySame float64
+	// InContext is the chance that, after an error, the agent stops making
+	// that mistake for the rest of the episode (in-context learning).
+	InContext float64
+	// Heed is the chance the agent follows a recalled procedure or note.
+	Heed float64
+	// The step budget is the reference length plus BudgetMin plus
+	// BudgetSlack × the reference length: a fixed allowance for mistakes
+	// and a little more for longer tasks.
+	BudgetSlack float64
+	BudgetMin   int
+	// MaxConsecutiveErrors ends the episode: the agent gives up.
+	MaxConsecutiveErrors int
+	// RecentSteps is how many recent steps the guard sees.
+	RecentSteps int
+}
+
+// DefaultAgentConfig is the benchmark's agent.
+func DefaultAgentConfig() AgentConfig {
+	return AgentConfig{
+		ID: "sim-agent", Candidates: 3,
+		Noise:    NoiseRates{Format: 0.2, Context: 0.4, Skip: 0.5, Swap: 0.2, Legacy: 0.4, Repeat: 0.15, Slip: 0.06},
+		RetryFix: 0.2, RetrySame: 0.3, InContext: 0.3, Heed: 0.9,
+		BudgetSlack: 0.15, BudgetMin: 10, MaxConsecutiveErrors: 8, RecentSteps: 6,
+	}
+}
+
+// How an episode ended.
+const (
+	EndGoal   = "goal"    // the goal state was reached
+	EndBudget = "budget"  // the step budget ran out
+	EndFatal  = "fatal"   // a fatal error ended it
+	EndGaveUp = "gave_up" // too many errors in a row
+)
+
+// GuardStats counts what the guard did in an episode.
+type GuardStats struct {
+	Calls     int // guard calls
+	Warned    int // the preferred candidate was warned
+	Blocked   int // the preferred candidate was blocked
+	Suggested int // the agent took a suggestion
+	Switched  int // the agent took another candidate
+	Avoided   int // candidates dropped because a recalled note matched
+}
+
+// FailedStep is one step that errored.
+type FailedStep struct {
+	Step      int
+	Tool      string
+	Error     string
+	Class     string
+	Rule      string // the hidden rule, for analysis only
+	Signature string // filled by AnnotateHeld
+	Held      bool   // filled by AnnotateHeld
+}
+
+// Episode is what the agent did on one task.
+type Episode struct {
+	Task         *Task
+	Trajectory   admem.Trajectory
+	Success      bool
+	End          string
+	Budget       int
+	Guard        GuardStats
+	Failures     []FailedStep
+	MemoryErrors int // failed memory calls; the agent carries on without
+}
+
+// Agent is the stand-in agent.
+type Agent struct {
+	cfg   AgentConfig
+	world *World
+	mem   Memory
+}
+
+// NewAgent returns an agent that works in w with mem.
+func NewAgent(w *World, mem Memory, cfg AgentConfig) *Agent {
+	if cfg.Candidates <= 0 {
+		cfg.Candidates = 1
+	}
+	if cfg.MaxConsecutiveErrors <= 0 {
+		cfg.MaxConsecutiveErrors = math.MaxInt
+	}
+	return &Agent{cfg: cfg, world: w, mem: mem}
+}
+
+// Budget is the number of steps the agent may take on a task.
+func (a *Agent) Budget(t *Task) int {
+	n := len(t.Plan)
+	return n + a.cfg.BudgetMin + int(math.Ceil(a.cfg.BudgetSlack*float64(n)))
+}
+
+// Run plays one episode. rng drives every noisy choice, so the same rng seed
+// and the same memory answers give the same episode. If record is false the
+// trajectory is not sent to the memory (evaluation episodes).
+func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (Episode, error) {
+	r := newRun(a, t, rng)
+	ep := Episode{Task: t, Budget: a.Budget(t)}
+	scope := admem.Scope{AgentID: a.cfg.ID, UserID: t.User.ID, SessionID: t.ID}
+	rec, err := a.mem.Recall(ctx, t.Text, scope)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ep, ctx.Err()
+		}
+		ep.MemoryErrors++
+	}
+	r.useRecall(rec.Items)
+
+	for {
+		switch {
+		case r.env.Done():
+			ep.Success, ep.End = true, EndGoal
+		case r.env.Failed():
+			ep.End = EndFatal
+		case len(r.steps) >= ep.Budget:
+			ep.End = EndBudget
+		case r.consec >= a.cfg.MaxConsecutiveErrors:
+			ep.End = EndGaveUp
+		}
+		if ep.End != "" {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return ep, err
+		}
+		cands := r.avoidNoted(r.candidates(), &ep.Guard)
+		act, err := r.choose(ctx, cands, &ep.Guard)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ep, ctx.Err()
+			}
+			ep.MemoryErrors++
+		}
+		obs, serr := r.env.Step(act)
+		step := admem.Step{Index: len(r.steps), Action: act.Tool, Args: act.argsAny(), Observation: obs, Status: admem.StepOK}
+		if serr != nil {
+			step.Status, step.Error, step.ErrorType = admem.StepError, serr.Message, serr.Class
+			ep.Failures = append(ep.Failures, FailedStep{Step: step.Index, Tool: act.Tool, Error: serr.Message, Class: serr.Class, Rule: serr.Rule})
+		}
+		r.steps = append(r.steps, step)
+		r.observe(act, serr)
+	}
+
+	outcome := admem.OutcomeFailure
+	if ep.Success {
+		outcome = admem.OutcomeSuccess
+	}
+	params := make(map[string]any, len(t.Params))
+	for k, v := range t.Params {
+		params[k] = v
+	}
+	ep.Trajectory = admem.Trajectory{
+		Task: t.Text, Scope: scope, Steps: r.steps, Outcome: outcome,
+		Metadata: map[string]any{"family": t.Family, "episode": t.Episode, "long": t.Long, "params": params},
+	}
+	if record {
+		if err := a.mem.Record(ctx, ep.Trajectory); err != nil {
+			if ctx.Err() != nil {
+				return ep, ctx.Err()
+			}
+			ep.MemoryErrors++
+		}
+	}
+	return ep, nil
+}
+
+// choose asks the guard about the candidates and picks the first allowed
+// one, or the suggestion of the first one that is warned or blocked with a
+// suggestion, or else the least risky.
+func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Action, error) {
+	lo := max(0, len(r.steps)-r.a.cfg.RecentSteps)
+	gs.Calls++
+	verdicts, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], cands)
+	if err == nil && r.distrust() {
+		return cands[0], nil
+	}
+	if err != nil || len(verdicts) != len(cands) {
+		if err == nil {
+			err = fmt.Errorf("sim: guard returned %d verdicts for %d candidates", len(verdicts), len(cands))
+		}
+		return cands[0], err
+	}
+	switch verdicts[0].Decision {
+	case Warn:
+		gs.Warned++
+	case Block:
+		gs.Blocked++
+	}
+	for i, v := range verdicts {
+		if v.Decision == Allow || v.Decision == "" {
+			if i > 0 {
+				gs.Switched++
+			}
+			return cands[i], nil
+		}
+		if v.Suggestion != nil {
+			if s, ok := r.ground(*v.Suggestion); ok && !r.succeeded(s) {
+				gs.Suggested++
+				r.fromMemory[s.String()] = true
+				return s, nil
+			}
+		}
+	}
+	best := 0
+	for i, v := range verdicts {
+		if v.Risk < verdicts[best].Risk {
+			best = i
+		}
+	}
+	if best > 0 {
+		gs.Switched++
+	}
+	return cands[best], nil
+}

@@ -1,0 +1,342 @@
+package sim
+
+import (
+	"math/rand/v2"
+
+	"github.com/admem/admem"
+)
+
+// run is the agent's working state during one episode.
+type run struct {
+	a    *Agent
+	task *Task
+	env  *Env
+	rng  *rand.Rand
+	// episode noise, and what memory and in-context learning changed of it
+	skipped map[int]bool    // aux plan steps left out
+	swapped map[int]bool    // plan step i is done after step i+1
+	legacy  map[string]bool // plan tool -> call its Alt
+	format  map[string]int  // "tool.arg" -> format index to write
+	deflt   map[string]bool // "tool.arg" -> write the Default
+	notes   []RecallItem
+
+	// fromMemory holds the actions memory put forward this turn; memFails
+	// counts consecutive errors of such actions. An agent stops trusting
+	// advice that keeps failing.
+	fromMemory map[string]bool
+	memFails   int
+
+	steps   []admem.Step
+	seen    []bool // plan steps known done, to tell which step a call completed
+	last    Action
+	lastErr *StepError
+	consec  int
+}
+
+func argKey(tool, arg string) string { return tool + "." + arg }
+
+func newRun(a *Agent, t *Task, rng *rand.Rand) *run {
+	r := &run{
+		a: a, task: t, env: a.world.NewEnv(t), rng: rng,
+		skipped: map[int]bool{}, swapped: map[int]bool{}, legacy: map[string]bool{},
+		format: map[string]int{}, deflt: map[string]bool{}, seen: make([]bool, len(t.Plan)),
+	}
+	n := a.cfg.Noise
+	for i, st := range t.Plan {
+		spec := a.world.tools[st.Action.Tool]
+		if st.Aux && rng.Float64() < n.Skip {
+			r.skipped[i] = true
+		}
+		if _, seen := r.legacy[spec.Name]; !seen && spec.Alt != "" {
+			r.legacy[spec.Name] = rng.Float64() < n.Legacy
+		}
+		for _, as := range spec.Args {
+			k := argKey(spec.Name, as.Name)
+			if _, seen := r.deflt[k]; !seen && as.Default != "" {
+				r.deflt[k] = rng.Float64() < n.Context
+			}
+			if _, seen := r.format[k]; !seen && len(kinds[as.Kind].Formats) > 1 {
+				r.format[k] = -1
+				if rng.Float64() < n.Format {
+					r.format[k] = otherFormat(rng, kinds[as.Kind], st.Action.Args[as.Name])
+				}
+			}
+		}
+		if i+1 < len(t.Plan) && !st.Aux && !t.Plan[i+1].Aux && st.Action.Tool != t.Plan[i+1].Action.Tool &&
+			!r.swapped[i-1] && rng.Float64() < n.Swap {
+			r.swapped[i] = true
+		}
+	}
+	return r
+}
+
+// otherFormat picks a format of k other than the one canonical is written in.
+func otherFormat(rng *rand.Rand, k *Kind, canonical string) int {
+	c := k.Detect(canonical)
+	i := rng.IntN(len(k.Formats) - 1)
+	if i >= c {
+		i++
+	}
+	return i
+}
+
+// order is the agent's working plan: plan indices minus skipped ones, with
+// swapped pairs reversed.
+func (r *run) order() []int {
+	var out []int
+	for i := 0; i < len(r.task.Plan); i++ {
+		if r.swapped[i] && i+1 < len(r.task.Plan) {
+			out = append(out, i+1, i)
+			i++
+			continue
+		}
+		if !r.skipped[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// next returns the first undone step of the working plan and of the
+// reference plan.
+func (r *run) next() (working, ref int) {
+	working, ref = -1, -1
+	for _, i := range r.order() {
+		if !r.env.StepDone(i) {
+			working = i
+			break
+		}
+	}
+	for i := range r.task.Plan {
+		if !r.env.StepDone(i) {
+			ref = i
+			break
+		}
+	}
+	if working < 0 {
+		working = ref
+	}
+	return working, ref
+}
+
+// render writes plan step i as the agent would: clean is the reference
+// action; otherwise the episode's habits apply, or, when fresh, noise drawn
+// anew at the base rates.
+func (r *run) render(i int, clean, fresh bool) Action {
+	st := r.task.Plan[i]
+	if clean {
+		return st.Action.Clone()
+	}
+	n := r.a.cfg.Noise
+	spec := r.a.world.tools[st.Action.Tool]
+	out := Action{Tool: st.Action.Tool, Args: map[string]string{}}
+	useAlt := r.legacy[spec.Name]
+	if fresh {
+		useAlt = spec.Alt != "" && r.rng.Float64() < n.Legacy
+	}
+	if useAlt && spec.Alt != "" {
+		out.Tool = spec.Alt
+	}
+	for _, as := range spec.Args {
+		k, kind := argKey(spec.Name, as.Name), kinds[as.Kind]
+		v := st.Action.Args[as.Name]
+		useDefault, idx := r.deflt[k], r.format[k]
+		if fresh {
+			useDefault = as.Default != "" && r.rng.Float64() < n.Context
+			idx = -1
+			if len(kind.Formats) > 1 && r.rng.Float64() < n.Format {
+				idx = otherFormat(r.rng, kind, v)
+			}
+		}
+		switch {
+		case useDefault && as.Default != "":
+			v = as.Default
+		case idx >= 0:
+			v = kind.Render(idx, st.Natural[as.Name])
+		}
+		out.Args[as.Name] = v
+	}
+	return out
+}
+
+// slip writes one random non-key argument of a in a random format.
+func (r *run) slip(i int, a Action) Action {
+	st := r.task.Plan[i]
+	spec := r.a.world.tools[st.Action.Tool]
+	var multi []ArgSpec
+	for _, as := range spec.Args {
+		if len(kinds[as.Kind].Formats) > 1 && !as.Key {
+			multi = append(multi, as)
+		}
+	}
+	if len(multi) == 0 {
+		return a
+	}
+	as := multi[r.rng.IntN(len(multi))]
+	kind := kinds[as.Kind]
+	a = a.Clone()
+	a.Args[as.Name] = kind.Render(r.rng.IntN(len(kind.Formats)), st.Natural[as.Name])
+	return a
+}
+
+// candidates proposes K actions, the preferred one first.
+func (r *run) candidates() []Action {
+	cfg := r.a.cfg
+	working, ref := r.next()
+	var pref Action
+	switch {
+	case r.lastErr != nil:
+		switch x := r.rng.Float64(); {
+		case x < cfg.RetryFix:
+			pref = r.render(ref, true, false)
+		case x < cfg.RetryFix+cfg.RetrySame:
+			pref = r.last
+		default:
+			pref = r.render(working, false, true)
+		}
+	case len(r.steps) > 0 && r.a.world.tools[r.last.Tool].Read && r.rng.Float64() < cfg.Noise.Repeat:
+		pref = r.last
+	default:
+		pref = r.render(working, false, false)
+		if r.rng.Float64() < cfg.Noise.Slip {
+			pref = r.slip(working, pref)
+		}
+	}
+	out := []Action{pref}
+	for try := 0; len(out) < cfg.Candidates && try < 3*cfg.Candidates; try++ {
+		i := working
+		if try%2 == 0 {
+			i = ref
+		}
+		out = appendNew(out, r.render(i, false, true))
+	}
+	return out
+}
+
+func appendNew(xs []Action, a Action) []Action {
+	for _, x := range xs {
+		if x.Equal(a) {
+			return xs
+		}
+	}
+	return append(xs, a)
+}
+
+// lastTool is the tool of the previous step, which a note's After names.
+func (r *run) lastTool() string {
+	if len(r.steps) == 0 {
+		return ""
+	}
+	return r.steps[len(r.steps)-1].Action
+}
+
+// noteMatches reports whether a recalled mistake note covers action a now.
+func (r *run) noteMatches(n RecallItem, a Action) bool {
+	return n.Pattern != nil && (n.After == "" || n.After == r.lastTool()) && MatchPattern(*n.Pattern, a, r.task.Params)
+}
+
+// avoidNoted drops candidates a recalled note warns about, putting the
+// note's correction in their place.
+func (r *run) avoidNoted(cands []Action, gs *GuardStats) []Action {
+	r.fromMemory = map[string]bool{}
+	if len(r.notes) == 0 || r.distrust() {
+		return cands
+	}
+	var out []Action
+	for _, c := range cands {
+		kept := true
+		for _, n := range r.notes {
+			if !r.noteMatches(n, c) || r.rng.Float64() >= r.a.cfg.Heed {
+				continue
+			}
+			kept = false
+			gs.Avoided++
+			if n.Correction != nil {
+				if g, ok := r.ground(*n.Correction); ok && !r.noted(g) && !r.succeeded(g) {
+					out = appendNew(out, g)
+					r.fromMemory[g.String()] = true
+				}
+			}
+			break
+		}
+		if kept {
+			out = appendNew(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return cands
+	}
+	return out
+}
+
+// distrust reports whether memory's advice failed twice in a row, so the
+// agent goes its own way for this step.
+func (r *run) distrust() bool { return r.memFails >= 2 }
+
+// succeeded reports whether a already succeeded in this episode: an agent
+// does not redo a finished step because a memory suggests it.
+func (r *run) succeeded(a Action) bool {
+	for _, s := range r.steps {
+		if s.Status == admem.StepOK && s.Action == a.Tool && ActionFromStep(s.Action, s.Args).Equal(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) noted(a Action) bool {
+	for _, n := range r.notes {
+		if r.noteMatches(n, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ground turns a suggestion from memory into an action for this task: it
+// fills placeholders, finds the undone plan step the suggestion is about and
+// writes that step's values in the formats the suggestion uses. A
+// suggestion about no step of the plan is used as it is.
+func (r *run) ground(s Action) (Action, bool) {
+	res, ok := Resolve(s, r.task.Params)
+	if !ok {
+		return s, false
+	}
+	spec, ok := r.a.world.tools[res.Tool]
+	if !ok {
+		return res, true
+	}
+	best, bestScore := -1, -1
+	for i, st := range r.task.Plan {
+		if r.env.StepDone(i) || (st.Action.Tool != res.Tool && st.Action.Tool != spec.Alt) {
+			continue
+		}
+		score := 0
+		for _, as := range spec.Args {
+			if as.Key && kinds[as.Kind].Equivalent(res.Args[as.Name], st.Natural[as.Name]) {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return res, true
+	}
+	st := r.task.Plan[best]
+	out := Action{Tool: res.Tool, Args: map[string]string{}}
+	for _, as := range spec.Args {
+		kind := kinds[as.Kind]
+		v, has := res.Args[as.Name]
+		switch idx := kind.Detect(v); {
+		case !has || idx < 0:
+			out.Args[as.Name] = st.Action.Args[as.Name]
+		case kind.Equivalent(v, st.Natural[as.Name]):
+			out.Args[as.Name] = v
+		default:
+			out.Args[as.Name] = kind.Render(idx, st.Natural[as.Name])
+		}
+	}
+	return out, true
+}
