@@ -57,7 +57,7 @@ func NewSIF(wv *WordVectors, opt SIFOptions) *SIF {
 		pc, pa := wv.Component()
 		if opt.Component != nil {
 			pc = opt.Component
-		} else if pc == nil || math.Abs(pa-a) > 1e-9*a {
+		} else if pc == nil || float32(pa) != float32(a) {
 			pc = SIFComponent(wv, a, DefaultSentenceLen)
 		}
 		s.pc = make([]float64, len(pc))
