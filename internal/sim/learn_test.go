@@ -52,11 +52,15 @@ func TestMemoryLoopLearns(t *testing.T) {
 			t.Logf("ref  rule %-28s %d", r, c)
 		}
 	}
-	if mRef.Success.Rate < mNone.Success.Rate+0.10 {
-		t.Errorf("success with memory %.2f, without %.2f: want at least +10 points", mRef.Success.Rate, mNone.Success.Rate)
+	if mRef.Success.Rate < mNone.Success.Rate+0.15 || mRef.LongHorizon.Rate < mNone.LongHorizon.Rate+0.15 {
+		t.Errorf("success with memory %.2f (long %.2f), without %.2f (long %.2f): want at least +15 points",
+			mRef.Success.Rate, mRef.LongHorizon.Rate, mNone.Success.Rate, mNone.LongHorizon.Rate)
 	}
-	if mRef.RMR.Rate > mNone.RMR.Rate-0.2 {
-		t.Errorf("repeat-mistake rate with memory %.2f, without %.2f: want at least 20 points lower", mRef.RMR.Rate, mNone.RMR.Rate)
+	// Few failures are left with memory and most of those are known ones it
+	// failed to prevent, so the rate falls less than the count does.
+	if mRef.RMR.Hits*3 > mNone.RMR.Hits || mRef.RMR.Rate >= mNone.RMR.Rate {
+		t.Errorf("repeat mistakes with memory %d (rate %.2f), without %d (rate %.2f): want a third or fewer and a lower rate",
+			mRef.RMR.Hits, mRef.RMR.Rate, mNone.RMR.Hits, mNone.RMR.Rate)
 	}
 	if mRef.FailedSteps >= mNone.FailedSteps {
 		t.Errorf("failed steps with memory %d, without %d", mRef.FailedSteps, mNone.FailedSteps)
