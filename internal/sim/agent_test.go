@@ -152,3 +152,39 @@ func TestNoMemoryDoesNotForget(t *testing.T) {
 		t.Fatalf("forgetting %+v", res)
 	}
 }
+
+// procMemory recalls one procedure: the reference plan of another task of
+// the family, with its literal values.
+type procMemory struct {
+	NoMemory
+	steps []Action
+}
+
+func (m procMemory) Recall(context.Context, string, admem.Scope) (RecallResult, error) {
+	return RecallResult{Items: []RecallItem{{Kind: ItemProcedure, Steps: m.steps}}}, nil
+}
+
+// An agent that always skips aux steps and uses legacy tools stops doing so
+// when a recalled procedure shows them.
+func TestAgentFollowsRecalledProcedure(t *testing.T) {
+	w := testWorld()
+	cfg := DefaultAgentConfig()
+	cfg.Noise = NoiseRates{Skip: 1, Legacy: 1}
+	cfg.Heed = 1
+	example, _ := w.NewTask(EpisodeSpec{Index: 2, Family: "deployments", Seed: 77})
+	mem := procMemory{steps: actions(example.Plan)}
+	spec := EpisodeSpec{Index: 3, Family: "deployments", Seed: 78}
+	task, _ := w.NewTask(spec)
+	for _, c := range []struct {
+		mem  Memory
+		want bool
+	}{{NoMemory{}, false}, {mem, true}} {
+		ep, err := NewAgent(w, c.mem, cfg).Run(context.Background(), task, agentRNG(spec), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clean := len(ep.Failures) == 0 && ep.Success; clean != c.want {
+			t.Fatalf("%T: success=%v failures=%v", c.mem, ep.Success, ep.Failures)
+		}
+	}
+}
