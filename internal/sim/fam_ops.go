@@ -66,31 +66,31 @@ func deployFamily() *family {
 	build := func(b *builder, units int) {
 		svc := b.param("service", pick(b.rng, services))
 		tier := b.param("tier", strconv.Itoa(b.rng.IntN(3)))
-		build := b.param("build", b.id("BLD", 4))
+		bld := b.param("build", b.id("BLD", 4))
 		cr := b.param("cr", b.id("CR", 5))
 		version := b.param("version", fmt.Sprintf("%d.%d.%d", 1+b.rng.IntN(9), b.rng.IntN(30), b.rng.IntN(10)))
 		percent := "10"
 		if tier == "0" {
 			percent = "5"
 		}
-		b.step("get_build", "build_id", build)
+		b.step("get_build", "build_id", bld)
 		for _, s := range []string{"unit", "integration", "e2e"} {
-			b.step("run_tests", "build_id", build, "suite", s)
+			b.step("run_tests", "build_id", bld, "suite", s)
 		}
-		b.step("create_change_request", "service", svc, "build_id", build)
+		b.step("create_change_request", "service", svc, "build_id", bld)
 		b.step("approve_change", "cr_id", cr)
 		b.step("acquire_deploy_lock", "service", svc)
 		b.aux("dp.migrations", "run_migrations", "service", svc, "version", version)
 		for i, r := range pickN(b.rng, regions, units) {
 			b.param(fmt.Sprintf("region_%d", i+1), r)
-			b.step("deploy_canary", "service", svc, "build_id", build, "region", r, "percent", percent)
+			b.step("deploy_canary", "service", svc, "build_id", bld, "region", r, "percent", percent)
 			b.aux("dp.health-gate", "check_health", "service", svc, "region", r)
-			b.step("promote_release", "service", svc, "build_id", build, "region", r)
+			b.step("promote_release", "service", svc, "build_id", bld, "region", r)
 		}
 		b.step("tag_release", "service", svc, "version", version)
 		b.step("release_deploy_lock", "service", svc)
 		b.step("notify_channel", "channel", "deploys", "message", "released "+version)
-		b.say("Release build %s (version %s) of %s (tier %s) to %d regions under change %s.", build, version, svc, tier, units, cr)
+		b.say("Release build %s (version %s) of %s (tier %s) to %d regions under change %s.", bld, version, svc, tier, units, cr)
 	}
 	return &family{name: "deployments", tools: tools, rules: rules, minUnits: 1, maxUnits: 16, build: build}
 }
