@@ -6,8 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Stop the test stack at the end only if this run started it, so a run does
+# not pull the services from under another one (or from a developer's shell).
+started=""
+if ! { [ -f .data/test/env ] && . .data/test/env && pg_isready -q -d "$ADMEM_TEST_ADMIN_URL" 2>/dev/null; }; then
+  started=1
+fi
 scripts/stack.sh up test
-trap 'scripts/stack.sh down test' EXIT
+[ -n "$started" ] && trap 'scripts/stack.sh down test' EXIT
 [ -x scripts/embeddings.sh ] && scripts/embeddings.sh
 set -a
 # shellcheck disable=SC1091
