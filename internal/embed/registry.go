@@ -48,7 +48,10 @@ func New(cfg Config) (Embedder, error) {
 	case ProviderOpenAI:
 		return NewOpenAI(OpenAIConfig{BaseURL: cfg.BaseURL, Model: cfg.Model, APIKey: cfg.APIKey, Dim: cfg.Dim, Timeout: cfg.Timeout})
 	case ProviderONNX:
-		return nil, fmt.Errorf("embed: provider onnx is not available: no pure-Go ONNX runtime usable for sentence transformers (see internal/embed/README.md)")
+		if cfg.ModelDir == "" {
+			return nil, fmt.Errorf("embed: provider onnx needs a model folder")
+		}
+		return NewONNX(ONNXConfig{Dir: cfg.ModelDir})
 	default:
 		return nil, fmt.Errorf("embed: unknown provider %q (want glove, openai or onnx)", cfg.Provider)
 	}
