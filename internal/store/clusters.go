@@ -1,0 +1,399 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/jackc/pgx/v5"
+)
+
+// AssignFunc decides where a failed step goes: given the step and the live
+// clusters with its signature, it returns the cluster to save, updated with
+// the step (ID "" for a new cluster). It runs inside the recording
+// transaction, under a lock on the tenant's signature, so it must not block.
+type AssignFunc = func(s admem.LabelledStep, same []admem.FailureCluster) admem.FailureCluster
+
+// RecordLabelledSteps stores labelled steps as training examples and assigns
+// each newly seen failed step to a failure cluster, all in one transaction.
+// A step already recorded (same trajectory and index) changes nothing, so an
+// event processed twice is harmless. It returns how many steps were new.
+func (db *DB) RecordLabelledSteps(ctx context.Context, tenantID string, steps []admem.LabelledStep, assign AssignFunc) (int, error) {
+	added := 0
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		added = 0
+		for _, s := range steps {
+			var exampleID int64
+			err := tx.QueryRow(ctx, `
+				INSERT INTO adapter_examples (tenant_id, trajectory_id, step_index, embedder_id, context, action, action_text, failed)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (tenant_id, trajectory_id, step_index) DO NOTHING
+				RETURNING id`,
+				tenantID, s.TrajectoryID, s.StepIndex, s.EmbedderID, s.Context, s.Action, s.ActionText, s.Failed).Scan(&exampleID)
+			if err == pgx.ErrNoRows {
+				continue
+			}
+			if err != nil {
+				return translate(err)
+			}
+			added++
+			if !s.Failed || s.SignatureID == "" {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 42))`, tenantID+"/"+s.SignatureID); err != nil {
+				return translate(err)
+			}
+			same, err := queryClusters(ctx, tx, `WHERE tenant_id = $1 AND signature_id = $2 AND merged_into IS NULL ORDER BY created_at, id`, tenantID, s.SignatureID)
+			if err != nil {
+				return err
+			}
+			c := assign(s, same)
+			c.TenantID = tenantID
+			id, err := saveCluster(ctx, tx, c)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE adapter_examples SET cluster_id = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, exampleID, id); err != nil {
+				return translate(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: record labelled steps: %w", err)
+	}
+	return added, nil
+}
+
+// saveCluster inserts c (ID "") or updates it, returning its id.
+func saveCluster(ctx context.Context, tx pgx.Tx, c admem.FailureCluster) (string, error) {
+	actions := c.Actions
+	if actions == nil {
+		actions = map[string]int{}
+	}
+	exemplars := c.Exemplars
+	if exemplars == nil {
+		exemplars = []string{}
+	}
+	note, err := json.Marshal(noteJSON(c.Note))
+	if err != nil {
+		return "", err
+	}
+	if c.ID == "" {
+		var id string
+		err := tx.QueryRow(ctx, `
+			INSERT INTO failure_clusters (tenant_id, signature_id, signature, tool, error_class, template, centroid, embedder_id,
+				count, first_seen_at, last_seen_at, actions, exemplars, note, split_from)
+			VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8, $9, $10, $11, $12, $13, $14, nullif($15, '')::uuid)
+			RETURNING id`,
+			c.TenantID, c.SignatureID, c.Signature, c.Tool, c.ErrorClass, c.Template, vectorText(c.Centroid), c.EmbedderID,
+			c.Count, c.FirstSeenAt, c.LastSeenAt, actions, exemplars, note, c.SplitFrom).Scan(&id)
+		return id, translate(err)
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE failure_clusters SET centroid = $3::vector, embedder_id = $4, count = $5, first_seen_at = $6, last_seen_at = $7,
+			actions = $8, exemplars = $9, note = $10, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2`,
+		c.TenantID, c.ID, vectorText(c.Centroid), c.EmbedderID, c.Count, c.FirstSeenAt, c.LastSeenAt, actions, exemplars, note)
+	return c.ID, translate(err)
+}
+
+type storedNote struct {
+	Text       string `json:"text,omitempty"`
+	When       string `json:"when,omitempty"`
+	Doing      string `json:"doing,omitempty"`
+	Correction string `json:"correction,omitempty"`
+	Do         string `json:"do,omitempty"`
+}
+
+func noteJSON(n admem.FailureNote) storedNote { return storedNote(n) }
+
+const clusterColumns = `id, tenant_id, signature_id, signature, tool, error_class, template, coalesce(centroid::text, ''), embedder_id,
+	count, first_seen_at, last_seen_at, actions, exemplars, note, label, suppressed,
+	coalesce(merged_into::text, ''), coalesce(split_from::text, ''), created_at, updated_at`
+
+func queryClusters(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]admem.FailureCluster, error) {
+	rows, err := tx.Query(ctx, `SELECT `+clusterColumns+` FROM failure_clusters `+where, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []admem.FailureCluster
+	for rows.Next() {
+		var c admem.FailureCluster
+		var centroid string
+		var note storedNote
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.SignatureID, &c.Signature, &c.Tool, &c.ErrorClass, &c.Template, &centroid, &c.EmbedderID,
+			&c.Count, &c.FirstSeenAt, &c.LastSeenAt, &c.Actions, &c.Exemplars, &note, &c.Label, &c.Suppressed,
+			&c.MergedInto, &c.SplitFrom, &c.CreatedAt, &c.UpdatedAt); err != nil {
+			return nil, translate(err)
+		}
+		c.Centroid = parseVector(centroid)
+		c.Note = admem.FailureNote(note)
+		out = append(out, c)
+	}
+	return out, translate(rows.Err())
+}
+
+// vectorText renders v in pgvector's text form; nil becomes NULL.
+func vectorText(v []float32) *string {
+	if len(v) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.Grow(len(v) * 10)
+	b.WriteByte('[')
+	for i, x := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
+	}
+	b.WriteByte(']')
+	s := b.String()
+	return &s
+}
+
+func parseVector(s string) []float32 {
+	s = strings.Trim(s, "[]")
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]float32, len(parts))
+	for i, p := range parts {
+		f, _ := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		out[i] = float32(f)
+	}
+	return out
+}
+
+// GetFailureCluster returns one of the tenant's clusters.
+func (db *DB) GetFailureCluster(ctx context.Context, tenantID, id string) (admem.FailureCluster, error) {
+	var out []admem.FailureCluster
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = queryClusters(ctx, tx, `WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		return err
+	})
+	if err == nil && len(out) == 0 {
+		err = admem.ErrNotFound
+	}
+	if err != nil {
+		return admem.FailureCluster{}, fmt.Errorf("store: get failure cluster %s: %w", id, err)
+	}
+	return out[0], nil
+}
+
+// ListFailureClusters pages through the tenant's clusters, most recently
+// seen first.
+func (db *DB) ListFailureClusters(ctx context.Context, tenantID string, f admem.FailureFilter, page admem.Page) ([]admem.FailureCluster, string, error) {
+	page = page.Normalize()
+	var out []admem.FailureCluster
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var before *time.Time
+		afterID := ""
+		if page.Cursor != "" {
+			ts, id, err := decodeTimeCursor(page.Cursor)
+			if err != nil {
+				return err
+			}
+			before, afterID = &ts, id
+		}
+		var err error
+		out, err = queryClusters(ctx, tx, `
+			WHERE tenant_id = $1 AND ($2 = '' OR tool = $2) AND ($3 OR merged_into IS NULL) AND ($4 OR NOT suppressed)
+			  AND ($5::timestamptz IS NULL OR (last_seen_at, id::text) < ($5, $6))
+			ORDER BY last_seen_at DESC, id::text DESC LIMIT $7`,
+			tenantID, f.Tool, f.IncludeMerged, f.IncludeSuppress, before, afterID, page.Limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list failure clusters: %w", err)
+	}
+	next := ""
+	if len(out) > page.Limit {
+		out = out[:page.Limit]
+		last := out[len(out)-1]
+		next = encodeTimeCursor(last.LastSeenAt, last.ID)
+	}
+	return out, next, nil
+}
+
+// GuardClusters returns the tenant's live, unsuppressed clusters of the given
+// tools, for guard to match candidate actions against.
+func (db *DB) GuardClusters(ctx context.Context, tenantID string, tools []string) ([]admem.FailureCluster, error) {
+	var out []admem.FailureCluster
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = queryClusters(ctx, tx, `
+			WHERE tenant_id = $1 AND tool = ANY($2) AND merged_into IS NULL AND NOT suppressed
+			ORDER BY count DESC, id LIMIT 200`, tenantID, tools)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: guard clusters: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateFailureCluster sets a cluster's label or suppression, audited.
+func (db *DB) UpdateFailureCluster(ctx context.Context, tenantID, actorKeyID, id string, u admem.FailureClusterUpdate) (admem.FailureCluster, error) {
+	var out []admem.FailureCluster
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE failure_clusters SET label = coalesce($3, label), suppressed = coalesce($4, suppressed), updated_at = now()
+			WHERE tenant_id = $1 AND id = $2`, tenantID, id, u.Label, u.Suppressed)
+		if err != nil {
+			return translate(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return admem.ErrNotFound
+		}
+		details := map[string]any{}
+		if u.Label != nil {
+			details["label"] = *u.Label
+		}
+		if u.Suppressed != nil {
+			details["suppressed"] = *u.Suppressed
+		}
+		if err := insertAuditAs(ctx, tx, admem.AuditEvent{TenantID: tenantID, ActorKeyID: actorKeyID, Action: "failure.updated",
+			TargetType: "failure_cluster", TargetID: id, Details: details}); err != nil {
+			return err
+		}
+		out, err = queryClusters(ctx, tx, `WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		return err
+	})
+	if err != nil {
+		return admem.FailureCluster{}, fmt.Errorf("store: update failure cluster %s: %w", id, err)
+	}
+	return out[0], nil
+}
+
+// MergeFunc combines the source cluster into the target, returning the
+// target's new state.
+type MergeFunc = func(into, from admem.FailureCluster) admem.FailureCluster
+
+// MergeFailureClusters merges cluster fromID into intoID: the target takes
+// the source's counts, actions, exemplars and examples; the source stays as a
+// pointer (merged_into) so links to it still resolve. Audited.
+func (db *DB) MergeFailureClusters(ctx context.Context, tenantID, actorKeyID, intoID, fromID string, merge MergeFunc) (admem.FailureCluster, error) {
+	var out []admem.FailureCluster
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		both, err := queryClusters(ctx, tx, `WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`, tenantID, []string{intoID, fromID})
+		if err != nil {
+			return err
+		}
+		var into, from *admem.FailureCluster
+		for i := range both {
+			switch both[i].ID {
+			case intoID:
+				into = &both[i]
+			case fromID:
+				from = &both[i]
+			}
+		}
+		if into == nil || from == nil {
+			return admem.ErrNotFound
+		}
+		if into.MergedInto != "" || from.MergedInto != "" {
+			return admem.Errorf(admem.ECONFLICT, "a cluster that was merged away cannot take part in another merge")
+		}
+		merged := merge(*into, *from)
+		merged.ID, merged.TenantID = intoID, tenantID
+		if _, err := saveCluster(ctx, tx, merged); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE failure_clusters SET merged_into = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenantID, fromID, intoID); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE failure_clusters SET merged_into = $3, updated_at = now() WHERE tenant_id = $1 AND merged_into = $2`, tenantID, fromID, intoID); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE adapter_examples SET cluster_id = $3 WHERE tenant_id = $1 AND cluster_id = $2`, tenantID, fromID, intoID); err != nil {
+			return translate(err)
+		}
+		if err := insertAuditAs(ctx, tx, admem.AuditEvent{TenantID: tenantID, ActorKeyID: actorKeyID, Action: "failure.merged",
+			TargetType: "failure_cluster", TargetID: intoID, Details: map[string]any{"merged": fromID}}); err != nil {
+			return err
+		}
+		out, err = queryClusters(ctx, tx, `WHERE tenant_id = $1 AND id = $2`, tenantID, intoID)
+		return err
+	})
+	if err != nil {
+		return admem.FailureCluster{}, fmt.Errorf("store: merge failure clusters: %w", err)
+	}
+	return out[0], nil
+}
+
+// FailureClusterMembers returns the cluster's failed steps (at most limit,
+// newest first).
+func (db *DB) FailureClusterMembers(ctx context.Context, tenantID, id string, limit int) ([]admem.FailureMember, error) {
+	var out []admem.FailureMember
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT id, trajectory_id, context, action_text, created_at FROM adapter_examples
+			WHERE tenant_id = $1 AND cluster_id = $2 ORDER BY id DESC LIMIT $3`, tenantID, id, limit)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m admem.FailureMember
+			if err := rows.Scan(&m.ExampleID, &m.TrajectoryID, &m.Context, &m.ActionText, &m.CreatedAt); err != nil {
+				return translate(err)
+			}
+			out = append(out, m)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failure cluster members: %w", err)
+	}
+	return out, nil
+}
+
+// SplitFailureCluster moves the given members of cluster id into a new
+// cluster (part), and saves the remaining cluster state (rest). Audited.
+func (db *DB) SplitFailureCluster(ctx context.Context, tenantID, actorKeyID string, rest, part admem.FailureCluster, members []int64) (admem.FailureCluster, error) {
+	var out []admem.FailureCluster
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rest.TenantID, part.TenantID, part.ID, part.SplitFrom = tenantID, tenantID, "", rest.ID
+		var cur []admem.FailureCluster
+		cur, err := queryClusters(ctx, tx, `WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, rest.ID)
+		if err != nil {
+			return err
+		}
+		if len(cur) == 0 {
+			return admem.ErrNotFound
+		}
+		if cur[0].MergedInto != "" {
+			return admem.Errorf(admem.ECONFLICT, "a merged cluster cannot be split")
+		}
+		if _, err := saveCluster(ctx, tx, rest); err != nil {
+			return err
+		}
+		newID, err := saveCluster(ctx, tx, part)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE adapter_examples SET cluster_id = $3 WHERE tenant_id = $1 AND cluster_id = $2 AND id = ANY($4)`,
+			tenantID, rest.ID, newID, members); err != nil {
+			return translate(err)
+		}
+		if err := insertAuditAs(ctx, tx, admem.AuditEvent{TenantID: tenantID, ActorKeyID: actorKeyID, Action: "failure.split",
+			TargetType: "failure_cluster", TargetID: rest.ID, Details: map[string]any{"new_cluster": newID, "moved": len(members)}}); err != nil {
+			return err
+		}
+		out, err = queryClusters(ctx, tx, `WHERE tenant_id = $1 AND id = $2`, tenantID, newID)
+		return err
+	})
+	if err != nil {
+		return admem.FailureCluster{}, fmt.Errorf("store: split failure cluster: %w", err)
+	}
+	return out[0], nil
+}
