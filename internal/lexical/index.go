@@ -1,6 +1,7 @@
 package lexical
 
 import (
+	"container/heap"
 	"fmt"
 	"sort"
 	"sync"
@@ -114,7 +115,8 @@ func (ix *Index) SearchTerms(terms []string, k int) []Hit {
 }
 
 // SearchWeighted ranks documents for a weighted query: each term's BM25
-// contribution is multiplied by its weight. Feedback-expanded queries use it.
+// contribution is multiplied by its weight; terms of weight ≤ 0 are ignored.
+// Feedback-expanded queries use it.
 func (ix *Index) SearchWeighted(query map[string]float64, k int) []Hit {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -123,36 +125,76 @@ func (ix *Index) SearchWeighted(query map[string]float64, k int) []Hit {
 		return nil
 	}
 	avg := float64(ix.total) / float64(n)
-	scores := make(map[int32]float64)
+	// A dense score array beats a map once a query touches more than a few
+	// documents, which any common term does.
+	scores := make([]float64, n)
+	var touched []int32
 	for t, w := range query {
 		ps := ix.postings[t]
-		if len(ps) == 0 || w == 0 {
+		if len(ps) == 0 || w <= 0 {
 			continue
 		}
 		idf := IDF(len(ps), n)
 		for _, p := range ps {
+			if scores[p.doc] == 0 {
+				touched = append(touched, p.doc)
+			}
 			scores[p.doc] += w * ix.params.TermScore(int(p.tf), int(ix.lens[p.doc]), avg, idf)
 		}
 	}
-	hits := make([]Hit, 0, len(scores))
-	for d, s := range scores {
-		hits = append(hits, Hit{ID: ix.ids[d], Score: s})
+	hits := make([]Hit, 0, len(touched))
+	for _, d := range touched {
+		hits = append(hits, Hit{ID: ix.ids[d], Score: scores[d]})
 	}
-	sortHits(hits)
-	if k > 0 && len(hits) > k {
-		hits = hits[:k]
+	return topK(hits, k)
+}
+
+// topK returns the k best hits, best first (all when k <= 0). A bounded
+// min-heap keeps it O(n log k) for the usual small k.
+func topK(hits []Hit, k int) []Hit {
+	if k <= 0 || k >= len(hits) {
+		sortHits(hits)
+		return hits
 	}
-	return hits
+	h := hitHeap(hits[:0:0])
+	for _, x := range hits {
+		if len(h) < k {
+			heap.Push(&h, x)
+		} else if better(x, h[0]) {
+			h[0] = x
+			heap.Fix(&h, 0)
+		}
+	}
+	out := []Hit(h)
+	sortHits(out)
+	return out
+}
+
+// better orders hits by score, then by id so that ties rank deterministically.
+func better(a, b Hit) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	return a.ID < b.ID
+}
+
+// hitHeap is a min-heap: its root is the worst of the kept hits.
+type hitHeap []Hit
+
+func (h hitHeap) Len() int           { return len(h) }
+func (h hitHeap) Less(i, j int) bool { return better(h[j], h[i]) }
+func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(x any)        { *h = append(*h, x.(Hit)) }
+func (h *hitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // sortHits orders by score, then by id so that ties rank deterministically.
 func sortHits(hits []Hit) {
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
-		}
-		return hits[i].ID < hits[j].ID
-	})
+	sort.Slice(hits, func(i, j int) bool { return better(hits[i], hits[j]) })
 }
 
 // Feedback configures pseudo-relevance feedback (RM3-style): the top Docs
