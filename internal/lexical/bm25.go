@@ -10,8 +10,9 @@ type BM25Params struct {
 }
 
 // DefaultBM25 is the textbook setting (Robertson & Zaragoza; Lucene's
-// default), which also measured best on LoCoMo turns among k1 ∈ [0.6, 2]
-// and b ∈ [0.3, 1].
+// default). On LoCoMo turns k1 0.9, b 0.4 scored 1.6 points of recall@10
+// higher on plain BM25 but the same once neighbour context is spread, so
+// the default stays the one nobody tuned.
 var DefaultBM25 = BM25Params{K1: 1.2, B: 0.75}
 
 // IDF is the BM25 inverse document frequency of a term that occurs in df of n

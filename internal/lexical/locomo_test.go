@@ -434,6 +434,8 @@ func TestLoCoMo(t *testing.T) {
 		run("bm25: full doc, spread session 0.2 only", spread(convs, lexical.SpreadWeights{Group: 0.2}, bm25Full))
 		run("bm25: full doc, spread 0.5/0.5/0.2", spread(convs, lexical.SpreadWeights{Prev: 0.5, Next: 0.5, Group: 0.2}, bm25Full))
 		run("bm25: full doc, spread 0.2/0.2/0.1", spread(convs, lexical.SpreadWeights{Prev: 0.2, Next: 0.2, Group: 0.1}, bm25Full))
+		run("bm25: full doc, k1 0.9 b 0.4 + spread", spread(convs, ctx, bm25Arm{doc: full, params: lexical.BM25Params{K1: 0.9, B: 0.4}}.ranker(convs)))
+		run("bm25: full doc, feedback + spread", spread(convs, ctx, bm25Arm{doc: full, params: lexical.DefaultBM25, feedback: fb}.ranker(convs)))
 	}
 	run("bm25: full doc + spread 0.35/0.35/0.2", spread(convs, ctx, bm25Full))
 
