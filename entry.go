@@ -67,6 +67,7 @@ type Entry struct {
 	Version    int
 	Uses       int // times recalled and then rated by feedback
 	Successes  int
+	SeenCount  int // writes that matched it: 1 + NOOPs
 	LastSeenAt time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
@@ -77,10 +78,200 @@ type EntryVersion struct {
 	EntryID    string
 	Version    int
 	Operation  WriteOp
+	Key        string
 	Content    string
 	Metadata   map[string]any
 	Tags       []string
+	ExpiresAt  *time.Time
 	Status     EntryStatus
 	Provenance Provenance
+	Reason     string // why the judge chose the operation
 	CreatedAt  time.Time
+}
+
+// MaxBatch is the most entries one batch write may hold.
+const MaxBatch = 1000
+
+// Entry limits, checked by the memory service before anything is stored.
+const (
+	MaxContentBytes = 32 << 10
+	MaxKeyLen       = 200
+	MaxTags         = 32
+	MaxTagLen       = 64
+	MaxScopeLen     = 200
+)
+
+// NewEntry is one write: the content of a new entry, or of a new version of
+// the entry the judge matches it with.
+type NewEntry struct {
+	Kind      EntryKind
+	Key       string
+	Content   string
+	Metadata  map[string]any
+	Tags      []string
+	Scope     Scope
+	ExpiresAt *time.Time
+	// Vector and VectorSpace carry a client-supplied embedding: the entry is
+	// stored in the vector space "client:<VectorSpace>" instead of being
+	// embedded by the service.
+	Vector      []float32
+	VectorSpace string
+	Provenance  Provenance
+}
+
+// WriteOptions change how a write is decided.
+type WriteOptions struct {
+	// Infer lets the judge choose ADD, UPDATE or NOOP; false forces ADD.
+	Infer bool
+	// Explain returns the judge's decision with the matched entry and scores.
+	Explain bool
+}
+
+// WriteDecision is the judge's verdict on one write, with its reasons.
+type WriteDecision struct {
+	Op      WriteOp
+	Reason  string // e.g. "same key", "near-duplicate", "contradiction: negation"
+	MatchID string // the existing entry the write was matched with, if any
+	Scores  map[string]float64
+}
+
+// WriteResult is what a write did: the operation and the entry as it now is.
+type WriteResult struct {
+	Op       WriteOp
+	Entry    Entry
+	Decision *WriteDecision // only when asked to explain
+	Matched  *Entry         // the matched entry before the write, when explained
+}
+
+// EntryUpdate is a change to an existing entry; nil fields stay unchanged.
+// Every update makes a new version.
+type EntryUpdate struct {
+	Content    *string
+	Key        *string
+	Metadata   map[string]any // replaces the metadata when non-nil
+	Tags       []string       // replaces the tags when non-nil
+	ExpiresAt  *time.Time
+	Status     *EntryStatus // active or retired
+	Provenance Provenance
+}
+
+// EntryFilter narrows lists and searches. Zero fields do not filter.
+type EntryFilter struct {
+	Kinds         []EntryKind
+	Key           string
+	AgentID       string
+	UserID        string
+	SessionID     string
+	Tags          []string       // entries holding every tag
+	Metadata      map[string]any // JSON containment
+	Status        EntryStatus    // default: active
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+	// IncludeExpired keeps entries past their expiry.
+	IncludeExpired bool
+}
+
+// SearchMode chooses the rankers of a search.
+type SearchMode string
+
+// Search modes.
+const (
+	SearchHybrid  SearchMode = "hybrid"
+	SearchLexical SearchMode = "lexical"
+	SearchVector  SearchMode = "vector"
+)
+
+// SearchQuery is one search.
+type SearchQuery struct {
+	Text   string
+	Filter EntryFilter
+	Limit  int
+	Mode   SearchMode
+	// Vector and VectorSpace search a client-supplied vector space.
+	Vector      []float32
+	VectorSpace string
+	// LexicalWeight and VectorWeight weigh the min-max normalised scores in
+	// the fusion; zero means the defaults (1 and 0.5).
+	LexicalWeight float64
+	VectorWeight  float64
+	// SessionContext lets an entry inherit shares of its session neighbours'
+	// scores (the previous and next entry, and the session's best), for
+	// conversational memories where an answer turn alone says little.
+	SessionContext bool
+	// RecencyWeight multiplies scores by 1 + w·2^(−age/half-life).
+	RecencyWeight   float64
+	RecencyHalfLife time.Duration
+	// UtilityWeight multiplies scores by 1 + w·(utility − 0.5), utility being
+	// the Laplace-smoothed success ratio of the entry's rated uses.
+	UtilityWeight float64
+	Explain       bool
+}
+
+// SearchHit is one ranked entry.
+type SearchHit struct {
+	Entry   Entry
+	Score   float64
+	Explain *SearchExplain
+}
+
+// SearchExplain breaks a hit's score down.
+type SearchExplain struct {
+	Lexical     float64 // BM25
+	LexicalRank int     // 1-based; 0 when not in the lexical list
+	Vector      float64 // cosine similarity
+	VectorRank  int
+	Fused       float64
+	Context     float64 // added by session context
+	Recency     float64 // the recency factor applied
+	Utility     float64 // the utility factor applied
+	Embedder    string
+}
+
+// ForgetResult counts what right-to-be-forgotten removed.
+type ForgetResult struct {
+	Entries  int
+	Versions int
+}
+
+// EntryIndex is what search needs from an entry's content, derived by the
+// memory service: the analysed terms (with repeats) and, when embedded, the
+// vector and the embedder (vector space) that made it.
+type EntryIndex struct {
+	Terms    []string
+	Embedder string
+	Vector   []float32
+}
+
+// EntryWrite is a new entry to store with its first version.
+type EntryWrite struct {
+	Entry      Entry
+	Index      EntryIndex
+	Provenance Provenance
+	Reason     string
+}
+
+// EntryRevision is a new version of an entry: its new state and index, the
+// operation and why.
+type EntryRevision struct {
+	Entry      Entry // Key, Content, Metadata, Tags, ExpiresAt and Status are stored
+	Index      EntryIndex
+	Op         WriteOp
+	Provenance Provenance
+	Reason     string
+}
+
+// RankedEntry is one entry in a ranked list from one ranker, with where it
+// sits in its session (for session context).
+type RankedEntry struct {
+	ID        string
+	Score     float64
+	SessionID string
+	Seq       int64
+}
+
+// JudgeCandidate is an existing entry the judge compares a write with, with
+// its stored vector (nil when not embedded in the active space).
+type JudgeCandidate struct {
+	Entry  Entry
+	Vector []float32
 }

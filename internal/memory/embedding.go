@@ -1,0 +1,92 @@
+package memory
+
+import (
+	"context"
+	"time"
+)
+
+// embedBatch is how many entries one embedding transaction handles.
+const embedBatch = 256
+
+// kick starts embedding the tenant's new entries in the background, unless a
+// run for the tenant is already going (it then makes one more pass). Vectors
+// are derived data: losing a run loses nothing, the next write or the
+// worker's re-embed job picks the entries up.
+func (s *Service) kick(tenantID string) {
+	if s.emb == nil {
+		return
+	}
+	s.embMu.Lock()
+	if s.active[tenantID] {
+		s.again[tenantID] = true
+		s.embMu.Unlock()
+		return
+	}
+	s.active[tenantID] = true
+	s.embWG.Add(1)
+	s.embMu.Unlock()
+	go func() {
+		defer s.embWG.Done()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			_, err := s.IndexPending(ctx, tenantID)
+			cancel()
+			s.embMu.Lock()
+			if err == nil && s.again[tenantID] {
+				delete(s.again, tenantID)
+				s.embMu.Unlock()
+				continue
+			}
+			delete(s.active, tenantID)
+			delete(s.again, tenantID)
+			s.embMu.Unlock()
+			if err != nil {
+				s.log.Warn("background embedding stopped; the worker will retry", "tenant_id", tenantID, "err", err)
+			}
+			return
+		}
+	}()
+}
+
+// Wait blocks until background embedding runs started so far have finished.
+func (s *Service) Wait() { s.embWG.Wait() }
+
+// IndexPending embeds every entry of the tenant that has no vector in the
+// active embedder's space, and returns how many it embedded.
+func (s *Service) IndexPending(ctx context.Context, tenantID string) (int, error) {
+	if s.emb == nil {
+		return 0, nil
+	}
+	total := 0
+	for {
+		n, err := s.store.EmbedPending(ctx, tenantID, s.emb.ID(), embedBatch, s.emb.Embed)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// Reembed brings every tenant's entries into the active embedder's space:
+// entries added while no API replica embedded them, and all entries after
+// the embedder changed. Until an entry is re-embedded, vector search does not
+// see it (it never compares vectors of different spaces); lexical search
+// does. The worker runs it periodically.
+func (s *Service) Reembed(ctx context.Context) (int, error) {
+	if s.emb == nil {
+		return 0, nil
+	}
+	tenants, err := s.store.TenantsToEmbed(ctx, s.emb.ID())
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, t := range tenants {
+		n, err := s.IndexPending(ctx, t)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,456 @@
+package store
+
+// Search over entries: BM25 scored in SQL from the stored analysed terms and
+// the tenant's term statistics, vector similarity through pgvector (HNSW for
+// large tenants, exact for small or narrowly filtered ones), the session
+// layout for session context, the judge's candidates, and the background
+// embedding of entries not yet in the active vector space.
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/lexical"
+	"github.com/jackc/pgx/v5"
+)
+
+// indexedDims are the dimensions migration 000002 built HNSW indexes for.
+var indexedDims = map[int]bool{100: true, 384: true, 768: true, 1536: true}
+
+// lexicalOptions tune lexicalSearch.
+type lexicalOptions struct {
+	BM25 lexical.BM25Params
+	// Budget bounds the candidates fetched: query terms join the candidate
+	// query rarest first while the sum of their document frequencies stays
+	// within it (the rarest always joins). Commoner terms still score the
+	// candidates; they just do not bring in new ones. 0 means 20,000.
+	Budget int
+	// MaxCandidates caps the rows scored. 0 means 5,000.
+	MaxCandidates int
+}
+
+// LexicalSearch ranks the tenant's entries matching f by BM25 (k1 1.2,
+// b 0.75) for the analysed query terms and returns the best limit.
+func (db *DB) LexicalSearch(ctx context.Context, tenantID string, terms []string, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error) {
+	return db.lexicalSearch(ctx, tenantID, terms, f, limit, lexicalOptions{})
+}
+
+func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string, f admem.EntryFilter, limit int, o lexicalOptions) ([]admem.RankedEntry, error) {
+	if o.Budget <= 0 {
+		o.Budget = 20000
+	}
+	if o.MaxCandidates <= 0 {
+		o.MaxCandidates = 5000
+	}
+	if o.BM25 == (lexical.BM25Params{}) {
+		o.BM25 = lexical.DefaultBM25
+	}
+	distinct := map[string]bool{}
+	var qs []string
+	for _, t := range terms {
+		if t != "" && len(t) <= maxTermLen && !distinct[t] {
+			distinct[t] = true
+			qs = append(qs, t)
+		}
+	}
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	var out []admem.RankedEntry
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var docs, total int64
+		if err := tx.QueryRow(ctx, `SELECT doc_count, total_len FROM entry_stats WHERE tenant_id = $1`, tenantID).Scan(&docs, &total); err != nil {
+			if translate(err) == admem.ErrNotFound {
+				return nil // nothing indexed yet
+			}
+			return translate(err)
+		}
+		if docs <= 0 {
+			return nil
+		}
+		df := map[string]int{}
+		rows, err := tx.Query(ctx, `SELECT term, df FROM entry_terms WHERE tenant_id = $1 AND term = ANY($2::text[]) AND df > 0`, tenantID, qs)
+		if err != nil {
+			return translate(err)
+		}
+		for rows.Next() {
+			var t string
+			var n int
+			if err := rows.Scan(&t, &n); err != nil {
+				rows.Close()
+				return translate(err)
+			}
+			df[t] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		present := make([]string, 0, len(df))
+		for t := range df {
+			present = append(present, t)
+		}
+		if len(present) == 0 {
+			return nil
+		}
+		sort.Slice(present, func(i, j int) bool {
+			if df[present[i]] != df[present[j]] {
+				return df[present[i]] < df[present[j]]
+			}
+			return present[i] < present[j]
+		})
+		idfs := make([]float64, len(present))
+		for i, t := range present {
+			idfs[i] = lexical.IDF(df[t], int(docs))
+		}
+		var query []string
+		sum := 0
+		for i, t := range present {
+			if i > 0 && sum+df[t] > o.Budget {
+				break
+			}
+			sum += df[t]
+			query = append(query, quoteLexeme(t))
+		}
+		avgdl := float64(total) / float64(docs)
+		args := []any{tenantID, present, idfs, strings.Join(query, " | "), o.BM25.K1, o.BM25.B, avgdl}
+		where := filterSQL(f, &args)
+		args = append(args, o.MaxCandidates, limit)
+		n := len(args)
+		rows, err = tx.Query(ctx, `
+			WITH q(term, idf) AS (SELECT * FROM unnest($2::text[], $3::float8[])),
+			c AS (SELECT e.id, e.session_id, e.seq, e.doc_len, e.lex FROM entries e
+				WHERE e.tenant_id = $1 AND e.lex @@ $4::tsquery`+where+` LIMIT $`+strconv.Itoa(n-1)+`)
+			SELECT c.id, c.session_id, c.seq,
+				sum(q.idf * cardinality(u.positions) * ($5 + 1) /
+					(cardinality(u.positions) + $5 * (1 - $6 + $6 * c.doc_len / $7::float8))) AS score
+			FROM c CROSS JOIN LATERAL unnest(c.lex) AS u JOIN q ON q.term = u.lexeme
+			GROUP BY c.id, c.session_id, c.seq
+			ORDER BY score DESC, c.id LIMIT $`+strconv.Itoa(n), args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r admem.RankedEntry
+			if err := rows.Scan(&r.ID, &r.SessionID, &r.Seq, &r.Score); err != nil {
+				return translate(err)
+			}
+			out = append(out, r)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: lexical search: %w", err)
+	}
+	return out, nil
+}
+
+// ExactVectorBelow is the tenant size under which vector search compares
+// every candidate exactly instead of walking the HNSW graph: exact is both
+// faster and complete there.
+const ExactVectorBelow = 20000
+
+// VectorSearch ranks the tenant's entries matching f by cosine similarity to
+// v, comparing only vectors of the embedder's space, and returns the best
+// limit. It scans exactly when the tenant is small, a scope filter narrows
+// the candidates, or no HNSW index exists for the dimension; otherwise it
+// walks the HNSW index with pgvector's iterative scan, so filters do not
+// starve the result.
+func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []float32, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error) {
+	if len(v) == 0 || embedder == "" {
+		return nil, nil
+	}
+	dim := len(v)
+	var out []admem.RankedEntry
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var docs int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT doc_count FROM entry_stats WHERE tenant_id = $1), 0)`, tenantID).Scan(&docs); err != nil {
+			return translate(err)
+		}
+		exact := !indexedDims[dim] || docs < ExactVectorBelow || f.AgentID != "" || f.UserID != "" || f.SessionID != "" || f.Key != ""
+		args := []any{tenantID, embedder, *entryVectorLiteral(v)}
+		where := filterSQL(f, &args)
+		args = append(args, limit)
+		var q string
+		if exact {
+			// The distance expression deliberately differs from the indexed
+			// one (no cast to a fixed dimension), so the planner cannot pick
+			// the HNSW index for a scan it would do worse.
+			q = `SELECT e.id, e.session_id, e.seq, 1 - (e.embedding <=> $3::vector) AS sim FROM entries e
+				WHERE e.tenant_id = $1 AND e.embedder = $2 AND vector_dims(e.embedding) = ` + strconv.Itoa(dim) + where + `
+				ORDER BY e.embedding <=> $3::vector, e.id LIMIT $` + strconv.Itoa(len(args))
+		} else {
+			if _, err := tx.Exec(ctx, `SET LOCAL hnsw.ef_search = 100`); err != nil {
+				return translate(err)
+			}
+			if _, err := tx.Exec(ctx, `SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
+				return translate(err)
+			}
+			cast := "::vector(" + strconv.Itoa(dim) + ")"
+			q = `SELECT e.id, e.session_id, e.seq, 1 - (e.embedding` + cast + ` <=> $3` + cast + `) AS sim FROM entries e
+				WHERE e.tenant_id = $1 AND e.embedder = $2 AND vector_dims(e.embedding) = ` + strconv.Itoa(dim) + where + `
+				ORDER BY e.embedding` + cast + ` <=> $3` + cast + ` LIMIT $` + strconv.Itoa(len(args))
+		}
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r admem.RankedEntry
+			if err := rows.Scan(&r.ID, &r.SessionID, &r.Seq, &r.Score); err != nil {
+				return translate(err)
+			}
+			out = append(out, r)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: vector search: %w", err)
+	}
+	// Iterative index scans return results in relaxed order.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out, nil
+}
+
+// SessionLayout returns, in session order, the entries matching f of the
+// given sessions (at most limit), for session context.
+func (db *DB) SessionLayout(ctx context.Context, tenantID string, sessions []string, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error) {
+	if len(sessions) == 0 {
+		return nil, nil
+	}
+	var out []admem.RankedEntry
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		args := []any{tenantID, sessions}
+		where := filterSQL(f, &args)
+		args = append(args, limit)
+		rows, err := tx.Query(ctx, `SELECT e.id, e.session_id, e.seq FROM entries e
+			WHERE e.tenant_id = $1 AND e.session_id = ANY($2::text[])`+where+`
+			ORDER BY e.session_id, e.seq LIMIT $`+strconv.Itoa(len(args)), args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r admem.RankedEntry
+			if err := rows.Scan(&r.ID, &r.SessionID, &r.Seq); err != nil {
+				return translate(err)
+			}
+			out = append(out, r)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: session layout: %w", err)
+	}
+	return out, nil
+}
+
+// JudgeCandidates returns the active entries a write of kind in scope could
+// duplicate, update or contradict: the entry with the same key, if any, and
+// the best BM25 matches of the write's terms among entries of the same kind,
+// agent and user (any session), with their vectors in embedder's space.
+func (db *DB) JudgeCandidates(ctx context.Context, tenantID string, kind admem.EntryKind, scope admem.Scope, key string, terms []string, embedder string, limit int) ([]admem.JudgeCandidate, error) {
+	f := admem.EntryFilter{Kinds: []admem.EntryKind{kind}, AgentID: scope.AgentID, UserID: scope.UserID}
+	var ids []string
+	seen := map[string]bool{}
+	if key != "" {
+		kf := f
+		kf.Key, kf.SessionID = key, scope.SessionID
+		es, _, err := db.ListEntries(ctx, tenantID, kf, admem.Page{Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			ids, seen[e.ID] = append(ids, e.ID), true
+		}
+	}
+	ranked, err := db.lexicalInScope(ctx, tenantID, terms, kind, scope, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range ranked {
+		if !seen[r.ID] {
+			ids, seen[r.ID] = append(ids, r.ID), true
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []admem.JudgeCandidate
+	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, CASE WHEN e.embedder = $3 THEN e.embedding::text END
+			FROM entries e WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])`, tenantID, ids, embedder)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		byID := map[string]admem.JudgeCandidate{}
+		for rows.Next() {
+			var vec *string
+			e, err := scanEntry(rows, &vec)
+			if err != nil {
+				return err
+			}
+			byID[e.ID] = admem.JudgeCandidate{Entry: e, Vector: parseEntryVector(vec)}
+		}
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		for _, id := range ids {
+			if c, ok := byID[id]; ok {
+				out = append(out, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: judge candidates: %w", err)
+	}
+	return out, nil
+}
+
+// lexicalInScope is LexicalSearch restricted to one exact scope (empty
+// agent or user meaning "none", not "any").
+func (db *DB) lexicalInScope(ctx context.Context, tenantID string, terms []string, kind admem.EntryKind, scope admem.Scope, limit int) ([]admem.RankedEntry, error) {
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	f := admem.EntryFilter{Kinds: []admem.EntryKind{kind}, AgentID: scope.AgentID, UserID: scope.UserID}
+	hits, err := db.lexicalSearch(ctx, tenantID, terms, f, limit*4, lexicalOptions{MaxCandidates: 2000})
+	if err != nil || (scope.AgentID != "" && scope.UserID != "") {
+		if len(hits) > limit {
+			hits = hits[:limit]
+		}
+		return hits, err
+	}
+	// An empty agent or user means the entry is not scoped by it; keep only
+	// entries that are not scoped by it either.
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	es, err := db.GetEntries(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	ok := map[string]bool{}
+	for _, e := range es {
+		if (scope.AgentID != "" || e.Scope.AgentID == "") && (scope.UserID != "" || e.Scope.UserID == "") {
+			ok[e.ID] = true
+		}
+	}
+	var out []admem.RankedEntry
+	for _, h := range hits {
+		if ok[h.ID] && len(out) < limit {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// EmbedPending embeds up to limit of the tenant's entries whose vector is not
+// in embedder's space (new entries, and all of them after an embedder
+// change), oldest first. Rows are locked with SKIP LOCKED, so API replicas
+// and workers can run it concurrently without doing the same work twice.
+// Entries in a client-supplied space ("client:…") are left alone. It returns
+// how many entries it embedded.
+func (db *DB) EmbedPending(ctx context.Context, tenantID, embedder string, limit int, embed func(ctx context.Context, texts []string) ([][]float32, error)) (int, error) {
+	n := 0
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT e.id, e.content FROM entries e
+			WHERE e.tenant_id = $1 AND e.status <> 'deleted' AND (e.embedder IS NULL OR (e.embedder <> $2 AND e.embedder NOT LIKE 'client:%'))
+			ORDER BY e.seq LIMIT $3 FOR UPDATE SKIP LOCKED`, tenantID, embedder, limit)
+		if err != nil {
+			return translate(err)
+		}
+		var ids, texts []string
+		for rows.Next() {
+			var id, text string
+			if err := rows.Scan(&id, &text); err != nil {
+				rows.Close()
+				return translate(err)
+			}
+			ids, texts = append(ids, id), append(texts, text)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		vecs, err := embed(ctx, texts)
+		if err != nil {
+			return err
+		}
+		lits := make([]*string, len(vecs))
+		for i, v := range vecs {
+			lits[i] = entryVectorLiteral(v)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE entries e SET embedder = $2, embedding = x.v::vector
+			FROM unnest($3::uuid[], $4::text[]) AS x(id, v) WHERE e.tenant_id = $1 AND e.id = x.id`,
+			tenantID, embedder, ids, lits); err != nil {
+			return translate(err)
+		}
+		n = len(ids)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: embed pending: %w", err)
+	}
+	return n, nil
+}
+
+// TenantsToEmbed lists the tenants with entries outside embedder's space. It
+// runs across tenants through a narrow SECURITY DEFINER function.
+func (db *DB) TenantsToEmbed(ctx context.Context, embedder string) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT tenant_id FROM admem_entries_to_embed($1)`, embedder)
+	if err != nil {
+		return nil, fmt.Errorf("store: tenants to embed: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, id)
+	}
+	return out, translate(rows.Err())
+}
+
+// EntryIndexSize reports the on-disk size of the entries table's indexes by
+// kind (lexical GIN, HNSW, others) and of its heap, in bytes.
+func (db *DB) EntryIndexSize(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT CASE WHEN i.indexrelid::regclass::text LIKE '%hnsw%' THEN 'hnsw'
+			WHEN i.indexrelid::regclass::text LIKE '%lex%' THEN 'lexical'
+			ELSE 'other' END, sum(pg_relation_size(i.indexrelid))
+		FROM pg_inherits h JOIN pg_index i ON i.indrelid = h.inhrelid
+		WHERE h.inhparent = 'entries'::regclass GROUP BY 1
+		UNION ALL
+		SELECT 'heap', sum(pg_table_size(h.inhrelid)) FROM pg_inherits h WHERE h.inhparent = 'entries'::regclass`)
+	if err != nil {
+		return nil, fmt.Errorf("store: index size: %w", translate(err))
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var v *int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, translate(err)
+		}
+		if v != nil {
+			out[k] = *v
+		}
+	}
+	return out, translate(rows.Err())
+}

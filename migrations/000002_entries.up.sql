@@ -1,0 +1,128 @@
+-- Factual memory: versioned entries with provenance, the lexical (BM25) and
+-- vector indexes behind hybrid search, and the per-tenant term statistics
+-- BM25 needs.
+--
+-- entries is hash-partitioned by tenant so that each partition's GIN and HNSW
+-- indexes hold about 1/16 of the tenants: a tenant's filtered index scans
+-- wade through 16x fewer other tenants' rows than in one shared index.
+
+CREATE SEQUENCE entries_seq AS bigint;
+
+CREATE TABLE entries (
+  tenant_id     uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  id            uuid NOT NULL DEFAULT gen_random_uuid(),
+  -- seq orders entries by insertion, e.g. the turns of a session.
+  seq           bigint NOT NULL DEFAULT nextval('entries_seq'),
+  kind          text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_.-]{0,62}$'),
+  key           text NOT NULL DEFAULT '' CHECK (length(key) <= 200),
+  content       text NOT NULL,
+  metadata      jsonb NOT NULL DEFAULT '{}',
+  tags          text[] NOT NULL DEFAULT '{}',
+  agent_id      text NOT NULL DEFAULT '',
+  user_id       text NOT NULL DEFAULT '',
+  session_id    text NOT NULL DEFAULT '',
+  expires_at    timestamptz,
+  status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'deleted')),
+  version       integer NOT NULL DEFAULT 1,
+  uses          integer NOT NULL DEFAULT 0,
+  successes     integer NOT NULL DEFAULT 0,
+  seen_count    integer NOT NULL DEFAULT 1,
+  last_seen_at  timestamptz NOT NULL DEFAULT now(),
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  -- The lexical analyser's terms (internal/lexical), one lexeme per distinct
+  -- term with as many positions as occurrences: the term frequency.
+  lex           tsvector NOT NULL,
+  doc_len       integer NOT NULL,
+  -- The vector of the current content and the embedder (vector space) that
+  -- made it; NULL until embedded. Search compares only vectors of one space.
+  embedder      text,
+  embedding     vector,
+  PRIMARY KEY (tenant_id, id)
+) PARTITION BY HASH (tenant_id);
+
+DO $$
+BEGIN
+  FOR i IN 0..15 LOOP
+    EXECUTE format('CREATE TABLE entries_p%s PARTITION OF entries FOR VALUES WITH (modulus 16, remainder %s)', i, i);
+  END LOOP;
+END
+$$;
+
+CREATE INDEX entries_list ON entries (tenant_id, created_at DESC, id DESC);
+-- One live entry per key and scope: concurrent writes of one key cannot
+-- both ADD.
+CREATE UNIQUE INDEX entries_key ON entries (tenant_id, kind, key, agent_id, user_id, session_id) WHERE key <> '' AND status <> 'deleted';
+CREATE INDEX entries_user ON entries (tenant_id, user_id) WHERE user_id <> '';
+CREATE INDEX entries_session ON entries (tenant_id, session_id, seq) WHERE session_id <> '';
+CREATE INDEX entries_lex ON entries USING gin (lex);
+CREATE INDEX entries_tags ON entries USING gin (tags);
+CREATE INDEX entries_metadata ON entries USING gin (metadata jsonb_path_ops);
+-- One HNSW index per common dimension (a vector column without a fixed
+-- dimension cannot be indexed directly). Other dimensions are searched exactly.
+CREATE INDEX entries_hnsw_100 ON entries USING hnsw ((embedding::vector(100)) vector_cosine_ops) WHERE vector_dims(embedding) = 100;
+CREATE INDEX entries_hnsw_384 ON entries USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE vector_dims(embedding) = 384;
+CREATE INDEX entries_hnsw_768 ON entries USING hnsw ((embedding::vector(768)) vector_cosine_ops) WHERE vector_dims(embedding) = 768;
+CREATE INDEX entries_hnsw_1536 ON entries USING hnsw ((embedding::vector(1536)) vector_cosine_ops) WHERE vector_dims(embedding) = 1536;
+CREATE INDEX entries_embedder ON entries (tenant_id, embedder);
+
+-- Immutable versions with provenance. Purged only by right-to-be-forgotten.
+CREATE TABLE entry_versions (
+  tenant_id     uuid NOT NULL,
+  entry_id      uuid NOT NULL,
+  version       integer NOT NULL,
+  operation     text NOT NULL CHECK (operation IN ('ADD', 'UPDATE', 'DELETE', 'ROLLBACK')),
+  key           text NOT NULL DEFAULT '',
+  content       text NOT NULL,
+  metadata      jsonb NOT NULL DEFAULT '{}',
+  tags          text[] NOT NULL DEFAULT '{}',
+  expires_at    timestamptz,
+  status        text NOT NULL,
+  actor_key_id  uuid,
+  source        text NOT NULL CHECK (source IN ('request', 'trajectory', 'worker')),
+  source_id     text NOT NULL DEFAULT '',
+  reason        text NOT NULL DEFAULT '',
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, entry_id, version),
+  FOREIGN KEY (tenant_id, entry_id) REFERENCES entries (tenant_id, id) ON DELETE CASCADE
+);
+
+-- BM25 statistics of a tenant's active entries, kept on write.
+CREATE TABLE entry_stats (
+  tenant_id   uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+  doc_count   bigint NOT NULL DEFAULT 0,
+  total_len   bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE entry_terms (
+  tenant_id  uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  term       text NOT NULL,
+  df         integer NOT NULL,
+  PRIMARY KEY (tenant_id, term)
+);
+
+ALTER TABLE entries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entries_isolation ON entries
+  USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
+ALTER TABLE entry_versions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entry_versions_isolation ON entry_versions
+  USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
+ALTER TABLE entry_stats ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entry_stats_isolation ON entry_stats
+  USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
+ALTER TABLE entry_terms ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entry_terms_isolation ON entry_terms
+  USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON entries, entry_versions, entry_stats, entry_terms TO admem_app;
+GRANT USAGE, SELECT ON SEQUENCE entries_seq TO admem_app;
+
+-- The re-embed job runs across tenants: it lists the tenants that have
+-- entries outside the given vector space, then works inside each tenant.
+CREATE FUNCTION admem_entries_to_embed(p_embedder text) RETURNS TABLE (tenant_id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+  SELECT DISTINCT e.tenant_id FROM entries e
+  WHERE e.status <> 'deleted' AND e.embedder IS DISTINCT FROM p_embedder
+$$;
+REVOKE ALL ON FUNCTION admem_entries_to_embed(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION admem_entries_to_embed(text) TO admem_app;
