@@ -198,13 +198,13 @@ func (db *DB) InsertEntries(ctx context.Context, tenantID string, ws []admem.Ent
 	n := len(ws)
 	var (
 		ids, kinds, keys, contents, agents, users, sessions, statuses, lexes, embedders []string
-		metas                                                                          []string
-		tags                                                                           [][]string
-		expires                                                                        []*time.Time
-		docLens                                                                        []int32
-		vectors                                                                        []*string
-		actors                                                                         []*string
-		sources, sourceIDs, reasons                                                    []string
+		metas                                                                           []string
+		tags                                                                            [][]string
+		expires                                                                         []*time.Time
+		docLens                                                                         []int32
+		vectors                                                                         []*string
+		actors                                                                          []*string
+		sources, sourceIDs, reasons                                                     []string
 	)
 	var delta statsDelta
 	for _, w := range ws {
