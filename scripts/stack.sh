@@ -36,12 +36,29 @@ if [ "$(id -u)" = 0 ]; then
   runas=(runuser -u "$svcuser" --)
 fi
 
+# The servers' files live under .data/NAME when the service user can reach
+# that folder; a checkout inside a private folder (mode 700, as a CI clone
+# may be) gets a state folder under /var/tmp instead, keyed by the checkout.
+locate_state() {
+  state="$dir"
+  if [ -f "$dir/state" ]; then
+    state=$(cat "$dir/state")
+  elif [ "$(id -u)" = 0 ] && ! runuser -u "$svcuser" -- test -x "$dir/.." 2>/dev/null; then
+    state="/var/tmp/admem-$(echo "$root" | sha1sum | cut -c1-12)/$name"
+    mkdir -p "$state"
+    chmod 711 "$(dirname "$state")"
+  fi
+  echo "$state" >"$dir/state"
+}
+
 secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 up() {
   "$root/scripts/deps.sh"
-  mkdir -p "$dir/pg" "$dir/redis" "$dir/run"
+  mkdir -p "$dir"
   chmod 700 "$dir"
+  locate_state
+  mkdir -p "$state/pg" "$state/redis" "$state/run"
   if [ ! -f "$dir/secrets" ]; then
     umask 077
     {
@@ -53,20 +70,23 @@ up() {
   fi
   # shellcheck disable=SC1091
   . "$dir/secrets"
-  [ "$(id -u)" = 0 ] && chown -R "$svcuser" "$dir/pg" "$dir/redis" "$dir/run" && chown "$svcuser" "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown -R "$svcuser" "$state/pg" "$state/redis" "$state/run"
+    chown "$svcuser" "$state"
+  fi
 
-  if [ ! -f "$dir/pg/PG_VERSION" ]; then
+  if [ ! -f "$state/pg/PG_VERSION" ]; then
     log "initdb"
-    pwfile="$dir/run/pw"
+    pwfile="$state/run/pw"
     (umask 077; echo "$pg_super_password" >"$pwfile")
     [ "$(id -u)" = 0 ] && chown "$svcuser" "$pwfile"
-    "${runas[@]}" "$pgbin/initdb" -D "$dir/pg" -U postgres --auth-local=peer \
+    "${runas[@]}" "$pgbin/initdb" -D "$state/pg" -U postgres --auth-local=peer \
       --auth-host=scram-sha-256 --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null
     rm -f "$pwfile"
     {
       echo "listen_addresses = '127.0.0.1'"
       echo "port = $pgport"
-      echo "unix_socket_directories = '$dir/run'"
+      echo "unix_socket_directories = '$state/run'"
       echo "max_connections = 300"
       echo "shared_buffers = 256MB"
       echo "maintenance_work_mem = 512MB"
@@ -76,12 +96,12 @@ up() {
         echo "synchronous_commit = off"
         echo "full_page_writes = off"
       fi
-    } >>"$dir/pg/postgresql.conf"
+    } >>"$state/pg/postgresql.conf"
   fi
 
-  if ! "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" status >/dev/null 2>&1; then
+  if ! "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
     log "starting Postgres on 127.0.0.1:$pgport"
-    "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w -t 60 start >/dev/null
+    "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w -t 60 start >/dev/null
   fi
 
   export PGPASSWORD="$pg_super_password"
@@ -108,9 +128,9 @@ SQL
     log "starting Redis on 127.0.0.1:$redisport"
     persist=(--appendonly yes --appendfsync everysec)
     [ "$name" = test ] && persist=(--appendonly no --save "")
-    "${runas[@]}" redis-server --bind 127.0.0.1 --port "$redisport" --dir "$dir/redis" \
-      --requirepass "$redis_password" --daemonize yes --pidfile "$dir/run/redis.pid" \
-      --logfile "$dir/redis/redis.log" "${persist[@]}"
+    "${runas[@]}" redis-server --bind 127.0.0.1 --port "$redisport" --dir "$state/redis" \
+      --requirepass "$redis_password" --daemonize yes --pidfile "$state/run/redis.pid" \
+      --logfile "$state/redis/redis.log" "${persist[@]}"
     for _ in $(seq 1 50); do
       redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping >/dev/null 2>&1 && break
       sleep 0.1
@@ -132,8 +152,10 @@ ENV
 }
 
 down() {
-  if [ -f "$dir/pg/PG_VERSION" ] && "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" status >/dev/null 2>&1; then
-    "${runas[@]}" "$pgbin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null && log "Postgres stopped"
+  state="$dir"
+  [ -f "$dir/state" ] && state=$(cat "$dir/state")
+  if [ -f "$state/pg/PG_VERSION" ] && "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+    "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null && log "Postgres stopped"
   fi
   if [ -f "$dir/secrets" ]; then
     # shellcheck disable=SC1091
