@@ -51,6 +51,10 @@ locate_state() {
   echo "$state" >"$dir/state"
 }
 
+# as_svc runs a command as the service user, from / so that an unreachable
+# working directory is no bother.
+as_svc() { (cd / && "${runas[@]}" "$@"); }
+
 secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 up() {
@@ -80,7 +84,7 @@ up() {
     pwfile="$state/run/pw"
     (umask 077; echo "$pg_super_password" >"$pwfile")
     [ "$(id -u)" = 0 ] && chown "$svcuser" "$pwfile"
-    "${runas[@]}" "$pgbin/initdb" -D "$state/pg" -U postgres --auth-local=peer \
+    as_svc "$pgbin/initdb" -D "$state/pg" -U postgres --auth-local=peer \
       --auth-host=scram-sha-256 --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null
     rm -f "$pwfile"
     {
@@ -99,9 +103,9 @@ up() {
     } >>"$state/pg/postgresql.conf"
   fi
 
-  if ! "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+  if ! as_svc "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
     log "starting Postgres on 127.0.0.1:$pgport"
-    "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w -t 60 start >/dev/null
+    as_svc "$pgbin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w -t 60 start >/dev/null
   fi
 
   export PGPASSWORD="$pg_super_password"
@@ -128,7 +132,7 @@ SQL
     log "starting Redis on 127.0.0.1:$redisport"
     persist=(--appendonly yes --appendfsync everysec)
     [ "$name" = test ] && persist=(--appendonly no --save "")
-    "${runas[@]}" redis-server --bind 127.0.0.1 --port "$redisport" --dir "$state/redis" \
+    as_svc redis-server --bind 127.0.0.1 --port "$redisport" --dir "$state/redis" \
       --requirepass "$redis_password" --daemonize yes --pidfile "$state/run/redis.pid" \
       --logfile "$state/redis/redis.log" "${persist[@]}"
     for _ in $(seq 1 50); do
@@ -154,8 +158,8 @@ ENV
 down() {
   state="$dir"
   [ -f "$dir/state" ] && state=$(cat "$dir/state")
-  if [ -f "$state/pg/PG_VERSION" ] && "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
-    "${runas[@]}" "$pgbin/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null && log "Postgres stopped"
+  if [ -f "$state/pg/PG_VERSION" ] && as_svc "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+    as_svc "$pgbin/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null && log "Postgres stopped"
   fi
   if [ -f "$dir/secrets" ]; then
     # shellcheck disable=SC1091
