@@ -20,18 +20,159 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for CloseTrajectoryRequestOutcome.
+const (
+	CloseTrajectoryRequestOutcomeFailure CloseTrajectoryRequestOutcome = "failure"
+	CloseTrajectoryRequestOutcomePartial CloseTrajectoryRequestOutcome = "partial"
+	CloseTrajectoryRequestOutcomeSuccess CloseTrajectoryRequestOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the CloseTrajectoryRequestOutcome enum.
+func (e CloseTrajectoryRequestOutcome) Valid() bool {
+	switch e {
+	case CloseTrajectoryRequestOutcomeFailure:
+		return true
+	case CloseTrajectoryRequestOutcomePartial:
+		return true
+	case CloseTrajectoryRequestOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
-	Ok          HealthStatus = "ok"
-	Unavailable HealthStatus = "unavailable"
+	HealthStatusOk          HealthStatus = "ok"
+	HealthStatusUnavailable HealthStatus = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
-	case Unavailable:
+	case HealthStatusUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LearnedItemKind.
+const (
+	LearnedItemKindMistake   LearnedItemKind = "mistake"
+	LearnedItemKindProcedure LearnedItemKind = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the LearnedItemKind enum.
+func (e LearnedItemKind) Valid() bool {
+	switch e {
+	case LearnedItemKindMistake:
+		return true
+	case LearnedItemKindProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LearnedItemStatus.
+const (
+	LearnedItemStatusActive  LearnedItemStatus = "active"
+	LearnedItemStatusRetired LearnedItemStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the LearnedItemStatus enum.
+func (e LearnedItemStatus) Valid() bool {
+	switch e {
+	case LearnedItemStatusActive:
+		return true
+	case LearnedItemStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LearningSettingsJudgeRule.
+const (
+	LearningSettingsJudgeRuleLastOkRecovered LearningSettingsJudgeRule = "last_ok_recovered"
+	LearningSettingsJudgeRuleNoErrors        LearningSettingsJudgeRule = "no_errors"
+	LearningSettingsJudgeRuleReward          LearningSettingsJudgeRule = "reward"
+)
+
+// Valid indicates whether the value is a known member of the LearningSettingsJudgeRule enum.
+func (e LearningSettingsJudgeRule) Valid() bool {
+	switch e {
+	case LearningSettingsJudgeRuleLastOkRecovered:
+		return true
+	case LearningSettingsJudgeRuleNoErrors:
+		return true
+	case LearningSettingsJudgeRuleReward:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LearningSettingsStrategy.
+const (
+	LearningSettingsStrategyAppendOnly  LearningSettingsStrategy = "append_only"
+	LearningSettingsStrategyReflect     LearningSettingsStrategy = "reflect"
+	LearningSettingsStrategySuccessOnly LearningSettingsStrategy = "success_only"
+)
+
+// Valid indicates whether the value is a known member of the LearningSettingsStrategy enum.
+func (e LearningSettingsStrategy) Valid() bool {
+	switch e {
+	case LearningSettingsStrategyAppendOnly:
+		return true
+	case LearningSettingsStrategyReflect:
+		return true
+	case LearningSettingsStrategySuccessOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LearningSettingsRequestJudgeRule.
+const (
+	LearningSettingsRequestJudgeRuleLastOkRecovered LearningSettingsRequestJudgeRule = "last_ok_recovered"
+	LearningSettingsRequestJudgeRuleNoErrors        LearningSettingsRequestJudgeRule = "no_errors"
+	LearningSettingsRequestJudgeRuleReward          LearningSettingsRequestJudgeRule = "reward"
+)
+
+// Valid indicates whether the value is a known member of the LearningSettingsRequestJudgeRule enum.
+func (e LearningSettingsRequestJudgeRule) Valid() bool {
+	switch e {
+	case LearningSettingsRequestJudgeRuleLastOkRecovered:
+		return true
+	case LearningSettingsRequestJudgeRuleNoErrors:
+		return true
+	case LearningSettingsRequestJudgeRuleReward:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LearningSettingsRequestStrategy.
+const (
+	LearningSettingsRequestStrategyAppendOnly  LearningSettingsRequestStrategy = "append_only"
+	LearningSettingsRequestStrategyReflect     LearningSettingsRequestStrategy = "reflect"
+	LearningSettingsRequestStrategySuccessOnly LearningSettingsRequestStrategy = "success_only"
+)
+
+// Valid indicates whether the value is a known member of the LearningSettingsRequestStrategy enum.
+func (e LearningSettingsRequestStrategy) Valid() bool {
+	switch e {
+	case LearningSettingsRequestStrategyAppendOnly:
+		return true
+	case LearningSettingsRequestStrategyReflect:
+		return true
+	case LearningSettingsRequestStrategySuccessOnly:
 		return true
 	default:
 		return false
@@ -56,6 +197,42 @@ func (e Scope) Valid() bool {
 	case Read:
 		return true
 	case Write:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StepStatus.
+const (
+	StepStatusError StepStatus = "error"
+	StepStatusOk    StepStatus = "ok"
+)
+
+// Valid indicates whether the value is a known member of the StepStatus enum.
+func (e StepStatus) Valid() bool {
+	switch e {
+	case StepStatusError:
+		return true
+	case StepStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StepRequestStatus.
+const (
+	StepRequestStatusError StepRequestStatus = "error"
+	StepRequestStatusOk    StepRequestStatus = "ok"
+)
+
+// Valid indicates whether the value is a known member of the StepRequestStatus enum.
+func (e StepRequestStatus) Valid() bool {
+	switch e {
+	case StepRequestStatusError:
+		return true
+	case StepRequestStatusOk:
 		return true
 	default:
 		return false
@@ -95,6 +272,69 @@ func (e TokenResponseTokenType) Valid() bool {
 	}
 }
 
+// Defines values for TrajectoryOutcome.
+const (
+	TrajectoryOutcomeFailure TrajectoryOutcome = "failure"
+	TrajectoryOutcomePartial TrajectoryOutcome = "partial"
+	TrajectoryOutcomeSuccess TrajectoryOutcome = "success"
+	TrajectoryOutcomeUnknown TrajectoryOutcome = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the TrajectoryOutcome enum.
+func (e TrajectoryOutcome) Valid() bool {
+	switch e {
+	case TrajectoryOutcomeFailure:
+		return true
+	case TrajectoryOutcomePartial:
+		return true
+	case TrajectoryOutcomeSuccess:
+		return true
+	case TrajectoryOutcomeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrajectoryOutcomeSource.
+const (
+	Agent TrajectoryOutcomeSource = "agent"
+	Judge TrajectoryOutcomeSource = "judge"
+)
+
+// Valid indicates whether the value is a known member of the TrajectoryOutcomeSource enum.
+func (e TrajectoryOutcomeSource) Valid() bool {
+	switch e {
+	case Agent:
+		return true
+	case Judge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrajectoryRequestOutcome.
+const (
+	TrajectoryRequestOutcomeFailure TrajectoryRequestOutcome = "failure"
+	TrajectoryRequestOutcomePartial TrajectoryRequestOutcome = "partial"
+	TrajectoryRequestOutcomeSuccess TrajectoryRequestOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the TrajectoryRequestOutcome enum.
+func (e TrajectoryRequestOutcome) Valid() bool {
+	switch e {
+	case TrajectoryRequestOutcomeFailure:
+		return true
+	case TrajectoryRequestOutcomePartial:
+		return true
+	case TrajectoryRequestOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateTenantRequestStatus.
 const (
 	UpdateTenantRequestStatusActive   UpdateTenantRequestStatus = "active"
@@ -107,6 +347,48 @@ func (e UpdateTenantRequestStatus) Valid() bool {
 	case UpdateTenantRequestStatusActive:
 		return true
 	case UpdateTenantRequestStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListLearnedParamsKind.
+const (
+	ListLearnedParamsKindMistake   ListLearnedParamsKind = "mistake"
+	ListLearnedParamsKindProcedure ListLearnedParamsKind = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the ListLearnedParamsKind enum.
+func (e ListLearnedParamsKind) Valid() bool {
+	switch e {
+	case ListLearnedParamsKindMistake:
+		return true
+	case ListLearnedParamsKindProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTrajectoriesParamsOutcome.
+const (
+	ListTrajectoriesParamsOutcomeFailure ListTrajectoriesParamsOutcome = "failure"
+	ListTrajectoriesParamsOutcomePartial ListTrajectoriesParamsOutcome = "partial"
+	ListTrajectoriesParamsOutcomeSuccess ListTrajectoriesParamsOutcome = "success"
+	ListTrajectoriesParamsOutcomeUnknown ListTrajectoriesParamsOutcome = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ListTrajectoriesParamsOutcome enum.
+func (e ListTrajectoriesParamsOutcome) Valid() bool {
+	switch e {
+	case ListTrajectoriesParamsOutcomeFailure:
+		return true
+	case ListTrajectoriesParamsOutcomePartial:
+		return true
+	case ListTrajectoriesParamsOutcomeSuccess:
+		return true
+	case ListTrajectoriesParamsOutcomeUnknown:
 		return true
 	default:
 		return false
@@ -129,6 +411,17 @@ type APIKey struct {
 	TenantId  openapi_types.UUID `json:"tenant_id"`
 }
 
+// AppendStepsRequest defines model for AppendStepsRequest.
+type AppendStepsRequest struct {
+	Steps []StepRequest `json:"steps"`
+}
+
+// AppendedSteps defines model for AppendedSteps.
+type AppendedSteps struct {
+	Learned    []LearnedItem `json:"learned"`
+	Trajectory Trajectory    `json:"trajectory"`
+}
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	// Action Example: key.created
@@ -148,6 +441,15 @@ type AuditList struct {
 	Items      []AuditEvent `json:"items"`
 	NextCursor *string      `json:"next_cursor,omitempty"`
 }
+
+// CloseTrajectoryRequest defines model for CloseTrajectoryRequest.
+type CloseTrajectoryRequest struct {
+	Outcome *CloseTrajectoryRequestOutcome `json:"outcome,omitempty"`
+	Score   *float32                       `json:"score,omitempty"`
+}
+
+// CloseTrajectoryRequestOutcome defines model for CloseTrajectoryRequest.Outcome.
+type CloseTrajectoryRequestOutcome string
 
 // CreateKeyRequest defines model for CreateKeyRequest.
 type CreateKeyRequest struct {
@@ -182,6 +484,29 @@ type CreatedAPIKey struct {
 	TenantId   openapi_types.UUID `json:"tenant_id"`
 }
 
+// DeadLetter defines model for DeadLetter.
+type DeadLetter struct {
+	Attempts  int                    `json:"attempts"`
+	CreatedAt time.Time              `json:"created_at"`
+	EventId   openapi_types.UUID     `json:"event_id"`
+	Id        int64                  `json:"id"`
+	LastError *string                `json:"last_error,omitempty"`
+	Payload   map[string]interface{} `json:"payload"`
+
+	// StreamId the event's id on the Redis stream
+	StreamId  *string             `json:"stream_id,omitempty"`
+	SubjectId *openapi_types.UUID `json:"subject_id,omitempty"`
+
+	// Type Example: trajectory.recorded
+	Type string `json:"type"`
+}
+
+// DeadLetterList defines model for DeadLetterList.
+type DeadLetterList struct {
+	Items      []DeadLetter `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Checks *map[string]string `json:"checks,omitempty"`
@@ -196,6 +521,78 @@ type KeyList struct {
 	Items      []APIKey `json:"items"`
 	NextCursor *string  `json:"next_cursor,omitempty"`
 }
+
+// LearnedItem defines model for LearnedItem.
+type LearnedItem struct {
+	// Content the text to put into a prompt
+	Content string `json:"content"`
+
+	// Count failed steps counted (mistake) or supporting successes (procedure)
+	Count int                `json:"count"`
+	Id    openapi_types.UUID `json:"id"`
+
+	// Key the error signature id of a mistake note, the id of a procedure
+	Key       string            `json:"key"`
+	Kind      LearnedItemKind   `json:"kind"`
+	Status    LearnedItemStatus `json:"status"`
+	Successes int               `json:"successes"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	Uses      int               `json:"uses"`
+	Version   int               `json:"version"`
+}
+
+// LearnedItemKind defines model for LearnedItem.Kind.
+type LearnedItemKind string
+
+// LearnedItemStatus defines model for LearnedItem.Status.
+type LearnedItemStatus string
+
+// LearnedItemList defines model for LearnedItemList.
+type LearnedItemList struct {
+	Items []LearnedItem `json:"items"`
+}
+
+// LearningSettings defines model for LearningSettings.
+type LearningSettings struct {
+	// JudgeRule how trajectories without an outcome are scored: `last_ok_recovered` (success when the last
+	// step worked and every failed step was later retried successfully; partial when an error was
+	// never recovered; failure when the last step failed), `no_errors`, or `reward` (mean step
+	// reward ≥ `judge_threshold`)
+	JudgeRule      LearningSettingsJudgeRule `json:"judge_rule"`
+	JudgeThreshold float32                   `json:"judge_threshold"`
+
+	// Strategy `append_only`: every trajectory adds to memory and failures never revise procedures;
+	// `success_only`: only successful trajectories are learnt from (no mistake notes);
+	// `reflect` (default): append-only, plus a procedure that an agent followed and failed with
+	// gets a new version marking the failing step
+	Strategy  LearningSettingsStrategy `json:"strategy"`
+	UpdatedAt *time.Time               `json:"updated_at,omitempty"`
+}
+
+// LearningSettingsJudgeRule how trajectories without an outcome are scored: `last_ok_recovered` (success when the last
+// step worked and every failed step was later retried successfully; partial when an error was
+// never recovered; failure when the last step failed), `no_errors`, or `reward` (mean step
+// reward ≥ `judge_threshold`)
+type LearningSettingsJudgeRule string
+
+// LearningSettingsStrategy `append_only`: every trajectory adds to memory and failures never revise procedures;
+// `success_only`: only successful trajectories are learnt from (no mistake notes);
+// `reflect` (default): append-only, plus a procedure that an agent followed and failed with
+// gets a new version marking the failing step
+type LearningSettingsStrategy string
+
+// LearningSettingsRequest defines model for LearningSettingsRequest.
+type LearningSettingsRequest struct {
+	JudgeRule      *LearningSettingsRequestJudgeRule `json:"judge_rule,omitempty"`
+	JudgeThreshold *float32                          `json:"judge_threshold,omitempty"`
+	Strategy       *LearningSettingsRequestStrategy  `json:"strategy,omitempty"`
+}
+
+// LearningSettingsRequestJudgeRule defines model for LearningSettingsRequest.JudgeRule.
+type LearningSettingsRequestJudgeRule string
+
+// LearningSettingsRequestStrategy defines model for LearningSettingsRequest.Strategy.
+type LearningSettingsRequestStrategy string
 
 // Me defines model for Me.
 type Me struct {
@@ -233,6 +630,48 @@ type RateLimit struct {
 
 // Scope `admin` implies `write`, which implies `read`; `platform` exists only on the platform tenant
 type Scope string
+
+// Step defines model for Step.
+type Step struct {
+	Action      string                 `json:"action"`
+	Args        map[string]interface{} `json:"args"`
+	DurationMs  *int64                 `json:"duration_ms,omitempty"`
+	Error       *string                `json:"error,omitempty"`
+	ErrorType   *string                `json:"error_type,omitempty"`
+	Index       int                    `json:"index"`
+	Observation *string                `json:"observation,omitempty"`
+	Reward      *float32               `json:"reward,omitempty"`
+	StartedAt   *time.Time             `json:"started_at,omitempty"`
+	Status      StepStatus             `json:"status"`
+}
+
+// StepStatus defines model for Step.Status.
+type StepStatus string
+
+// StepRequest defines model for StepRequest.
+type StepRequest struct {
+	// Action tool or action name
+	Action string `json:"action"`
+
+	// Args the arguments as JSON
+	Args       *map[string]interface{} `json:"args,omitempty"`
+	DurationMs *int64                  `json:"duration_ms,omitempty"`
+
+	// Error error text; a step with error text and no status failed
+	Error *string `json:"error,omitempty"`
+
+	// ErrorType exception or error class, when known
+	ErrorType *string `json:"error_type,omitempty"`
+
+	// Observation what the tool returned
+	Observation *string            `json:"observation,omitempty"`
+	Reward      *float32           `json:"reward,omitempty"`
+	StartedAt   *time.Time         `json:"started_at,omitempty"`
+	Status      *StepRequestStatus `json:"status,omitempty"`
+}
+
+// StepRequestStatus defines model for StepRequest.Status.
+type StepRequestStatus string
 
 // Tenant defines model for Tenant.
 type Tenant struct {
@@ -275,6 +714,67 @@ type TokenResponse struct {
 // TokenResponseTokenType defines model for TokenResponse.TokenType.
 type TokenResponseTokenType string
 
+// Trajectory defines model for Trajectory.
+type Trajectory struct {
+	ClosedAt      *time.Time               `json:"closed_at,omitempty"`
+	CreatedAt     time.Time                `json:"created_at"`
+	FailedSteps   int                      `json:"failed_steps"`
+	Id            openapi_types.UUID       `json:"id"`
+	Metadata      map[string]interface{}   `json:"metadata"`
+	Open          bool                     `json:"open"`
+	Outcome       TrajectoryOutcome        `json:"outcome"`
+	OutcomeSource *TrajectoryOutcomeSource `json:"outcome_source,omitempty"`
+	Scope         TrajectoryScope          `json:"scope"`
+	Score         *float32                 `json:"score,omitempty"`
+	StepCount     int                      `json:"step_count"`
+
+	// Steps present on single-trajectory responses
+	Steps *[]Step `json:"steps,omitempty"`
+	Task  string  `json:"task"`
+}
+
+// TrajectoryOutcome defines model for Trajectory.Outcome.
+type TrajectoryOutcome string
+
+// TrajectoryOutcomeSource defines model for Trajectory.OutcomeSource.
+type TrajectoryOutcomeSource string
+
+// TrajectoryBatchRequest defines model for TrajectoryBatchRequest.
+type TrajectoryBatchRequest struct {
+	Trajectories []TrajectoryRequest `json:"trajectories"`
+}
+
+// TrajectoryList defines model for TrajectoryList.
+type TrajectoryList struct {
+	Items      []Trajectory `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
+}
+
+// TrajectoryRequest defines model for TrajectoryRequest.
+type TrajectoryRequest struct {
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Open stream it: append steps later, then close it
+	Open *bool `json:"open,omitempty"`
+
+	// Outcome omit it to let the tenant's judge rule score the trajectory
+	Outcome *TrajectoryRequestOutcome `json:"outcome,omitempty"`
+	Scope   *TrajectoryScope          `json:"scope,omitempty"`
+	Score   *float32                  `json:"score,omitempty"`
+	Steps   *[]StepRequest            `json:"steps,omitempty"`
+	Task    string                    `json:"task"`
+}
+
+// TrajectoryRequestOutcome omit it to let the tenant's judge rule score the trajectory
+type TrajectoryRequestOutcome string
+
+// TrajectoryScope defines model for TrajectoryScope.
+type TrajectoryScope struct {
+	AgentId   *string `json:"agent_id,omitempty"`
+	SessionId *string `json:"session_id,omitempty"`
+	UserId    *string `json:"user_id,omitempty"`
+}
+
 // UpdateTenantRequest defines model for UpdateTenantRequest.
 type UpdateTenantRequest struct {
 	DisplayName *string                    `json:"display_name,omitempty"`
@@ -300,6 +800,9 @@ type Limit = int
 // TenantID defines model for TenantID.
 type TenantID = string
 
+// TrajectoryID defines model for TrajectoryID.
+type TrajectoryID = string
+
 // ListAuditParams defines parameters for ListAudit.
 type ListAuditParams struct {
 	// Limit page size (default 50)
@@ -313,6 +816,15 @@ type ListAuditParams struct {
 
 	// Since only events at or after this time (RFC 3339)
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+}
+
+// ListDeadLettersParams defines parameters for ListDeadLetters.
+type ListDeadLettersParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListKeysParams defines parameters for ListKeys.
@@ -329,6 +841,17 @@ type CreateKeyParams struct {
 	// IdempotencyKey makes the request safe to retry for 24 hours
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// ListLearnedParams defines parameters for ListLearned.
+type ListLearnedParams struct {
+	Kind *ListLearnedParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Limit at most this many (default 100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListLearnedParamsKind defines parameters for ListLearned.
+type ListLearnedParamsKind string
 
 // ListTenantsParams defines parameters for ListTenants.
 type ListTenantsParams struct {
@@ -351,11 +874,66 @@ type CreateTenantKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListTrajectoriesParams defines parameters for ListTrajectories.
+type ListTrajectoriesParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor    *Cursor                        `form:"cursor,omitempty" json:"cursor,omitempty"`
+	AgentId   *string                        `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+	UserId    *string                        `form:"user_id,omitempty" json:"user_id,omitempty"`
+	SessionId *string                        `form:"session_id,omitempty" json:"session_id,omitempty"`
+	Outcome   *ListTrajectoriesParamsOutcome `form:"outcome,omitempty" json:"outcome,omitempty"`
+
+	// Open only open (streaming) or only closed trajectories
+	Open *bool `form:"open,omitempty" json:"open,omitempty"`
+
+	// Failed only trajectories with (true) or without (false) a failed step
+	Failed *bool `form:"failed,omitempty" json:"failed,omitempty"`
+
+	// Since created at or after (RFC 3339)
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until created before (RFC 3339)
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// ListTrajectoriesParamsOutcome defines parameters for ListTrajectories.
+type ListTrajectoriesParamsOutcome string
+
+// RecordTrajectoryParams defines parameters for RecordTrajectory.
+type RecordTrajectoryParams struct {
+	// IdempotencyKey makes the request safe to retry for 24 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RecordTrajectoryBatchParams defines parameters for RecordTrajectoryBatch.
+type RecordTrajectoryBatchParams struct {
+	// IdempotencyKey makes the request safe to retry for 24 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CloseTrajectoryParams defines parameters for CloseTrajectory.
+type CloseTrajectoryParams struct {
+	// IdempotencyKey makes the request safe to retry for 24 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AppendStepsParams defines parameters for AppendSteps.
+type AppendStepsParams struct {
+	// IdempotencyKey makes the request safe to retry for 24 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = CreateKeyRequest
+
+// PutLearningSettingsJSONRequestBody defines body for PutLearningSettings for application/json ContentType.
+type PutLearningSettingsJSONRequestBody = LearningSettingsRequest
 
 // CreateTenantJSONRequestBody defines body for CreateTenant for application/json ContentType.
 type CreateTenantJSONRequestBody = CreateTenantRequest
@@ -365,6 +943,18 @@ type UpdateTenantJSONRequestBody = UpdateTenantRequest
 
 // CreateTenantKeyJSONRequestBody defines body for CreateTenantKey for application/json ContentType.
 type CreateTenantKeyJSONRequestBody = CreateKeyRequest
+
+// RecordTrajectoryJSONRequestBody defines body for RecordTrajectory for application/json ContentType.
+type RecordTrajectoryJSONRequestBody = TrajectoryRequest
+
+// RecordTrajectoryBatchJSONRequestBody defines body for RecordTrajectoryBatch for application/json ContentType.
+type RecordTrajectoryBatchJSONRequestBody = TrajectoryBatchRequest
+
+// CloseTrajectoryJSONRequestBody defines body for CloseTrajectory for application/json ContentType.
+type CloseTrajectoryJSONRequestBody = CloseTrajectoryRequest
+
+// AppendStepsJSONRequestBody defines body for AppendSteps for application/json ContentType.
+type AppendStepsJSONRequestBody = AppendStepsRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -483,6 +1073,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/token (the `IssueToken` operationId).
 	IssueToken(ctx context.Context, body IssueTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDeadLetters Your tenant's events that the worker failed to process repeatedly and set aside, newest first (admin scope).
+	//
+	// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
+	ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListKeys List your tenant's API keys, newest first (admin scope).
 	//
 	// Corresponds with GET /v1/keys (the `ListKeys` operationId).
@@ -511,6 +1106,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/keys/{keyID} (the `GetKey` operationId).
 	GetKey(ctx context.Context, keyID KeyID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLearned The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
+	//
+	// Corresponds with GET /v1/learned (the `ListLearned` operationId).
+	ListLearned(ctx context.Context, params *ListLearnedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLearningSettings Your tenant's trajectory judge rule and update strategy (read scope).
+	//
+	// Corresponds with GET /v1/learning/settings (the `GetLearningSettings` operationId).
+	GetLearningSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLearningSettingsWithBody Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+	PutLearningSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLearningSettings Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+	PutLearningSettings(ctx context.Context, body PutLearningSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe Who the credential belongs to.
 	//
@@ -568,6 +1187,100 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenantID}/keys (the `CreateTenantKey` operationId).
 	CreateTenantKey(ctx context.Context, tenantID TenantID, params *CreateTenantKeyParams, body CreateTenantKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTrajectories List trajectories, newest first, without their steps (read scope).
+	//
+	// Corresponds with GET /v1/trajectories (the `ListTrajectories` operationId).
+	ListTrajectories(ctx context.Context, params *ListTrajectoriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordTrajectoryWithBody Record one trajectory (write scope).
+	//
+	// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+	// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+	// trajectory sent without `outcome` is scored by the tenant's judge rule
+	// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+	// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+	RecordTrajectoryWithBody(ctx context.Context, params *RecordTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordTrajectory Record one trajectory (write scope).
+	//
+	// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+	// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+	// trajectory sent without `outcome` is scored by the tenant's judge rule
+	// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+	// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+	RecordTrajectory(ctx context.Context, params *RecordTrajectoryParams, body RecordTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordTrajectoryBatchWithBody Record up to 1,000 trajectories in one transaction, all or none (write scope).
+	//
+	// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+	// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+	// `errors[].field` names it (`trajectories[3].steps[0].action`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+	RecordTrajectoryBatchWithBody(ctx context.Context, params *RecordTrajectoryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordTrajectoryBatch Record up to 1,000 trajectories in one transaction, all or none (write scope).
+	//
+	// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+	// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+	// `errors[].field` names it (`trajectories[3].steps[0].action`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+	RecordTrajectoryBatch(ctx context.Context, params *RecordTrajectoryBatchParams, body RecordTrajectoryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTrajectory Get one trajectory with its steps (read scope).
+	//
+	// Corresponds with GET /v1/trajectories/{trajectoryID} (the `GetTrajectory` operationId).
+	GetTrajectory(ctx context.Context, trajectoryID TrajectoryID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseTrajectoryWithBody Close an open trajectory with its outcome; without one the judge scores it (write scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+	CloseTrajectoryWithBody(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseTrajectory Close an open trajectory with its outcome; without one the judge scores it (write scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+	CloseTrajectory(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, body CloseTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AppendStepsWithBody Append steps to an open trajectory (write scope).
+	//
+	// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+	// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+	// Appending to a closed trajectory is a `409`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+	AppendStepsWithBody(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AppendSteps Append steps to an open trajectory (write scope).
+	//
+	// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+	// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+	// Appending to a closed trajectory is a `409`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+	AppendSteps(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, body AppendStepsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // Healthz The process is up.
@@ -683,6 +1396,21 @@ func (c *Client) IssueToken(ctx context.Context, body IssueTokenJSONRequestBody,
 	return c.Client.Do(req)
 }
 
+// ListDeadLetters Your tenant's events that the worker failed to process repeatedly and set aside, newest first (admin scope).
+//
+// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
+func (c *Client) ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeadLettersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListKeys List your tenant's API keys, newest first (admin scope).
 //
 // Corresponds with GET /v1/keys (the `ListKeys` operationId).
@@ -752,6 +1480,70 @@ func (c *Client) RevokeKey(ctx context.Context, keyID KeyID, reqEditors ...Reque
 // Corresponds with GET /v1/keys/{keyID} (the `GetKey` operationId).
 func (c *Client) GetKey(ctx context.Context, keyID KeyID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetKeyRequest(c.Server, keyID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLearned The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
+//
+// Corresponds with GET /v1/learned (the `ListLearned` operationId).
+func (c *Client) ListLearned(ctx context.Context, params *ListLearnedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLearnedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLearningSettings Your tenant's trajectory judge rule and update strategy (read scope).
+//
+// Corresponds with GET /v1/learning/settings (the `GetLearningSettings` operationId).
+func (c *Client) GetLearningSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLearningSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLearningSettingsWithBody Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+func (c *Client) PutLearningSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLearningSettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLearningSettings Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+func (c *Client) PutLearningSettings(ctx context.Context, body PutLearningSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLearningSettingsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -899,6 +1691,200 @@ func (c *Client) CreateTenantKeyWithBody(ctx context.Context, tenantID TenantID,
 // Corresponds with POST /v1/tenants/{tenantID}/keys (the `CreateTenantKey` operationId).
 func (c *Client) CreateTenantKey(ctx context.Context, tenantID TenantID, params *CreateTenantKeyParams, body CreateTenantKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateTenantKeyRequest(c.Server, tenantID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTrajectories List trajectories, newest first, without their steps (read scope).
+//
+// Corresponds with GET /v1/trajectories (the `ListTrajectories` operationId).
+func (c *Client) ListTrajectories(ctx context.Context, params *ListTrajectoriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTrajectoriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordTrajectoryWithBody Record one trajectory (write scope).
+//
+// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+// trajectory sent without `outcome` is scored by the tenant's judge rule
+// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+func (c *Client) RecordTrajectoryWithBody(ctx context.Context, params *RecordTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordTrajectoryRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordTrajectory Record one trajectory (write scope).
+//
+// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+// trajectory sent without `outcome` is scored by the tenant's judge rule
+// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+func (c *Client) RecordTrajectory(ctx context.Context, params *RecordTrajectoryParams, body RecordTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordTrajectoryRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordTrajectoryBatchWithBody Record up to 1,000 trajectories in one transaction, all or none (write scope).
+//
+// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+// `errors[].field` names it (`trajectories[3].steps[0].action`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+func (c *Client) RecordTrajectoryBatchWithBody(ctx context.Context, params *RecordTrajectoryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordTrajectoryBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordTrajectoryBatch Record up to 1,000 trajectories in one transaction, all or none (write scope).
+//
+// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+// `errors[].field` names it (`trajectories[3].steps[0].action`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+func (c *Client) RecordTrajectoryBatch(ctx context.Context, params *RecordTrajectoryBatchParams, body RecordTrajectoryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordTrajectoryBatchRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTrajectory Get one trajectory with its steps (read scope).
+//
+// Corresponds with GET /v1/trajectories/{trajectoryID} (the `GetTrajectory` operationId).
+func (c *Client) GetTrajectory(ctx context.Context, trajectoryID TrajectoryID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTrajectoryRequest(c.Server, trajectoryID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseTrajectoryWithBody Close an open trajectory with its outcome; without one the judge scores it (write scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+func (c *Client) CloseTrajectoryWithBody(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseTrajectoryRequestWithBody(c.Server, trajectoryID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseTrajectory Close an open trajectory with its outcome; without one the judge scores it (write scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+func (c *Client) CloseTrajectory(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, body CloseTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseTrajectoryRequest(c.Server, trajectoryID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AppendStepsWithBody Append steps to an open trajectory (write scope).
+//
+// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+// Appending to a closed trajectory is a `409`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+func (c *Client) AppendStepsWithBody(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAppendStepsRequestWithBody(c.Server, trajectoryID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AppendSteps Append steps to an open trajectory (write scope).
+//
+// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+// Appending to a closed trajectory is a `409`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+func (c *Client) AppendSteps(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, body AppendStepsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAppendStepsRequest(c.Server, trajectoryID, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1147,6 +2133,72 @@ func NewIssueTokenRequestWithBody(server string, contentType string, body io.Rea
 	return req, nil
 }
 
+// NewListDeadLettersRequest constructs an http.Request for the ListDeadLetters method
+func NewListDeadLettersRequest(server string, params *ListDeadLettersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/dead-letters")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListKeysRequest constructs an http.Request for the ListKeys method
 func NewListKeysRequest(server string, params *ListKeysParams) (*http.Request, error) {
 	var err error
@@ -1332,6 +2384,139 @@ func NewGetKeyRequest(server string, keyID KeyID) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListLearnedRequest constructs an http.Request for the ListLearned method
+func NewListLearnedRequest(server string, params *ListLearnedParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/learned")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetLearningSettingsRequest constructs an http.Request for the GetLearningSettings method
+func NewGetLearningSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/learning/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutLearningSettingsRequest calls the generic PutLearningSettings builder with application/json body
+func NewPutLearningSettingsRequest(server string, body PutLearningSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutLearningSettingsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutLearningSettingsRequestWithBody constructs an http.Request for the PutLearningSettings method, with any body, and a specified content type
+func NewPutLearningSettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/learning/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1627,6 +2812,436 @@ func NewCreateTenantKeyRequestWithBody(server string, tenantID TenantID, params 
 	return req, nil
 }
 
+// NewListTrajectoriesRequest constructs an http.Request for the ListTrajectories method
+func NewListTrajectoriesRequest(server string, params *ListTrajectoriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/trajectories")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agent_id", *params.AgentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Outcome != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "outcome", *params.Outcome, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Open != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "open", *params.Open, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Failed != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "failed", *params.Failed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRecordTrajectoryRequest calls the generic RecordTrajectory builder with application/json body
+func NewRecordTrajectoryRequest(server string, params *RecordTrajectoryParams, body RecordTrajectoryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordTrajectoryRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRecordTrajectoryRequestWithBody constructs an http.Request for the RecordTrajectory method, with any body, and a specified content type
+func NewRecordTrajectoryRequestWithBody(server string, params *RecordTrajectoryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/trajectories")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRecordTrajectoryBatchRequest calls the generic RecordTrajectoryBatch builder with application/json body
+func NewRecordTrajectoryBatchRequest(server string, params *RecordTrajectoryBatchParams, body RecordTrajectoryBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordTrajectoryBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRecordTrajectoryBatchRequestWithBody constructs an http.Request for the RecordTrajectoryBatch method, with any body, and a specified content type
+func NewRecordTrajectoryBatchRequestWithBody(server string, params *RecordTrajectoryBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/trajectories/batch")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetTrajectoryRequest constructs an http.Request for the GetTrajectory method
+func NewGetTrajectoryRequest(server string, trajectoryID TrajectoryID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "trajectoryID", trajectoryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/trajectories/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCloseTrajectoryRequest calls the generic CloseTrajectory builder with application/json body
+func NewCloseTrajectoryRequest(server string, trajectoryID TrajectoryID, params *CloseTrajectoryParams, body CloseTrajectoryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCloseTrajectoryRequestWithBody(server, trajectoryID, params, "application/json", bodyReader)
+}
+
+// NewCloseTrajectoryRequestWithBody constructs an http.Request for the CloseTrajectory method, with any body, and a specified content type
+func NewCloseTrajectoryRequestWithBody(server string, trajectoryID TrajectoryID, params *CloseTrajectoryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "trajectoryID", trajectoryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/trajectories/%s/close", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAppendStepsRequest calls the generic AppendSteps builder with application/json body
+func NewAppendStepsRequest(server string, trajectoryID TrajectoryID, params *AppendStepsParams, body AppendStepsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAppendStepsRequestWithBody(server, trajectoryID, params, "application/json", bodyReader)
+}
+
+// NewAppendStepsRequestWithBody constructs an http.Request for the AppendSteps method, with any body, and a specified content type
+func NewAppendStepsRequestWithBody(server string, trajectoryID TrajectoryID, params *AppendStepsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "trajectoryID", trajectoryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/trajectories/%s/steps", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1724,6 +3339,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/token (the `IssueToken` operationId).
 	IssueTokenWithResponse(ctx context.Context, body IssueTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueTokenResponse, error)
 
+	// ListDeadLettersWithResponse Your tenant's events that the worker failed to process repeatedly and set aside, newest first (admin scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
+	ListDeadLettersWithResponse(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*ListDeadLettersResponse, error)
+
 	// ListKeysWithResponse List your tenant's API keys, newest first (admin scope).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1758,6 +3380,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/keys/{keyID} (the `GetKey` operationId).
 	GetKeyWithResponse(ctx context.Context, keyID KeyID, reqEditors ...RequestEditorFn) (*GetKeyResponse, error)
+
+	// ListLearnedWithResponse The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/learned (the `ListLearned` operationId).
+	ListLearnedWithResponse(ctx context.Context, params *ListLearnedParams, reqEditors ...RequestEditorFn) (*ListLearnedResponse, error)
+
+	// GetLearningSettingsWithResponse Your tenant's trajectory judge rule and update strategy (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/learning/settings (the `GetLearningSettings` operationId).
+	GetLearningSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLearningSettingsResponse, error)
+
+	// PutLearningSettingsWithBodyWithResponse Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+	PutLearningSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLearningSettingsResponse, error)
+
+	// PutLearningSettingsWithResponse Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+	PutLearningSettingsWithResponse(ctx context.Context, body PutLearningSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLearningSettingsResponse, error)
 
 	// GetMeWithResponse Who the credential belongs to.
 	//
@@ -1821,6 +3471,104 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenantID}/keys (the `CreateTenantKey` operationId).
 	CreateTenantKeyWithResponse(ctx context.Context, tenantID TenantID, params *CreateTenantKeyParams, body CreateTenantKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTenantKeyResponse, error)
+
+	// ListTrajectoriesWithResponse List trajectories, newest first, without their steps (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/trajectories (the `ListTrajectories` operationId).
+	ListTrajectoriesWithResponse(ctx context.Context, params *ListTrajectoriesParams, reqEditors ...RequestEditorFn) (*ListTrajectoriesResponse, error)
+
+	// RecordTrajectoryWithBodyWithResponse Record one trajectory (write scope).
+	//
+	// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+	// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+	// trajectory sent without `outcome` is scored by the tenant's judge rule
+	// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+	// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+	RecordTrajectoryWithBodyWithResponse(ctx context.Context, params *RecordTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordTrajectoryResponse, error)
+
+	// RecordTrajectoryWithResponse Record one trajectory (write scope).
+	//
+	// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+	// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+	// trajectory sent without `outcome` is scored by the tenant's judge rule
+	// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+	// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+	RecordTrajectoryWithResponse(ctx context.Context, params *RecordTrajectoryParams, body RecordTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordTrajectoryResponse, error)
+
+	// RecordTrajectoryBatchWithBodyWithResponse Record up to 1,000 trajectories in one transaction, all or none (write scope).
+	//
+	// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+	// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+	// `errors[].field` names it (`trajectories[3].steps[0].action`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+	RecordTrajectoryBatchWithBodyWithResponse(ctx context.Context, params *RecordTrajectoryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordTrajectoryBatchResponse, error)
+
+	// RecordTrajectoryBatchWithResponse Record up to 1,000 trajectories in one transaction, all or none (write scope).
+	//
+	// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+	// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+	// `errors[].field` names it (`trajectories[3].steps[0].action`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+	RecordTrajectoryBatchWithResponse(ctx context.Context, params *RecordTrajectoryBatchParams, body RecordTrajectoryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordTrajectoryBatchResponse, error)
+
+	// GetTrajectoryWithResponse Get one trajectory with its steps (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/trajectories/{trajectoryID} (the `GetTrajectory` operationId).
+	GetTrajectoryWithResponse(ctx context.Context, trajectoryID TrajectoryID, reqEditors ...RequestEditorFn) (*GetTrajectoryResponse, error)
+
+	// CloseTrajectoryWithBodyWithResponse Close an open trajectory with its outcome; without one the judge scores it (write scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+	CloseTrajectoryWithBodyWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseTrajectoryResponse, error)
+
+	// CloseTrajectoryWithResponse Close an open trajectory with its outcome; without one the judge scores it (write scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+	CloseTrajectoryWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, body CloseTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseTrajectoryResponse, error)
+
+	// AppendStepsWithBodyWithResponse Append steps to an open trajectory (write scope).
+	//
+	// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+	// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+	// Appending to a closed trajectory is a `409`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+	AppendStepsWithBodyWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AppendStepsResponse, error)
+
+	// AppendStepsWithResponse Append steps to an open trajectory (write scope).
+	//
+	// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+	// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+	// Appending to a closed trajectory is a `409`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+	AppendStepsWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, body AppendStepsJSONRequestBody, reqEditors ...RequestEditorFn) (*AppendStepsResponse, error)
 }
 
 type HealthzResponse struct {
@@ -2146,6 +3894,82 @@ func (r IssueTokenResponse) ContentType() string {
 	return ""
 }
 
+type ListDeadLettersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeadLetterList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeadLettersResponse) GetJSON200() *DeadLetterList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDeadLettersResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDeadLettersResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListDeadLettersResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListDeadLettersResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDeadLettersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeadLettersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeadLettersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeadLettersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeadLettersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListKeysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2465,6 +4289,241 @@ func (r GetKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListLearnedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LearnedItemList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLearnedResponse) GetJSON200() *LearnedItemList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLearnedResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLearnedResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListLearnedResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListLearnedResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListLearnedResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLearnedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLearnedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLearnedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLearnedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetLearningSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LearningSettings
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLearningSettingsResponse) GetJSON200() *LearningSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLearningSettingsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLearningSettingsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLearningSettingsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetLearningSettingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLearningSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLearningSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLearningSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLearningSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutLearningSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LearningSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutLearningSettingsResponse) GetJSON200() *LearningSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutLearningSettingsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutLearningSettingsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutLearningSettingsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutLearningSettingsResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutLearningSettingsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutLearningSettingsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutLearningSettingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutLearningSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutLearningSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutLearningSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutLearningSettingsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3004,6 +5063,574 @@ func (r CreateTenantKeyResponse) ContentType() string {
 	return ""
 }
 
+type ListTrajectoriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TrajectoryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTrajectoriesResponse) GetJSON200() *TrajectoryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTrajectoriesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTrajectoriesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListTrajectoriesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListTrajectoriesResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListTrajectoriesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListTrajectoriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTrajectoriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTrajectoriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTrajectoriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTrajectoriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordTrajectoryResponse201Headers the declared response headers of an HTTP 201 response for RecordTrajectory
+type RecordTrajectoryResponse201Headers struct {
+	Location *string
+}
+
+type RecordTrajectoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Trajectory
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RecordTrajectoryResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordTrajectoryResponse) GetJSON201() *Trajectory {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RecordTrajectoryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordTrajectoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordTrajectoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordTrajectoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordTrajectoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RecordTrajectoryBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TrajectoryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordTrajectoryBatchResponse) GetJSON201() *TrajectoryList {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RecordTrajectoryBatchResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordTrajectoryBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordTrajectoryBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordTrajectoryBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordTrajectoryBatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTrajectoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Trajectory
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTrajectoryResponse) GetJSON200() *Trajectory {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTrajectoryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetTrajectoryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetTrajectoryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetTrajectoryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetTrajectoryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTrajectoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTrajectoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTrajectoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTrajectoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CloseTrajectoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Trajectory
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CloseTrajectoryResponse) GetJSON200() *Trajectory {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CloseTrajectoryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CloseTrajectoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CloseTrajectoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CloseTrajectoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CloseTrajectoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AppendStepsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppendedSteps
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AppendStepsResponse) GetJSON200() *AppendedSteps {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AppendStepsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AppendStepsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AppendStepsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AppendStepsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AppendStepsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // HealthzWithResponse The process is up.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3099,6 +5726,19 @@ func (c *ClientWithResponses) IssueTokenWithResponse(ctx context.Context, body I
 	return ParseIssueTokenResponse(rsp)
 }
 
+// ListDeadLettersWithResponse Your tenant's events that the worker failed to process repeatedly and set aside, newest first (admin scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
+func (c *ClientWithResponses) ListDeadLettersWithResponse(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*ListDeadLettersResponse, error) {
+	rsp, err := c.ListDeadLetters(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeadLettersResponse(rsp)
+}
+
 // ListKeysWithResponse List your tenant's API keys, newest first (admin scope).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3162,6 +5802,58 @@ func (c *ClientWithResponses) GetKeyWithResponse(ctx context.Context, keyID KeyI
 		return nil, err
 	}
 	return ParseGetKeyResponse(rsp)
+}
+
+// ListLearnedWithResponse The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/learned (the `ListLearned` operationId).
+func (c *ClientWithResponses) ListLearnedWithResponse(ctx context.Context, params *ListLearnedParams, reqEditors ...RequestEditorFn) (*ListLearnedResponse, error) {
+	rsp, err := c.ListLearned(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLearnedResponse(rsp)
+}
+
+// GetLearningSettingsWithResponse Your tenant's trajectory judge rule and update strategy (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/learning/settings (the `GetLearningSettings` operationId).
+func (c *ClientWithResponses) GetLearningSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLearningSettingsResponse, error) {
+	rsp, err := c.GetLearningSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLearningSettingsResponse(rsp)
+}
+
+// PutLearningSettingsWithBodyWithResponse Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+func (c *ClientWithResponses) PutLearningSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLearningSettingsResponse, error) {
+	rsp, err := c.PutLearningSettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLearningSettingsResponse(rsp)
+}
+
+// PutLearningSettingsWithResponse Change your tenant's judge rule and update strategy (admin scope, audited); omitted fields keep their value.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
+func (c *ClientWithResponses) PutLearningSettingsWithResponse(ctx context.Context, body PutLearningSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLearningSettingsResponse, error) {
+	rsp, err := c.PutLearningSettings(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLearningSettingsResponse(rsp)
 }
 
 // GetMeWithResponse Who the credential belongs to.
@@ -3279,6 +5971,164 @@ func (c *ClientWithResponses) CreateTenantKeyWithResponse(ctx context.Context, t
 		return nil, err
 	}
 	return ParseCreateTenantKeyResponse(rsp)
+}
+
+// ListTrajectoriesWithResponse List trajectories, newest first, without their steps (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/trajectories (the `ListTrajectories` operationId).
+func (c *ClientWithResponses) ListTrajectoriesWithResponse(ctx context.Context, params *ListTrajectoriesParams, reqEditors ...RequestEditorFn) (*ListTrajectoriesResponse, error) {
+	rsp, err := c.ListTrajectories(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTrajectoriesResponse(rsp)
+}
+
+// RecordTrajectoryWithBodyWithResponse Record one trajectory (write scope).
+//
+// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+// trajectory sent without `outcome` is scored by the tenant's judge rule
+// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+func (c *ClientWithResponses) RecordTrajectoryWithBodyWithResponse(ctx context.Context, params *RecordTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordTrajectoryResponse, error) {
+	rsp, err := c.RecordTrajectoryWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordTrajectoryResponse(rsp)
+}
+
+// RecordTrajectoryWithResponse Record one trajectory (write scope).
+//
+// Stores the trajectory and its steps and, in the same transaction, outbox events for the worker:
+// `step.failed` per failed step and, unless `open` is true, `trajectory.recorded`. A closed
+// trajectory sent without `outcome` is scored by the tenant's judge rule
+// (`outcome_source: judge`). With `open: true` the trajectory is streamed: append steps with
+// `POST /v1/trajectories/{trajectoryID}/steps` and end it with `.../close`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories (the `RecordTrajectory` operationId).
+func (c *ClientWithResponses) RecordTrajectoryWithResponse(ctx context.Context, params *RecordTrajectoryParams, body RecordTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordTrajectoryResponse, error) {
+	rsp, err := c.RecordTrajectory(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordTrajectoryResponse(rsp)
+}
+
+// RecordTrajectoryBatchWithBodyWithResponse Record up to 1,000 trajectories in one transaction, all or none (write scope).
+//
+// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+// `errors[].field` names it (`trajectories[3].steps[0].action`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+func (c *ClientWithResponses) RecordTrajectoryBatchWithBodyWithResponse(ctx context.Context, params *RecordTrajectoryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordTrajectoryBatchResponse, error) {
+	rsp, err := c.RecordTrajectoryBatchWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordTrajectoryBatchResponse(rsp)
+}
+
+// RecordTrajectoryBatchWithResponse Record up to 1,000 trajectories in one transaction, all or none (write scope).
+//
+// Each trajectory is recorded as by `POST /v1/trajectories`. The response lists them in request
+// order, without their steps. An invalid trajectory rejects the whole batch; the problem's
+// `errors[].field` names it (`trajectories[3].steps[0].action`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories/batch (the `RecordTrajectoryBatch` operationId).
+func (c *ClientWithResponses) RecordTrajectoryBatchWithResponse(ctx context.Context, params *RecordTrajectoryBatchParams, body RecordTrajectoryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordTrajectoryBatchResponse, error) {
+	rsp, err := c.RecordTrajectoryBatch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordTrajectoryBatchResponse(rsp)
+}
+
+// GetTrajectoryWithResponse Get one trajectory with its steps (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/trajectories/{trajectoryID} (the `GetTrajectory` operationId).
+func (c *ClientWithResponses) GetTrajectoryWithResponse(ctx context.Context, trajectoryID TrajectoryID, reqEditors ...RequestEditorFn) (*GetTrajectoryResponse, error) {
+	rsp, err := c.GetTrajectory(ctx, trajectoryID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTrajectoryResponse(rsp)
+}
+
+// CloseTrajectoryWithBodyWithResponse Close an open trajectory with its outcome; without one the judge scores it (write scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+func (c *ClientWithResponses) CloseTrajectoryWithBodyWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseTrajectoryResponse, error) {
+	rsp, err := c.CloseTrajectoryWithBody(ctx, trajectoryID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseTrajectoryResponse(rsp)
+}
+
+// CloseTrajectoryWithResponse Close an open trajectory with its outcome; without one the judge scores it (write scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/close (the `CloseTrajectory` operationId).
+func (c *ClientWithResponses) CloseTrajectoryWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *CloseTrajectoryParams, body CloseTrajectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseTrajectoryResponse, error) {
+	rsp, err := c.CloseTrajectory(ctx, trajectoryID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseTrajectoryResponse(rsp)
+}
+
+// AppendStepsWithBodyWithResponse Append steps to an open trajectory (write scope).
+//
+// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+// Appending to a closed trajectory is a `409`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+func (c *ClientWithResponses) AppendStepsWithBodyWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AppendStepsResponse, error) {
+	rsp, err := c.AppendStepsWithBody(ctx, trajectoryID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAppendStepsResponse(rsp)
+}
+
+// AppendStepsWithResponse Append steps to an open trajectory (write scope).
+//
+// Failed steps are learnt from in the same transaction: when this returns, their mistake notes
+// exist (listed in `learned`), so recall and guard can warn the agent before its next step.
+// Appending to a closed trajectory is a `409`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/trajectories/{trajectoryID}/steps (the `AppendSteps` operationId).
+func (c *ClientWithResponses) AppendStepsWithResponse(ctx context.Context, trajectoryID TrajectoryID, params *AppendStepsParams, body AppendStepsJSONRequestBody, reqEditors ...RequestEditorFn) (*AppendStepsResponse, error) {
+	rsp, err := c.AppendSteps(ctx, trajectoryID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAppendStepsResponse(rsp)
 }
 
 // ParseHealthzResponse parses an HTTP response from a HealthzWithResponse call
@@ -3470,6 +6320,67 @@ func ParseIssueTokenResponse(rsp *http.Response) (*IssueTokenResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDeadLettersResponse parses an HTTP response from a ListDeadLettersWithResponse call
+func ParseListDeadLettersResponse(rsp *http.Response) (*ListDeadLettersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeadLettersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeadLetterList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Problem
@@ -3765,6 +6676,196 @@ func ParseGetKeyResponse(rsp *http.Response) (*GetKeyResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListLearnedResponse parses an HTTP response from a ListLearnedWithResponse call
+func ParseListLearnedResponse(rsp *http.Response) (*ListLearnedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLearnedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LearnedItemList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetLearningSettingsResponse parses an HTTP response from a GetLearningSettingsWithResponse call
+func ParseGetLearningSettingsResponse(rsp *http.Response) (*GetLearningSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLearningSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LearningSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutLearningSettingsResponse parses an HTTP response from a PutLearningSettingsWithResponse call
+func ParsePutLearningSettingsResponse(rsp *http.Response) (*PutLearningSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutLearningSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LearningSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
@@ -4235,6 +7336,490 @@ func ParseCreateTenantKeyResponse(rsp *http.Response) (*CreateTenantKeyResponse,
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTrajectoriesResponse parses an HTTP response from a ListTrajectoriesWithResponse call
+func ParseListTrajectoriesResponse(rsp *http.Response) (*ListTrajectoriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTrajectoriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TrajectoryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRecordTrajectoryResponse parses an HTTP response from a RecordTrajectoryWithResponse call
+func ParseRecordTrajectoryResponse(rsp *http.Response) (*RecordTrajectoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordTrajectoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Trajectory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers RecordTrajectoryResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordTrajectoryBatchResponse parses an HTTP response from a RecordTrajectoryBatchWithResponse call
+func ParseRecordTrajectoryBatchResponse(rsp *http.Response) (*RecordTrajectoryBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordTrajectoryBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TrajectoryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTrajectoryResponse parses an HTTP response from a GetTrajectoryWithResponse call
+func ParseGetTrajectoryResponse(rsp *http.Response) (*GetTrajectoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTrajectoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Trajectory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCloseTrajectoryResponse parses an HTTP response from a CloseTrajectoryWithResponse call
+func ParseCloseTrajectoryResponse(rsp *http.Response) (*CloseTrajectoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CloseTrajectoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Trajectory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAppendStepsResponse parses an HTTP response from a AppendStepsWithResponse call
+func ParseAppendStepsResponse(rsp *http.Response) (*AppendStepsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AppendStepsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppendedSteps
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil

@@ -48,6 +48,24 @@ func (s *Server) routes() http.Handler {
 			r.Get("/keys/{keyID}", s.handleGetKey)
 			r.Delete("/keys/{keyID}", s.handleRevokeKey)
 			r.Get("/audit", s.handleListAudit)
+			r.Get("/dead-letters", s.handleListDeadLetters)
+			r.Put("/learning/settings", s.handlePutLearningSettings)
+		})
+
+		// Trajectories (episodic memory) and what was learnt from them.
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(admem.ScopeWrite))
+			r.With(s.idempotent).Post("/trajectories", s.handleRecordTrajectory)
+			r.With(s.idempotent).Post("/trajectories/batch", s.handleRecordTrajectoryBatch)
+			r.With(s.idempotent).Post("/trajectories/{trajectoryID}/steps", s.handleAppendSteps)
+			r.With(s.idempotent).Post("/trajectories/{trajectoryID}/close", s.handleCloseTrajectory)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(admem.ScopeRead))
+			r.Get("/trajectories", s.handleListTrajectories)
+			r.Get("/trajectories/{trajectoryID}", s.handleGetTrajectory)
+			r.Get("/learned", s.handleListLearned)
+			r.Get("/learning/settings", s.handleGetLearningSettings)
 		})
 	})
 	return r

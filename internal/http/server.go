@@ -13,6 +13,7 @@ import (
 	"github.com/admem/admem/internal/auth"
 	"github.com/admem/admem/internal/ratelimit"
 	"github.com/admem/admem/internal/tenancy"
+	"github.com/admem/admem/internal/trajectories"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,6 +32,8 @@ type Deps struct {
 	HSTS           bool   // the deployment is reached over HTTPS
 	SealKey        []byte // seals stored idempotent responses
 	OpenAPI        []byte
+	Trajectories   *trajectories.Service
+	DeadLetters    DeadLetters
 }
 
 // Server is the HTTP API.
@@ -48,6 +51,8 @@ type Server struct {
 	hsts           bool
 	sealKey        []byte
 	openapi        []byte
+	trajectories   *trajectories.Service
+	deadLetters    DeadLetters
 	metrics        *metrics
 	handler        http.Handler
 }
@@ -68,6 +73,8 @@ func New(d Deps) *Server {
 		hsts:           d.HSTS,
 		sealKey:        d.SealKey,
 		openapi:        d.OpenAPI,
+		trajectories:   d.Trajectories,
+		deadLetters:    d.DeadLetters,
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 16 << 20

@@ -9,6 +9,7 @@ import (
 	apihttp "github.com/admem/admem/internal/http"
 	"github.com/admem/admem/internal/ratelimit"
 	"github.com/admem/admem/internal/tenancy"
+	"github.com/admem/admem/internal/trajectories"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -38,6 +39,8 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		HSTS:           true,
 		SealKey:        []byte(cfg.JWTSecret),
 		OpenAPI:        admem.OpenAPISpec,
+		Trajectories:   trajectories.New(infra.DB, trajectories.NewLearner(), log),
+		DeadLetters:    infra.DB,
 	})
 	return &API{Server: srv, Tenancy: ten, Auth: authn}
 }

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/jackc/pgx/v5"
+)
+
+// LearnedItem is the learner's state of one mistake note or procedure: the
+// structured state (JSON the learning code owns), its rendered text, and the
+// counters recall feedback updates.
+type LearnedItem struct {
+	ID         string
+	Kind       admem.EntryKind // KindMistake or KindProcedure
+	Key        string          // signature id or procedure id
+	State      []byte
+	Content    string
+	SearchText string
+	Count      int
+	Version    int
+	Status     admem.EntryStatus
+	Uses       int
+	Successes  int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Merge computes an item's new state from its current one (nil when there is
+// none). Returning changed=false leaves the item as it was.
+type Merge func(old *LearnedItem) (next LearnedItem, changed bool, err error)
+
+// LearnTx is one tenant transaction of the learner: everything it writes
+// commits together with the processed-event record (or the appended steps).
+type LearnTx struct {
+	ctx      context.Context
+	tx       pgx.Tx
+	tenantID string
+}
+
+// TenantID is the tenant the transaction acts for.
+func (lt *LearnTx) TenantID() string { return lt.tenantID }
+
+// ErrAlreadyProcessed is returned by Learn when the event's effect already committed.
+var ErrAlreadyProcessed = errors.New("store: event already processed")
+
+// Learn runs fn in one tenant transaction that also records (consumer,
+// eventID) as processed. If that record exists, fn does not run and Learn
+// returns ErrAlreadyProcessed: processing an event twice changes nothing.
+func (db *DB) Learn(ctx context.Context, tenantID, consumer, eventID string, fn func(*LearnTx) error) error {
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO processed_events (tenant_id, consumer, event_id) VALUES ($1, $2, $3)
+			ON CONFLICT (consumer, event_id) DO NOTHING`, tenantID, consumer, eventID)
+		if err != nil {
+			return translate(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrAlreadyProcessed
+		}
+		return fn(&LearnTx{ctx: ctx, tx: tx, tenantID: tenantID})
+	})
+	if err != nil && !errors.Is(err, ErrAlreadyProcessed) {
+		return fmt.Errorf("store: learn from event %s: %w", eventID, err)
+	}
+	return err
+}
+
+// Processed reports whether consumer committed the effect of eventID.
+func (db *DB) Processed(ctx context.Context, tenantID, consumer, eventID string) (bool, error) {
+	var ok bool
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		return translate(tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM processed_events
+			WHERE tenant_id = $1 AND consumer = $2 AND event_id = $3)`, tenantID, consumer, eventID).Scan(&ok))
+	})
+	return ok, err
+}
+
+const itemColumns = `id, kind, key, state, content, search_text, count, version, status, uses, successes, created_at, updated_at`
+
+func scanItem(row pgx.Row) (LearnedItem, error) {
+	var it LearnedItem
+	var kind, status string
+	err := row.Scan(&it.ID, &kind, &it.Key, &it.State, &it.Content, &it.SearchText, &it.Count, &it.Version, &status,
+		&it.Uses, &it.Successes, &it.CreatedAt, &it.UpdatedAt)
+	it.Kind, it.Status = admem.EntryKind(kind), admem.EntryStatus(status)
+	return it, translate(err)
+}
+
+// UpsertItem locks the item (kind, key), lets merge compute its next state
+// and writes it as a new version. source names what caused the change.
+func (lt *LearnTx) UpsertItem(kind admem.EntryKind, key, source string, merge Merge) (LearnedItem, error) {
+	ctx, tx := lt.ctx, lt.tx
+	// Serialise writers of a new key too (the row may not exist to lock).
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))`,
+		lt.tenantID, string(kind), key); err != nil {
+		return LearnedItem{}, translate(err)
+	}
+	var old *LearnedItem
+	it, err := scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+` FROM learned_items WHERE tenant_id = $1 AND kind = $2 AND key = $3`,
+		lt.tenantID, string(kind), key))
+	switch {
+	case err == nil:
+		old = &it
+	case !errors.Is(err, admem.ErrNotFound):
+		return LearnedItem{}, err
+	}
+	next, changed, err := merge(old)
+	if err != nil {
+		return LearnedItem{}, err
+	}
+	if !changed {
+		if old == nil {
+			return LearnedItem{}, nil
+		}
+		return *old, nil
+	}
+	if old == nil {
+		next, err = scanItem(tx.QueryRow(ctx, `INSERT INTO learned_items (tenant_id, kind, key, state, content, search_text, count)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+itemColumns,
+			lt.tenantID, string(kind), key, next.State, next.Content, next.SearchText, next.Count))
+	} else {
+		next, err = scanItem(tx.QueryRow(ctx, `UPDATE learned_items SET state = $4, content = $5, search_text = $6, count = $7,
+				version = version + 1, updated_at = now()
+			WHERE tenant_id = $1 AND kind = $2 AND key = $3 RETURNING `+itemColumns,
+			lt.tenantID, string(kind), key, next.State, next.Content, next.SearchText, next.Count))
+	}
+	if err != nil {
+		return LearnedItem{}, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO learned_item_versions (tenant_id, item_id, version, state, content, source)
+		VALUES ($1, $2, $3, $4, $5, $6)`, lt.tenantID, next.ID, next.Version, next.State, next.Content, source); err != nil {
+		return LearnedItem{}, translate(err)
+	}
+	return next, nil
+}
+
+// Items returns the tenant's items of kind (all statuses), newest first, at most limit.
+func (lt *LearnTx) Items(kind admem.EntryKind, limit int) ([]LearnedItem, error) {
+	return listItems(lt.ctx, lt.tx, lt.tenantID, kind, false, limit)
+}
+
+func listItems(ctx context.Context, tx pgx.Tx, tenantID string, kind admem.EntryKind, activeOnly bool, limit int) ([]LearnedItem, error) {
+	rows, err := tx.Query(ctx, `SELECT `+itemColumns+` FROM learned_items
+		WHERE tenant_id = $1 AND ($2 = '' OR kind = $2) AND (NOT $3 OR status = 'active')
+		ORDER BY updated_at DESC, id LIMIT $4`, tenantID, string(kind), activeOnly, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []LearnedItem
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, translate(rows.Err())
+}
+
+// AddOccurrence records that the failed step (trajectoryID, stepIdx) counts
+// towards signature. It reports false when it was already counted.
+func (lt *LearnTx) AddOccurrence(signatureID, trajectoryID string, stepIdx int) (bool, error) {
+	tag, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, lt.tenantID, signatureID, trajectoryID, stepIdx)
+	if err != nil {
+		return false, translate(err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Trajectory returns one closed or open trajectory with its steps.
+func (lt *LearnTx) Trajectory(id string) (admem.Trajectory, error) {
+	return getTrajectory(lt.ctx, lt.tx, lt.tenantID, id)
+}
+
+// RecentTrajectories returns up to limit of the tenant's newest closed
+// trajectories with the outcome, with their steps, excluding exclude.
+func (lt *LearnTx) RecentTrajectories(outcome admem.Outcome, limit int, exclude string) ([]admem.Trajectory, error) {
+	ctx, tx := lt.ctx, lt.tx
+	rows, err := tx.Query(ctx, `SELECT `+trajColumns+` FROM trajectories
+		WHERE tenant_id = $1 AND NOT open AND outcome = $2 AND id <> $3::uuid
+		ORDER BY created_at DESC, id DESC LIMIT $4`, lt.tenantID, string(outcome), exclude, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var out []admem.Trajectory
+	var ids []string
+	for rows.Next() {
+		s, err := scanSummary(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, s.Trajectory)
+		ids = append(ids, s.ID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	steps, err := stepsOf(ctx, tx, lt.tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Steps = steps[out[i].ID]
+	}
+	return out, nil
+}
+
+// Settings returns the tenant's learning settings (defaults when unset).
+func (lt *LearnTx) Settings() (admem.LearningSettings, error) {
+	return getSettings(lt.ctx, lt.tx, lt.tenantID)
+}
+
+// ActiveItems returns the tenant's active items of kind (any kind when
+// empty), most recently updated first, at most limit.
+func (db *DB) ActiveItems(ctx context.Context, tenantID string, kind admem.EntryKind, limit int) ([]LearnedItem, error) {
+	var out []LearnedItem
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = listItems(ctx, tx, tenantID, kind, true, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: active items: %w", err)
+	}
+	return out, nil
+}
+
+// ItemsByID returns the tenant's items with these ids (unknown ids are skipped).
+func (db *DB) ItemsByID(ctx context.Context, tenantID string, ids []string) ([]LearnedItem, error) {
+	var out []LearnedItem
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+itemColumns+` FROM learned_items WHERE tenant_id = $1 AND id = ANY ($2::uuid[])`, tenantID, ids)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			it, err := scanItem(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: items by id: %w", err)
+	}
+	return out, nil
+}
+
+// ItemBySignature returns the mistake note of a signature.
+func (db *DB) ItemByKey(ctx context.Context, tenantID string, kind admem.EntryKind, key string) (LearnedItem, error) {
+	var out LearnedItem
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+` FROM learned_items WHERE tenant_id = $1 AND kind = $2 AND key = $3`,
+			tenantID, string(kind), key))
+		return err
+	})
+	if err != nil {
+		return LearnedItem{}, fmt.Errorf("store: learned %s %s: %w", kind, key, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,14 @@
+DROP FUNCTION IF EXISTS admem_outbox_purge(timestamptz);
+DROP FUNCTION IF EXISTS admem_outbox_backlog();
+DROP FUNCTION IF EXISTS admem_outbox_mark_relayed(bigint[]);
+DROP FUNCTION IF EXISTS admem_outbox_claim(integer);
+DROP TABLE IF EXISTS learning_settings;
+DROP TABLE IF EXISTS mistake_occurrences;
+DROP TABLE IF EXISTS learned_item_versions;
+DROP TABLE IF EXISTS learned_items;
+DROP TABLE IF EXISTS dead_letters;
+DROP TABLE IF EXISTS processed_events;
+DROP TABLE IF EXISTS outbox;
+DROP TABLE IF EXISTS trajectory_steps;
+DROP TABLE IF EXISTS trajectories;
+DROP FUNCTION IF EXISTS admem_trajectory_append_only();

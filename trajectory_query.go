@@ -1,0 +1,80 @@
+package admem
+
+import "time"
+
+// OutcomeSource says who decided a trajectory's outcome.
+type OutcomeSource string
+
+// Outcome sources: the agent reported it, or the judge scored it.
+const (
+	OutcomeByAgent OutcomeSource = "agent"
+	OutcomeByJudge OutcomeSource = "judge"
+)
+
+// TrajectoryFilter narrows a trajectory list; zero fields do not filter.
+type TrajectoryFilter struct {
+	Scope   Scope
+	Outcome *Outcome // OutcomeUnknown selects trajectories without an outcome
+	Open    *bool
+	Failed  *bool // at least one failed step
+	Since   *time.Time
+	Until   *time.Time
+}
+
+// TrajectorySummary is a trajectory without its steps, as lists return it.
+type TrajectorySummary struct {
+	Trajectory
+	OutcomeSource OutcomeSource
+	StepCount     int
+	FailedSteps   int
+}
+
+// Event types written to the outbox.
+const (
+	EventTrajectoryRecorded = "trajectory.recorded"
+	EventStepFailed         = "step.failed"
+)
+
+// Event is one outbox event: something that happened to a tenant's data that
+// the worker learns from. ID is unique; consumers use it to process each
+// event once.
+type Event struct {
+	Seq       int64 // outbox order
+	ID        string
+	TenantID  string
+	Type      string
+	SubjectID string // the trajectory
+	Payload   map[string]any
+	CreatedAt time.Time
+}
+
+// DeadLetter is an event that kept failing and was set aside.
+type DeadLetter struct {
+	ID        int64
+	Event     Event
+	StreamID  string
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+}
+
+// UpdateStrategy says how a tenant's procedural memory learns from trajectories.
+type UpdateStrategy string
+
+// Update strategies: append-only learns from every trajectory and never revises
+// a procedure because of a failure; success-only learns only from successful
+// trajectories (no mistake notes); reflect is append-only plus a new procedure
+// version marking the failing step when an agent that followed it failed.
+const (
+	StrategyAppendOnly  UpdateStrategy = "append_only"
+	StrategySuccessOnly UpdateStrategy = "success_only"
+	StrategyReflect     UpdateStrategy = "reflect"
+)
+
+// LearningSettings are a tenant's rules for scoring and learning from trajectories.
+type LearningSettings struct {
+	JudgeRule      string  // see internal/judge: the rule that scores trajectories without an outcome
+	JudgeThreshold float64 // reward threshold of the "reward" rule
+	Strategy       UpdateStrategy
+	UpdatedAt      time.Time
+}
