@@ -1,12 +1,14 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/admem/admem"
+	"github.com/jackc/pgx/v5"
 )
 
 // Cursors are opaque to clients: base64url of "unixmicro:id" for lists ordered
@@ -41,4 +43,32 @@ func decodeIDCursor(c string) (int64, error) {
 		}
 	}
 	return 0, admem.Invalid("cursor", "not a cursor this service issued")
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, tx pgx.Tx, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, translate(rows.Err())
+}
+
+// trimPage cuts a result fetched with LIMIT page.Limit+1 to the page and
+// returns the cursor of the next page ("" on the last one).
+func trimPage[T any](items []T, limit int, cursor func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, cursor(items[limit-1])
 }

@@ -84,30 +84,15 @@ func (db *DB) ListKeys(ctx context.Context, tenantID string, page admem.Page) ([
 			where = "AND (created_at, id) < ($3, $4)"
 			args = append(args, ts, id)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 `+where+`
+		var err error
+		out, err = queryAll(ctx, tx, scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 `+where+`
 			ORDER BY created_at DESC, id DESC LIMIT $2`, args...)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			k, err := scanKey(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, k)
-		}
-		return translate(rows.Err())
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list keys: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		last := out[len(out)-1]
-		next = encodeTimeCursor(last.CreatedAt, last.ID)
-	}
+	out, next := trimPage(out, page.Limit, func(k admem.APIKey) string { return encodeTimeCursor(k.CreatedAt, k.ID) })
 	return out, next, nil
 }
 

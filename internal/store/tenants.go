@@ -93,29 +93,14 @@ func (db *DB) ListTenants(ctx context.Context, page admem.Page) ([]admem.Tenant,
 			where = "WHERE (created_at, id) < ($2, $3)"
 			args = append(args, ts, id)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+tenantColumns+` FROM tenants `+where+` ORDER BY created_at DESC, id DESC LIMIT $1`, args...)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTenant(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return translate(rows.Err())
+		var err error
+		out, err = queryAll(ctx, tx, scanTenant, `SELECT `+tenantColumns+` FROM tenants `+where+` ORDER BY created_at DESC, id DESC LIMIT $1`, args...)
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list tenants: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		last := out[len(out)-1]
-		next = encodeTimeCursor(last.CreatedAt, last.ID)
-	}
+	out, next := trimPage(out, page.Limit, func(t admem.Tenant) string { return encodeTimeCursor(t.CreatedAt, t.ID) })
 	return out, next, nil
 }
 
