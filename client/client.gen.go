@@ -20,6 +20,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AdapterVersionStatus.
+const (
+	AdapterVersionStatusActive    AdapterVersionStatus = "active"
+	AdapterVersionStatusCandidate AdapterVersionStatus = "candidate"
+	AdapterVersionStatusRejected  AdapterVersionStatus = "rejected"
+	AdapterVersionStatusRetired   AdapterVersionStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the AdapterVersionStatus enum.
+func (e AdapterVersionStatus) Valid() bool {
+	switch e {
+	case AdapterVersionStatusActive:
+		return true
+	case AdapterVersionStatusCandidate:
+		return true
+	case AdapterVersionStatusRejected:
+		return true
+	case AdapterVersionStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CloseTrajectoryRequestOutcome.
 const (
 	CloseTrajectoryRequestOutcomeFailure CloseTrajectoryRequestOutcome = "failure"
@@ -35,6 +59,78 @@ func (e CloseTrajectoryRequestOutcome) Valid() bool {
 	case CloseTrajectoryRequestOutcomePartial:
 		return true
 	case CloseTrajectoryRequestOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GuardReasonKind.
+const (
+	GuardReasonKindFailureCluster GuardReasonKind = "failure_cluster"
+)
+
+// Valid indicates whether the value is a known member of the GuardReasonKind enum.
+func (e GuardReasonKind) Valid() bool {
+	switch e {
+	case GuardReasonKindFailureCluster:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GuardResultDecision.
+const (
+	Allow GuardResultDecision = "allow"
+	Block GuardResultDecision = "block"
+	Warn  GuardResultDecision = "warn"
+)
+
+// Valid indicates whether the value is a known member of the GuardResultDecision enum.
+func (e GuardResultDecision) Valid() bool {
+	switch e {
+	case Allow:
+		return true
+	case Block:
+		return true
+	case Warn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GuardResultSuggestionSource.
+const (
+	GuardResultSuggestionSourceMistakeNote GuardResultSuggestionSource = "mistake_note"
+	GuardResultSuggestionSourceProcedure   GuardResultSuggestionSource = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the GuardResultSuggestionSource enum.
+func (e GuardResultSuggestionSource) Valid() bool {
+	switch e {
+	case GuardResultSuggestionSourceMistakeNote:
+		return true
+	case GuardResultSuggestionSourceProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GuardStepStatus.
+const (
+	GuardStepStatusError GuardStepStatus = "error"
+	GuardStepStatusOk    GuardStepStatus = "ok"
+)
+
+// Valid indicates whether the value is a known member of the GuardStepStatus enum.
+func (e GuardStepStatus) Valid() bool {
+	switch e {
+	case GuardStepStatusError:
+		return true
+	case GuardStepStatusOk:
 		return true
 	default:
 		return false
@@ -411,6 +507,36 @@ type APIKey struct {
 	TenantId  openapi_types.UUID `json:"tenant_id"`
 }
 
+// AdapterVersion defines model for AdapterVersion.
+type AdapterVersion struct {
+	ActivatedAt *time.Time `json:"activated_at"`
+
+	// ActivatedBy "gate" or the key id of the admin who activated it
+	ActivatedBy *string   `json:"activated_by,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	Dim         int       `json:"dim"`
+	EmbedderId  string    `json:"embedder_id"`
+
+	// Gate the judge's decision, its reasons, and the active version's held-out metrics it compared against
+	Gate map[string]interface{} `json:"gate"`
+
+	// Metrics held-out AUC, Brier, log loss and cluster recall (`held_out`), training sizes and time
+	Metrics       map[string]interface{} `json:"metrics"`
+	Rank          int                    `json:"rank"`
+	Status        AdapterVersionStatus   `json:"status"`
+	TrainExamples int                    `json:"train_examples"`
+	Version       int                    `json:"version"`
+}
+
+// AdapterVersionStatus defines model for AdapterVersion.Status.
+type AdapterVersionStatus string
+
+// AdapterVersionList defines model for AdapterVersionList.
+type AdapterVersionList struct {
+	Items      []AdapterVersion `json:"items"`
+	NextCursor *string          `json:"next_cursor,omitempty"`
+}
+
 // AppendStepsRequest defines model for AppendStepsRequest.
 type AppendStepsRequest struct {
 	Steps []StepRequest `json:"steps"`
@@ -507,6 +633,143 @@ type DeadLetterList struct {
 	NextCursor *string      `json:"next_cursor,omitempty"`
 }
 
+// FailureCluster defines model for FailureCluster.
+type FailureCluster struct {
+	AffectedActions []struct {
+		// Action canonical action, instance literals masked
+		Action string `json:"action"`
+		Count  int    `json:"count"`
+	} `json:"affected_actions"`
+	Count                 int                 `json:"count"`
+	CreatedAt             time.Time           `json:"created_at"`
+	ErrorClass            string              `json:"error_class"`
+	ExemplarTrajectoryIds []string            `json:"exemplar_trajectory_ids"`
+	FirstSeenAt           time.Time           `json:"first_seen_at"`
+	Id                    openapi_types.UUID  `json:"id"`
+	Label                 string              `json:"label"`
+	LastSeenAt            time.Time           `json:"last_seen_at"`
+	MergedInto            *openapi_types.UUID `json:"merged_into"`
+	MistakeNote           *FailureNote        `json:"mistake_note"`
+
+	// Signature Example: book_reservation: Error: payment method not found
+	Signature string `json:"signature"`
+
+	// SignatureId stable hash of the error signature
+	SignatureId string              `json:"signature_id"`
+	SplitFrom   *openapi_types.UUID `json:"split_from"`
+	Suppressed  bool                `json:"suppressed"`
+	Template    string              `json:"template"`
+	Tool        string              `json:"tool"`
+	UpdatedAt   time.Time           `json:"updated_at"`
+}
+
+// FailureClusterList defines model for FailureClusterList.
+type FailureClusterList struct {
+	Items      []FailureCluster `json:"items"`
+	NextCursor *string          `json:"next_cursor,omitempty"`
+}
+
+// FailureNote the cluster's mistake note
+type FailureNote struct {
+	// Correction instead of A, do B
+	Correction *string `json:"correction,omitempty"`
+
+	// Do the action to take instead
+	Do *string `json:"do,omitempty"`
+
+	// Doing the failed action, literals masked
+	Doing *string `json:"doing,omitempty"`
+
+	// Text the note rendered for a prompt
+	Text string `json:"text"`
+
+	// When what the tasks that hit it share
+	When *string `json:"when,omitempty"`
+}
+
+// GuardReason defines model for GuardReason.
+type GuardReason struct {
+	ClusterId openapi_types.UUID `json:"cluster_id"`
+	Count     int                `json:"count"`
+	Kind      GuardReasonKind    `json:"kind"`
+	Label     *string            `json:"label,omitempty"`
+	Match     float32            `json:"match"`
+
+	// Note the cluster's mistake note
+	Note      string `json:"note"`
+	Signature string `json:"signature"`
+}
+
+// GuardReasonKind defines model for GuardReason.Kind.
+type GuardReasonKind string
+
+// GuardRequest defines model for GuardRequest.
+type GuardRequest struct {
+	Candidates []struct {
+		Args *map[string]interface{} `json:"args,omitempty"`
+		Tool string                  `json:"tool"`
+	} `json:"candidates"`
+
+	// Context recent steps, oldest first
+	Context *[]GuardStep `json:"context,omitempty"`
+	Task    string       `json:"task"`
+}
+
+// GuardResponse defines model for GuardResponse.
+type GuardResponse struct {
+	// Adapter "v<version>" or "none"
+	//
+	// Example: v3
+	Adapter string `json:"adapter"`
+
+	// AdapterVersion the adapter version used; null when the tenant has none
+	AdapterVersion *int          `json:"adapter_version"`
+	Results        []GuardResult `json:"results"`
+	Thresholds     struct {
+		Block float32 `json:"block"`
+		Warn  float32 `json:"warn"`
+	} `json:"thresholds"`
+}
+
+// GuardResult defines model for GuardResult.
+type GuardResult struct {
+	// Action the candidate as canonical action text
+	Action string `json:"action"`
+
+	// AdapterRisk null without an adapter
+	AdapterRisk *float32            `json:"adapter_risk"`
+	Decision    GuardResultDecision `json:"decision"`
+	NoteRisk    float32             `json:"note_risk"`
+	Reasons     []GuardReason       `json:"reasons"`
+	Risk        float32             `json:"risk"`
+	Suggestion  *struct {
+		Action    *string                     `json:"action,omitempty"`
+		ClusterId *openapi_types.UUID         `json:"cluster_id,omitempty"`
+		Source    GuardResultSuggestionSource `json:"source"`
+		Text      string                      `json:"text"`
+	} `json:"suggestion,omitempty"`
+	Tool string `json:"tool"`
+}
+
+// GuardResultDecision defines model for GuardResult.Decision.
+type GuardResultDecision string
+
+// GuardResultSuggestionSource defines model for GuardResult.Suggestion.Source.
+type GuardResultSuggestionSource string
+
+// GuardStep defines model for GuardStep.
+type GuardStep struct {
+	Args        *map[string]interface{} `json:"args,omitempty"`
+	Error       *string                 `json:"error,omitempty"`
+	ErrorType   *string                 `json:"error_type,omitempty"`
+	Observation *string                 `json:"observation,omitempty"`
+	Status      *GuardStepStatus        `json:"status,omitempty"`
+	Tool        string                  `json:"tool"`
+}
+
+// GuardStepStatus defines model for GuardStep.Status.
+type GuardStepStatus string
+
 // Health defines model for Health.
 type Health struct {
 	Checks *map[string]string `json:"checks,omitempty"`
@@ -602,6 +865,12 @@ type Me struct {
 	TenantId   openapi_types.UUID `json:"tenant_id"`
 }
 
+// MergeFailureRequest defines model for MergeFailureRequest.
+type MergeFailureRequest struct {
+	// From the cluster to merge into this one
+	From openapi_types.UUID `json:"from"`
+}
+
 // Problem RFC 9457 problem details
 type Problem struct {
 	// Code stable machine-readable error code
@@ -630,6 +899,12 @@ type RateLimit struct {
 
 // Scope `admin` implies `write`, which implies `read`; `platform` exists only on the platform tenant
 type Scope string
+
+// SplitFailureRequest defines model for SplitFailureRequest.
+type SplitFailureRequest struct {
+	// Force split even a coherent cluster
+	Force *bool `json:"force,omitempty"`
+}
 
 // Step defines model for Step.
 type Step struct {
@@ -775,6 +1050,12 @@ type TrajectoryScope struct {
 	UserId    *string `json:"user_id,omitempty"`
 }
 
+// UpdateFailureRequest defines model for UpdateFailureRequest.
+type UpdateFailureRequest struct {
+	Label      *string `json:"label,omitempty"`
+	Suppressed *bool   `json:"suppressed,omitempty"`
+}
+
 // UpdateTenantRequest defines model for UpdateTenantRequest.
 type UpdateTenantRequest struct {
 	DisplayName *string                    `json:"display_name,omitempty"`
@@ -803,6 +1084,15 @@ type TenantID = string
 // TrajectoryID defines model for TrajectoryID.
 type TrajectoryID = string
 
+// ListAdaptersParams defines parameters for ListAdapters.
+type ListAdaptersParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListAuditParams defines parameters for ListAudit.
 type ListAuditParams struct {
 	// Limit page size (default 50)
@@ -825,6 +1115,24 @@ type ListDeadLettersParams struct {
 
 	// Cursor the `next_cursor` of the previous page
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListFailuresParams defines parameters for ListFailures.
+type ListFailuresParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Tool only clusters of this tool
+	Tool *string `form:"tool,omitempty" json:"tool,omitempty"`
+
+	// IncludeMerged also list clusters merged into others
+	IncludeMerged *bool `form:"include_merged,omitempty" json:"include_merged,omitempty"`
+
+	// IncludeSuppressed also list suppressed clusters
+	IncludeSuppressed *bool `form:"include_suppressed,omitempty" json:"include_suppressed,omitempty"`
 }
 
 // ListKeysParams defines parameters for ListKeys.
@@ -928,6 +1236,18 @@ type AppendStepsParams struct {
 
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
+
+// UpdateFailureJSONRequestBody defines body for UpdateFailure for application/json ContentType.
+type UpdateFailureJSONRequestBody = UpdateFailureRequest
+
+// MergeFailureJSONRequestBody defines body for MergeFailure for application/json ContentType.
+type MergeFailureJSONRequestBody = MergeFailureRequest
+
+// SplitFailureJSONRequestBody defines body for SplitFailure for application/json ContentType.
+type SplitFailureJSONRequestBody = SplitFailureRequest
+
+// CheckGuardJSONRequestBody defines body for CheckGuard for application/json ContentType.
+type CheckGuardJSONRequestBody = GuardRequest
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = CreateKeyRequest
@@ -1050,6 +1370,21 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAdapters Your tenant's procedural adapter versions with status and metrics, newest first (admin scope).
+	//
+	// Corresponds with GET /v1/adapters (the `ListAdapters` operationId).
+	ListAdapters(ctx context.Context, params *ListAdaptersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAdapter One adapter version with its held-out metrics and the gate's decision (admin scope).
+	//
+	// Corresponds with GET /v1/adapters/{version} (the `GetAdapter` operationId).
+	GetAdapter(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ActivateAdapter Make this version the active adapter (rollback or roll forward; admin scope, audited). Every API replica swaps to it.
+	//
+	// Corresponds with POST /v1/adapters/{version}/activate (the `ActivateAdapter` operationId).
+	ActivateAdapter(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAudit Your tenant's audit log, newest first (admin scope).
 	//
 	// Corresponds with GET /v1/audit (the `ListAudit` operationId).
@@ -1077,6 +1412,86 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
 	ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListFailures Your tenant's failure clusters (failure signatures), most recently seen first (read scope).
+	//
+	// Corresponds with GET /v1/failures (the `ListFailures` operationId).
+	ListFailures(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFailure One failure cluster with counts, affected actions, exemplar trajectories and its mistake note (read scope).
+	//
+	// Corresponds with GET /v1/failures/{failureID} (the `GetFailure` operationId).
+	GetFailure(ctx context.Context, failureID string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFailureWithBody Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+	UpdateFailureWithBody(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFailure Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+	UpdateFailure(ctx context.Context, failureID string, body UpdateFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MergeFailureWithBody Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+	MergeFailureWithBody(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MergeFailure Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+	MergeFailure(ctx context.Context, failureID string, body MergeFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SplitFailureWithBody Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+	SplitFailureWithBody(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SplitFailure Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+	SplitFailure(ctx context.Context, failureID string, body SplitFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckGuardWithBody Before acting, ask whether candidate actions repeat a known mistake (read scope).
+	//
+	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+	CheckGuardWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckGuard Before acting, ask whether candidate actions repeat a known mistake (read scope).
+	//
+	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+	CheckGuard(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListKeys List your tenant's API keys, newest first (admin scope).
 	//
@@ -1343,6 +1758,51 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 	return c.Client.Do(req)
 }
 
+// ListAdapters Your tenant's procedural adapter versions with status and metrics, newest first (admin scope).
+//
+// Corresponds with GET /v1/adapters (the `ListAdapters` operationId).
+func (c *Client) ListAdapters(ctx context.Context, params *ListAdaptersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAdaptersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAdapter One adapter version with its held-out metrics and the gate's decision (admin scope).
+//
+// Corresponds with GET /v1/adapters/{version} (the `GetAdapter` operationId).
+func (c *Client) GetAdapter(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAdapterRequest(c.Server, version)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ActivateAdapter Make this version the active adapter (rollback or roll forward; admin scope, audited). Every API replica swaps to it.
+//
+// Corresponds with POST /v1/adapters/{version}/activate (the `ActivateAdapter` operationId).
+func (c *Client) ActivateAdapter(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewActivateAdapterRequest(c.Server, version)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAudit Your tenant's audit log, newest first (admin scope).
 //
 // Corresponds with GET /v1/audit (the `ListAudit` operationId).
@@ -1401,6 +1861,186 @@ func (c *Client) IssueToken(ctx context.Context, body IssueTokenJSONRequestBody,
 // Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
 func (c *Client) ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListDeadLettersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFailures Your tenant's failure clusters (failure signatures), most recently seen first (read scope).
+//
+// Corresponds with GET /v1/failures (the `ListFailures` operationId).
+func (c *Client) ListFailures(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFailuresRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFailure One failure cluster with counts, affected actions, exemplar trajectories and its mistake note (read scope).
+//
+// Corresponds with GET /v1/failures/{failureID} (the `GetFailure` operationId).
+func (c *Client) GetFailure(ctx context.Context, failureID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFailureRequest(c.Server, failureID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFailureWithBody Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+func (c *Client) UpdateFailureWithBody(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFailureRequestWithBody(c.Server, failureID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFailure Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+func (c *Client) UpdateFailure(ctx context.Context, failureID string, body UpdateFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFailureRequest(c.Server, failureID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MergeFailureWithBody Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+func (c *Client) MergeFailureWithBody(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeFailureRequestWithBody(c.Server, failureID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MergeFailure Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+func (c *Client) MergeFailure(ctx context.Context, failureID string, body MergeFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeFailureRequest(c.Server, failureID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SplitFailureWithBody Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+func (c *Client) SplitFailureWithBody(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSplitFailureRequestWithBody(c.Server, failureID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SplitFailure Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+func (c *Client) SplitFailure(ctx context.Context, failureID string, body SplitFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSplitFailureRequest(c.Server, failureID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckGuardWithBody Before acting, ask whether candidate actions repeat a known mistake (read scope).
+//
+// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+func (c *Client) CheckGuardWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckGuardRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckGuard Before acting, ask whether candidate actions repeat a known mistake (read scope).
+//
+// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+func (c *Client) CheckGuard(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckGuardRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2003,6 +2643,140 @@ func NewReadyzRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListAdaptersRequest constructs an http.Request for the ListAdapters method
+func NewListAdaptersRequest(server string, params *ListAdaptersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/adapters")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAdapterRequest constructs an http.Request for the GetAdapter method
+func NewGetAdapterRequest(server string, version string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "version", version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/adapters/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewActivateAdapterRequest constructs an http.Request for the ActivateAdapter method
+func NewActivateAdapterRequest(server string, version string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "version", version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/adapters/%s/activate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListAuditRequest constructs an http.Request for the ListAudit method
 func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request, error) {
 	var err error
@@ -2195,6 +2969,323 @@ func NewListDeadLettersRequest(server string, params *ListDeadLettersParams) (*h
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListFailuresRequest constructs an http.Request for the ListFailures method
+func NewListFailuresRequest(server string, params *ListFailuresParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/failures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tool != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tool", *params.Tool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeMerged != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_merged", *params.IncludeMerged, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeSuppressed != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_suppressed", *params.IncludeSuppressed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFailureRequest constructs an http.Request for the GetFailure method
+func NewGetFailureRequest(server string, failureID string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "failureID", failureID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/failures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateFailureRequest calls the generic UpdateFailure builder with application/json body
+func NewUpdateFailureRequest(server string, failureID string, body UpdateFailureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateFailureRequestWithBody(server, failureID, "application/json", bodyReader)
+}
+
+// NewUpdateFailureRequestWithBody constructs an http.Request for the UpdateFailure method, with any body, and a specified content type
+func NewUpdateFailureRequestWithBody(server string, failureID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "failureID", failureID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/failures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMergeFailureRequest calls the generic MergeFailure builder with application/json body
+func NewMergeFailureRequest(server string, failureID string, body MergeFailureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMergeFailureRequestWithBody(server, failureID, "application/json", bodyReader)
+}
+
+// NewMergeFailureRequestWithBody constructs an http.Request for the MergeFailure method, with any body, and a specified content type
+func NewMergeFailureRequestWithBody(server string, failureID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "failureID", failureID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/failures/%s/merge", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSplitFailureRequest calls the generic SplitFailure builder with application/json body
+func NewSplitFailureRequest(server string, failureID string, body SplitFailureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSplitFailureRequestWithBody(server, failureID, "application/json", bodyReader)
+}
+
+// NewSplitFailureRequestWithBody constructs an http.Request for the SplitFailure method, with any body, and a specified content type
+func NewSplitFailureRequestWithBody(server string, failureID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "failureID", failureID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/failures/%s/split", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckGuardRequest calls the generic CheckGuard builder with application/json body
+func NewCheckGuardRequest(server string, body CheckGuardJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckGuardRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCheckGuardRequestWithBody constructs an http.Request for the CheckGuard method, with any body, and a specified content type
+func NewCheckGuardRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/guard")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3314,6 +4405,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
 
+	// ListAdaptersWithResponse Your tenant's procedural adapter versions with status and metrics, newest first (admin scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/adapters (the `ListAdapters` operationId).
+	ListAdaptersWithResponse(ctx context.Context, params *ListAdaptersParams, reqEditors ...RequestEditorFn) (*ListAdaptersResponse, error)
+
+	// GetAdapterWithResponse One adapter version with its held-out metrics and the gate's decision (admin scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/adapters/{version} (the `GetAdapter` operationId).
+	GetAdapterWithResponse(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*GetAdapterResponse, error)
+
+	// ActivateAdapterWithResponse Make this version the active adapter (rollback or roll forward; admin scope, audited). Every API replica swaps to it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/adapters/{version}/activate (the `ActivateAdapter` operationId).
+	ActivateAdapterWithResponse(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*ActivateAdapterResponse, error)
+
 	// ListAuditWithResponse Your tenant's audit log, newest first (admin scope).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3345,6 +4457,90 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
 	ListDeadLettersWithResponse(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*ListDeadLettersResponse, error)
+
+	// ListFailuresWithResponse Your tenant's failure clusters (failure signatures), most recently seen first (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/failures (the `ListFailures` operationId).
+	ListFailuresWithResponse(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*ListFailuresResponse, error)
+
+	// GetFailureWithResponse One failure cluster with counts, affected actions, exemplar trajectories and its mistake note (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/failures/{failureID} (the `GetFailure` operationId).
+	GetFailureWithResponse(ctx context.Context, failureID string, reqEditors ...RequestEditorFn) (*GetFailureResponse, error)
+
+	// UpdateFailureWithBodyWithResponse Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+	UpdateFailureWithBodyWithResponse(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFailureResponse, error)
+
+	// UpdateFailureWithResponse Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+	UpdateFailureWithResponse(ctx context.Context, failureID string, body UpdateFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFailureResponse, error)
+
+	// MergeFailureWithBodyWithResponse Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+	MergeFailureWithBodyWithResponse(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeFailureResponse, error)
+
+	// MergeFailureWithResponse Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+	MergeFailureWithResponse(ctx context.Context, failureID string, body MergeFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeFailureResponse, error)
+
+	// SplitFailureWithBodyWithResponse Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+	SplitFailureWithBodyWithResponse(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SplitFailureResponse, error)
+
+	// SplitFailureWithResponse Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+	SplitFailureWithResponse(ctx context.Context, failureID string, body SplitFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*SplitFailureResponse, error)
+
+	// CheckGuardWithBodyWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
+	//
+	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+	CheckGuardWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckGuardResponse, error)
+
+	// CheckGuardWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
+	//
+	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+	CheckGuardWithResponse(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckGuardResponse, error)
 
 	// ListKeysWithResponse List your tenant's API keys, newest first (admin scope).
 	//
@@ -3735,6 +4931,234 @@ func (r ReadyzResponse) ContentType() string {
 	return ""
 }
 
+type ListAdaptersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AdapterVersionList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAdaptersResponse) GetJSON200() *AdapterVersionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAdaptersResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAdaptersResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListAdaptersResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListAdaptersResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAdaptersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAdaptersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAdaptersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAdaptersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAdaptersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAdapterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AdapterVersion
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAdapterResponse) GetJSON200() *AdapterVersion {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAdapterResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAdapterResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAdapterResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetAdapterResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAdapterResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAdapterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAdapterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAdapterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAdapterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ActivateAdapterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AdapterVersion
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ActivateAdapterResponse) GetJSON200() *AdapterVersion {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ActivateAdapterResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ActivateAdapterResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ActivateAdapterResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ActivateAdapterResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ActivateAdapterResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ActivateAdapterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ActivateAdapterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ActivateAdapterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ActivateAdapterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListAuditResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3964,6 +5388,532 @@ func (r ListDeadLettersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListDeadLettersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListFailuresResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureClusterList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFailuresResponse) GetJSON200() *FailureClusterList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFailuresResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFailuresResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFailuresResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFailuresResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFailureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureCluster
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFailureResponse) GetJSON200() *FailureCluster {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFailureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFailureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFailureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFailureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateFailureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureCluster
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateFailureResponse) GetJSON200() *FailureCluster {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateFailureResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateFailureResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateFailureResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateFailureResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateFailureResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateFailureResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateFailureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateFailureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateFailureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateFailureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateFailureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MergeFailureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureCluster
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MergeFailureResponse) GetJSON200() *FailureCluster {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MergeFailureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MergeFailureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MergeFailureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MergeFailureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MergeFailureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SplitFailureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FailureCluster
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SplitFailureResponse) GetJSON201() *FailureCluster {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SplitFailureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SplitFailureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SplitFailureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SplitFailureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SplitFailureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckGuardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GuardResponse
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckGuardResponse) GetJSON200() *GuardResponse {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckGuardResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckGuardResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckGuardResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CheckGuardResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CheckGuardResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CheckGuardResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CheckGuardResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckGuardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckGuardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckGuardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckGuardResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5683,6 +7633,45 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 	return ParseReadyzResponse(rsp)
 }
 
+// ListAdaptersWithResponse Your tenant's procedural adapter versions with status and metrics, newest first (admin scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/adapters (the `ListAdapters` operationId).
+func (c *ClientWithResponses) ListAdaptersWithResponse(ctx context.Context, params *ListAdaptersParams, reqEditors ...RequestEditorFn) (*ListAdaptersResponse, error) {
+	rsp, err := c.ListAdapters(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAdaptersResponse(rsp)
+}
+
+// GetAdapterWithResponse One adapter version with its held-out metrics and the gate's decision (admin scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/adapters/{version} (the `GetAdapter` operationId).
+func (c *ClientWithResponses) GetAdapterWithResponse(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*GetAdapterResponse, error) {
+	rsp, err := c.GetAdapter(ctx, version, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAdapterResponse(rsp)
+}
+
+// ActivateAdapterWithResponse Make this version the active adapter (rollback or roll forward; admin scope, audited). Every API replica swaps to it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/adapters/{version}/activate (the `ActivateAdapter` operationId).
+func (c *ClientWithResponses) ActivateAdapterWithResponse(ctx context.Context, version string, reqEditors ...RequestEditorFn) (*ActivateAdapterResponse, error) {
+	rsp, err := c.ActivateAdapter(ctx, version, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseActivateAdapterResponse(rsp)
+}
+
 // ListAuditWithResponse Your tenant's audit log, newest first (admin scope).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5737,6 +7726,150 @@ func (c *ClientWithResponses) ListDeadLettersWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseListDeadLettersResponse(rsp)
+}
+
+// ListFailuresWithResponse Your tenant's failure clusters (failure signatures), most recently seen first (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/failures (the `ListFailures` operationId).
+func (c *ClientWithResponses) ListFailuresWithResponse(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*ListFailuresResponse, error) {
+	rsp, err := c.ListFailures(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFailuresResponse(rsp)
+}
+
+// GetFailureWithResponse One failure cluster with counts, affected actions, exemplar trajectories and its mistake note (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/failures/{failureID} (the `GetFailure` operationId).
+func (c *ClientWithResponses) GetFailureWithResponse(ctx context.Context, failureID string, reqEditors ...RequestEditorFn) (*GetFailureResponse, error) {
+	rsp, err := c.GetFailure(ctx, failureID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFailureResponse(rsp)
+}
+
+// UpdateFailureWithBodyWithResponse Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+func (c *ClientWithResponses) UpdateFailureWithBodyWithResponse(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFailureResponse, error) {
+	rsp, err := c.UpdateFailureWithBody(ctx, failureID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFailureResponse(rsp)
+}
+
+// UpdateFailureWithResponse Label or suppress a failure cluster (admin scope, audited). Guard does not cite suppressed clusters.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/failures/{failureID} (the `UpdateFailure` operationId).
+func (c *ClientWithResponses) UpdateFailureWithResponse(ctx context.Context, failureID string, body UpdateFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFailureResponse, error) {
+	rsp, err := c.UpdateFailure(ctx, failureID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFailureResponse(rsp)
+}
+
+// MergeFailureWithBodyWithResponse Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+func (c *ClientWithResponses) MergeFailureWithBodyWithResponse(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeFailureResponse, error) {
+	rsp, err := c.MergeFailureWithBody(ctx, failureID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeFailureResponse(rsp)
+}
+
+// MergeFailureWithResponse Merge another cluster (`from`) into this one (admin scope, audited). The merged cluster keeps `merged_into`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/failures/{failureID}/merge (the `MergeFailure` operationId).
+func (c *ClientWithResponses) MergeFailureWithResponse(ctx context.Context, failureID string, body MergeFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeFailureResponse, error) {
+	rsp, err := c.MergeFailure(ctx, failureID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeFailureResponse(rsp)
+}
+
+// SplitFailureWithBodyWithResponse Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+func (c *ClientWithResponses) SplitFailureWithBodyWithResponse(ctx context.Context, failureID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SplitFailureResponse, error) {
+	rsp, err := c.SplitFailureWithBody(ctx, failureID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSplitFailureResponse(rsp)
+}
+
+// SplitFailureWithResponse Split an incoherent cluster in two by its failures' contexts (admin scope, audited); `force` splits a coherent one too.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/failures/{failureID}/split (the `SplitFailure` operationId).
+func (c *ClientWithResponses) SplitFailureWithResponse(ctx context.Context, failureID string, body SplitFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*SplitFailureResponse, error) {
+	rsp, err := c.SplitFailure(ctx, failureID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSplitFailureResponse(rsp)
+}
+
+// CheckGuardWithBodyWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
+//
+// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+func (c *ClientWithResponses) CheckGuardWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckGuardResponse, error) {
+	rsp, err := c.CheckGuardWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckGuardResponse(rsp)
+}
+
+// CheckGuardWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
+//
+// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
+// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
+// clusters with their mistake notes as reasons, and a suggested alternative where a note's
+// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
+// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
+func (c *ClientWithResponses) CheckGuardWithResponse(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckGuardResponse, error) {
+	rsp, err := c.CheckGuard(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckGuardResponse(rsp)
 }
 
 // ListKeysWithResponse List your tenant's API keys, newest first (admin scope).
@@ -6232,6 +8365,189 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 	return response, nil
 }
 
+// ParseListAdaptersResponse parses an HTTP response from a ListAdaptersWithResponse call
+func ParseListAdaptersResponse(rsp *http.Response) (*ListAdaptersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAdaptersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AdapterVersionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAdapterResponse parses an HTTP response from a GetAdapterWithResponse call
+func ParseGetAdapterResponse(rsp *http.Response) (*GetAdapterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAdapterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AdapterVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseActivateAdapterResponse parses an HTTP response from a ActivateAdapterWithResponse call
+func ParseActivateAdapterResponse(rsp *http.Response) (*ActivateAdapterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ActivateAdapterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AdapterVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListAuditResponse parses an HTTP response from a ListAuditWithResponse call
 func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6395,6 +8711,442 @@ func ParseListDeadLettersResponse(rsp *http.Response) (*ListDeadLettersResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListFailuresResponse parses an HTTP response from a ListFailuresWithResponse call
+func ParseListFailuresResponse(rsp *http.Response) (*ListFailuresResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFailuresResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureClusterList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFailureResponse parses an HTTP response from a GetFailureWithResponse call
+func ParseGetFailureResponse(rsp *http.Response) (*GetFailureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFailureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureCluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateFailureResponse parses an HTTP response from a UpdateFailureWithResponse call
+func ParseUpdateFailureResponse(rsp *http.Response) (*UpdateFailureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateFailureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureCluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMergeFailureResponse parses an HTTP response from a MergeFailureWithResponse call
+func ParseMergeFailureResponse(rsp *http.Response) (*MergeFailureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MergeFailureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureCluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSplitFailureResponse parses an HTTP response from a SplitFailureWithResponse call
+func ParseSplitFailureResponse(rsp *http.Response) (*SplitFailureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SplitFailureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FailureCluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckGuardResponse parses an HTTP response from a CheckGuardWithResponse call
+func ParseCheckGuardResponse(rsp *http.Response) (*CheckGuardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckGuardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GuardResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -596,3 +596,9 @@ func cosine(a, b []float32) float64 {
 	}
 	return d / math.Sqrt(na*nb)
 }
+
+// CanonicalText is the canonical action with its literal values, for
+// people and prompts.
+func CanonicalText(tool string, args map[string]any) string {
+	return signature.CanonicalAction(tool, args, signature.ActionOptions{})
+}

@@ -48,6 +48,20 @@ func (s *Server) routes() http.Handler {
 			r.Get("/keys/{keyID}", s.handleGetKey)
 			r.Delete("/keys/{keyID}", s.handleRevokeKey)
 			r.Get("/audit", s.handleListAudit)
+			r.Patch("/failures/{failureID}", s.handleUpdateFailure)
+			r.Post("/failures/{failureID}/merge", s.handleMergeFailure)
+			r.Post("/failures/{failureID}/split", s.handleSplitFailure)
+			r.Get("/adapters", s.handleListAdapters)
+			r.Get("/adapters/{version}", s.handleGetAdapter)
+			r.Post("/adapters/{version}/activate", s.handleActivateAdapter)
+		})
+
+		// Learning from failure: failure clusters and guard (read scope).
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(admem.ScopeRead))
+			r.Get("/failures", s.handleListFailures)
+			r.Get("/failures/{failureID}", s.handleGetFailure)
+			r.Post("/guard", s.handleGuard)
 			r.Get("/dead-letters", s.handleListDeadLetters)
 			r.Put("/learning/settings", s.handlePutLearningSettings)
 		})

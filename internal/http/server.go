@@ -10,7 +10,10 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/auth"
+	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/guard"
 	"github.com/admem/admem/internal/ratelimit"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/trajectories"
@@ -32,8 +35,12 @@ type Deps struct {
 	HSTS           bool   // the deployment is reached over HTTPS
 	SealKey        []byte // seals stored idempotent responses
 	OpenAPI        []byte
-	Trajectories   *trajectories.Service
-	DeadLetters    DeadLetters
+	// Learning from failure: clusters, adapter admin, guard.
+	Failures     *failures.Service
+	Adapters     *adapters.Service
+	Guard        *guard.Service
+	Trajectories *trajectories.Service
+	DeadLetters  DeadLetters
 }
 
 // Server is the HTTP API.
@@ -51,6 +58,9 @@ type Server struct {
 	hsts           bool
 	sealKey        []byte
 	openapi        []byte
+	failures       *failures.Service
+	adapters       *adapters.Service
+	guard          *guard.Service
 	trajectories   *trajectories.Service
 	deadLetters    DeadLetters
 	metrics        *metrics
@@ -73,6 +83,9 @@ func New(d Deps) *Server {
 		hsts:           d.HSTS,
 		sealKey:        d.SealKey,
 		openapi:        d.OpenAPI,
+		failures:       d.Failures,
+		adapters:       d.Adapters,
+		guard:          d.Guard,
 		trajectories:   d.Trajectories,
 		deadLetters:    d.DeadLetters,
 	}

@@ -164,9 +164,11 @@ func scanAdapter(row pgx.Row, extra ...any) (admem.AdapterVersion, error) {
 func (db *DB) ActiveAdapter(ctx context.Context, tenantID string) (admem.AdapterVersion, error) {
 	var v admem.AdapterVersion
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var blob []byte
 		var err error
 		v, err = scanAdapter(tx.QueryRow(ctx, `SELECT `+adapterColumns+`, blob FROM adapter_versions
-			WHERE tenant_id = $1 AND status = 'active'`, tenantID), &v.Blob)
+			WHERE tenant_id = $1 AND status = 'active'`, tenantID), &blob)
+		v.Blob = blob
 		return err
 	})
 	if err != nil {

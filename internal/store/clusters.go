@@ -224,21 +224,32 @@ func (db *DB) ListFailureClusters(ctx context.Context, tenantID string, f admem.
 	return out, next, nil
 }
 
-// GuardClusters returns the tenant's live, unsuppressed clusters of the given
-// tools, for guard to match candidate actions against.
-func (db *DB) GuardClusters(ctx context.Context, tenantID string, tools []string) ([]admem.FailureCluster, error) {
+// GuardInputs returns, in one transaction, the tenant's live unsuppressed
+// clusters of the given tools (most frequent first) and its guard
+// thresholds from tenants.settings (key "guard": {"warn": x, "block": y};
+// nil when not set).
+func (db *DB) GuardInputs(ctx context.Context, tenantID string, tools []string) (clusters []admem.FailureCluster, warn, block *float64, err error) {
 	var out []admem.FailureCluster
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	var gs struct{ Warn, Block *float64 }
+	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
 		out, err = queryClusters(ctx, tx, `
 			WHERE tenant_id = $1 AND tool = ANY($2) AND merged_into IS NULL AND NOT suppressed
 			ORDER BY count DESC, id LIMIT 200`, tenantID, tools)
-		return err
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `SELECT (settings->'guard'->>'warn')::float8, (settings->'guard'->>'block')::float8
+			FROM tenants WHERE id = $1`, tenantID).Scan(&gs.Warn, &gs.Block)
+		if err == pgx.ErrNoRows {
+			return nil
+		}
+		return translate(err)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: guard clusters: %w", err)
+		return nil, nil, nil, fmt.Errorf("store: guard inputs: %w", err)
 	}
-	return out, nil
+	return out, gs.Warn, gs.Block, nil
 }
 
 // UpdateFailureCluster sets a cluster's label or suppression, audited.

@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/admem/admem"
@@ -18,11 +19,16 @@ type API struct {
 	Server  *apihttp.Server
 	Tenancy *tenancy.Service
 	Auth    *auth.Authenticator
+	// Learning is failure clusters, adapter admin, guard and this
+	// replica's adapter registry (kept current in the background).
+	Learning *Learning
 }
 
 // NewAPI assembles the API over infra; the binary and the tests both build it
 // here, so tests exercise exactly what runs.
 func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.Registry) *API {
+	learning := NewLearning(cfg, infra, log)
+	go learning.FollowAdapters(context.Background(), infra.Redis, cfg.RedisPrefix, 0, log)
 	authn := auth.NewAuthenticator(infra.DB, auth.NewTokenIssuer(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTTTL), log)
 	ten := tenancy.New(infra.DB, authn)
 	srv := apihttp.New(apihttp.Deps{
@@ -39,8 +45,11 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		HSTS:           true,
 		SealKey:        []byte(cfg.JWTSecret),
 		OpenAPI:        admem.OpenAPISpec,
+		Failures:       learning.Failures,
+		Adapters:       learning.Adapters,
+		Guard:          learning.Guard,
 		Trajectories:   trajectories.New(infra.DB, trajectories.NewLearner(), log),
 		DeadLetters:    infra.DB,
 	})
-	return &API{Server: srv, Tenancy: ten, Auth: authn}
+	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning}
 }

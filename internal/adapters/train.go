@@ -1,0 +1,303 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/judge"
+	"github.com/admem/admem/internal/learner/adapter"
+)
+
+// TrainStore is what training needs from storage.
+type TrainStore interface {
+	AdapterTrainingDue(ctx context.Context, minNew int, maxAge time.Duration) ([]string, error)
+	GetAdapterState(ctx context.Context, tenantID string) (admem.AdapterTrainingState, error)
+	AdapterExamples(ctx context.Context, tenantID, embedderID string, afterID, throughID int64, limit int) ([]admem.AdapterExample, error)
+	ActiveAdapter(ctx context.Context, tenantID string) (admem.AdapterVersion, error)
+	SaveAdapterVersion(ctx context.Context, tenantID string, v admem.AdapterVersion, expectThrough int64, st admem.AdapterTrainingState) (admem.AdapterVersion, error)
+}
+
+// TrainOptions control when and how the worker trains.
+type TrainOptions struct {
+	// MinNew new labelled steps make a tenant due for training; so does
+	// any new step once MaxAge has passed since the last training.
+	MinNew int
+	MaxAge time.Duration
+	// MaxBatch bounds the new examples one training reads.
+	MaxBatch int
+	// ReservoirCap is the replay sample kept per tenant against forgetting.
+	ReservoirCap int
+	// HoldOutEvery: every n-th new example is held out for the gate.
+	HoldOutEvery int
+	// WarnThreshold is the risk the gate's cluster recall counts as
+	// flagged: guard's default warn threshold.
+	WarnThreshold float64
+	Config        adapter.Config
+	Tolerance     judge.GateTolerance
+}
+
+// Defaults.
+const (
+	DefaultMinNew       = 200
+	DefaultMaxAge       = time.Hour
+	DefaultMaxBatch     = 50000
+	DefaultReservoirCap = 4000
+	DefaultHoldOutEvery = 5
+)
+
+func (o TrainOptions) withDefaults() TrainOptions {
+	if o.MinNew <= 0 {
+		o.MinNew = DefaultMinNew
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.ReservoirCap <= 0 {
+		o.ReservoirCap = DefaultReservoirCap
+	}
+	if o.HoldOutEvery < 2 {
+		o.HoldOutEvery = DefaultHoldOutEvery
+	}
+	if o.WarnThreshold <= 0 {
+		o.WarnThreshold = DefaultWarn
+	}
+	if o.Config.MaxEpochs == 0 {
+		o.Config = adapter.DefaultConfig()
+	}
+	if o.Tolerance.MinExamples == 0 {
+		o.Tolerance = judge.DefaultGateTolerance()
+	}
+	return o
+}
+
+// Default guard thresholds on the adapter's risk scale (class-balanced; see
+// the adapter package): warn at 0.5, block at 0.85.
+const (
+	DefaultWarn  = 0.5
+	DefaultBlock = 0.85
+)
+
+// Trainer trains, gates and publishes adapters.
+type Trainer struct {
+	store    TrainStore
+	embedder string
+	notify   *Notifier
+	opt      TrainOptions
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewTrainer returns a trainer for examples of the embedding space
+// embedderID. notify may be nil (no announcement; replicas poll).
+func NewTrainer(store TrainStore, embedderID string, notify *Notifier, opt TrainOptions, log *slog.Logger) *Trainer {
+	return &Trainer{store: store, embedder: embedderID, notify: notify, opt: opt.withDefaults(), log: log, now: time.Now}
+}
+
+// Result is what one training produced.
+type Result struct {
+	TenantID    string
+	Version     admem.AdapterVersion
+	Activated   bool
+	NewExamples int
+	TrainN      int
+	HeldOut     int
+	Reasons     []string
+	Duration    time.Duration // train + gate + publish, storage included
+}
+
+// ErrNothingToTrain is returned when a tenant has no new examples or they
+// hold one class only (there is no contrast to learn yet).
+var ErrNothingToTrain = errors.New("adapters: nothing to train")
+
+// RunDue trains every tenant that is due, one after the other; a failure of
+// one tenant does not stop the others.
+func (t *Trainer) RunDue(ctx context.Context) error {
+	tenants, err := t.store.AdapterTrainingDue(ctx, t.opt.MinNew, t.opt.MaxAge)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, tenant := range tenants {
+		if ctx.Err() != nil {
+			break
+		}
+		res, err := t.TrainTenant(ctx, tenant)
+		switch {
+		case errors.Is(err, ErrNothingToTrain):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			t.log.Info("adapter trained", "tenant_id", tenant, "version", res.Version.Version, "status", res.Version.Status,
+				"new_examples", res.NewExamples, "train_n", res.TrainN, "held_out", res.HeldOut, "seconds", res.Duration.Seconds(),
+				"reasons", res.Reasons)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TrainTenant trains a candidate on the tenant's new examples plus its
+// replay reservoir, measures it and the active version on held-out
+// examples neither trained on, lets the judge gate it, stores it (active or
+// rejected, with metrics) and announces an activation.
+func (t *Trainer) TrainTenant(ctx context.Context, tenantID string) (Result, error) {
+	start := time.Now()
+	res := Result{TenantID: tenantID}
+	st, err := t.store.GetAdapterState(ctx, tenantID)
+	if err != nil {
+		return res, err
+	}
+	rows, err := t.store.AdapterExamples(ctx, tenantID, t.embedder, st.TrainedThrough, 0, t.opt.MaxBatch)
+	if err != nil {
+		return res, err
+	}
+	if len(rows) == 0 {
+		return res, ErrNothingToTrain
+	}
+	res.NewExamples = len(rows)
+	through := rows[len(rows)-1].ID
+
+	rsv := newReservoir(t.opt, st.Reservoir, tenantID)
+	var train, held []adapter.Example
+	newEx := make([]adapter.Example, len(rows))
+	for i, r := range rows {
+		e := toExample(r)
+		newEx[i] = e
+		if r.ID%int64(t.opt.HoldOutEvery) == 0 {
+			held = append(held, e)
+		} else {
+			train = append(train, e)
+		}
+	}
+	for i, e := range rsv.Examples() {
+		// When the new examples alone hold out too few, hold out part of
+		// the reservoir too (the active version may have trained on it,
+		// which only makes the gate stricter).
+		if len(held) < 4*t.opt.Tolerance.MinExamples && i%t.opt.HoldOutEvery == 0 {
+			held = append(held, e)
+		} else {
+			train = append(train, e)
+		}
+	}
+	res.TrainN, res.HeldOut = len(train), len(held)
+	cfg := t.opt.Config
+	cfg.EmbedderID = t.embedder
+	cfg.CreatedAt = t.now().UTC()
+	cand, err := adapter.Train(train, cfg)
+	if errors.Is(err, adapter.ErrOneClass) {
+		return res, fmt.Errorf("%w: %v", ErrNothingToTrain, err)
+	}
+	if err != nil {
+		return res, fmt.Errorf("adapters: train %s: %w", tenantID, err)
+	}
+	cm := adapter.Evaluate(cand, held, t.opt.WarnThreshold)
+	var am *adapter.Metrics
+	activeVersion := 0
+	if av, err := t.store.ActiveAdapter(ctx, tenantID); err == nil {
+		m := new(adapter.Model)
+		if err := m.UnmarshalBinary(av.Blob); err == nil && m.EmbedderID() == t.embedder && m.Dim() == cand.Dim() {
+			x := adapter.Evaluate(m, held, t.opt.WarnThreshold)
+			am, activeVersion = &x, av.Version
+		}
+	} else if !errors.Is(err, admem.ErrNotFound) {
+		return res, err
+	}
+	var activeGate *judge.GateMetrics
+	if am != nil {
+		g := gateMetrics(*am)
+		activeGate = &g
+	}
+	dec := judge.GateAdapter(gateMetrics(cm), activeGate, t.opt.Tolerance)
+	res.Reasons = dec.Reasons
+	blob, err := cand.MarshalBinary()
+	if err != nil {
+		return res, err
+	}
+	rsv.AddAll(newEx)
+	resBlob, err := rsv.MarshalBinary()
+	if err != nil {
+		return res, err
+	}
+	status := admem.AdapterRejected
+	if dec.Activate {
+		status = admem.AdapterActive
+	}
+	info := cand.Info()
+	metrics := map[string]any{
+		"held_out": metricsJSON(cm), "train_n": info.TrainN, "val_n": info.ValN, "epochs": info.Epochs,
+		"best_epoch": info.BestEpoch, "new_examples": len(rows), "reservoir": rsv.Len(),
+		"train_seconds": time.Since(start).Seconds(),
+	}
+	gate := map[string]any{"activate": dec.Activate, "reasons": dec.Reasons, "against_version": activeVersion}
+	if am != nil {
+		gate["active_held_out"] = metricsJSON(*am)
+	}
+	v, err := t.store.SaveAdapterVersion(ctx, tenantID, admem.AdapterVersion{
+		Status: status, Blob: blob, Metrics: metrics, Gate: gate, EmbedderID: t.embedder,
+		Dim: cand.Dim(), Rank: cand.Rank(), TrainExamples: len(train),
+	}, st.TrainedThrough, admem.AdapterTrainingState{TrainedThrough: through, Reservoir: resBlob})
+	if err != nil {
+		return res, err
+	}
+	res.Version, res.Activated = v, dec.Activate
+	if dec.Activate {
+		if err := t.notify.Activated(ctx, tenantID, v.Version); err != nil {
+			t.log.Warn("activation not announced; replicas will poll", "tenant_id", tenantID, "err", err)
+		}
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func newReservoir(o TrainOptions, blob []byte, tenantID string) *adapter.Reservoir {
+	if len(blob) > 0 {
+		r := new(adapter.Reservoir)
+		if err := r.UnmarshalBinary(blob); err == nil {
+			return r
+		}
+	}
+	var seed uint64 = 1469598103934665603
+	for _, c := range []byte(tenantID) {
+		seed = (seed ^ uint64(c)) * 1099511628211
+	}
+	r, err := adapter.NewReservoir(o.ReservoirCap, seed)
+	if err != nil {
+		panic(err) // capacity is validated by withDefaults
+	}
+	return r
+}
+
+func toExample(r admem.AdapterExample) adapter.Example {
+	c := make([]float64, len(r.Context))
+	for i, x := range r.Context {
+		c[i] = float64(x)
+	}
+	a := make([]float64, len(r.Action))
+	for i, x := range r.Action {
+		a[i] = float64(x)
+	}
+	return adapter.Example{Context: c, Action: a, Failed: r.Failed, Cluster: r.ClusterID}
+}
+
+func gateMetrics(m adapter.Metrics) judge.GateMetrics {
+	return judge.GateMetrics{N: m.N, Failures: m.Failures, AUC: m.AUC, Brier: m.Brier, ClusterRecall: m.ClusterRecall}
+}
+
+// metricsJSON renders metrics for a jsonb column: NaN becomes null.
+func metricsJSON(m adapter.Metrics) map[string]any {
+	f := func(x float64) any {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+		return x
+	}
+	return map[string]any{"n": m.N, "failures": m.Failures, "auc": f(m.AUC), "brier": f(m.Brier), "log_loss": f(m.LogLoss),
+		"threshold": m.Threshold, "clusters": m.Clusters, "cluster_recall": f(m.ClusterRecall), "cluster_macro_recall": f(m.ClusterMacroRecall)}
+}

@@ -1,0 +1,380 @@
+// Package guard answers "is this action about to repeat a known mistake?"
+// before an agent acts. Each candidate action gets a failure risk from the
+// tenant's active adapter (when it has one) and from the failure clusters
+// and mistake notes it matches, a decision (allow / warn / block by the
+// tenant's thresholds), the matching notes and clusters as reasons, and a
+// suggested alternative where a note's correction or a procedure knows
+// better. Every answer names the adapter version it used, or none: a tenant
+// without a trained adapter still gets answers from its mistake notes.
+package guard
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/adapters"
+	"github.com/admem/admem/internal/failures"
+)
+
+// Decision is what guard advises for one candidate.
+type Decision string
+
+// Decisions.
+const (
+	Allow Decision = "allow"
+	Warn  Decision = "warn"
+	Block Decision = "block"
+)
+
+// Limits on a request.
+const (
+	MaxCandidates = 50
+	MaxContext    = 50
+	MaxTaskLen    = 20000
+)
+
+// Candidate is one action the agent considers.
+type Candidate struct {
+	Tool string
+	Args map[string]any
+}
+
+// Request asks guard about candidate actions in a context.
+type Request struct {
+	Task       string
+	Context    []admem.Step // recent steps, oldest first
+	Candidates []Candidate
+}
+
+// Reason is a known mistake a candidate matches.
+type Reason struct {
+	Kind      string // "failure_cluster"
+	ClusterID string
+	Signature string
+	Label     string
+	Note      string
+	Count     int
+	Match     float64 // 0..1: how closely the candidate and its context match
+}
+
+// Suggestion is an alternative to a risky candidate.
+type Suggestion struct {
+	Action    string // canonical action text to take instead
+	Text      string // "instead of A, do B"
+	Source    string // "mistake_note" or "procedure"
+	ClusterID string
+}
+
+// Verdict is guard's answer for one candidate.
+type Verdict struct {
+	Tool        string
+	Action      string // canonical action text
+	Risk        float64
+	AdapterRisk *float64 // nil without an adapter
+	NoteRisk    float64
+	Decision    Decision
+	Reasons     []Reason
+	Suggestion  *Suggestion
+}
+
+// Thresholds turn risks into decisions.
+type Thresholds struct{ Warn, Block float64 }
+
+// Response is guard's answer.
+type Response struct {
+	AdapterVersion int // 0: no adapter was used
+	Thresholds     Thresholds
+	Verdicts       []Verdict
+}
+
+// Store is what guard reads per request.
+type Store interface {
+	GuardInputs(ctx context.Context, tenantID string, tools []string) ([]admem.FailureCluster, *float64, *float64, error)
+}
+
+// Models gives the tenant's active adapter (nil: none).
+type Models interface {
+	Get(ctx context.Context, tenantID string) (*adapters.Active, error)
+}
+
+// Procedures suggests an action from the tenant's procedures for a task,
+// where one knows what to do instead of tool; it may be nil.
+type Procedures interface {
+	SuggestAlternative(ctx context.Context, tenantID, task, tool string) (action, text string, ok bool, err error)
+}
+
+// Service answers guard requests.
+type Service struct {
+	store  Store
+	models Models
+	emb    failures.Embedder
+	procs  Procedures
+}
+
+// New returns the guard. emb and models may be nil (notes only); procs may be nil.
+func New(store Store, models Models, emb failures.Embedder, procs Procedures) *Service {
+	return &Service{store: store, models: models, emb: emb, procs: procs}
+}
+
+// Match scoring: a cluster matches a candidate of its tool by how alike the
+// action patterns are (weight 0.6) and how alike the contexts are (0.4).
+// A cluster counts as a reason at MinMatch and its risk is the match times
+// the confidence count/(count+0.5): one failure of the very same action in
+// the same context is already a warning; blocking takes repeated failures.
+const (
+	MinMatch      = 0.5
+	patternWeight = 0.6
+	contextWeight = 0.4
+	neutralCtxSim = 0.5 // when no context embedding is available
+	maxReasons    = 3
+)
+
+// Check answers a guard request for the principal's tenant.
+func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Response, error) {
+	if err := validate(req); err != nil {
+		return Response{}, err
+	}
+	tools := make([]string, 0, len(req.Candidates))
+	for _, c := range req.Candidates {
+		if !slices.Contains(tools, c.Tool) {
+			tools = append(tools, c.Tool)
+		}
+	}
+	clusters, warn, block, err := s.store.GuardInputs(ctx, p.TenantID, tools)
+	if err != nil {
+		return Response{}, err
+	}
+	th := Thresholds{Warn: adapters.DefaultWarn, Block: adapters.DefaultBlock}
+	if warn != nil {
+		th.Warn = *warn
+	}
+	if block != nil {
+		th.Block = *block
+	}
+	resp := Response{Thresholds: th, Verdicts: make([]Verdict, len(req.Candidates))}
+
+	// Embeddings: the context once, each candidate's action.
+	var ctxVec []float32
+	var actVecs [][]float32
+	if s.emb != nil {
+		texts := []string{failures.ContextText(req.Task, req.Context)}
+		for _, c := range req.Candidates {
+			texts = append(texts, failures.ActionText(c.Tool, c.Args))
+		}
+		vecs, err := s.emb.Embed(ctx, texts)
+		if err != nil {
+			return Response{}, fmt.Errorf("guard: embed: %w", err)
+		}
+		ctxVec, actVecs = vecs[0], vecs[1:]
+	}
+	var active *adapters.Active
+	if s.models != nil && ctxVec != nil {
+		a, err := s.models.Get(ctx, p.TenantID)
+		if err != nil {
+			return Response{}, err
+		}
+		if a != nil && a.EmbedderID == s.emb.ID() && a.Model.Dim() == len(ctxVec) {
+			active = a
+			resp.AdapterVersion = a.Version
+		}
+	}
+	var scorer *scorerFor
+	if active != nil {
+		sc := active.Model.ForContext(to64(ctxVec))
+		scorer = &scorerFor{risk: sc.Risk}
+	}
+
+	for i, c := range req.Candidates {
+		pattern := failures.ActionPattern(c.Tool, c.Args)
+		v := Verdict{Tool: c.Tool, Action: canonical(c)}
+		if scorer != nil {
+			r := scorer.risk(to64(actVecs[i]))
+			v.AdapterRisk = &r
+		}
+		var best *admem.FailureCluster
+		for k := range clusters {
+			cl := &clusters[k]
+			if cl.Tool != c.Tool {
+				continue
+			}
+			m := match(pattern, ctxVec, cl)
+			if m < MinMatch {
+				continue
+			}
+			risk := m * float64(cl.Count) / (float64(cl.Count) + 0.5)
+			if risk > v.NoteRisk {
+				v.NoteRisk = risk
+			}
+			v.Reasons = append(v.Reasons, Reason{Kind: "failure_cluster", ClusterID: cl.ID, Signature: cl.Signature, Label: cl.Label,
+				Note: cl.Note.Text, Count: cl.Count, Match: round3(m)})
+			if cl.Note.Correction != "" && (best == nil || m > bestMatch(v.Reasons, best.ID)) {
+				best = cl
+			}
+		}
+		slices.SortStableFunc(v.Reasons, func(a, b Reason) int {
+			switch {
+			case a.Match > b.Match:
+				return -1
+			case a.Match < b.Match:
+				return 1
+			}
+			return b.Count - a.Count
+		})
+		if len(v.Reasons) > maxReasons {
+			v.Reasons = v.Reasons[:maxReasons]
+		}
+		v.Risk = v.NoteRisk
+		if v.AdapterRisk != nil && *v.AdapterRisk > v.Risk {
+			v.Risk = *v.AdapterRisk
+		}
+		v.Risk, v.NoteRisk = round4(v.Risk), round4(v.NoteRisk)
+		switch {
+		case v.Risk >= th.Block:
+			v.Decision = Block
+		case v.Risk >= th.Warn:
+			v.Decision = Warn
+		default:
+			v.Decision = Allow
+		}
+		if v.Decision != Allow {
+			if best != nil {
+				v.Suggestion = &Suggestion{Action: best.Note.Do, Text: best.Note.Correction, Source: "mistake_note", ClusterID: best.ID}
+			} else if s.procs != nil {
+				action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool)
+				if err != nil {
+					return Response{}, err
+				}
+				if ok {
+					v.Suggestion = &Suggestion{Action: action, Text: text, Source: "procedure"}
+				}
+			}
+		}
+		resp.Verdicts[i] = v
+	}
+	return resp, nil
+}
+
+type scorerFor struct{ risk func([]float64) float64 }
+
+func bestMatch(rs []Reason, id string) float64 {
+	for _, r := range rs {
+		if r.ClusterID == id {
+			return r.Match
+		}
+	}
+	return 0
+}
+
+// match scores how closely a candidate (its action pattern, in the request's
+// context) matches a cluster of the same tool.
+func match(pattern string, ctxVec []float32, cl *admem.FailureCluster) float64 {
+	ps := 0.0
+	if _, ok := cl.Actions[pattern]; ok {
+		ps = 1
+	} else {
+		for a := range cl.Actions {
+			ps = math.Max(ps, jaccard(pattern, a))
+		}
+		if cl.Note.Doing != "" {
+			ps = math.Max(ps, jaccard(pattern, cl.Note.Doing))
+		}
+	}
+	cs := neutralCtxSim
+	if ctxVec != nil && len(cl.Centroid) == len(ctxVec) {
+		cs = math.Max(0, cosine(ctxVec, cl.Centroid))
+	}
+	return patternWeight*ps + contextWeight*cs
+}
+
+// jaccard compares two canonical actions by their argument tokens
+// (key=value pairs), so that calls differing in one argument score high.
+func jaccard(a, b string) float64 {
+	ta, tb := argTokens(a), argTokens(b)
+	if len(ta) == 0 && len(tb) == 0 {
+		return 1
+	}
+	inter := 0
+	for t := range ta {
+		if tb[t] {
+			inter++
+		}
+	}
+	union := len(ta) + len(tb) - inter
+	if union == 0 {
+		return 0
+	}
+	return float64(inter) / float64(union)
+}
+
+func argTokens(s string) map[string]bool {
+	if i := strings.IndexByte(s, '('); i >= 0 {
+		s = s[i+1:]
+	}
+	s = strings.TrimSuffix(s, ")")
+	out := map[string]bool{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '{' || r == '}' || r == '[' || r == ']' || r == ' ' }) {
+		out[f] = true
+	}
+	return out
+}
+
+func validate(req Request) error {
+	if strings.TrimSpace(req.Task) == "" {
+		return admem.Invalid("task", "required")
+	}
+	if len(req.Task) > MaxTaskLen {
+		return admem.Invalid("task", fmt.Sprintf("at most %d bytes", MaxTaskLen))
+	}
+	if len(req.Candidates) == 0 {
+		return admem.Invalid("candidates", "at least one candidate action")
+	}
+	if len(req.Candidates) > MaxCandidates {
+		return admem.Invalid("candidates", fmt.Sprintf("at most %d", MaxCandidates))
+	}
+	if len(req.Context) > MaxContext {
+		return admem.Invalid("context", fmt.Sprintf("at most %d steps", MaxContext))
+	}
+	for i, c := range req.Candidates {
+		if strings.TrimSpace(c.Tool) == "" {
+			return admem.Invalid(fmt.Sprintf("candidates[%d].tool", i), "required")
+		}
+	}
+	for i, st := range req.Context {
+		if strings.TrimSpace(st.Action) == "" {
+			return admem.Invalid(fmt.Sprintf("context[%d].tool", i), "required")
+		}
+	}
+	return nil
+}
+
+func canonical(c Candidate) string {
+	return failures.CanonicalText(c.Tool, c.Args)
+}
+
+func to64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+func cosine(a, b []float32) float64 {
+	var d, na, nb float64
+	for i := range a {
+		d += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return d / math.Sqrt(na*nb)
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+func round4(x float64) float64 { return math.Round(x*10000) / 10000 }

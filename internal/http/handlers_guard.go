@@ -1,0 +1,41 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/guard"
+)
+
+func (s *Server) handleGuard(w http.ResponseWriter, r *http.Request) {
+	var req guardRequest
+	if err := decode(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := guard.Request{Task: req.Task, Candidates: make([]guard.Candidate, len(req.Candidates)), Context: make([]admem.Step, len(req.Context))}
+	for i, c := range req.Candidates {
+		in.Candidates[i] = guard.Candidate{Tool: c.Tool, Args: c.Args}
+	}
+	for i, st := range req.Context {
+		status := admem.StepOK
+		switch st.Status {
+		case "", "ok":
+			if st.Error != "" {
+				status = admem.StepError
+			}
+		case "error":
+			status = admem.StepError
+		default:
+			s.writeError(w, r, admem.Invalid("context["+itoa(i)+"].status", "ok or error"))
+			return
+		}
+		in.Context[i] = admem.Step{Index: i, Action: st.Tool, Args: st.Args, Status: status, Error: st.Error, ErrorType: st.ErrorType, Observation: st.Observation}
+	}
+	resp, err := s.guard.Check(r.Context(), principal(r), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toGuardResponse(resp))
+}

@@ -1,0 +1,96 @@
+package wiring
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/admem/admem/internal/adapters"
+	"github.com/admem/admem/internal/config"
+	"github.com/admem/admem/internal/embed"
+	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/guard"
+	"github.com/redis/go-redis/v9"
+)
+
+// Learning is the failure-learning side of a process: failure clusters,
+// the adapter registry of this replica, adapter admin and guard.
+type Learning struct {
+	Embedder embed.Embedder // nil when none could be loaded
+	Failures *failures.Service
+	Registry *adapters.Registry
+	Notifier *adapters.Notifier
+	Adapters *adapters.Service
+	Guard    *guard.Service
+}
+
+var (
+	embedMu    sync.Mutex
+	embedCache = map[string]embed.Embedder{}
+)
+
+// Embedder returns the configured embedder, loading it once per process
+// (the word-vector file is read once however many APIs a test starts).
+func Embedder(cfg config.Config) (embed.Embedder, error) {
+	key := cfg.Embedder + "\x00" + cfg.EmbedFile
+	embedMu.Lock()
+	defer embedMu.Unlock()
+	if e, ok := embedCache[key]; ok {
+		return e, nil
+	}
+	e, err := embed.New(embed.Config{Provider: cfg.Embedder, GloVeFile: cfg.EmbedFile})
+	if err != nil {
+		return nil, err
+	}
+	embedCache[key] = e
+	return e, nil
+}
+
+// NewLearning assembles the learning services over infra. Without an
+// embedder, failures cannot be recorded and guard answers from clusters by
+// action alone; it logs why.
+func NewLearning(cfg config.Config, infra *Infra, log *slog.Logger) *Learning {
+	emb, err := Embedder(cfg)
+	if err != nil {
+		log.Warn("no embedder: guard runs on mistake notes without context, failures are not recorded", "err", err)
+		emb = nil
+	}
+	l := &Learning{Embedder: emb}
+	var femb failures.Embedder
+	if emb != nil {
+		femb = emb
+	}
+	l.Failures = failures.New(infra.DB, femb, failures.Options{})
+	l.Registry = adapters.NewRegistry(infra.DB, log)
+	l.Notifier = adapters.NewNotifier(infra.Redis, cfg.RedisPrefix)
+	l.Adapters = adapters.NewService(infra.DB, l.Registry, l.Notifier)
+	l.Guard = guard.New(infra.DB, l.Registry, femb, nil)
+	return l
+}
+
+// FollowAdapters keeps the registry current (pub/sub plus polling) until
+// ctx ends or the Redis client is closed.
+func (l *Learning) FollowAdapters(ctx context.Context, rdb *redis.Client, prefix string, interval time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		// The API has no shutdown hook of its own: stop when the process
+		// closes its Redis client.
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := rdb.Ping(ctx).Err(); errors.Is(err, redis.ErrClosed) {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	l.Registry.Follow(ctx, rdb, prefix, interval, log)
+}
