@@ -22,6 +22,14 @@ type Worker struct {
 	log     *slog.Logger
 	metrics *metrics
 	jobs    []Job
+	loops   []Loop
+}
+
+// Loop is work that runs until its context ends: the event relay and the
+// stream consumer. It must finish what it started before returning.
+type Loop struct {
+	Name string
+	Run  func(ctx context.Context)
 }
 
 // Job is work run every interval.
@@ -34,15 +42,16 @@ type Job struct {
 // New returns a worker with the standard jobs.
 func New(cfg config.Config, infra *wiring.Infra, log *slog.Logger, reg prometheus.Registerer) *Worker {
 	w := &Worker{cfg: cfg, infra: infra, log: log, metrics: newMetrics(reg)}
-	w.jobs = []Job{
-		{Name: "purge-idempotency", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+	w.addEventPipeline(reg)
+	w.jobs = append(w.jobs,
+		Job{Name: "purge-idempotency", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			n, err := infra.DB.PurgeIdempotent(ctx, time.Now().Add(-24*time.Hour))
 			if err == nil && n > 0 {
 				log.Info("purged idempotency records", "count", n)
 			}
 			return err
 		}},
-	}
+	)
 	return w
 }
 
@@ -51,6 +60,14 @@ func New(cfg config.Config, infra *wiring.Infra, log *slog.Logger, reg prometheu
 // committed.
 func (w *Worker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	for _, l := range w.loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.log.Info("loop started", "loop", l.Name)
+			l.Run(ctx)
+		}()
+	}
 	for _, j := range w.jobs {
 		wg.Add(1)
 		go func() {

@@ -1,0 +1,212 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/redis/go-redis/v9"
+)
+
+// DeadLetterStore keeps events that kept failing, per tenant.
+type DeadLetterStore interface {
+	AddDeadLetter(ctx context.Context, d admem.DeadLetter) error
+}
+
+// Consumer reads the stream in the consumer group and applies a handler.
+type Consumer struct {
+	rdb    redis.UniversalClient
+	cfg    Config
+	handle Handler
+	dead   DeadLetterStore
+	log    *slog.Logger
+	m      *Metrics
+	errs   map[string]string // last handler error per entry, for dead letters
+}
+
+// NewConsumer returns a consumer; m may be nil.
+func NewConsumer(rdb redis.UniversalClient, cfg Config, h Handler, dead DeadLetterStore, log *slog.Logger, m *Metrics) *Consumer {
+	return &Consumer{rdb: rdb, cfg: cfg, handle: h, dead: dead, log: log, m: m, errs: map[string]string{}}
+}
+
+// EnsureGroup creates the stream and the group (reading from the stream's
+// start, so events relayed before the first worker started are not skipped).
+func EnsureGroup(ctx context.Context, rdb redis.UniversalClient, cfg Config) error {
+	err := rdb.XGroupCreateMkStream(ctx, cfg.Stream, cfg.Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("events: create group: %w", err)
+	}
+	return nil
+}
+
+// ConsumeOnce handles one batch: first entries a dead consumer left pending
+// for ClaimIdle, else new entries (waiting up to Block). It returns how
+// many entries it acknowledged.
+func (c *Consumer) ConsumeOnce(ctx context.Context) (int, error) {
+	msgs, _, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: c.cfg.Stream, Group: c.cfg.Group,
+		Consumer: c.cfg.Consumer, MinIdle: c.cfg.ClaimIdle, Start: "0-0", Count: int64(c.cfg.Batch)}).Result()
+	if err != nil {
+		if isNoGroup(err) {
+			if err := EnsureGroup(ctx, c.rdb, c.cfg); err != nil {
+				return 0, err
+			}
+			return 0, nil
+		}
+		return 0, fmt.Errorf("events: autoclaim: %w", err)
+	}
+	claimed := len(msgs) > 0
+	if claimed && c.m != nil {
+		c.m.reclaimed.Add(float64(len(msgs)))
+	}
+	if !claimed {
+		res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+			Streams: []string{c.cfg.Stream, ">"}, Count: int64(c.cfg.Batch), Block: c.cfg.Block}).Result()
+		if errors.Is(err, redis.Nil) {
+			return 0, nil
+		}
+		if err != nil {
+			if isNoGroup(err) {
+				return 0, EnsureGroup(ctx, c.rdb, c.cfg)
+			}
+			return 0, fmt.Errorf("events: read: %w", err)
+		}
+		for _, s := range res {
+			msgs = append(msgs, s.Messages...)
+		}
+	}
+	var attempts map[string]int64
+	if claimed {
+		if attempts, err = c.deliveries(ctx, msgs); err != nil {
+			return 0, err
+		}
+	}
+	acked := 0
+	for _, msg := range msgs {
+		if ctx.Err() != nil {
+			return acked, ctx.Err()
+		}
+		// Once read, an entry is handled to the end even if shutdown begins:
+		// its effect commits and is acknowledged, or neither happens.
+		ok, err := c.process(context.WithoutCancel(ctx), msg, attempts[msg.ID])
+		if err != nil {
+			return acked, err
+		}
+		if ok {
+			acked++
+		}
+	}
+	return acked, nil
+}
+
+// deliveries returns how often each claimed entry was delivered.
+func (c *Consumer) deliveries(ctx context.Context, msgs []redis.XMessage) (map[string]int64, error) {
+	out := make(map[string]int64, len(msgs))
+	pend, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: c.cfg.Stream, Group: c.cfg.Group,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)) * 4, Consumer: c.cfg.Consumer}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("events: pending: %w", err)
+	}
+	for _, p := range pend {
+		out[p.ID] = p.RetryCount
+	}
+	return out, nil
+}
+
+// process handles one entry and acknowledges it after the handler
+// committed, or after dead-lettering it. It reports whether it acknowledged.
+// A handler failure leaves the entry pending for a later reclaim.
+func (c *Consumer) process(ctx context.Context, msg redis.XMessage, delivered int64) (bool, error) {
+	ev, err := decode(msg.Values)
+	if err != nil {
+		return c.deadLetter(ctx, msg, admem.Event{}, int(delivered), err.Error())
+	}
+	if c.cfg.MaxAttempts > 0 && delivered > int64(c.cfg.MaxAttempts) {
+		last := c.errs[msg.ID]
+		if last == "" {
+			last = fmt.Sprintf("failed %d deliveries", delivered-1)
+		}
+		return c.deadLetter(ctx, msg, ev, int(delivered-1), last)
+	}
+	start := time.Now()
+	if err := c.handle(ctx, ev); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		c.errs[msg.ID] = err.Error()
+		c.count(ev.Type, "error", start)
+		c.log.Warn("event failed; it stays pending and will be retried", "event", ev.ID, "type", ev.Type, "tenant", ev.TenantID,
+			"delivery", delivered, "err", err)
+		return false, nil
+	}
+	c.count(ev.Type, "ok", start)
+	if c.m != nil && !ev.CreatedAt.IsZero() {
+		c.m.eventAge.Observe(time.Since(ev.CreatedAt).Seconds())
+	}
+	if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, msg.ID).Err(); err != nil {
+		// The effect committed; a redelivery will find it processed.
+		return false, fmt.Errorf("events: ack %s: %w", msg.ID, err)
+	}
+	delete(c.errs, msg.ID)
+	return true, nil
+}
+
+func (c *Consumer) count(typ, result string, start time.Time) {
+	if c.m == nil {
+		return
+	}
+	c.m.processed.WithLabelValues(typ, result).Inc()
+	c.m.handleSeconds.WithLabelValues(typ).Observe(time.Since(start).Seconds())
+}
+
+// deadLetter records the event (per tenant in Postgres, and on the
+// dead-letter stream), then acknowledges it.
+func (c *Consumer) deadLetter(ctx context.Context, msg redis.XMessage, ev admem.Event, attempts int, reason string) (bool, error) {
+	if ev.TenantID != "" && ev.ID != "" {
+		if err := c.dead.AddDeadLetter(ctx, admem.DeadLetter{Event: ev, StreamID: msg.ID, Attempts: attempts, LastError: reason}); err != nil {
+			return false, err
+		}
+	}
+	values := map[string]any{"stream_id": msg.ID, "attempts": attempts, "error": reason}
+	for k, v := range msg.Values {
+		values["event."+k] = v
+	}
+	pipe := c.rdb.TxPipeline()
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: c.cfg.DeadStream, MaxLen: 100_000, Approx: true, Values: values})
+	pipe.XAck(ctx, c.cfg.Stream, c.cfg.Group, msg.ID)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, fmt.Errorf("events: dead-letter %s: %w", msg.ID, err)
+	}
+	delete(c.errs, msg.ID)
+	if c.m != nil {
+		c.m.deadLettered.Inc()
+	}
+	c.log.Error("event dead-lettered", "event", ev.ID, "type", ev.Type, "tenant", ev.TenantID, "attempts", attempts, "err", reason)
+	return true, nil
+}
+
+// Run consumes until ctx ends. It stops reading first; the entry being
+// handled finishes under its own context and is acknowledged only if its
+// effect committed.
+func (c *Consumer) Run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		// Reads stop at shutdown; handling in progress completes.
+		_, err := c.ConsumeOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("consume failed", "err", err, "retry_in", backoff.String())
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+	}
+}
+
+func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }

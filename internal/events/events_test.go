@@ -1,0 +1,418 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/apitest"
+	"github.com/admem/admem/internal/events"
+	"github.com/admem/admem/internal/learner"
+	"github.com/admem/admem/internal/signature"
+	"github.com/admem/admem/internal/store"
+	"github.com/admem/admem/internal/testenv"
+	"github.com/admem/admem/internal/trajectories"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type fixture struct {
+	pg     testenv.Postgres
+	db     *store.DB
+	rdb    *redis.Client
+	cfg    events.Config
+	tenant string
+	svc    *trajectories.Service
+	l      *trajectories.Learner
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	pg := testenv.DB(t)
+	url, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, pg.AppURL, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	ten, err := db.CreateTenant(ctx, admem.Tenant{Name: "events", Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := events.DefaultConfig(prefix, "c1")
+	cfg.Block = 50 * time.Millisecond
+	l := trajectories.NewLearner()
+	return fixture{pg: pg, db: db, rdb: rdb, cfg: cfg, tenant: ten.ID, svc: trajectories.New(db, l, quiet), l: l}
+}
+
+func (f fixture) principal() admem.Principal {
+	return admem.Principal{TenantID: f.tenant, Scopes: []admem.KeyScope{admem.ScopeAdmin}}
+}
+
+// workload records n trajectories of cancellation tasks: every third
+// succeeds after recovering; the others fail with one of three errors.
+func workload(t *testing.T, f fixture, n int) (failedBySig map[string]int, successes int) {
+	t.Helper()
+	failedBySig = map[string]int{}
+	errs := []string{"Error: reservation %s not found", "Error: user %s has no payment method gift_card", "Error: cannot cancel basic economy %s"}
+	var ts []admem.Trajectory
+	for i := 0; i < n; i++ {
+		res := fmt.Sprintf("R%05d", i)
+		steps := []admem.Step{
+			{Action: "get_user_details", Args: map[string]any{"user_id": fmt.Sprintf("u_%d", i)}, Status: admem.StepOK},
+			{Action: "cancel_reservation", Args: map[string]any{"reservation_id": res}, Status: admem.StepError,
+				Error: fmt.Sprintf(errs[i%3], res)},
+		}
+		outcome := admem.OutcomeFailure
+		if i%3 == 0 {
+			steps = append(steps, admem.Step{Action: "cancel_reservation", Args: map[string]any{"reservation_id": res, "reason": "change of plan"}, Status: admem.StepOK})
+			outcome = admem.OutcomeSuccess
+			successes++
+		}
+		for _, s := range steps {
+			if s.Failed() {
+				failedBySig[signature.FromStep(s).ID()]++
+			}
+		}
+		ts = append(ts, admem.Trajectory{Task: "cancel reservation " + res + " for the user", Steps: steps, Outcome: outcome})
+	}
+	if _, err := f.svc.Record(context.Background(), f.principal(), ts); err != nil {
+		t.Fatal(err)
+	}
+	return failedBySig, successes
+}
+
+// drain consumes with c until the group has nothing pending or undelivered.
+func drain(t *testing.T, f fixture, c *events.Consumer) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := c.ConsumeOnce(ctx); err != nil {
+			t.Fatalf("consume: %v", err)
+		}
+		d, err := events.Measure(ctx, f.db, f.rdb, f.cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.GroupPending == 0 && d.GroupLag == 0 && d.OutboxPending == 0 {
+			return
+		}
+	}
+	t.Fatal("the stream did not drain")
+}
+
+// checkEffects asserts every effect happened exactly once: each mistake note
+// counts each failed step once, each success supports one procedure once,
+// and every event is recorded processed once.
+func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes int) {
+	t.Helper()
+	ctx := context.Background()
+	items, err := f.db.ActiveItems(ctx, f.tenant, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes, sources := map[string]int{}, 0
+	for _, it := range items {
+		switch it.Kind {
+		case admem.KindMistake:
+			var n learner.MistakeNote
+			if err := json.Unmarshal(it.State, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n.Count != it.Count {
+				t.Errorf("note %s: state count %d, row count %d", it.Key, n.Count, it.Count)
+			}
+			notes[it.Key] = n.Count
+		case admem.KindProcedure:
+			var p trajectories.ProcedureState
+			if err := json.Unmarshal(it.State, &p); err != nil {
+				t.Fatal(err)
+			}
+			sources += len(p.Procedure.Sources)
+		}
+	}
+	for sig, want := range failedBySig {
+		if notes[sig] != want {
+			t.Errorf("mistake note %s counts %d failed steps, want %d", sig, notes[sig], want)
+		}
+	}
+	if len(notes) != len(failedBySig) {
+		t.Errorf("%d notes, want %d", len(notes), len(failedBySig))
+	}
+	if sources != successes {
+		t.Errorf("procedures are supported by %d successes, want %d", sources, successes)
+	}
+	var outbox, processed, dupes int
+	owner, err := pgx.Connect(ctx, f.pg.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	err = owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE tenant_id = $1),
+		(SELECT count(*) FROM processed_events WHERE tenant_id = $1),
+		(SELECT count(*) FROM (SELECT event_id FROM processed_events WHERE tenant_id = $1 GROUP BY event_id HAVING count(*) > 1) d)`,
+		f.tenant).Scan(&outbox, &processed, &dupes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if processed != outbox || dupes != 0 {
+		t.Errorf("%d events in the outbox, %d processed (%d twice)", outbox, processed, dupes)
+	}
+}
+
+// crashAfterPublish appends the batch to the stream and then fails, as a
+// relay that died before its commit: the rows stay pending and are relayed
+// again, so the stream holds duplicates.
+type crashAfterPublish struct{ db *store.DB }
+
+func (c crashAfterPublish) RelayOutbox(ctx context.Context, limit int, publish func([]admem.Event) error) (int, error) {
+	return c.db.RelayOutbox(ctx, limit, func(evs []admem.Event) error {
+		if err := publish(evs); err != nil {
+			return err
+		}
+		return errors.New("relay died before commit")
+	})
+}
+
+func TestKilledWorkerLosesAndDuplicatesNothing(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	failedBySig, successes := workload(t, f, 30)
+
+	// A relay dies after appending its first batch: that batch is appended twice.
+	f.cfg.Batch = 20
+	if _, err := events.NewRelay(crashAfterPublish{f.db}, f.rdb, f.cfg, quiet, nil).RelayOnce(ctx); err == nil {
+		t.Fatal("the crashing relay reported success")
+	}
+	relay := events.NewRelay(f.db, f.rdb, f.cfg, quiet, nil)
+	for {
+		n, err := relay.RelayOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	d, err := events.Measure(ctx, f.db, f.rdb, f.cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.OutboxPending != 0 || d.StreamLength != int64(30+30+20) {
+		t.Fatalf("after relaying: %+v, want an empty outbox and 80 entries (60 events, 20 twice)", d)
+	}
+	if err := events.EnsureGroup(ctx, f.rdb, f.cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	// Consumer A reads a batch and dies after committing its 5th effect,
+	// before acknowledging it; the rest of its batch is never handled.
+	handler := f.l.Handler(f.db)
+	actx, kill := context.WithCancel(ctx)
+	var handled atomic.Int32
+	cfgA := f.cfg
+	cfgA.Consumer, cfgA.Batch = "worker-a", 10
+	a := events.NewConsumer(f.rdb, cfgA, func(ctx context.Context, ev admem.Event) error {
+		if err := handler(ctx, ev); err != nil {
+			return err
+		}
+		if handled.Add(1) == 5 {
+			kill()
+			return context.Canceled // died before the ack
+		}
+		return nil
+	}, f.db, quiet, nil)
+	if _, err := a.ConsumeOnce(actx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("consumer a: %v, want it killed", err)
+	}
+	pend, err := f.rdb.XPending(ctx, f.cfg.Stream, f.cfg.Group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pend.Consumers["worker-a"] != 6 {
+		t.Fatalf("worker-a left %d entries pending, want 6 (the 5th handled but unacknowledged, and 5 unhandled)", pend.Consumers["worker-a"])
+	}
+
+	// Consumer B reclaims what A left and finishes the stream.
+	cfgB := f.cfg
+	cfgB.Consumer, cfgB.ClaimIdle = "worker-b", 100*time.Millisecond
+	time.Sleep(150 * time.Millisecond)
+	drain(t, f, events.NewConsumer(f.rdb, cfgB, handler, f.db, quiet, nil))
+	checkEffects(t, f, failedBySig, successes)
+
+	// Replaying the whole stream from the start changes nothing.
+	cfgC := f.cfg
+	cfgC.Group, cfgC.Consumer = "replay", "worker-c"
+	if err := events.EnsureGroup(ctx, f.rdb, cfgC); err != nil {
+		t.Fatal(err)
+	}
+	c := events.NewConsumer(f.rdb, cfgC, handler, f.db, quiet, nil)
+	for {
+		n, err := c.ConsumeOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	checkEffects(t, f, failedBySig, successes)
+}
+
+func TestRelayReplicasShareTheOutbox(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	workload(t, f, 150) // 300 events: one recorded and one step.failed each
+	f.cfg.Batch = 7
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := events.NewRelay(f.db, f.rdb, f.cfg, quiet, nil)
+			for {
+				n, err := r.RelayOnce(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+				total.Add(int64(n))
+			}
+		}()
+	}
+	wg.Wait()
+	n, err := f.rdb.XLen(ctx, f.cfg.Stream).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total.Load() != 300 || n != 300 {
+		t.Fatalf("relayed %d, stream has %d; want 300 each (no event twice)", total.Load(), n)
+	}
+}
+
+func TestIngestWhileRedisIsDownThenRelayCatchesUp(t *testing.T) {
+	t.Parallel()
+	// The API's Redis is unreachable.
+	env := apitest.New(t, apitest.WithEnv("ADMEM_REDIS_URL", "redis://127.0.0.1:1/0"))
+	_, admin := env.Tenant(t, "redis-down")
+	for i := 0; i < 3; i++ {
+		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "t", "outcome": "failure",
+			"steps": []map[string]any{{"action": "a", "error": "Error: boom"}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("ingest with Redis down: %d %s", r.Status, r.Body)
+		}
+	}
+	ctx := context.Background()
+	url, prefix := testenv.Redis(t)
+	cfg := events.DefaultConfig(prefix, "c")
+	down := events.NewRelay(env.Infra.DB, env.Infra.Redis, cfg, quiet, nil)
+	if _, err := down.RelayOnce(ctx); err == nil {
+		t.Fatal("relay to an unreachable Redis succeeded")
+	}
+	if n, _, err := env.Infra.DB.OutboxBacklog(ctx); err != nil || n != 6 {
+		t.Fatalf("backlog %d (%v), want 6 events kept", n, err)
+	}
+	// Redis is back: the relay catches up.
+	opt, _ := redis.ParseURL(url)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	up := events.NewRelay(env.Infra.DB, rdb, cfg, quiet, nil)
+	if n, err := up.RelayOnce(ctx); err != nil || n != 6 {
+		t.Fatalf("catch-up relayed %d (%v), want 6", n, err)
+	}
+	if n, _, _ := env.Infra.DB.OutboxBacklog(ctx); n != 0 {
+		t.Fatalf("backlog %d after catching up", n)
+	}
+	if n, _ := rdb.XLen(ctx, cfg.Stream).Result(); n != 6 {
+		t.Fatalf("stream has %d entries, want 6", n)
+	}
+}
+
+func TestPoisonEventIsDeadLetteredAndVisibleToItsTenantAdmin(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	_, admin := env.Tenant(t, "poison")
+	_, otherAdmin := env.Tenant(t, "poison-other")
+	r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "t", "outcome": "success", "steps": []map[string]any{{"action": "a"}}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("record: %d %s", r.Status, r.Body)
+	}
+	ctx := context.Background()
+	url, prefix := testenv.Redis(t)
+	opt, _ := redis.ParseURL(url)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	cfg := events.DefaultConfig(prefix, "w")
+	cfg.Block, cfg.ClaimIdle, cfg.MaxAttempts = 20*time.Millisecond, 30*time.Millisecond, 3
+	if _, err := events.NewRelay(env.Infra.DB, rdb, cfg, quiet, nil).RelayOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	c := events.NewConsumer(rdb, cfg, func(context.Context, admem.Event) error {
+		calls.Add(1)
+		return errors.New("handler bug")
+	}, env.Infra.DB, quiet, nil)
+	if err := events.EnsureGroup(ctx, rdb, cfg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := c.ConsumeOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := rdb.XLen(ctx, cfg.DeadStream).Result(); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the event was never dead-lettered")
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("handler ran %d times, want MaxAttempts = 3", got)
+	}
+	if p, _ := rdb.XPending(ctx, cfg.Stream, cfg.Group).Result(); p.Count != 0 {
+		t.Fatalf("%d entries still pending", p.Count)
+	}
+	var list struct {
+		Items []struct {
+			Type      string `json:"type"`
+			Attempts  int    `json:"attempts"`
+			LastError string `json:"last_error"`
+		} `json:"items"`
+	}
+	env.Do(t, "GET", "/v1/dead-letters", admin, nil).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Type != admem.EventTrajectoryRecorded || list.Items[0].Attempts != 3 || list.Items[0].LastError != "handler bug" {
+		t.Fatalf("dead letters: %+v", list.Items)
+	}
+	list.Items = nil
+	env.Do(t, "GET", "/v1/dead-letters", otherAdmin, nil).JSON(t, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("another tenant sees %d dead letters", len(list.Items))
+	}
+}

@@ -1,0 +1,82 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/redis/go-redis/v9"
+)
+
+// OutboxStore is the outbox as the relay sees it.
+type OutboxStore interface {
+	RelayOutbox(ctx context.Context, limit int, publish func([]admem.Event) error) (int, error)
+}
+
+// Relay moves outbox rows to the stream.
+type Relay struct {
+	db  OutboxStore
+	rdb redis.UniversalClient
+	cfg Config
+	log *slog.Logger
+	m   *Metrics
+}
+
+// NewRelay returns a relay; m may be nil.
+func NewRelay(db OutboxStore, rdb redis.UniversalClient, cfg Config, log *slog.Logger, m *Metrics) *Relay {
+	return &Relay{db: db, rdb: rdb, cfg: cfg, log: log, m: m}
+}
+
+// RelayOnce relays one batch and returns how many events it moved. The
+// batch is appended in one pipeline; if any append fails the batch stays
+// pending (some entries may already be on the stream: consumers dedupe).
+func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	n, err := r.db.RelayOutbox(ctx, r.cfg.Batch, func(evs []admem.Event) error {
+		pipe := r.rdb.Pipeline()
+		for _, e := range evs {
+			values, err := encode(e)
+			if err != nil {
+				return fmt.Errorf("events: encode %s: %w", e.ID, err)
+			}
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: r.cfg.Stream, MaxLen: r.cfg.MaxLen, Approx: r.cfg.MaxLen > 0, Values: values})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("events: append to stream: %w", err)
+		}
+		return nil
+	})
+	if r.m != nil {
+		if err != nil {
+			r.m.relayErrors.Inc()
+		}
+		r.m.relayed.Add(float64(n))
+	}
+	return n, err
+}
+
+// Run relays until ctx ends: at once while batches come back full, after
+// Poll when the outbox is empty, with backoff up to 5 s while Postgres or
+// Redis fail. A batch in flight when ctx ends is finished, not abandoned.
+func (r *Relay) Run(ctx context.Context) {
+	backoff := r.cfg.Poll
+	for {
+		n, err := r.RelayOnce(context.WithoutCancel(ctx))
+		wait := r.cfg.Poll
+		switch {
+		case err != nil:
+			r.log.Warn("relay failed; events stay in the outbox", "err", err, "retry_in", backoff.String())
+			wait, backoff = backoff, min(backoff*2, 5*time.Second)
+		case n == r.cfg.Batch:
+			wait, backoff = 0, r.cfg.Poll
+		default:
+			backoff = r.cfg.Poll
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package trajectories
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/store"
+)
+
+// LearnerConsumer names the learner in the processed-event ledger.
+const LearnerConsumer = "learner"
+
+// EventStore opens learner transactions that record the event as processed.
+type EventStore interface {
+	Learn(ctx context.Context, tenantID, consumer, eventID string, fn func(*store.LearnTx) error) error
+}
+
+// Handler returns the worker's event handler: each event's effect and its
+// processed-event record commit in one transaction, so a redelivered event
+// changes nothing. Unknown event types are recorded as processed and ignored.
+func (l *Learner) Handler(db EventStore) func(ctx context.Context, ev admem.Event) error {
+	return func(ctx context.Context, ev admem.Event) error {
+		err := db.Learn(ctx, ev.TenantID, LearnerConsumer, ev.ID, func(lt *store.LearnTx) error {
+			switch ev.Type {
+			case admem.EventTrajectoryRecorded:
+				return l.LearnRecorded(lt, ev.SubjectID)
+			case admem.EventStepFailed:
+				idx, ok := ev.Payload["step_index"].(float64)
+				if !ok {
+					return fmt.Errorf("trajectories: step.failed event %s has no step_index", ev.ID)
+				}
+				return l.LearnStepFailed(lt, ev.SubjectID, int(idx))
+			}
+			return nil
+		})
+		if errors.Is(err, store.ErrAlreadyProcessed) {
+			return nil
+		}
+		return err
+	}
+}

@@ -1,0 +1,57 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/admem/admem/internal/events"
+	"github.com/admem/admem/internal/trajectories"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// addEventPipeline adds the outbox relay, the learner's stream consumer,
+// the queue-depth gauges and the outbox purge. Every worker replica runs
+// all of them: relays share the outbox (SKIP LOCKED), consumers share the
+// stream (one consumer group), and each event's effect commits once.
+func (w *Worker) addEventPipeline(reg prometheus.Registerer) {
+	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
+	m := events.NewMetrics(reg)
+	db, rdb := w.infra.DB, w.infra.Redis
+	relay := events.NewRelay(db, rdb, cfg, w.log, m)
+	consumer := events.NewConsumer(rdb, cfg, trajectories.NewLearner().Handler(db), db, w.log, m)
+	w.loops = append(w.loops,
+		Loop{Name: "outbox-relay", Run: relay.Run},
+		Loop{Name: "learner-consumer", Run: func(ctx context.Context) {
+			if err := events.EnsureGroup(ctx, rdb, cfg); err != nil {
+				w.log.Warn("event stream not ready; the consumer retries", "err", err)
+			}
+			consumer.Run(ctx)
+		}},
+	)
+	w.jobs = append(w.jobs,
+		Job{Name: "event-queue-depth", Every: 5 * time.Second, Run: func(ctx context.Context) error {
+			_, err := events.Measure(ctx, db, rdb, cfg, m)
+			return err
+		}},
+		Job{Name: "purge-outbox", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			n, err := db.PurgeOutbox(ctx, time.Now().Add(-7*24*time.Hour))
+			if err == nil && n > 0 {
+				w.log.Info("purged relayed outbox events", "count", n)
+			}
+			return err
+		}},
+	)
+}
+
+// consumerName is unique per process: a restarted worker is a new consumer,
+// and what the old one left pending is reclaimed after ClaimIdle.
+func consumerName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
