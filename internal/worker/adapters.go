@@ -1,0 +1,76 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/adapters"
+	"github.com/admem/admem/internal/events"
+	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/wiring"
+)
+
+// FailureConsumerGroup is the consumer group of failure learning: it reads
+// the same event stream as the learner, at its own pace, so clustering or
+// training trouble never holds back mistake notes.
+const FailureConsumerGroup = "failures"
+
+// AdapterTrainEvery is how often the worker looks for tenants whose adapter
+// is due for training.
+const AdapterTrainEvery = 30 * time.Second
+
+// addFailureLearning adds the failure-cluster consumer and the adapter
+// training job. Both need the embedder; without one the worker logs why and
+// runs without them.
+func (w *Worker) addFailureLearning() {
+	emb, err := wiring.Embedder(w.cfg)
+	if err != nil {
+		w.log.Warn("no embedder: failure clusters and adapter training are off", "err", err)
+		return
+	}
+	db, rdb := w.infra.DB, w.infra.Redis
+	svc := failures.New(db, emb, failures.Options{})
+	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
+	cfg.Group = FailureConsumerGroup
+	cfg.DeadStream = w.cfg.RedisPrefix + "events:dead:" + FailureConsumerGroup
+	consumer := events.NewConsumer(rdb, cfg, FailureHandler(db, svc), db, w.log, nil)
+	trainer := adapters.NewTrainer(db, emb.ID(), adapters.NewNotifier(rdb, w.cfg.RedisPrefix), adapters.TrainOptions{}, w.log)
+	w.loops = append(w.loops, Loop{Name: "failure-consumer", Run: func(ctx context.Context) {
+		if err := events.EnsureGroup(ctx, rdb, cfg); err != nil {
+			w.log.Warn("event stream not ready; the failure consumer retries", "err", err)
+		}
+		consumer.Run(ctx)
+	}})
+	w.jobs = append(w.jobs, Job{Name: "adapter-train", Every: AdapterTrainEvery, Run: trainer.RunDue})
+}
+
+// TrajectoryGetter loads a trajectory with its steps.
+type TrajectoryGetter interface {
+	GetTrajectory(ctx context.Context, tenantID, id string) (admem.TrajectorySummary, error)
+}
+
+// FailureHandler returns the event handler of failure learning: on
+// trajectory.recorded and step.failed it records the trajectory's labelled
+// steps and clusters its failures. Recording is idempotent per step, so a
+// redelivered event changes nothing.
+func FailureHandler(db TrajectoryGetter, svc *failures.Service) events.Handler {
+	return func(ctx context.Context, ev admem.Event) error {
+		if ev.Type != admem.EventTrajectoryRecorded && ev.Type != admem.EventStepFailed {
+			return nil
+		}
+		t, err := db.GetTrajectory(ctx, ev.TenantID, ev.SubjectID)
+		if errors.Is(err, admem.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := svc.ObserveTrajectory(ctx, ev.TenantID, t.Trajectory); err != nil {
+			return fmt.Errorf("worker: failure learning for event %s: %w", ev.ID, err)
+		}
+		return nil
+	}
+}
