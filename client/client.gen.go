@@ -65,6 +65,48 @@ func (e CloseTrajectoryRequestOutcome) Valid() bool {
 	}
 }
 
+// Defines values for EntryStatus.
+const (
+	EntryStatusActive  EntryStatus = "active"
+	EntryStatusDeleted EntryStatus = "deleted"
+	EntryStatusRetired EntryStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the EntryStatus enum.
+func (e EntryStatus) Valid() bool {
+	switch e {
+	case EntryStatusActive:
+		return true
+	case EntryStatusDeleted:
+		return true
+	case EntryStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EntryVersionStatus.
+const (
+	EntryVersionStatusActive  EntryVersionStatus = "active"
+	EntryVersionStatusDeleted EntryVersionStatus = "deleted"
+	EntryVersionStatusRetired EntryVersionStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the EntryVersionStatus enum.
+func (e EntryVersionStatus) Valid() bool {
+	switch e {
+	case EntryVersionStatusActive:
+		return true
+	case EntryVersionStatusDeleted:
+		return true
+	case EntryVersionStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GuardReasonKind.
 const (
 	GuardReasonKindFailureCluster GuardReasonKind = "failure_cluster"
@@ -275,6 +317,27 @@ func (e LearningSettingsRequestStrategy) Valid() bool {
 	}
 }
 
+// Defines values for ProvenanceSource.
+const (
+	ProvenanceSourceRequest    ProvenanceSource = "request"
+	ProvenanceSourceTrajectory ProvenanceSource = "trajectory"
+	ProvenanceSourceWorker     ProvenanceSource = "worker"
+)
+
+// Valid indicates whether the value is a known member of the ProvenanceSource enum.
+func (e ProvenanceSource) Valid() bool {
+	switch e {
+	case ProvenanceSourceRequest:
+		return true
+	case ProvenanceSourceTrajectory:
+		return true
+	case ProvenanceSourceWorker:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Scope.
 const (
 	Admin    Scope = "admin"
@@ -293,6 +356,27 @@ func (e Scope) Valid() bool {
 	case Read:
 		return true
 	case Write:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SearchRequestMode.
+const (
+	Hybrid  SearchRequestMode = "hybrid"
+	Lexical SearchRequestMode = "lexical"
+	Vector  SearchRequestMode = "vector"
+)
+
+// Valid indicates whether the value is a known member of the SearchRequestMode enum.
+func (e SearchRequestMode) Valid() bool {
+	switch e {
+	case Hybrid:
+		return true
+	case Lexical:
+		return true
+	case Vector:
 		return true
 	default:
 		return false
@@ -431,6 +515,24 @@ func (e TrajectoryRequestOutcome) Valid() bool {
 	}
 }
 
+// Defines values for UpdateEntryRequestStatus.
+const (
+	UpdateEntryRequestStatusActive  UpdateEntryRequestStatus = "active"
+	UpdateEntryRequestStatusRetired UpdateEntryRequestStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the UpdateEntryRequestStatus enum.
+func (e UpdateEntryRequestStatus) Valid() bool {
+	switch e {
+	case UpdateEntryRequestStatusActive:
+		return true
+	case UpdateEntryRequestStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateTenantRequestStatus.
 const (
 	UpdateTenantRequestStatusActive   UpdateTenantRequestStatus = "active"
@@ -443,6 +545,57 @@ func (e UpdateTenantRequestStatus) Valid() bool {
 	case UpdateTenantRequestStatusActive:
 		return true
 	case UpdateTenantRequestStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WriteOperation.
+const (
+	ADD      WriteOperation = "ADD"
+	DELETE   WriteOperation = "DELETE"
+	NOOP     WriteOperation = "NOOP"
+	ROLLBACK WriteOperation = "ROLLBACK"
+	UPDATE   WriteOperation = "UPDATE"
+)
+
+// Valid indicates whether the value is a known member of the WriteOperation enum.
+func (e WriteOperation) Valid() bool {
+	switch e {
+	case ADD:
+		return true
+	case DELETE:
+		return true
+	case NOOP:
+		return true
+	case ROLLBACK:
+		return true
+	case UPDATE:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListEntriesParamsStatus.
+const (
+	ListEntriesParamsStatusActive  ListEntriesParamsStatus = "active"
+	ListEntriesParamsStatusAny     ListEntriesParamsStatus = "any"
+	ListEntriesParamsStatusDeleted ListEntriesParamsStatus = "deleted"
+	ListEntriesParamsStatusRetired ListEntriesParamsStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the ListEntriesParamsStatus enum.
+func (e ListEntriesParamsStatus) Valid() bool {
+	switch e {
+	case ListEntriesParamsStatusActive:
+		return true
+	case ListEntriesParamsStatusAny:
+		return true
+	case ListEntriesParamsStatusDeleted:
+		return true
+	case ListEntriesParamsStatusRetired:
 		return true
 	default:
 		return false
@@ -568,6 +721,13 @@ type AuditList struct {
 	NextCursor *string      `json:"next_cursor,omitempty"`
 }
 
+// BatchWriteResult defines model for BatchWriteResult.
+type BatchWriteResult struct {
+	// Counts entries per operation
+	Counts  map[string]int `json:"counts"`
+	Results []WriteResult  `json:"results"`
+}
+
 // CloseTrajectoryRequest defines model for CloseTrajectoryRequest.
 type CloseTrajectoryRequest struct {
 	Outcome *CloseTrajectoryRequestOutcome `json:"outcome,omitempty"`
@@ -576,6 +736,36 @@ type CloseTrajectoryRequest struct {
 
 // CloseTrajectoryRequestOutcome defines model for CloseTrajectoryRequest.Outcome.
 type CloseTrajectoryRequestOutcome string
+
+// CreateEntriesRequest defines model for CreateEntriesRequest.
+type CreateEntriesRequest struct {
+	Entries []NewEntry `json:"entries"`
+	Explain *bool      `json:"explain,omitempty"`
+	Infer   *bool      `json:"infer,omitempty"`
+}
+
+// CreateEntryRequest defines model for CreateEntryRequest.
+type CreateEntryRequest struct {
+	Content   string     `json:"content"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Explain   *bool      `json:"explain,omitempty"`
+
+	// Infer false forces ADD
+	Infer    *bool                   `json:"infer,omitempty"`
+	Key      *string                 `json:"key,omitempty"`
+	Kind     *string                 `json:"kind,omitempty"`
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Scope who the entry is about; empty fields mean "not scoped by this"
+	Scope *EntryScope `json:"scope,omitempty"`
+	Tags  *[]string   `json:"tags,omitempty"`
+
+	// Vector a client-supplied embedding (with vector_space); the entry is then searched in that space
+	Vector *[]float32 `json:"vector,omitempty"`
+
+	// VectorSpace names the client's vector space (stored as client:<name>)
+	VectorSpace *string `json:"vector_space,omitempty"`
+}
 
 // CreateKeyRequest defines model for CreateKeyRequest.
 type CreateKeyRequest struct {
@@ -633,6 +823,76 @@ type DeadLetterList struct {
 	NextCursor *string      `json:"next_cursor,omitempty"`
 }
 
+// Entry defines model for Entry.
+type Entry struct {
+	Content   string             `json:"content"`
+	CreatedAt time.Time          `json:"created_at"`
+	ExpiresAt *time.Time         `json:"expires_at,omitempty"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// Key stable subject, e.g. user.preferred_language
+	Key *string `json:"key,omitempty"`
+
+	// Kind fact, procedure, mistake, or a kind of your own
+	Kind       string                 `json:"kind"`
+	LastSeenAt time.Time              `json:"last_seen_at"`
+	Metadata   map[string]interface{} `json:"metadata"`
+
+	// Scope who the entry is about; empty fields mean "not scoped by this"
+	Scope EntryScope `json:"scope"`
+
+	// SeenCount 1 + the writes judged duplicates of it (NOOP)
+	SeenCount int         `json:"seen_count"`
+	Status    EntryStatus `json:"status"`
+	Successes int         `json:"successes"`
+	Tags      []string    `json:"tags"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Uses      int         `json:"uses"`
+	Version   int         `json:"version"`
+}
+
+// EntryStatus defines model for Entry.Status.
+type EntryStatus string
+
+// EntryList defines model for EntryList.
+type EntryList struct {
+	Items      []Entry `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// EntryScope who the entry is about; empty fields mean "not scoped by this"
+type EntryScope struct {
+	AgentId   *string `json:"agent_id,omitempty"`
+	SessionId *string `json:"session_id,omitempty"`
+	UserId    *string `json:"user_id,omitempty"`
+}
+
+// EntryVersion defines model for EntryVersion.
+type EntryVersion struct {
+	Content    string                 `json:"content"`
+	CreatedAt  time.Time              `json:"created_at"`
+	ExpiresAt  *time.Time             `json:"expires_at,omitempty"`
+	Key        *string                `json:"key,omitempty"`
+	Metadata   map[string]interface{} `json:"metadata"`
+	Operation  WriteOperation         `json:"operation"`
+	Provenance Provenance             `json:"provenance"`
+
+	// Reason why the judge (or the caller) made this version
+	Reason  *string            `json:"reason,omitempty"`
+	Status  EntryVersionStatus `json:"status"`
+	Tags    []string           `json:"tags"`
+	Version int                `json:"version"`
+}
+
+// EntryVersionStatus defines model for EntryVersion.Status.
+type EntryVersionStatus string
+
+// EntryVersionList defines model for EntryVersionList.
+type EntryVersionList struct {
+	Items      []EntryVersion `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
+
 // FailureCluster defines model for FailureCluster.
 type FailureCluster struct {
 	AffectedActions []struct {
@@ -685,6 +945,17 @@ type FailureNote struct {
 
 	// When what the tasks that hit it share
 	When *string `json:"when,omitempty"`
+}
+
+// ForgetRequest defines model for ForgetRequest.
+type ForgetRequest struct {
+	UserId string `json:"user_id"`
+}
+
+// ForgetResult defines model for ForgetResult.
+type ForgetResult struct {
+	EntriesDeleted  int `json:"entries_deleted"`
+	VersionsDeleted int `json:"versions_deleted"`
 }
 
 // GuardReason defines model for GuardReason.
@@ -871,6 +1142,25 @@ type MergeFailureRequest struct {
 	From openapi_types.UUID `json:"from"`
 }
 
+// NewEntry defines model for NewEntry.
+type NewEntry struct {
+	Content   string                  `json:"content"`
+	ExpiresAt *time.Time              `json:"expires_at,omitempty"`
+	Key       *string                 `json:"key,omitempty"`
+	Kind      *string                 `json:"kind,omitempty"`
+	Metadata  *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Scope who the entry is about; empty fields mean "not scoped by this"
+	Scope *EntryScope `json:"scope,omitempty"`
+	Tags  *[]string   `json:"tags,omitempty"`
+
+	// Vector a client-supplied embedding (with vector_space); the entry is then searched in that space
+	Vector *[]float32 `json:"vector,omitempty"`
+
+	// VectorSpace names the client's vector space (stored as client:<name>)
+	VectorSpace *string `json:"vector_space,omitempty"`
+}
+
 // Problem RFC 9457 problem details
 type Problem struct {
 	// Code stable machine-readable error code
@@ -891,14 +1181,125 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Provenance defines model for Provenance.
+type Provenance struct {
+	// ActorKeyId the key that made the request
+	ActorKeyId *openapi_types.UUID `json:"actor_key_id,omitempty"`
+	Source     ProvenanceSource    `json:"source"`
+
+	// SourceId request id or trajectory id
+	SourceId *string `json:"source_id,omitempty"`
+}
+
+// ProvenanceSource defines model for Provenance.Source.
+type ProvenanceSource string
+
 // RateLimit defines model for RateLimit.
 type RateLimit struct {
 	Burst             *int     `json:"burst,omitempty"`
 	RequestsPerSecond *float32 `json:"requests_per_second,omitempty"`
 }
 
+// RollbackRequest defines model for RollbackRequest.
+type RollbackRequest struct {
+	Version int `json:"version"`
+}
+
 // Scope `admin` implies `write`, which implies `read`; `platform` exists only on the platform tenant
 type Scope string
+
+// SearchExplain defines model for SearchExplain.
+type SearchExplain struct {
+	// Context added by session context
+	Context float32 `json:"context"`
+
+	// Embedder the vector space searched
+	Embedder *string `json:"embedder,omitempty"`
+
+	// Fused weighted sum of min-max normalised scores
+	Fused float32 `json:"fused"`
+
+	// Lexical BM25 score
+	Lexical float32 `json:"lexical"`
+
+	// LexicalRank 1-based rank in the lexical list (absent: not in it)
+	LexicalRank *int `json:"lexical_rank,omitempty"`
+
+	// Recency recency factor applied
+	Recency float32 `json:"recency"`
+
+	// Utility utility factor applied
+	Utility float32 `json:"utility"`
+
+	// Vector cosine similarity
+	Vector     float32 `json:"vector"`
+	VectorRank *int    `json:"vector_rank,omitempty"`
+}
+
+// SearchFilter defines model for SearchFilter.
+type SearchFilter struct {
+	CreatedAfter  *time.Time `json:"created_after,omitempty"`
+	CreatedBefore *time.Time `json:"created_before,omitempty"`
+	Key           *string    `json:"key,omitempty"`
+	Kinds         *[]string  `json:"kinds,omitempty"`
+
+	// Metadata matched by JSON containment
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+
+	// Scope who the entry is about; empty fields mean "not scoped by this"
+	Scope *EntryScope `json:"scope,omitempty"`
+
+	// Tags entries holding every tag
+	Tags *[]string `json:"tags,omitempty"`
+}
+
+// SearchHit defines model for SearchHit.
+type SearchHit struct {
+	Entry   Entry          `json:"entry"`
+	Explain *SearchExplain `json:"explain,omitempty"`
+	Score   float32        `json:"score"`
+}
+
+// SearchRequest defines model for SearchRequest.
+type SearchRequest struct {
+	Explain *bool         `json:"explain,omitempty"`
+	Filter  *SearchFilter `json:"filter,omitempty"`
+
+	// LexicalWeight weight of the min-max normalised BM25 score (default 1)
+	LexicalWeight *float32           `json:"lexical_weight,omitempty"`
+	Limit         *int               `json:"limit,omitempty"`
+	Mode          *SearchRequestMode `json:"mode,omitempty"`
+
+	// Query the text to search for (required unless vector is given)
+	Query *string `json:"query,omitempty"`
+
+	// RecencyHalfLifeHours default 720 (30 days)
+	RecencyHalfLifeHours *float32 `json:"recency_half_life_hours,omitempty"`
+
+	// RecencyWeight score × (1 + w·2^(−age/half-life)), age from last_seen_at
+	RecencyWeight *float32 `json:"recency_weight,omitempty"`
+
+	// SessionContext entries inherit shares of their session neighbours' scores (for conversational memories)
+	SessionContext *bool `json:"session_context,omitempty"`
+
+	// UtilityWeight score × (1 + w·(utility − 0.5)), utility = (successes+1)/(uses+2)
+	UtilityWeight *float32 `json:"utility_weight,omitempty"`
+
+	// Vector search a client-supplied vector space
+	Vector      *[]float32 `json:"vector,omitempty"`
+	VectorSpace *string    `json:"vector_space,omitempty"`
+
+	// VectorWeight weight of the min-max normalised cosine (default 0.5)
+	VectorWeight *float32 `json:"vector_weight,omitempty"`
+}
+
+// SearchRequestMode defines model for SearchRequest.Mode.
+type SearchRequestMode string
+
+// SearchResult defines model for SearchResult.
+type SearchResult struct {
+	Items []SearchHit `json:"items"`
+}
 
 // SplitFailureRequest defines model for SplitFailureRequest.
 type SplitFailureRequest struct {
@@ -1050,6 +1451,23 @@ type TrajectoryScope struct {
 	UserId    *string `json:"user_id,omitempty"`
 }
 
+// UpdateEntryRequest defines model for UpdateEntryRequest.
+type UpdateEntryRequest struct {
+	Content   *string    `json:"content,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Key       *string    `json:"key,omitempty"`
+
+	// Metadata replaces the metadata
+	Metadata *map[string]interface{}   `json:"metadata,omitempty"`
+	Status   *UpdateEntryRequestStatus `json:"status,omitempty"`
+
+	// Tags replaces the tags
+	Tags *[]string `json:"tags,omitempty"`
+}
+
+// UpdateEntryRequestStatus defines model for UpdateEntryRequest.Status.
+type UpdateEntryRequestStatus string
+
 // UpdateFailureRequest defines model for UpdateFailureRequest.
 type UpdateFailureRequest struct {
 	Label      *string `json:"label,omitempty"`
@@ -1066,8 +1484,34 @@ type UpdateTenantRequest struct {
 // UpdateTenantRequestStatus defines model for UpdateTenantRequest.Status.
 type UpdateTenantRequestStatus string
 
+// WriteDecision defines model for WriteDecision.
+type WriteDecision struct {
+	Matched   *Entry              `json:"matched,omitempty"`
+	MatchedId *openapi_types.UUID `json:"matched_id,omitempty"`
+	Operation WriteOperation      `json:"operation"`
+
+	// Reason Example: contradiction: negation flipped
+	Reason string `json:"reason"`
+
+	// Scores similarities with the matched entry: jaccard (analysed terms), cosine (vectors)
+	Scores map[string]float32 `json:"scores"`
+}
+
+// WriteOperation defines model for WriteOperation.
+type WriteOperation string
+
+// WriteResult defines model for WriteResult.
+type WriteResult struct {
+	Decision  *WriteDecision `json:"decision,omitempty"`
+	Entry     Entry          `json:"entry"`
+	Operation WriteOperation `json:"operation"`
+}
+
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// EntryID defines model for EntryID.
+type EntryID = string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -1110,6 +1554,66 @@ type ListAuditParams struct {
 
 // ListDeadLettersParams defines parameters for ListDeadLetters.
 type ListDeadLettersParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListEntriesParams defines parameters for ListEntries.
+type ListEntriesParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Kind kinds, comma-separated
+	Kind      *string `form:"kind,omitempty" json:"kind,omitempty"`
+	Key       *string `form:"key,omitempty" json:"key,omitempty"`
+	AgentId   *string `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+	UserId    *string `form:"user_id,omitempty" json:"user_id,omitempty"`
+	SessionId *string `form:"session_id,omitempty" json:"session_id,omitempty"`
+
+	// Tag entries holding every tag (repeat or comma-separate)
+	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// Metadata metadata conditions, comma-separated `path=value`: a path is dot-separated keys, a value a
+	// JSON number, `true`, `false`, `null`, a double-quoted JSON string, or bare text, e.g.
+	// `source=slack,thread.priority=2,title="a, b"`. Matched by JSON containment.
+	Metadata *string `form:"metadata,omitempty" json:"metadata,omitempty"`
+
+	// Status default active
+	Status         *ListEntriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	CreatedAfter   *time.Time               `form:"created_after,omitempty" json:"created_after,omitempty"`
+	CreatedBefore  *time.Time               `form:"created_before,omitempty" json:"created_before,omitempty"`
+	IncludeExpired *bool                    `form:"include_expired,omitempty" json:"include_expired,omitempty"`
+}
+
+// ListEntriesParamsStatus defines parameters for ListEntries.
+type ListEntriesParamsStatus string
+
+// CreateEntryParams defines parameters for CreateEntry.
+type CreateEntryParams struct {
+	// IdempotencyKey makes the request safe to retry for 24 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateEntriesParams defines parameters for CreateEntries.
+type CreateEntriesParams struct {
+	// IdempotencyKey makes the request safe to retry for 24 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RollbackEntryParams defines parameters for RollbackEntry.
+type RollbackEntryParams struct {
+	// IdempotencyKey makes the request safe to retry for 24 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListEntryVersionsParams defines parameters for ListEntryVersions.
+type ListEntryVersionsParams struct {
 	// Limit page size (default 50)
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1236,6 +1740,24 @@ type AppendStepsParams struct {
 
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
+
+// CreateEntryJSONRequestBody defines body for CreateEntry for application/json ContentType.
+type CreateEntryJSONRequestBody = CreateEntryRequest
+
+// CreateEntriesJSONRequestBody defines body for CreateEntries for application/json ContentType.
+type CreateEntriesJSONRequestBody = CreateEntriesRequest
+
+// ForgetUserJSONRequestBody defines body for ForgetUser for application/json ContentType.
+type ForgetUserJSONRequestBody = ForgetRequest
+
+// SearchEntriesJSONRequestBody defines body for SearchEntries for application/json ContentType.
+type SearchEntriesJSONRequestBody = SearchRequest
+
+// UpdateEntryJSONRequestBody defines body for UpdateEntry for application/json ContentType.
+type UpdateEntryJSONRequestBody = UpdateEntryRequest
+
+// RollbackEntryJSONRequestBody defines body for RollbackEntry for application/json ContentType.
+type RollbackEntryJSONRequestBody = RollbackRequest
 
 // UpdateFailureJSONRequestBody defines body for UpdateFailure for application/json ContentType.
 type UpdateFailureJSONRequestBody = UpdateFailureRequest
@@ -1412,6 +1934,134 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
 	ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEntries List entries, newest first, with filters (read scope).
+	//
+	// Corresponds with GET /v1/entries (the `ListEntries` operationId).
+	ListEntries(ctx context.Context, params *ListEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEntryWithBody Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+	//
+	// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+	// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+	// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+	// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+	// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+	CreateEntryWithBody(ctx context.Context, params *CreateEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEntry Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+	//
+	// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+	// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+	// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+	// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+	// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+	CreateEntry(ctx context.Context, params *CreateEntryParams, body CreateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEntriesWithBody Write up to 1,000 entries (write scope).
+	//
+	// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+	// the background; they are searchable lexically at once and by vector within moments. With `infer`
+	// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+	CreateEntriesWithBody(ctx context.Context, params *CreateEntriesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEntries Write up to 1,000 entries (write scope).
+	//
+	// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+	// the background; they are searchable lexically at once and by vector within moments. With `infer`
+	// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+	CreateEntries(ctx context.Context, params *CreateEntriesParams, body CreateEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForgetUserWithBody Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+	//
+	// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+	ForgetUserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForgetUser Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+	//
+	// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+	ForgetUser(ctx context.Context, body ForgetUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SearchEntriesWithBody Hybrid search (BM25 + vectors, fused) with filters (read scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+	SearchEntriesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SearchEntries Hybrid search (BM25 + vectors, fused) with filters (read scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+	SearchEntries(ctx context.Context, body SearchEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteEntry Delete an entry (write scope) — a tombstone version; history stays and rollback can restore it.
+	//
+	// Corresponds with DELETE /v1/entries/{entryID} (the `DeleteEntry` operationId).
+	DeleteEntry(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEntry Get one entry, whatever its status (read scope).
+	//
+	// Corresponds with GET /v1/entries/{entryID} (the `GetEntry` operationId).
+	GetEntry(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateEntryWithBody Change an entry (write scope); makes a new version.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+	UpdateEntryWithBody(ctx context.Context, entryID EntryID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateEntry Change an entry (write scope); makes a new version.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+	UpdateEntry(ctx context.Context, entryID EntryID, body UpdateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RollbackEntryWithBody Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+	RollbackEntryWithBody(ctx context.Context, entryID EntryID, params *RollbackEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RollbackEntry Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+	RollbackEntry(ctx context.Context, entryID EntryID, params *RollbackEntryParams, body RollbackEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEntryVersions An entry's versions with provenance, newest first (read scope).
+	//
+	// Corresponds with GET /v1/entries/{entryID}/versions (the `ListEntryVersions` operationId).
+	ListEntryVersions(ctx context.Context, entryID EntryID, params *ListEntryVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFailures Your tenant's failure clusters (failure signatures), most recently seen first (read scope).
 	//
@@ -1861,6 +2511,294 @@ func (c *Client) IssueToken(ctx context.Context, body IssueTokenJSONRequestBody,
 // Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
 func (c *Client) ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListDeadLettersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEntries List entries, newest first, with filters (read scope).
+//
+// Corresponds with GET /v1/entries (the `ListEntries` operationId).
+func (c *Client) ListEntries(ctx context.Context, params *ListEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEntriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEntryWithBody Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+//
+// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+func (c *Client) CreateEntryWithBody(ctx context.Context, params *CreateEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEntryRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEntry Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+//
+// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+func (c *Client) CreateEntry(ctx context.Context, params *CreateEntryParams, body CreateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEntryRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEntriesWithBody Write up to 1,000 entries (write scope).
+//
+// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+// the background; they are searchable lexically at once and by vector within moments. With `infer`
+// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+func (c *Client) CreateEntriesWithBody(ctx context.Context, params *CreateEntriesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEntriesRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEntries Write up to 1,000 entries (write scope).
+//
+// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+// the background; they are searchable lexically at once and by vector within moments. With `infer`
+// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+func (c *Client) CreateEntries(ctx context.Context, params *CreateEntriesParams, body CreateEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEntriesRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForgetUserWithBody Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+//
+// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+func (c *Client) ForgetUserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForgetUserRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForgetUser Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+//
+// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+func (c *Client) ForgetUser(ctx context.Context, body ForgetUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForgetUserRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SearchEntriesWithBody Hybrid search (BM25 + vectors, fused) with filters (read scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+func (c *Client) SearchEntriesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSearchEntriesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SearchEntries Hybrid search (BM25 + vectors, fused) with filters (read scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+func (c *Client) SearchEntries(ctx context.Context, body SearchEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSearchEntriesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteEntry Delete an entry (write scope) — a tombstone version; history stays and rollback can restore it.
+//
+// Corresponds with DELETE /v1/entries/{entryID} (the `DeleteEntry` operationId).
+func (c *Client) DeleteEntry(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteEntryRequest(c.Server, entryID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEntry Get one entry, whatever its status (read scope).
+//
+// Corresponds with GET /v1/entries/{entryID} (the `GetEntry` operationId).
+func (c *Client) GetEntry(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEntryRequest(c.Server, entryID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateEntryWithBody Change an entry (write scope); makes a new version.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+func (c *Client) UpdateEntryWithBody(ctx context.Context, entryID EntryID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateEntryRequestWithBody(c.Server, entryID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateEntry Change an entry (write scope); makes a new version.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+func (c *Client) UpdateEntry(ctx context.Context, entryID EntryID, body UpdateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateEntryRequest(c.Server, entryID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RollbackEntryWithBody Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+func (c *Client) RollbackEntryWithBody(ctx context.Context, entryID EntryID, params *RollbackEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRollbackEntryRequestWithBody(c.Server, entryID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RollbackEntry Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+func (c *Client) RollbackEntry(ctx context.Context, entryID EntryID, params *RollbackEntryParams, body RollbackEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRollbackEntryRequest(c.Server, entryID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEntryVersions An entry's versions with provenance, newest first (read scope).
+//
+// Corresponds with GET /v1/entries/{entryID}/versions (the `ListEntryVersions` operationId).
+func (c *Client) ListEntryVersions(ctx context.Context, entryID EntryID, params *ListEntryVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEntryVersionsRequest(c.Server, entryID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2917,6 +3855,644 @@ func NewListDeadLettersRequest(server string, params *ListDeadLettersParams) (*h
 	}
 
 	operationPath := fmt.Sprintf("/v1/dead-letters")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListEntriesRequest constructs an http.Request for the ListEntries method
+func NewListEntriesRequest(server string, params *ListEntriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Key != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", *params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agent_id", *params.AgentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Metadata != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metadata", *params.Metadata, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_after", *params.CreatedAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_before", *params.CreatedBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeExpired != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_expired", *params.IncludeExpired, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateEntryRequest calls the generic CreateEntry builder with application/json body
+func NewCreateEntryRequest(server string, params *CreateEntryParams, body CreateEntryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateEntryRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateEntryRequestWithBody constructs an http.Request for the CreateEntry method, with any body, and a specified content type
+func NewCreateEntryRequestWithBody(server string, params *CreateEntryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateEntriesRequest calls the generic CreateEntries builder with application/json body
+func NewCreateEntriesRequest(server string, params *CreateEntriesParams, body CreateEntriesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateEntriesRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateEntriesRequestWithBody constructs an http.Request for the CreateEntries method, with any body, and a specified content type
+func NewCreateEntriesRequestWithBody(server string, params *CreateEntriesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/batch")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewForgetUserRequest calls the generic ForgetUser builder with application/json body
+func NewForgetUserRequest(server string, body ForgetUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewForgetUserRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewForgetUserRequestWithBody constructs an http.Request for the ForgetUser method, with any body, and a specified content type
+func NewForgetUserRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/forget")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSearchEntriesRequest calls the generic SearchEntries builder with application/json body
+func NewSearchEntriesRequest(server string, body SearchEntriesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSearchEntriesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSearchEntriesRequestWithBody constructs an http.Request for the SearchEntries method, with any body, and a specified content type
+func NewSearchEntriesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/search")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteEntryRequest constructs an http.Request for the DeleteEntry method
+func NewDeleteEntryRequest(server string, entryID EntryID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "entryID", entryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEntryRequest constructs an http.Request for the GetEntry method
+func NewGetEntryRequest(server string, entryID EntryID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "entryID", entryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateEntryRequest calls the generic UpdateEntry builder with application/json body
+func NewUpdateEntryRequest(server string, entryID EntryID, body UpdateEntryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateEntryRequestWithBody(server, entryID, "application/json", bodyReader)
+}
+
+// NewUpdateEntryRequestWithBody constructs an http.Request for the UpdateEntry method, with any body, and a specified content type
+func NewUpdateEntryRequestWithBody(server string, entryID EntryID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "entryID", entryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRollbackEntryRequest calls the generic RollbackEntry builder with application/json body
+func NewRollbackEntryRequest(server string, entryID EntryID, params *RollbackEntryParams, body RollbackEntryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRollbackEntryRequestWithBody(server, entryID, params, "application/json", bodyReader)
+}
+
+// NewRollbackEntryRequestWithBody constructs an http.Request for the RollbackEntry method, with any body, and a specified content type
+func NewRollbackEntryRequestWithBody(server string, entryID EntryID, params *RollbackEntryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "entryID", entryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/%s/rollback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListEntryVersionsRequest constructs an http.Request for the ListEntryVersions method
+func NewListEntryVersionsRequest(server string, entryID EntryID, params *ListEntryVersionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "entryID", entryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/entries/%s/versions", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4458,6 +6034,142 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/dead-letters (the `ListDeadLetters` operationId).
 	ListDeadLettersWithResponse(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*ListDeadLettersResponse, error)
 
+	// ListEntriesWithResponse List entries, newest first, with filters (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/entries (the `ListEntries` operationId).
+	ListEntriesWithResponse(ctx context.Context, params *ListEntriesParams, reqEditors ...RequestEditorFn) (*ListEntriesResponse, error)
+
+	// CreateEntryWithBodyWithResponse Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+	//
+	// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+	// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+	// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+	// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+	// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+	CreateEntryWithBodyWithResponse(ctx context.Context, params *CreateEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEntryResponse, error)
+
+	// CreateEntryWithResponse Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+	//
+	// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+	// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+	// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+	// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+	// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+	CreateEntryWithResponse(ctx context.Context, params *CreateEntryParams, body CreateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEntryResponse, error)
+
+	// CreateEntriesWithBodyWithResponse Write up to 1,000 entries (write scope).
+	//
+	// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+	// the background; they are searchable lexically at once and by vector within moments. With `infer`
+	// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+	CreateEntriesWithBodyWithResponse(ctx context.Context, params *CreateEntriesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEntriesResponse, error)
+
+	// CreateEntriesWithResponse Write up to 1,000 entries (write scope).
+	//
+	// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+	// the background; they are searchable lexically at once and by vector within moments. With `infer`
+	// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+	CreateEntriesWithResponse(ctx context.Context, params *CreateEntriesParams, body CreateEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEntriesResponse, error)
+
+	// ForgetUserWithBodyWithResponse Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+	//
+	// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+	ForgetUserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForgetUserResponse, error)
+
+	// ForgetUserWithResponse Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+	//
+	// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+	ForgetUserWithResponse(ctx context.Context, body ForgetUserJSONRequestBody, reqEditors ...RequestEditorFn) (*ForgetUserResponse, error)
+
+	// SearchEntriesWithBodyWithResponse Hybrid search (BM25 + vectors, fused) with filters (read scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+	SearchEntriesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SearchEntriesResponse, error)
+
+	// SearchEntriesWithResponse Hybrid search (BM25 + vectors, fused) with filters (read scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+	SearchEntriesWithResponse(ctx context.Context, body SearchEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*SearchEntriesResponse, error)
+
+	// DeleteEntryWithResponse Delete an entry (write scope) — a tombstone version; history stays and rollback can restore it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/entries/{entryID} (the `DeleteEntry` operationId).
+	DeleteEntryWithResponse(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*DeleteEntryResponse, error)
+
+	// GetEntryWithResponse Get one entry, whatever its status (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/entries/{entryID} (the `GetEntry` operationId).
+	GetEntryWithResponse(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*GetEntryResponse, error)
+
+	// UpdateEntryWithBodyWithResponse Change an entry (write scope); makes a new version.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+	UpdateEntryWithBodyWithResponse(ctx context.Context, entryID EntryID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEntryResponse, error)
+
+	// UpdateEntryWithResponse Change an entry (write scope); makes a new version.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+	UpdateEntryWithResponse(ctx context.Context, entryID EntryID, body UpdateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEntryResponse, error)
+
+	// RollbackEntryWithBodyWithResponse Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+	RollbackEntryWithBodyWithResponse(ctx context.Context, entryID EntryID, params *RollbackEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RollbackEntryResponse, error)
+
+	// RollbackEntryWithResponse Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+	RollbackEntryWithResponse(ctx context.Context, entryID EntryID, params *RollbackEntryParams, body RollbackEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackEntryResponse, error)
+
+	// ListEntryVersionsWithResponse An entry's versions with provenance, newest first (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/entries/{entryID}/versions (the `ListEntryVersions` operationId).
+	ListEntryVersionsWithResponse(ctx context.Context, entryID EntryID, params *ListEntryVersionsParams, reqEditors ...RequestEditorFn) (*ListEntryVersionsResponse, error)
+
 	// ListFailuresWithResponse Your tenant's failure clusters (failure signatures), most recently seen first (read scope).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5388,6 +7100,927 @@ func (r ListDeadLettersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListDeadLettersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEntriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EntryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEntriesResponse) GetJSON200() *EntryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEntriesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEntriesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEntriesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListEntriesResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEntriesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListEntriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEntriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEntriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEntriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEntriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateEntryResponse201Headers the declared response headers of an HTTP 201 response for CreateEntry
+type CreateEntryResponse201Headers struct {
+	Location *string
+}
+
+type CreateEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WriteResult
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WriteResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateEntryResponse201Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateEntryResponse) GetJSON200() *WriteResult {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateEntryResponse) GetJSON201() *WriteResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateEntryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateEntryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateEntriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BatchWriteResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateEntriesResponse) GetJSON200() *BatchWriteResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateEntriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateEntriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateEntriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateEntriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateEntriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ForgetUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ForgetResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ForgetUserResponse) GetJSON200() *ForgetResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ForgetUserResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ForgetUserResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ForgetUserResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ForgetUserResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ForgetUserResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ForgetUserResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ForgetUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ForgetUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForgetUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForgetUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForgetUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SearchEntriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SearchResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SearchEntriesResponse) GetJSON200() *SearchResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SearchEntriesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SearchEntriesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SearchEntriesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SearchEntriesResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SearchEntriesResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SearchEntriesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SearchEntriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SearchEntriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SearchEntriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SearchEntriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SearchEntriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Entry
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteEntryResponse) GetJSON200() *Entry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteEntryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteEntryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteEntryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteEntryResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteEntryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteEntryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteEntryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Entry
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEntryResponse) GetJSON200() *Entry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEntryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEntryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEntryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetEntryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetEntryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEntryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Entry
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateEntryResponse) GetJSON200() *Entry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateEntryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateEntryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RollbackEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Entry
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RollbackEntryResponse) GetJSON200() *Entry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RollbackEntryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RollbackEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RollbackEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RollbackEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RollbackEntryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEntryVersionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EntryVersionList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEntryVersionsResponse) GetJSON200() *EntryVersionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEntryVersionsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEntryVersionsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListEntryVersionsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListEntryVersionsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEntryVersionsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListEntryVersionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEntryVersionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEntryVersionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEntryVersionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEntryVersionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7728,6 +10361,238 @@ func (c *ClientWithResponses) ListDeadLettersWithResponse(ctx context.Context, p
 	return ParseListDeadLettersResponse(rsp)
 }
 
+// ListEntriesWithResponse List entries, newest first, with filters (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/entries (the `ListEntries` operationId).
+func (c *ClientWithResponses) ListEntriesWithResponse(ctx context.Context, params *ListEntriesParams, reqEditors ...RequestEditorFn) (*ListEntriesResponse, error) {
+	rsp, err := c.ListEntries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEntriesResponse(rsp)
+}
+
+// CreateEntryWithBodyWithResponse Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+//
+// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+func (c *ClientWithResponses) CreateEntryWithBodyWithResponse(ctx context.Context, params *CreateEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEntryResponse, error) {
+	rsp, err := c.CreateEntryWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEntryResponse(rsp)
+}
+
+// CreateEntryWithResponse Write one memory entry (write scope); the judge decides ADD, UPDATE or NOOP.
+//
+// With `infer` (the default) the judge compares the write with the tenant's entries of the same
+// kind and scope: the same `key` makes an UPDATE (a new version), a near-duplicate a NOOP (the
+// existing entry is returned and its `last_seen_at` bumped), a contradiction of an entry on the same
+// subject an UPDATE of that entry; anything else an ADD. `infer: false` always adds. `explain: true`
+// returns the decision with the matched entry and its scores. `201` for ADD, `200` otherwise.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries (the `CreateEntry` operationId).
+func (c *ClientWithResponses) CreateEntryWithResponse(ctx context.Context, params *CreateEntryParams, body CreateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEntryResponse, error) {
+	rsp, err := c.CreateEntry(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEntryResponse(rsp)
+}
+
+// CreateEntriesWithBodyWithResponse Write up to 1,000 entries (write scope).
+//
+// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+// the background; they are searchable lexically at once and by vector within moments. With `infer`
+// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+func (c *ClientWithResponses) CreateEntriesWithBodyWithResponse(ctx context.Context, params *CreateEntriesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEntriesResponse, error) {
+	rsp, err := c.CreateEntriesWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEntriesResponse(rsp)
+}
+
+// CreateEntriesWithResponse Write up to 1,000 entries (write scope).
+//
+// With `infer: false` the entries are inserted in one transaction (all or nothing) and embedded in
+// the background; they are searchable lexically at once and by vector within moments. With `infer`
+// (the default) each entry is judged and written in order, as by `POST /v1/entries`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/batch (the `CreateEntries` operationId).
+func (c *ClientWithResponses) CreateEntriesWithResponse(ctx context.Context, params *CreateEntriesParams, body CreateEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEntriesResponse, error) {
+	rsp, err := c.CreateEntries(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEntriesResponse(rsp)
+}
+
+// ForgetUserWithBodyWithResponse Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+//
+// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+func (c *ClientWithResponses) ForgetUserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForgetUserResponse, error) {
+	rsp, err := c.ForgetUserWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForgetUserResponse(rsp)
+}
+
+// ForgetUserWithResponse Right to be forgotten (admin scope) — delete every entry of a user_id and all their versions.
+//
+// The audit log keeps a record (`entries.user_forgotten`) naming the user only by a hash.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/forget (the `ForgetUser` operationId).
+func (c *ClientWithResponses) ForgetUserWithResponse(ctx context.Context, body ForgetUserJSONRequestBody, reqEditors ...RequestEditorFn) (*ForgetUserResponse, error) {
+	rsp, err := c.ForgetUser(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForgetUserResponse(rsp)
+}
+
+// SearchEntriesWithBodyWithResponse Hybrid search (BM25 + vectors, fused) with filters (read scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+func (c *ClientWithResponses) SearchEntriesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SearchEntriesResponse, error) {
+	rsp, err := c.SearchEntriesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSearchEntriesResponse(rsp)
+}
+
+// SearchEntriesWithResponse Hybrid search (BM25 + vectors, fused) with filters (read scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/search (the `SearchEntries` operationId).
+func (c *ClientWithResponses) SearchEntriesWithResponse(ctx context.Context, body SearchEntriesJSONRequestBody, reqEditors ...RequestEditorFn) (*SearchEntriesResponse, error) {
+	rsp, err := c.SearchEntries(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSearchEntriesResponse(rsp)
+}
+
+// DeleteEntryWithResponse Delete an entry (write scope) — a tombstone version; history stays and rollback can restore it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/entries/{entryID} (the `DeleteEntry` operationId).
+func (c *ClientWithResponses) DeleteEntryWithResponse(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*DeleteEntryResponse, error) {
+	rsp, err := c.DeleteEntry(ctx, entryID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteEntryResponse(rsp)
+}
+
+// GetEntryWithResponse Get one entry, whatever its status (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/entries/{entryID} (the `GetEntry` operationId).
+func (c *ClientWithResponses) GetEntryWithResponse(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*GetEntryResponse, error) {
+	rsp, err := c.GetEntry(ctx, entryID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEntryResponse(rsp)
+}
+
+// UpdateEntryWithBodyWithResponse Change an entry (write scope); makes a new version.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+func (c *ClientWithResponses) UpdateEntryWithBodyWithResponse(ctx context.Context, entryID EntryID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEntryResponse, error) {
+	rsp, err := c.UpdateEntryWithBody(ctx, entryID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateEntryResponse(rsp)
+}
+
+// UpdateEntryWithResponse Change an entry (write scope); makes a new version.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/entries/{entryID} (the `UpdateEntry` operationId).
+func (c *ClientWithResponses) UpdateEntryWithResponse(ctx context.Context, entryID EntryID, body UpdateEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEntryResponse, error) {
+	rsp, err := c.UpdateEntry(ctx, entryID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateEntryResponse(rsp)
+}
+
+// RollbackEntryWithBodyWithResponse Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+func (c *ClientWithResponses) RollbackEntryWithBodyWithResponse(ctx context.Context, entryID EntryID, params *RollbackEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RollbackEntryResponse, error) {
+	rsp, err := c.RollbackEntryWithBody(ctx, entryID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRollbackEntryResponse(rsp)
+}
+
+// RollbackEntryWithResponse Restore an earlier version (write scope) — a new ROLLBACK version with its content.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/entries/{entryID}/rollback (the `RollbackEntry` operationId).
+func (c *ClientWithResponses) RollbackEntryWithResponse(ctx context.Context, entryID EntryID, params *RollbackEntryParams, body RollbackEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackEntryResponse, error) {
+	rsp, err := c.RollbackEntry(ctx, entryID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRollbackEntryResponse(rsp)
+}
+
+// ListEntryVersionsWithResponse An entry's versions with provenance, newest first (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/entries/{entryID}/versions (the `ListEntryVersions` operationId).
+func (c *ClientWithResponses) ListEntryVersionsWithResponse(ctx context.Context, entryID EntryID, params *ListEntryVersionsParams, reqEditors ...RequestEditorFn) (*ListEntryVersionsResponse, error) {
+	rsp, err := c.ListEntryVersions(ctx, entryID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEntryVersionsResponse(rsp)
+}
+
 // ListFailuresWithResponse Your tenant's failure clusters (failure signatures), most recently seen first (read scope).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8711,6 +11576,783 @@ func ParseListDeadLettersResponse(rsp *http.Response) (*ListDeadLettersResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEntriesResponse parses an HTTP response from a ListEntriesWithResponse call
+func ParseListEntriesResponse(rsp *http.Response) (*ListEntriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEntriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EntryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateEntryResponse parses an HTTP response from a CreateEntryWithResponse call
+func ParseCreateEntryResponse(rsp *http.Response) (*CreateEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WriteResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WriteResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateEntryResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateEntriesResponse parses an HTTP response from a CreateEntriesWithResponse call
+func ParseCreateEntriesResponse(rsp *http.Response) (*CreateEntriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateEntriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BatchWriteResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseForgetUserResponse parses an HTTP response from a ForgetUserWithResponse call
+func ParseForgetUserResponse(rsp *http.Response) (*ForgetUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForgetUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ForgetResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSearchEntriesResponse parses an HTTP response from a SearchEntriesWithResponse call
+func ParseSearchEntriesResponse(rsp *http.Response) (*SearchEntriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SearchEntriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SearchResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteEntryResponse parses an HTTP response from a DeleteEntryWithResponse call
+func ParseDeleteEntryResponse(rsp *http.Response) (*DeleteEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Entry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEntryResponse parses an HTTP response from a GetEntryWithResponse call
+func ParseGetEntryResponse(rsp *http.Response) (*GetEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Entry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateEntryResponse parses an HTTP response from a UpdateEntryWithResponse call
+func ParseUpdateEntryResponse(rsp *http.Response) (*UpdateEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Entry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRollbackEntryResponse parses an HTTP response from a RollbackEntryWithResponse call
+func ParseRollbackEntryResponse(rsp *http.Response) (*RollbackEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RollbackEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Entry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEntryVersionsResponse parses an HTTP response from a ListEntryVersionsWithResponse call
+func ParseListEntryVersionsResponse(rsp *http.Response) (*ListEntryVersionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEntryVersionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EntryVersionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -66,6 +66,24 @@ func (s *Server) routes() http.Handler {
 			r.Put("/learning/settings", s.handlePutLearningSettings)
 		})
 
+		// Factual memory: versioned entries, history, search.
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(admem.ScopeWrite))
+			r.With(s.idempotent).Post("/entries", s.handleCreateEntry)
+			r.With(s.idempotent).Post("/entries/batch", s.handleCreateEntries)
+			r.Patch("/entries/{entryID}", s.handleUpdateEntry)
+			r.Delete("/entries/{entryID}", s.handleDeleteEntry)
+			r.With(s.idempotent).Post("/entries/{entryID}/rollback", s.handleRollbackEntry)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(admem.ScopeRead))
+			r.Get("/entries", s.handleListEntries)
+			r.Post("/entries/search", s.handleSearchEntries)
+			r.Get("/entries/{entryID}", s.handleGetEntry)
+			r.Get("/entries/{entryID}/versions", s.handleListEntryVersions)
+		})
+		r.With(s.require(admem.ScopeAdmin)).Post("/entries/forget", s.handleForgetUser)
+
 		// Trajectories (episodic memory) and what was learnt from them.
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(admem.ScopeWrite))

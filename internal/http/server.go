@@ -14,6 +14,7 @@ import (
 	"github.com/admem/admem/internal/auth"
 	"github.com/admem/admem/internal/failures"
 	"github.com/admem/admem/internal/guard"
+	"github.com/admem/admem/internal/memory"
 	"github.com/admem/admem/internal/ratelimit"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/trajectories"
@@ -41,6 +42,8 @@ type Deps struct {
 	Guard        *guard.Service
 	Trajectories *trajectories.Service
 	DeadLetters  DeadLetters
+	// Memory is factual memory: entries, their history and search.
+	Memory *memory.Service
 }
 
 // Server is the HTTP API.
@@ -63,6 +66,7 @@ type Server struct {
 	guard          *guard.Service
 	trajectories   *trajectories.Service
 	deadLetters    DeadLetters
+	memory         *memory.Service
 	metrics        *metrics
 	handler        http.Handler
 }
@@ -88,6 +92,7 @@ func New(d Deps) *Server {
 		guard:          d.Guard,
 		trajectories:   d.Trajectories,
 		deadLetters:    d.DeadLetters,
+		memory:         d.Memory,
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 16 << 20

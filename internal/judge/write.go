@@ -110,9 +110,12 @@ func DecideWrite(in WriteInput, cands []WriteCandidate, th WriteThresholds) adme
 		}
 		polaritySame := a.negated == b.negated
 		numbersSame := slices.Equal(a.numbers, b.numbers)
+		attr, changed := attributeChange(a, b)
+		// Vectors put antonyms close ("dark mode" / "light mode"), so they
+		// make a duplicate only when no attribute value changed.
 		dup := a.norm == b.norm ||
 			(polaritySame && numbersSame && (sc.jaccard >= th.Duplicate ||
-				(sc.hasCosine && sc.cosine >= th.DuplicateCosine && sc.jaccard >= th.DuplicateWithCosine)))
+				(!changed && sc.hasCosine && sc.cosine >= th.DuplicateCosine && sc.jaccard >= th.DuplicateWithCosine)))
 		switch {
 		case dup:
 			consider(verdict{1, sc.jaccard, admem.WriteDecision{Op: admem.OpNoop, Reason: ReasonDuplicate, MatchID: c.ID, Scores: scores}, true})
@@ -121,7 +124,7 @@ func DecideWrite(in WriteInput, cands []WriteCandidate, th WriteThresholds) adme
 		case !numbersSame && len(a.numbers) > 0 && len(b.numbers) > 0 && sc.wordJaccard >= th.Flip:
 			consider(verdict{2, sc.wordJaccard, admem.WriteDecision{Op: admem.OpUpdate, Reason: ReasonNumber, MatchID: c.ID, Scores: scores}, true})
 		default:
-			if attr, ok := attributeChange(a, b); ok {
+			if changed {
 				consider(verdict{2, sc.jaccard, admem.WriteDecision{Op: admem.OpUpdate, Reason: reasonAttributePref + attr + ")", MatchID: c.ID, Scores: scores}, true})
 			} else if refines(a, b) {
 				consider(verdict{3, sc.jaccard, admem.WriteDecision{Op: admem.OpUpdate, Reason: ReasonRefinement, MatchID: c.ID, Scores: scores}, true})

@@ -84,6 +84,11 @@ func TestDecideWriteUsesVectorsForParaphrases(t *testing.T) {
 	if d := DecideWrite(in, cands, DefaultWriteThresholds); d.Op != admem.OpNoop || d.Scores["cosine"] < 0.95 {
 		t.Fatalf("paraphrase with agreeing vectors: %+v", d)
 	}
+	// Antonyms sit close in word-vector space: a changed value stays a contradiction.
+	pref := []WriteCandidate{{ID: "p", Content: "The user prefers dark mode in the editor.", Vector: []float32{1, 0, 0.1}}}
+	if d := DecideWrite(WriteInput{Content: "The user prefers light mode in the editor.", Vector: []float32{1, 0, 0.11}}, pref, DefaultWriteThresholds); d.Op != admem.OpUpdate {
+		t.Fatalf("changed preference with close vectors: %+v", d)
+	}
 	in.Vector = []float32{0, 1, 0}
 	if d := DecideWrite(in, cands, DefaultWriteThresholds); d.Op == admem.OpNoop && d.Scores["jaccard"] < DefaultWriteThresholds.Duplicate {
 		t.Fatalf("paraphrase with disagreeing vectors must not be a duplicate by vectors: %+v", d)

@@ -7,6 +7,7 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/auth"
 	"github.com/admem/admem/internal/config"
+	"github.com/admem/admem/internal/memory"
 	apihttp "github.com/admem/admem/internal/http"
 	"github.com/admem/admem/internal/ratelimit"
 	"github.com/admem/admem/internal/tenancy"
@@ -22,6 +23,8 @@ type API struct {
 	// Learning is failure clusters, adapter admin, guard and this
 	// replica's adapter registry (kept current in the background).
 	Learning *Learning
+	// Memory is factual memory (entries and search).
+	Memory *memory.Service
 }
 
 // NewAPI assembles the API over infra; the binary and the tests both build it
@@ -31,6 +34,7 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 	go learning.FollowAdapters(context.Background(), infra.Redis, cfg.RedisPrefix, 0, log)
 	authn := auth.NewAuthenticator(infra.DB, auth.NewTokenIssuer(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTTTL), log)
 	ten := tenancy.New(infra.DB, authn)
+	mem := NewMemory(cfg, infra, log)
 	srv := apihttp.New(apihttp.Deps{
 		Log:            log,
 		Auth:           authn,
@@ -50,6 +54,7 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		Guard:          learning.Guard,
 		Trajectories:   trajectories.New(infra.DB, trajectories.NewLearner(), log),
 		DeadLetters:    infra.DB,
+		Memory:         mem,
 	})
-	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning}
+	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning, Memory: mem}
 }
