@@ -265,10 +265,12 @@ func (s *Service) assign(st admem.LabelledStep, same []admem.FailureCluster) adm
 	if st.SeenAt.After(c.LastSeenAt) {
 		c.LastSeenAt = st.SeenAt
 	}
-	if c.Actions == nil {
-		c.Actions = map[string]int{}
+	actions := make(map[string]int, len(c.Actions)+1)
+	for k, v := range c.Actions {
+		actions[k] = v
 	}
-	c.Actions[st.ActionPattern]++
+	actions[st.ActionPattern]++
+	c.Actions = actions
 	c.Exemplars = addExemplar(c.Exemplars, st.TrajectoryID, s.opt.MaxExemplars)
 	c.Note = mergeNote(c.Note, st.Note)
 	c.Note.Text = RenderNote(c)
