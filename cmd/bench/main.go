@@ -33,6 +33,8 @@ type command struct {
 // commands lists every benchmark.
 var commands = []command{
 	{"api", "authenticated request latency through the full middleware chain (key and token)", runAPI},
+	{"locomo", "LoCoMo evidence recall@k of entry search (lexical, vector, hybrid) and search latency", runLoCoMo},
+	{"scale", "entry ingest rate, index build and size, and search latency with one large tenant among 100", runScale},
 }
 
 func main() {
