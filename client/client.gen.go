@@ -338,6 +338,45 @@ func (e ProvenanceSource) Valid() bool {
 	}
 }
 
+// Defines values for RecallFeedbackRequestOutcome.
+const (
+	RecallFeedbackRequestOutcomeFailure RecallFeedbackRequestOutcome = "failure"
+	RecallFeedbackRequestOutcomePartial RecallFeedbackRequestOutcome = "partial"
+	RecallFeedbackRequestOutcomeSuccess RecallFeedbackRequestOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the RecallFeedbackRequestOutcome enum.
+func (e RecallFeedbackRequestOutcome) Valid() bool {
+	switch e {
+	case RecallFeedbackRequestOutcomeFailure:
+		return true
+	case RecallFeedbackRequestOutcomePartial:
+		return true
+	case RecallFeedbackRequestOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecallItemSource.
+const (
+	RecallItemSourceEntry   RecallItemSource = "entry"
+	RecallItemSourceLearned RecallItemSource = "learned"
+)
+
+// Valid indicates whether the value is a known member of the RecallItemSource enum.
+func (e RecallItemSource) Valid() bool {
+	switch e {
+	case RecallItemSourceEntry:
+		return true
+	case RecallItemSourceLearned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Scope.
 const (
 	Admin    Scope = "admin"
@@ -1200,6 +1239,70 @@ type RateLimit struct {
 	RequestsPerSecond *float32 `json:"requests_per_second,omitempty"`
 }
 
+// RecallFeedbackRequest defines model for RecallFeedbackRequest.
+type RecallFeedbackRequest struct {
+	Harmful *[]string                    `json:"harmful,omitempty"`
+	Helpful *[]string                    `json:"helpful,omitempty"`
+	Outcome RecallFeedbackRequestOutcome `json:"outcome"`
+}
+
+// RecallFeedbackRequestOutcome defines model for RecallFeedbackRequest.Outcome.
+type RecallFeedbackRequestOutcome string
+
+// RecallFeedbackResult defines model for RecallFeedbackResult.
+type RecallFeedbackResult struct {
+	RecallId openapi_types.UUID `json:"recall_id"`
+	Updated  []LearnedItem      `json:"updated"`
+}
+
+// RecallItem defines model for RecallItem.
+type RecallItem struct {
+	Content string             `json:"content"`
+	Id      openapi_types.UUID `json:"id"`
+	Key     *string            `json:"key,omitempty"`
+	Kind    string             `json:"kind"`
+	Score   float32            `json:"score"`
+
+	// Source learned: mistake notes and procedures; entry: factual memory
+	Source RecallItemSource `json:"source"`
+	Tokens int              `json:"tokens"`
+}
+
+// RecallItemSource learned: mistake notes and procedures; entry: factual memory
+type RecallItemSource string
+
+// RecallRequest defines model for RecallRequest.
+type RecallRequest struct {
+	// Budget token budget of `text` (default 1500)
+	Budget *int `json:"budget,omitempty"`
+
+	// Context the current situation as text
+	Context *string `json:"context,omitempty"`
+
+	// Kinds only these kinds (e.g. mistake, procedure, fact); default all
+	Kinds *[]string `json:"kinds,omitempty"`
+
+	// RecentSteps the agent's latest steps, added to the context
+	RecentSteps *[]StepRequest   `json:"recent_steps,omitempty"`
+	Scope       *TrajectoryScope `json:"scope,omitempty"`
+
+	// Task the task at hand; task or context is required
+	Task *string `json:"task,omitempty"`
+}
+
+// RecallResult defines model for RecallResult.
+type RecallResult struct {
+	Budget   int                `json:"budget"`
+	Items    []RecallItem       `json:"items"`
+	RecallId openapi_types.UUID `json:"recall_id"`
+
+	// Text the items as one block to put into a prompt
+	Text string `json:"text"`
+
+	// Tokens BPE tokens of `text`, never over `budget`
+	Tokens int `json:"tokens"`
+}
+
 // RollbackRequest defines model for RollbackRequest.
 type RollbackRequest struct {
 	Version int `json:"version"`
@@ -1777,6 +1880,12 @@ type CreateKeyJSONRequestBody = CreateKeyRequest
 // PutLearningSettingsJSONRequestBody defines body for PutLearningSettings for application/json ContentType.
 type PutLearningSettingsJSONRequestBody = LearningSettingsRequest
 
+// RecallJSONRequestBody defines body for Recall for application/json ContentType.
+type RecallJSONRequestBody = RecallRequest
+
+// RecallFeedbackJSONRequestBody defines body for RecallFeedback for application/json ContentType.
+type RecallFeedbackJSONRequestBody = RecallFeedbackRequest
+
 // CreateTenantJSONRequestBody defines body for CreateTenant for application/json ContentType.
 type CreateTenantJSONRequestBody = CreateTenantRequest
 
@@ -2200,6 +2309,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecallWithBody Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+	//
+	// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+	// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+	// items are never recalled. Every recall gets a `recall_id` for feedback.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/recall (the `Recall` operationId).
+	RecallWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Recall Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+	//
+	// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+	// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+	// items are never recalled. Every recall gets a `recall_id` for feedback.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/recall (the `Recall` operationId).
+	Recall(ctx context.Context, body RecallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecallFeedbackWithBody Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	//
+	// Every learned item the recall returned counts one use, and a success when the outcome was
+	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+	RecallFeedbackWithBody(ctx context.Context, recallID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecallFeedback Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	//
+	// Every learned item the recall returned counts one use, and a success when the outcome was
+	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+	RecallFeedback(ctx context.Context, recallID string, body RecallFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTenants List tenants, newest first (platform scope).
 	//
@@ -3137,6 +3292,92 @@ func (c *Client) PutLearningSettings(ctx context.Context, body PutLearningSettin
 // Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecallWithBody Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+//
+// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+// items are never recalled. Every recall gets a `recall_id` for feedback.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/recall (the `Recall` operationId).
+func (c *Client) RecallWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecallRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Recall Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+//
+// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+// items are never recalled. Every recall gets a `recall_id` for feedback.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/recall (the `Recall` operationId).
+func (c *Client) Recall(ctx context.Context, body RecallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecallRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecallFeedbackWithBody Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+//
+// Every learned item the recall returned counts one use, and a success when the outcome was
+// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+func (c *Client) RecallFeedbackWithBody(ctx context.Context, recallID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecallFeedbackRequestWithBody(c.Server, recallID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecallFeedback Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+//
+// Every learned item the recall returned counts one use, and a success when the outcome was
+// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+func (c *Client) RecallFeedback(ctx context.Context, recallID string, body RecallFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecallFeedbackRequest(c.Server, recallID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5215,6 +5456,93 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewRecallRequest calls the generic Recall builder with application/json body
+func NewRecallRequest(server string, body RecallJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecallRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRecallRequestWithBody constructs an http.Request for the Recall method, with any body, and a specified content type
+func NewRecallRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/recall")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRecallFeedbackRequest calls the generic RecallFeedback builder with application/json body
+func NewRecallFeedbackRequest(server string, recallID string, body RecallFeedbackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecallFeedbackRequestWithBody(server, recallID, "application/json", bodyReader)
+}
+
+// NewRecallFeedbackRequestWithBody constructs an http.Request for the RecallFeedback method, with any body, and a specified content type
+func NewRecallFeedbackRequestWithBody(server string, recallID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "recallID", recallID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/recalls/%s/feedback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListTenantsRequest constructs an http.Request for the ListTenants method
 func NewListTenantsRequest(server string, params *ListTenantsParams) (*http.Request, error) {
 	var err error
@@ -6323,6 +6651,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// RecallWithBodyWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+	//
+	// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+	// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+	// items are never recalled. Every recall gets a `recall_id` for feedback.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/recall (the `Recall` operationId).
+	RecallWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecallResponse, error)
+
+	// RecallWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+	//
+	// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+	// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+	// items are never recalled. Every recall gets a `recall_id` for feedback.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/recall (the `Recall` operationId).
+	RecallWithResponse(ctx context.Context, body RecallJSONRequestBody, reqEditors ...RequestEditorFn) (*RecallResponse, error)
+
+	// RecallFeedbackWithBodyWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	//
+	// Every learned item the recall returned counts one use, and a success when the outcome was
+	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+	RecallFeedbackWithBodyWithResponse(ctx context.Context, recallID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecallFeedbackResponse, error)
+
+	// RecallFeedbackWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	//
+	// Every learned item the recall returned counts one use, and a success when the outcome was
+	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+	RecallFeedbackWithResponse(ctx context.Context, recallID string, body RecallFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*RecallFeedbackResponse, error)
 
 	// ListTenantsWithResponse List tenants, newest first (platform scope).
 	//
@@ -9182,6 +9556,200 @@ func (r GetMeResponse) ContentType() string {
 	return ""
 }
 
+type RecallResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecallResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RecallResponse) GetJSON200() *RecallResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecallResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecallResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecallResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecallResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecallResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecallResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RecallResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RecallResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecallResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecallResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecallResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RecallFeedbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecallFeedbackResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RecallFeedbackResponse) GetJSON200() *RecallFeedbackResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RecallFeedbackResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RecallFeedbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecallFeedbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecallFeedbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecallFeedbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListTenantsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10865,6 +11433,76 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 		return nil, err
 	}
 	return ParseGetMeResponse(rsp)
+}
+
+// RecallWithBodyWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+//
+// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+// items are never recalled. Every recall gets a `recall_id` for feedback.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/recall (the `Recall` operationId).
+func (c *ClientWithResponses) RecallWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecallResponse, error) {
+	rsp, err := c.RecallWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecallResponse(rsp)
+}
+
+// RecallWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
+//
+// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
+// filtered for relevance and packed, best first, so that `text` (a block ready to put into a
+// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
+// items are never recalled. Every recall gets a `recall_id` for feedback.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/recall (the `Recall` operationId).
+func (c *ClientWithResponses) RecallWithResponse(ctx context.Context, body RecallJSONRequestBody, reqEditors ...RequestEditorFn) (*RecallResponse, error) {
+	rsp, err := c.Recall(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecallResponse(rsp)
+}
+
+// RecallFeedbackWithBodyWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+//
+// Every learned item the recall returned counts one use, and a success when the outcome was
+// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+func (c *ClientWithResponses) RecallFeedbackWithBodyWithResponse(ctx context.Context, recallID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecallFeedbackResponse, error) {
+	rsp, err := c.RecallFeedbackWithBody(ctx, recallID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecallFeedbackResponse(rsp)
+}
+
+// RecallFeedbackWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+//
+// Every learned item the recall returned counts one use, and a success when the outcome was
+// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
+// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
+func (c *ClientWithResponses) RecallFeedbackWithResponse(ctx context.Context, recallID string, body RecallFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*RecallFeedbackResponse, error) {
+	rsp, err := c.RecallFeedback(ctx, recallID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecallFeedbackResponse(rsp)
 }
 
 // ListTenantsWithResponse List tenants, newest first (platform scope).
@@ -13314,6 +13952,170 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRecallResponse parses an HTTP response from a RecallWithResponse call
+func ParseRecallResponse(rsp *http.Response) (*RecallResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecallResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecallResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRecallFeedbackResponse parses an HTTP response from a RecallFeedbackWithResponse call
+func ParseRecallFeedbackResponse(rsp *http.Response) (*RecallFeedbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecallFeedbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecallFeedbackResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem

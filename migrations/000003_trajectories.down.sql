@@ -3,6 +3,7 @@ DROP FUNCTION IF EXISTS admem_outbox_backlog();
 DROP FUNCTION IF EXISTS admem_outbox_mark_relayed(bigint[]);
 DROP FUNCTION IF EXISTS admem_outbox_claim(integer);
 DROP TABLE IF EXISTS learning_settings;
+DROP TABLE IF EXISTS recalls;
 DROP TABLE IF EXISTS mistake_occurrences;
 DROP TABLE IF EXISTS learned_item_versions;
 DROP TABLE IF EXISTS learned_items;

@@ -149,6 +149,22 @@ CREATE TABLE mistake_occurrences (
   PRIMARY KEY (tenant_id, trajectory_id, step_idx)
 );
 
+-- Every recall, with the items it returned, so feedback can rate them.
+CREATE TABLE recalls (
+  id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  tenant_id    uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  task         text NOT NULL DEFAULT '',
+  items        jsonb NOT NULL DEFAULT '[]',
+  tokens       integer NOT NULL DEFAULT 0,
+  budget       integer NOT NULL DEFAULT 0,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  feedback_at  timestamptz,
+  outcome      text NOT NULL DEFAULT '',
+  helpful      text[] NOT NULL DEFAULT '{}',
+  harmful      text[] NOT NULL DEFAULT '{}'
+);
+CREATE INDEX recalls_tenant ON recalls (tenant_id, created_at DESC);
+
 CREATE TABLE learning_settings (
   tenant_id        uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
   judge_rule       text NOT NULL DEFAULT 'last_ok_recovered',
@@ -161,7 +177,7 @@ DO $$
 DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['trajectories', 'trajectory_steps', 'outbox', 'processed_events', 'dead_letters',
-                           'learned_items', 'learned_item_versions', 'mistake_occurrences', 'learning_settings'] LOOP
+                           'learned_items', 'learned_item_versions', 'mistake_occurrences', 'learning_settings', 'recalls'] LOOP
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY %I ON %I USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant())',
                    t || '_isolation', t);

@@ -91,6 +91,7 @@ func (s *Server) routes() http.Handler {
 			r.With(s.idempotent).Post("/trajectories/batch", s.handleRecordTrajectoryBatch)
 			r.With(s.idempotent).Post("/trajectories/{trajectoryID}/steps", s.handleAppendSteps)
 			r.With(s.idempotent).Post("/trajectories/{trajectoryID}/close", s.handleCloseTrajectory)
+			r.Post("/recalls/{recallID}/feedback", s.handleRecallFeedback)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(admem.ScopeRead))
@@ -98,6 +99,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/trajectories/{trajectoryID}", s.handleGetTrajectory)
 			r.Get("/learned", s.handleListLearned)
 			r.Get("/learning/settings", s.handleGetLearningSettings)
+			r.Post("/recall", s.handleRecall)
 		})
 	})
 	return r

@@ -16,6 +16,7 @@ import (
 	"github.com/admem/admem/internal/guard"
 	"github.com/admem/admem/internal/memory"
 	"github.com/admem/admem/internal/ratelimit"
+	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/trajectories"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,7 @@ type Deps struct {
 	Guard        *guard.Service
 	Trajectories *trajectories.Service
 	DeadLetters  DeadLetters
+	Recall       *recall.Service
 	// Memory is factual memory: entries, their history and search.
 	Memory *memory.Service
 }
@@ -66,6 +68,7 @@ type Server struct {
 	guard          *guard.Service
 	trajectories   *trajectories.Service
 	deadLetters    DeadLetters
+	recall         *recall.Service
 	memory         *memory.Service
 	metrics        *metrics
 	handler        http.Handler
@@ -92,6 +95,7 @@ func New(d Deps) *Server {
 		guard:          d.Guard,
 		trajectories:   d.Trajectories,
 		deadLetters:    d.DeadLetters,
+		recall:         d.Recall,
 		memory:         d.Memory,
 	}
 	if s.maxBody <= 0 {

@@ -10,6 +10,7 @@ import (
 	apihttp "github.com/admem/admem/internal/http"
 	"github.com/admem/admem/internal/memory"
 	"github.com/admem/admem/internal/ratelimit"
+	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/trajectories"
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,7 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		Guard:          learning.Guard,
 		Trajectories:   trajectories.New(infra.DB, trajectories.NewLearner(), log),
 		DeadLetters:    infra.DB,
+		Recall:         recall.New(infra.DB, mem, log),
 		Memory:         mem,
 	})
 	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning, Memory: mem}

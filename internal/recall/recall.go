@@ -1,0 +1,396 @@
+// Package recall answers "what should the agent know for this task now?":
+// it ranks the tenant's mistake notes and procedures (BM25 over what each
+// item is about, weighted by its utility) together with factual entries
+// from the memory service, keeps what the judge finds relevant, and packs
+// the best into a token budget counted with a real BPE tokenizer, as
+// structured items plus one prompt-ready text block. Every recall is
+// stored, so feedback on it can update the items' utilities and retire
+// those that keep hurting.
+package recall
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/judge"
+	"github.com/admem/admem/internal/lexical"
+	"github.com/admem/admem/internal/store"
+)
+
+// Limits of a recall request.
+const (
+	DefaultBudget = 1500
+	MaxBudget     = 32000
+	MinBudget     = 50
+	MaxQueryLen   = 50000
+	// MinRelevance is the share of the best lexical score an item needs to
+	// be worth the tokens: items that merely share a common word are dropped.
+	MinRelevance = 0.2
+	candidates   = 60
+)
+
+// Query is one recall request.
+type Query struct {
+	Task    string
+	Context string // recent steps or any text describing the situation
+	Scope   admem.Scope
+	Kinds   []admem.EntryKind // empty: facts, procedures and mistakes
+	Budget  int               // tokens; 0 means DefaultBudget
+}
+
+// Item is one recalled memory.
+type Item struct {
+	ID      string
+	Kind    admem.EntryKind
+	Source  string // "learned" (mistake notes, procedures) or "entry" (facts)
+	Key     string
+	Content string
+	Score   float64
+	Tokens  int
+}
+
+// Result is a packed recall.
+type Result struct {
+	ID     string
+	Items  []Item
+	Text   string
+	Tokens int
+	Budget int
+}
+
+// Store is what recall needs from the database.
+type Store interface {
+	LearnedStamp(ctx context.Context, tenantID string) (string, error)
+	ActiveItems(ctx context.Context, tenantID string, kind admem.EntryKind, limit int) ([]store.LearnedItem, error)
+	SaveRecall(ctx context.Context, r store.RecallRecord) (string, error)
+	RecallFeedback(ctx context.Context, tenantID, id string, outcome admem.Outcome, helpful, harmful []string, rate store.Rate) (store.RecallRecord, []store.LearnedItem, error)
+}
+
+// Facts searches factual entries (the memory service); nil disables facts.
+type Facts interface {
+	Search(ctx context.Context, tenantID string, q admem.SearchQuery) ([]admem.SearchHit, error)
+}
+
+// Service answers recalls.
+type Service struct {
+	store Store
+	facts Facts
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	cache map[string]*tenantIndex
+}
+
+type tenantIndex struct {
+	stamp string
+	items map[string]store.LearnedItem
+	ix    *lexical.Index
+}
+
+// MaxLearnedItems bounds the items of one tenant that recall considers.
+const MaxLearnedItems = 20000
+
+// New returns the service; facts may be nil.
+func New(st Store, facts Facts, log *slog.Logger) *Service {
+	return &Service{store: st, facts: facts, log: log, cache: map[string]*tenantIndex{}}
+}
+
+// index returns the tenant's learned items and their BM25 index, rebuilt
+// when the items changed since the cached copy.
+func (s *Service) index(ctx context.Context, tenantID string) (*tenantIndex, error) {
+	stamp, err := s.store.LearnedStamp(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	ti := s.cache[tenantID]
+	s.mu.Unlock()
+	if ti != nil && ti.stamp == stamp {
+		return ti, nil
+	}
+	items, err := s.store.ActiveItems(ctx, tenantID, "", MaxLearnedItems)
+	if err != nil {
+		return nil, err
+	}
+	ti = &tenantIndex{stamp: stamp, items: make(map[string]store.LearnedItem, len(items)), ix: lexical.NewIndex(nil, lexical.BM25Params{})}
+	for _, it := range items {
+		ti.items[it.ID] = it
+		if err := ti.ix.Add(it.ID, it.SearchText+" "+it.Content); err != nil {
+			return nil, fmt.Errorf("recall: index %s: %w", it.ID, err)
+		}
+	}
+	s.mu.Lock()
+	if len(s.cache) > 1000 {
+		for k := range s.cache { // drop an arbitrary tenant's copy
+			delete(s.cache, k)
+			break
+		}
+	}
+	s.cache[tenantID] = ti
+	s.mu.Unlock()
+	return ti, nil
+}
+
+func wants(kinds []admem.EntryKind, k admem.EntryKind) bool {
+	return len(kinds) == 0 || slices.Contains(kinds, k)
+}
+
+// Recall ranks, filters and packs memories for the query.
+func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Result, error) {
+	if !p.Can(admem.ScopeRead) {
+		return Result{}, admem.ErrForbidden
+	}
+	q.Task = strings.TrimSpace(q.Task)
+	if q.Task == "" && strings.TrimSpace(q.Context) == "" {
+		return Result{}, admem.Invalid("task", "a task or a context is required")
+	}
+	if len(q.Task)+len(q.Context) > MaxQueryLen {
+		return Result{}, admem.Invalid("context", fmt.Sprintf("task and context together at most %d bytes", MaxQueryLen))
+	}
+	if q.Budget == 0 {
+		q.Budget = DefaultBudget
+	}
+	if q.Budget < MinBudget || q.Budget > MaxBudget {
+		return Result{}, admem.Invalid("budget", fmt.Sprintf("from %d to %d tokens", MinBudget, MaxBudget))
+	}
+	for _, k := range q.Kinds {
+		if k == "" {
+			return Result{}, admem.Invalid("kinds", "empty kind")
+		}
+	}
+	query := q.Task + "\n" + q.Context
+	var cands []Item
+	if wants(q.Kinds, admem.KindMistake) || wants(q.Kinds, admem.KindProcedure) {
+		ti, err := s.index(ctx, p.TenantID)
+		if err != nil {
+			return Result{}, err
+		}
+		hits := ti.ix.Search(query, candidates)
+		if len(hits) > 0 {
+			top := hits[0].Score
+			for _, h := range hits {
+				it := ti.items[h.ID]
+				if !wants(q.Kinds, it.Kind) || top <= 0 || h.Score < MinRelevance*top {
+					continue
+				}
+				score := h.Score / top * (0.5 + judge.Utility(it.Uses, it.Successes))
+				cands = append(cands, Item{ID: it.ID, Kind: it.Kind, Source: "learned", Key: it.Key, Content: it.Content, Score: score})
+			}
+		}
+	}
+	if s.facts != nil && wantsFacts(q.Kinds) {
+		hits, err := s.facts.Search(ctx, p.TenantID, admem.SearchQuery{Text: query, Limit: 20, Filter: admem.EntryFilter{
+			Kinds: factKinds(q.Kinds), AgentID: q.Scope.AgentID, UserID: q.Scope.UserID, SessionID: q.Scope.SessionID}})
+		if err != nil {
+			return Result{}, err
+		}
+		top := 0.0
+		for _, h := range hits {
+			top = math.Max(top, h.Score)
+		}
+		for _, h := range hits {
+			e := h.Entry
+			if e.Kind == admem.KindMistake || e.Kind == admem.KindProcedure || top <= 0 || h.Score < MinRelevance*top {
+				continue
+			}
+			cands = append(cands, Item{ID: e.ID, Kind: e.Kind, Source: "entry", Key: e.Key, Content: e.Content,
+				Score: h.Score / top * (0.5 + judge.Utility(e.Uses, e.Successes))})
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].Score != cands[j].Score {
+			return cands[i].Score > cands[j].Score
+		}
+		return cands[i].ID < cands[j].ID
+	})
+	res, err := pack(cands, q.Budget)
+	if err != nil {
+		return Result{}, err
+	}
+	rec := store.RecallRecord{TenantID: p.TenantID, Task: cut(q.Task, 2000), Tokens: res.Tokens, Budget: q.Budget}
+	for _, it := range res.Items {
+		rec.Items = append(rec.Items, store.RecalledItem{ID: it.ID, Kind: string(it.Kind), Source: it.Source})
+	}
+	if res.ID, err = s.store.SaveRecall(ctx, rec); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+func wantsFacts(kinds []admem.EntryKind) bool {
+	return len(factKinds(kinds)) > 0 || len(kinds) == 0
+}
+
+// factKinds are the requested kinds served by the memory service (nil: any).
+func factKinds(kinds []admem.EntryKind) []admem.EntryKind {
+	var out []admem.EntryKind
+	for _, k := range kinds {
+		if k != admem.KindMistake && k != admem.KindProcedure {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Section headings of the text block, by kind.
+var headings = map[admem.EntryKind]string{
+	admem.KindMistake:   "Mistakes to avoid:",
+	admem.KindProcedure: "Procedures that worked:",
+}
+
+// pack keeps the best items whose rendered block fits the budget. Items are
+// costed by their own line plus their section's heading; the final block is
+// counted as a whole and trimmed from the lowest-ranked item should token
+// merges across lines make it exceed the budget.
+func pack(cands []Item, budget int) (Result, error) {
+	res := Result{Budget: budget, Items: []Item{}}
+	header, err := CountTokens("Relevant memory:\n")
+	if err != nil {
+		return Result{}, err
+	}
+	used := header
+	sections := map[string]bool{}
+	for _, c := range cands {
+		if budget-used < 8 {
+			break
+		}
+		n, err := CountTokens("- " + strings.ReplaceAll(c.Content, "\n", "\n  ") + "\n")
+		if err != nil {
+			return Result{}, err
+		}
+		h := heading(c.Kind)
+		cost := n
+		if !sections[h] {
+			hn, err := CountTokens(h + "\n")
+			if err != nil {
+				return Result{}, err
+			}
+			cost += hn
+		}
+		if used+cost > budget {
+			continue
+		}
+		c.Tokens = n
+		sections[h] = true
+		used += cost
+		res.Items = append(res.Items, c)
+	}
+	for len(res.Items) > 0 {
+		res.Text = render(res.Items)
+		if res.Tokens, err = CountTokens(res.Text); err != nil {
+			return Result{}, err
+		}
+		if res.Tokens <= budget {
+			return res, nil
+		}
+		res.Items = res.Items[:len(res.Items)-1]
+	}
+	res.Text, res.Tokens = "", 0
+	return res, nil
+}
+
+func heading(k admem.EntryKind) string {
+	if h, ok := headings[k]; ok {
+		return h
+	}
+	return "Facts:"
+}
+
+// render writes the items as one block: mistakes first (they warn), then
+// procedures, then facts, each in rank order.
+func render(items []Item) string {
+	order := []admem.EntryKind{admem.KindMistake, admem.KindProcedure}
+	var b strings.Builder
+	b.WriteString("Relevant memory:\n")
+	done := map[int]bool{}
+	for _, k := range order {
+		first := true
+		for i, it := range items {
+			if it.Kind != k {
+				continue
+			}
+			if first {
+				b.WriteString(headings[k] + "\n")
+				first = false
+			}
+			b.WriteString("- " + strings.ReplaceAll(it.Content, "\n", "\n  ") + "\n")
+			done[i] = true
+		}
+	}
+	first := true
+	for i, it := range items {
+		if done[i] {
+			continue
+		}
+		if first {
+			b.WriteString("Facts:\n")
+			first = false
+		}
+		b.WriteString("- " + strings.ReplaceAll(it.Content, "\n", "\n  ") + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// Feedback rates a recall: every learned item it returned counts one use,
+// and a success when the outcome was a success and the agent did not call
+// it harmful, or when the agent called it helpful. Items the judge finds
+// hurting are retired. Feedback is accepted once per recall.
+func (s *Service) Feedback(ctx context.Context, p admem.Principal, id string, outcome admem.Outcome, helpful, harmful []string) ([]store.LearnedItem, error) {
+	if !p.Can(admem.ScopeWrite) {
+		return nil, admem.ErrForbidden
+	}
+	switch outcome {
+	case admem.OutcomeSuccess, admem.OutcomeFailure, admem.OutcomePartial:
+	default:
+		return nil, admem.Invalid("outcome", "one of success, failure, partial")
+	}
+	for _, h := range helpful {
+		if slices.Contains(harmful, h) {
+			return nil, admem.Invalid("harmful", "an item cannot be both helpful and harmful: "+h)
+		}
+	}
+	rate := func(it store.LearnedItem) (int, int, admem.EntryStatus) {
+		uses, successes := it.Uses+1, it.Successes
+		if slices.Contains(helpful, it.ID) || (outcome == admem.OutcomeSuccess && !slices.Contains(harmful, it.ID)) {
+			successes++
+		}
+		status := it.Status
+		if judge.Retire(uses, successes) {
+			status = admem.EntryRetired
+		}
+		return uses, successes, status
+	}
+	rec, items, err := s.store.RecallFeedback(ctx, p.TenantID, id, outcome, helpful, harmful, rate)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, it := range rec.Items {
+		known[it.ID] = true
+	}
+	for _, h := range append(slices.Clone(helpful), harmful...) {
+		if !known[h] {
+			s.log.InfoContext(ctx, "feedback names an item the recall did not return", "recall", id, "item", h)
+		}
+	}
+	return items, nil
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8Start(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
