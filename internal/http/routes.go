@@ -54,6 +54,8 @@ func (s *Server) routes() http.Handler {
 			r.Get("/adapters", s.handleListAdapters)
 			r.Get("/adapters/{version}", s.handleGetAdapter)
 			r.Post("/adapters/{version}/activate", s.handleActivateAdapter)
+			r.Get("/dead-letters", s.handleListDeadLetters)
+			r.Put("/learning/settings", s.handlePutLearningSettings)
 		})
 
 		// Learning from failure: failure clusters and guard (read scope).
@@ -62,8 +64,6 @@ func (s *Server) routes() http.Handler {
 			r.Get("/failures", s.handleListFailures)
 			r.Get("/failures/{failureID}", s.handleGetFailure)
 			r.Post("/guard", s.handleGuard)
-			r.Get("/dead-letters", s.handleListDeadLetters)
-			r.Put("/learning/settings", s.handlePutLearningSettings)
 		})
 
 		// Factual memory: versioned entries, history, search.
