@@ -13,6 +13,7 @@ package failures
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -209,12 +210,30 @@ func (s *Service) ObserveTrajectory(ctx context.Context, tenantID string, t adme
 		}
 		steps = append(steps, ls)
 	}
-	added, err := s.store.RecordLabelledSteps(ctx, tenantID, steps, s.assign)
+	var grown []string
+	added, err := s.store.RecordLabelledSteps(ctx, tenantID, steps, func(st admem.LabelledStep, same []admem.FailureCluster) admem.FailureCluster {
+		c := s.assign(st, same)
+		if c.ID != "" && c.Count >= SplitCheckEvery && c.Count%SplitCheckEvery == 0 {
+			grown = append(grown, c.ID)
+		}
+		return c
+	})
 	if err != nil {
 		return 0, fmt.Errorf("failures: observe trajectory %s: %w", t.ID, err)
 	}
+	// A cluster that keeps growing may have drifted across contexts:
+	// every SplitCheckEvery failures, split it if it became incoherent.
+	for _, id := range grown {
+		if _, err := s.split(ctx, tenantID, "", id, false); err != nil && !errors.Is(err, admem.ErrConflict) {
+			return added, fmt.Errorf("failures: coherence check of %s: %w", id, err)
+		}
+	}
 	return added, nil
 }
+
+// SplitCheckEvery is how many failures a cluster gains between coherence
+// checks.
+const SplitCheckEvery = 10
 
 func noteOf(n learner.MistakeNote) admem.FailureNote {
 	out := admem.FailureNote{When: n.When, Doing: n.DoingPattern}
@@ -414,14 +433,18 @@ func (s *Service) Split(ctx context.Context, p admem.Principal, id string, force
 	if !p.Can(admem.ScopeAdmin) {
 		return admem.FailureCluster{}, admem.ErrForbidden
 	}
-	c, err := s.store.GetFailureCluster(ctx, p.TenantID, id)
+	return s.split(ctx, p.TenantID, p.KeyID, id, force)
+}
+
+func (s *Service) split(ctx context.Context, tenantID, actorKeyID, id string, force bool) (admem.FailureCluster, error) {
+	c, err := s.store.GetFailureCluster(ctx, tenantID, id)
 	if err != nil {
 		return admem.FailureCluster{}, err
 	}
 	if c.MergedInto != "" {
 		return admem.FailureCluster{}, admem.Errorf(admem.ECONFLICT, "the cluster was merged into %s", c.MergedInto)
 	}
-	members, err := s.store.FailureClusterMembers(ctx, p.TenantID, id, maxMembers)
+	members, err := s.store.FailureClusterMembers(ctx, tenantID, id, maxMembers)
 	if err != nil {
 		return admem.FailureCluster{}, err
 	}
@@ -466,7 +489,7 @@ func (s *Service) Split(ctx context.Context, p admem.Principal, id string, force
 	rest.Count = max(c.Count-part.Count, len(restVecs))
 	rest.Centroid = unit(mean(restVecs))
 	rest.Note.Text = RenderNote(rest)
-	return s.store.SplitFailureCluster(ctx, p.TenantID, p.KeyID, rest, part, partIDs)
+	return s.store.SplitFailureCluster(ctx, tenantID, actorKeyID, rest, part, partIDs)
 }
 
 // TwoMeans splits vectors into two groups by cosine 2-means with a
