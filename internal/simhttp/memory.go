@@ -1,0 +1,585 @@
+// Package simhttp connects the closed-loop simulator (internal/sim) to a
+// running admem over its HTTP API: [Memory] implements sim.Memory with the
+// client generated from openapi.yaml, one tenant per benchmark arm.
+//
+// The arms differ only in which routes they use and how they read the
+// answers:
+//
+//   - none: sim.NoMemory, no HTTP at all ([New] returns it).
+//   - retrieval: facts and raw past trajectories, no failure learning and no
+//     adapter. Recall asks POST /v1/recall for kind "fact" only, then lists
+//     the user's past successful trajectories (GET /v1/trajectories?user_id=…
+//     &outcome=success, or the tenant's when the user has none), picks the
+//     one whose task shares the most words with the current task, fetches it
+//     (GET /v1/trajectories/{id}) and hands its successful steps, literal
+//     values and all, to the agent as a worked example (a procedure item
+//     without placeholders). Guard is never called: every candidate is
+//     allowed. Trajectories are recorded as in every arm.
+//   - notes: mistake notes and procedures without the adapter. Recall asks
+//     for kinds "mistake" and "procedure"; guard is POST /v1/guard, but the
+//     decision is recomputed from the response's note_risk alone against the
+//     response's thresholds. The API has no per-tenant switch to turn the
+//     adapter off (neither the learning settings nor the tenant's guard
+//     settings hold one), so the worker still trains an adapter for this
+//     tenant; it just never changes a decision of this arm.
+//   - full: everything. Recall of all kinds, guard decisions as served.
+//
+// Recall goes through POST /v1/recall with a small JSON client of its own
+// (the route is newer than the committed generated client); when the server
+// answers 404 (a build without the route), recall falls back to listing
+// the tenant's learned items (GET /v1/learned?kind=…), which is unranked.
+//
+// Every response's Server-Timing header is kept, so the benchmark reports
+// server-side overhead, and the time from posting a failing trajectory to the
+// first guard answer that cites its error signature (time-to-learn).
+package simhttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/client"
+	"github.com/admem/admem/internal/benchkit"
+	"github.com/admem/admem/internal/signature"
+	"github.com/admem/admem/internal/sim"
+)
+
+// Arm names a benchmark arm.
+type Arm string
+
+// The arms.
+const (
+	ArmNone      Arm = "none"
+	ArmRetrieval Arm = "retrieval"
+	ArmNotes     Arm = "notes"
+	ArmFull      Arm = "full"
+)
+
+// Arms lists every arm in report order.
+var Arms = []Arm{ArmNone, ArmRetrieval, ArmNotes, ArmFull}
+
+// ParseArm checks an arm name.
+func ParseArm(s string) (Arm, error) {
+	for _, a := range Arms {
+		if string(a) == s {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("simhttp: unknown arm %q (want none, retrieval, notes or full)", s)
+}
+
+// Config connects a Memory to the API.
+type Config struct {
+	BaseURL string
+	Key     string       // the arm's tenant key (read and write scope at least)
+	HTTP    *http.Client // nil: a client with a 30 s timeout
+	Arm     Arm
+	// RecallBudget is the token budget of a recall (0: the API's default).
+	RecallBudget int
+	// ContextSteps is how many recent steps guard gets (0: 8).
+	ContextSteps int
+	// Clock is for time-to-learn (nil: time.Now).
+	Clock func() time.Time
+}
+
+// Memory is sim.Memory over the HTTP API, for the retrieval, notes and full
+// arms. It is safe for one agent at a time (the runner is sequential); its
+// statistics are guarded for readers on other goroutines.
+type Memory struct {
+	cfg Config
+	c   *client.ClientWithResponses
+	hc  *http.Client
+
+	mu       sync.Mutex
+	episodes []EpisodeTiming
+	// first POST of a trajectory with a failed step of this server
+	// signature, until a guard answer cites it
+	pending   map[string]time.Time
+	learnt    map[string]bool
+	ttl       []time.Duration
+	fallbacks int
+}
+
+// EpisodeTiming is the server time (Server-Timing, milliseconds) of one
+// episode's recall and guard calls. -1 means the header was missing.
+type EpisodeTiming struct {
+	RecallMS float64
+	GuardMS  []float64
+}
+
+// New returns the memory for an arm: sim.NoMemory for none, else a Memory.
+func New(cfg Config) (sim.Memory, *Memory, error) {
+	if cfg.Arm == ArmNone {
+		return sim.NoMemory{}, nil, nil
+	}
+	if _, err := ParseArm(string(cfg.Arm)); err != nil {
+		return nil, nil, err
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.ContextSteps <= 0 {
+		cfg.ContextSteps = 8
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	key := cfg.Key
+	c, err := client.NewClientWithResponses(cfg.BaseURL, client.WithHTTPClient(cfg.HTTP),
+		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer "+key)
+			return nil
+		}))
+	if err != nil {
+		return nil, nil, err
+	}
+	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}}
+	return m, m, nil
+}
+
+func serverMS(h http.Header) float64 {
+	if v, ok := benchkit.ServerMillis(h); ok {
+		return v
+	}
+	return -1
+}
+
+func (m *Memory) startEpisode(recallMS float64) {
+	m.mu.Lock()
+	m.episodes = append(m.episodes, EpisodeTiming{RecallMS: recallMS})
+	m.mu.Unlock()
+}
+
+func (m *Memory) addGuard(ms float64) {
+	m.mu.Lock()
+	if len(m.episodes) == 0 {
+		m.episodes = append(m.episodes, EpisodeTiming{RecallMS: -1})
+	}
+	e := &m.episodes[len(m.episodes)-1]
+	e.GuardMS = append(e.GuardMS, ms)
+	m.mu.Unlock()
+}
+
+// Timings returns the server timings per episode so far.
+func (m *Memory) Timings() []EpisodeTiming {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]EpisodeTiming, len(m.episodes))
+	for i, e := range m.episodes {
+		out[i] = EpisodeTiming{RecallMS: e.RecallMS, GuardMS: slices.Clone(e.GuardMS)}
+	}
+	return out
+}
+
+// ResetTimings forgets the timings so far (between protocol phases).
+func (m *Memory) ResetTimings() {
+	m.mu.Lock()
+	m.episodes = nil
+	m.mu.Unlock()
+}
+
+// TimeToLearn returns, per server error signature guard has cited, the time
+// from the first POST of a trajectory failing with it to the first guard
+// answer citing it, and how many failing signatures were never cited.
+func (m *Memory) TimeToLearn() ([]time.Duration, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.ttl), len(m.pending)
+}
+
+// Fallbacks counts recalls answered from the learned-items list because
+// the API had no recall route.
+func (m *Memory) Fallbacks() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fallbacks
+}
+
+// Record posts the trajectory (POST /v1/trajectories) with the agent's
+// outcome, so the judge rule does not second-guess the simulator.
+func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
+	steps := make([]client.StepRequest, len(t.Steps))
+	var failedSigs []string
+	for i, s := range t.Steps {
+		args := maps.Clone(s.Args)
+		if args == nil {
+			args = map[string]any{}
+		}
+		st := client.StepRequest{Action: s.Action, Args: &args}
+		if s.Observation != "" {
+			st.Observation = ptr(s.Observation)
+		}
+		status := client.StepRequestStatusOk
+		if s.Failed() {
+			status = client.StepRequestStatusError
+			st.Error = ptr(s.Error)
+			if s.ErrorType != "" {
+				st.ErrorType = ptr(s.ErrorType)
+			}
+			failedSigs = append(failedSigs, signature.FromStep(s).String())
+		}
+		st.Status = &status
+		steps[i] = st
+	}
+	req := client.TrajectoryRequest{Task: t.Task, Steps: &steps, Scope: scopeOf(t.Scope)}
+	if t.Outcome != admem.OutcomeUnknown {
+		o := client.TrajectoryRequestOutcome(t.Outcome)
+		req.Outcome = &o
+	}
+	if t.Metadata != nil {
+		md := map[string]any{}
+		for k, v := range t.Metadata {
+			md[k] = v
+		}
+		req.Metadata = &md
+	}
+	posted := m.cfg.Clock()
+	r, err := m.c.RecordTrajectoryWithResponse(ctx, nil, req)
+	if err != nil {
+		return fmt.Errorf("simhttp: record: %w", err)
+	}
+	if r.StatusCode() != http.StatusCreated {
+		return fmt.Errorf("simhttp: record: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+	}
+	m.mu.Lock()
+	for _, s := range failedSigs {
+		if _, ok := m.pending[s]; !ok && !m.learnt[s] {
+			m.pending[s] = posted
+		}
+	}
+	m.mu.Unlock()
+	return nil
+}
+
+func scopeOf(s admem.Scope) *client.TrajectoryScope {
+	out := &client.TrajectoryScope{}
+	if s.AgentID != "" {
+		out.AgentId = ptr(s.AgentID)
+	}
+	if s.UserID != "" {
+		out.UserId = ptr(s.UserID)
+	}
+	if s.SessionID != "" {
+		out.SessionId = ptr(s.SessionID)
+	}
+	return out
+}
+
+// Guard scores the candidates with POST /v1/guard (notes and full arms); the
+// retrieval arm allows everything without asking.
+func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, cands []sim.Action) ([]sim.Verdict, error) {
+	if m.cfg.Arm == ArmRetrieval {
+		return sim.NoMemory{}.Guard(ctx, task, recent, cands)
+	}
+	if len(recent) > m.cfg.ContextSteps {
+		recent = recent[len(recent)-m.cfg.ContextSteps:]
+	}
+	gctx := make([]client.GuardStep, len(recent))
+	for i, s := range recent {
+		args := maps.Clone(s.Args)
+		if args == nil {
+			args = map[string]any{}
+		}
+		gs := client.GuardStep{Tool: s.Action, Args: &args}
+		status := client.GuardStepStatusOk
+		if s.Failed() {
+			status = client.GuardStepStatusError
+			gs.Error = ptr(s.Error)
+		}
+		gs.Status = &status
+		gctx[i] = gs
+	}
+	req := client.GuardRequest{Task: task, Context: &gctx}
+	for _, c := range cands {
+		args := make(map[string]any, len(c.Args))
+		for k, v := range c.Args {
+			args[k] = v
+		}
+		req.Candidates = append(req.Candidates, struct {
+			Args *map[string]interface{} `json:"args,omitempty"`
+			Tool string                  `json:"tool"`
+		}{Args: &args, Tool: c.Tool})
+	}
+	r, err := m.c.CheckGuardWithResponse(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("simhttp: guard: %w", err)
+	}
+	if r.JSON200 == nil {
+		return nil, fmt.Errorf("simhttp: guard: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+	}
+	now := m.cfg.Clock()
+	m.addGuard(serverMS(r.HTTPResponse.Header))
+	g := r.JSON200
+	if len(g.Results) != len(cands) {
+		return nil, fmt.Errorf("simhttp: guard: %d results for %d candidates", len(g.Results), len(cands))
+	}
+	out := make([]sim.Verdict, len(cands))
+	for i, res := range g.Results {
+		v := sim.Verdict{Risk: float64(res.Risk), Decision: sim.Decision(res.Decision)}
+		if m.cfg.Arm == ArmNotes {
+			// No adapter: the decision the mistake notes alone give.
+			v.Risk = float64(res.NoteRisk)
+			switch {
+			case res.NoteRisk >= g.Thresholds.Block:
+				v.Decision = sim.Block
+			case res.NoteRisk >= g.Thresholds.Warn:
+				v.Decision = sim.Warn
+			default:
+				v.Decision = sim.Allow
+			}
+		}
+		if v.Decision != sim.Allow {
+			for _, rs := range res.Reasons {
+				v.Reasons = append(v.Reasons, rs.Note)
+				m.learned(rs.Signature, now)
+			}
+			if s := res.Suggestion; s != nil && s.Action != nil {
+				if a, ok := ParseAction(*s.Action, false); ok {
+					v.Suggestion = &a
+				}
+			}
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// learned records the first guard answer citing a signature.
+func (m *Memory) learned(sig string, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.pending[sig]; ok {
+		m.ttl = append(m.ttl, at.Sub(t))
+		delete(m.pending, sig)
+		m.learnt[sig] = true
+	}
+}
+
+// recallRequest and recallResponse are the wire shapes of POST /v1/recall
+// (openapi.yaml RecallRequest / RecallResponse).
+type recallRequest struct {
+	Task   string                  `json:"task"`
+	Scope  *client.TrajectoryScope `json:"scope,omitempty"`
+	Kinds  []string                `json:"kinds,omitempty"`
+	Budget int                     `json:"budget,omitempty"`
+}
+
+type recallResponse struct {
+	RecallID string `json:"recall_id"`
+	Items    []struct {
+		ID      string  `json:"id"`
+		Kind    string  `json:"kind"`
+		Source  string  `json:"source"`
+		Key     string  `json:"key"`
+		Content string  `json:"content"`
+		Score   float64 `json:"score"`
+	} `json:"items"`
+	Text string `json:"text"`
+}
+
+var errNoRecallRoute = fmt.Errorf("simhttp: the API has no /v1/recall")
+
+func (m *Memory) postRecall(ctx context.Context, task string, scope admem.Scope, kinds []string) (recallResponse, float64, error) {
+	var out recallResponse
+	body, err := json.Marshal(recallRequest{Task: task, Scope: scopeOf(scope), Kinds: kinds, Budget: m.cfg.RecallBudget})
+	if err != nil {
+		return out, -1, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.cfg.BaseURL+"/v1/recall", bytes.NewReader(body))
+	if err != nil {
+		return out, -1, err
+	}
+	req.Header.Set("Authorization", "Bearer "+m.cfg.Key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.hc.Do(req)
+	if err != nil {
+		return out, -1, fmt.Errorf("simhttp: recall: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return out, -1, fmt.Errorf("simhttp: recall: %w", err)
+	}
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+		return out, -1, errNoRecallRoute
+	}
+	if resp.StatusCode != http.StatusOK {
+		return out, -1, fmt.Errorf("simhttp: recall: %d %s", resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, -1, fmt.Errorf("simhttp: recall: %w", err)
+	}
+	return out, serverMS(resp.Header), nil
+}
+
+// Recall asks the API what matters for the task (see the package doc for
+// what each arm asks).
+func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (sim.RecallResult, error) {
+	kinds := []string{"mistake", "procedure", "fact"}
+	switch m.cfg.Arm {
+	case ArmRetrieval:
+		kinds = []string{"fact"}
+	case ArmNotes:
+		kinds = []string{"mistake", "procedure"}
+	}
+	var res sim.RecallResult
+	rr, ms, err := m.postRecall(ctx, task, scope, kinds)
+	switch {
+	case err == errNoRecallRoute:
+		m.mu.Lock()
+		m.fallbacks++
+		m.mu.Unlock()
+		if m.cfg.Arm != ArmRetrieval {
+			if res.Items, err = m.learnedItems(ctx); err != nil {
+				m.startEpisode(-1)
+				return res, err
+			}
+		}
+	case err != nil:
+		m.startEpisode(-1)
+		return res, err
+	default:
+		res.ID, res.Text = rr.RecallID, rr.Text
+		for _, it := range rr.Items {
+			if item, ok := toItem(it.ID, it.Kind, it.Content); ok {
+				item.Score = it.Score
+				res.Items = append(res.Items, item)
+			}
+		}
+	}
+	if m.cfg.Arm == ArmRetrieval {
+		ex, err := m.pastExample(ctx, task, scope)
+		if err != nil {
+			m.startEpisode(ms)
+			return res, err
+		}
+		if ex != nil {
+			res.Items = append(res.Items, *ex)
+		}
+	}
+	m.startEpisode(ms)
+	return res, nil
+}
+
+func toItem(id, kind, content string) (sim.RecallItem, bool) {
+	switch kind {
+	case "mistake":
+		return ParseMistake(id, content)
+	case "procedure":
+		return ParseProcedure(id, content)
+	case "fact":
+		return sim.RecallItem{ID: id, Kind: sim.ItemFact, Text: content}, true
+	}
+	return sim.RecallItem{}, false
+}
+
+// learnedItems is the fallback recall: the tenant's procedures and mistake
+// notes as listed, unranked.
+func (m *Memory) learnedItems(ctx context.Context) ([]sim.RecallItem, error) {
+	var out []sim.RecallItem
+	for _, k := range []client.ListLearnedParamsKind{client.ListLearnedParamsKindProcedure, client.ListLearnedParamsKindMistake} {
+		r, err := m.c.ListLearnedWithResponse(ctx, &client.ListLearnedParams{Kind: &k, Limit: ptr(50)})
+		if err != nil {
+			return nil, fmt.Errorf("simhttp: learned: %w", err)
+		}
+		if r.JSON200 == nil {
+			return nil, fmt.Errorf("simhttp: learned: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+		}
+		for _, it := range r.JSON200.Items {
+			if item, ok := toItem(it.Id.String(), string(it.Kind), it.Content); ok {
+				out = append(out, item)
+			}
+		}
+	}
+	return out, nil
+}
+
+// pastExample is the retrieval arm's raw-trajectory recall: the past
+// successful trajectory (the user's, else the tenant's) whose task shares
+// the most words with this one, as a worked example.
+func (m *Memory) pastExample(ctx context.Context, task string, scope admem.Scope) (*sim.RecallItem, error) {
+	success := client.ListTrajectoriesParamsOutcomeSuccess
+	var best *client.Trajectory
+	bestScore := 0.0
+	for _, user := range []string{scope.UserID, ""} {
+		p := &client.ListTrajectoriesParams{Outcome: &success, Limit: ptr(50)}
+		if user != "" {
+			p.UserId = ptr(user)
+		}
+		r, err := m.c.ListTrajectoriesWithResponse(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("simhttp: list trajectories: %w", err)
+		}
+		if r.JSON200 == nil {
+			return nil, fmt.Errorf("simhttp: list trajectories: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+		}
+		for i := range r.JSON200.Items {
+			t := &r.JSON200.Items[i]
+			if s := overlap(task, t.Task); s > bestScore {
+				best, bestScore = t, s
+			}
+		}
+		if best != nil && bestScore >= 0.5 {
+			break
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	g, err := m.c.GetTrajectoryWithResponse(ctx, best.Id.String())
+	if err != nil {
+		return nil, fmt.Errorf("simhttp: get trajectory: %w", err)
+	}
+	if g.JSON200 == nil || g.JSON200.Steps == nil {
+		return nil, fmt.Errorf("simhttp: get trajectory: %d %s", g.StatusCode(), bytes.TrimSpace(g.Body))
+	}
+	it := sim.RecallItem{ID: best.Id.String(), Kind: sim.ItemProcedure, Text: best.Task, Score: bestScore}
+	for _, s := range *g.JSON200.Steps {
+		if s.Status == "error" {
+			continue
+		}
+		it.Steps = append(it.Steps, sim.ActionFromStep(s.Action, s.Args))
+	}
+	if len(it.Steps) == 0 {
+		return nil, nil
+	}
+	return &it, nil
+}
+
+// overlap is the Jaccard similarity of two texts' lower-cased words.
+func overlap(a, b string) float64 {
+	wa, wb := words(a), words(b)
+	if len(wa) == 0 || len(wb) == 0 {
+		return 0
+	}
+	inter := 0
+	for w := range wa {
+		if wb[w] {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(wa)+len(wb)-inter)
+}
+
+func words(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		out[w] = true
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

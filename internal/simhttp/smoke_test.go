@@ -1,0 +1,80 @@
+package simhttp_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/admem/admem/internal/apitest"
+	"github.com/admem/admem/internal/failures/failurestest"
+	"github.com/admem/admem/internal/sim"
+	"github.com/admem/admem/internal/simhttp"
+	"github.com/admem/admem/internal/worker"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// embedFile is the real word vectors when the checkout has them
+// (scripts/embeddings.sh), else the test vocabulary.
+func embedFile(t *testing.T) string {
+	p, err := filepath.Abs(filepath.Join("..", "..", ".data", "embed", "glove-50k.bin"))
+	if err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return failurestest.WordVectorFile(t)
+}
+
+// TestClosedLoopFullBeatsNone is the benchmark's smoke test: a short seeded
+// closed loop through the real API and the real worker (clustering failures
+// for guard), full admem against no memory on the same episodes. The full
+// arm must succeed more often over the second half of the run.
+func TestClosedLoopFullBeatsNone(t *testing.T) {
+	const (
+		seed     = 7
+		episodes = 96
+	)
+	env := apitest.New(t, apitest.WithEnv("ADMEM_EMBED_FILE", embedFile(t)))
+	ctx, stop := context.WithCancel(context.Background())
+	w := worker.New(env.Config, env.Infra, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	world := sim.NewWorld(sim.Config{Seed: seed, DriftAt: episodes / 2})
+	sched := sim.Schedule(seed, episodes, world.Families(), 0.35)
+	metrics := map[simhttp.Arm]sim.Metrics{}
+	for _, arm := range []simhttp.Arm{simhttp.ArmNone, simhttp.ArmFull} {
+		_, key := env.Tenant(t, "sim-"+string(arm))
+		mem, hm, err := simhttp.New(simhttp.Config{BaseURL: env.URL, Key: key, HTTP: env.HTTP, Arm: arm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps, err := sim.Run(ctx, world, mem, sched, sim.RunConfig{Arm: string(arm), Agent: sim.DefaultAgentConfig()})
+		if err != nil {
+			t.Fatalf("%s: %v", arm, err)
+		}
+		memErrs := 0
+		for _, e := range eps {
+			memErrs += e.MemoryErrors
+		}
+		if memErrs > 0 {
+			t.Errorf("%s: %d memory calls failed", arm, memErrs)
+		}
+		m := sim.ComputeMetrics(sim.Tail(eps, episodes/2), sim.MetricsConfig{Window: 24})
+		metrics[arm] = m
+		t.Logf("%-5s SR %.2f (%d/%d)  long %.2f (n=%d)  FRR %.2f (n=%d)  RMR %.2f (%d/%d)  steps/succ %.1f  guard warned %d blocked %d suggested %d",
+			arm, m.Success.Rate, m.Success.Hits, m.Success.N, m.LongHorizon.Rate, m.LongHorizon.N, m.FRR.Rate, m.FRR.N,
+			m.RMR.Rate, m.RMR.Hits, m.RMR.N, m.StepsPerSuccess, m.Guard.Warned, m.Guard.Blocked, m.Guard.Suggested)
+		if hm != nil {
+			ttl, never := hm.TimeToLearn()
+			t.Logf("%-5s time-to-learn: %d signatures cited by guard, %d never; recall fallbacks %d", arm, len(ttl), never, hm.Fallbacks())
+		}
+	}
+	if full, none := metrics[simhttp.ArmFull], metrics[simhttp.ArmNone]; full.Success.Rate <= none.Success.Rate {
+		t.Errorf("full admem succeeds %.2f, no memory %.2f: want full > none", full.Success.Rate, none.Success.Rate)
+	}
+}
