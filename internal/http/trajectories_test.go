@@ -257,7 +257,6 @@ func TestTrajectoryBadInput(t *testing.T) {
 		{"empty body", "POST", "/v1/trajectories", "", 400},
 		{"missing task", "POST", "/v1/trajectories", map[string]any{"steps": []map[string]any{{"action": "a"}}}, 422},
 		{"task too long", "POST", "/v1/trajectories", map[string]any{"task": long, "steps": []map[string]any{{"action": "a"}}}, 422},
-		{"no steps", "POST", "/v1/trajectories", map[string]any{"task": "t"}, 422},
 		{"unknown field", "POST", "/v1/trajectories", map[string]any{"task": "t", "id": "x"}, 422},
 		{"bad status", "POST", "/v1/trajectories", map[string]any{"task": "t", "steps": []map[string]any{{"action": "a", "status": "meh"}}}, 422},
 		{"bad outcome", "POST", "/v1/trajectories", map[string]any{"task": "t", "outcome": "won", "steps": []map[string]any{{"action": "a"}}}, 422},
@@ -285,6 +284,13 @@ func TestTrajectoryBadInput(t *testing.T) {
 			continue
 		}
 		r.Problem(t)
+	}
+	// A trajectory in which the agent called no tool is recorded; the judge calls it a failure.
+	r0 := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "just chatted"})
+	var empty trajOut
+	r0.JSON(t, &empty)
+	if r0.Status != http.StatusCreated || empty.Outcome != "failure" || empty.StepCount != 0 {
+		t.Fatalf("no steps: %d %s", r0.Status, r0.Body)
 	}
 	// NUL characters are dropped, not a 500.
 	r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "nul\x00task", "outcome": "success",

@@ -267,9 +267,6 @@ func validate(t *admem.Trajectory, prefix string) error {
 	if len(t.Steps) > MaxSteps {
 		return admem.Invalid(prefix+"steps", fmt.Sprintf("at most %d", MaxSteps))
 	}
-	if !t.Open && len(t.Steps) == 0 {
-		return admem.Invalid(prefix+"steps", "a closed trajectory needs at least one step")
-	}
 	for i := range t.Steps {
 		if err := validateStep(&t.Steps[i], fmt.Sprintf("%ssteps[%d].", prefix, i)); err != nil {
 			return err
