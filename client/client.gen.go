@@ -110,12 +110,15 @@ func (e EntryVersionStatus) Valid() bool {
 // Defines values for GuardReasonKind.
 const (
 	GuardReasonKindFailureCluster GuardReasonKind = "failure_cluster"
+	GuardReasonKindMistakeNote    GuardReasonKind = "mistake_note"
 )
 
 // Valid indicates whether the value is a known member of the GuardReasonKind enum.
 func (e GuardReasonKind) Valid() bool {
 	switch e {
 	case GuardReasonKindFailureCluster:
+		return true
+	case GuardReasonKindMistakeNote:
 		return true
 	default:
 		return false
@@ -997,17 +1000,21 @@ type ForgetResult struct {
 	VersionsDeleted int `json:"versions_deleted"`
 }
 
-// GuardReason defines model for GuardReason.
+// GuardReason a failure cluster, or a mistake note the worker has not clustered yet
 type GuardReason struct {
-	ClusterId openapi_types.UUID `json:"cluster_id"`
-	Count     int                `json:"count"`
-	Kind      GuardReasonKind    `json:"kind"`
-	Label     *string            `json:"label,omitempty"`
-	Match     float32            `json:"match"`
+	// ClusterId for failure_cluster
+	ClusterId *openapi_types.UUID `json:"cluster_id,omitempty"`
+	Count     int                 `json:"count"`
+	Kind      GuardReasonKind     `json:"kind"`
+	Label     *string             `json:"label,omitempty"`
+	Match     float32             `json:"match"`
 
 	// Note the cluster's mistake note
-	Note      string `json:"note"`
-	Signature string `json:"signature"`
+	Note string `json:"note"`
+
+	// NoteId for mistake_note
+	NoteId    *openapi_types.UUID `json:"note_id,omitempty"`
+	Signature string              `json:"signature"`
 }
 
 // GuardReasonKind defines model for GuardReason.Kind.

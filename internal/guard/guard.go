@@ -52,8 +52,9 @@ type Request struct {
 
 // Reason is a known mistake a candidate matches.
 type Reason struct {
-	Kind      string // "failure_cluster"
-	ClusterID string
+	Kind      string // "failure_cluster" or "mistake_note"
+	ClusterID string // for failure_cluster
+	NoteID    string // for mistake_note
 	Signature string
 	Label     string
 	Note      string
@@ -107,17 +108,38 @@ type Procedures interface {
 	SuggestAlternative(ctx context.Context, tenantID, task, tool string) (action, text string, ok bool, err error)
 }
 
+// Note is a mistake note learnt from trajectories (at append time, before
+// the worker clusters the failure), as guard matches it.
+type Note struct {
+	ID          string
+	SignatureID string
+	Signature   string
+	Tool        string
+	Doing       string // the failed action pattern
+	Text        string
+	Count       int
+	Correction  string
+	Do          string
+}
+
+// Notes gives the tenant's mistake notes of the given tools; it may be nil.
+type Notes interface {
+	MistakeNotes(ctx context.Context, tenantID string, tools []string) ([]Note, error)
+}
+
 // Service answers guard requests.
 type Service struct {
 	store  Store
 	models Models
 	emb    failures.Embedder
 	procs  Procedures
+	notes  Notes
 }
 
-// New returns the guard. emb and models may be nil (notes only); procs may be nil.
-func New(store Store, models Models, emb failures.Embedder, procs Procedures) *Service {
-	return &Service{store: store, models: models, emb: emb, procs: procs}
+// New returns the guard. emb and models may be nil (notes only); procs and
+// notes may be nil.
+func New(store Store, models Models, emb failures.Embedder, procs Procedures, notes Notes) *Service {
+	return &Service{store: store, models: models, emb: emb, procs: procs, notes: notes}
 }
 
 // Match scoring: a cluster matches a candidate of its tool by how alike the
@@ -147,6 +169,12 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	clusters, warn, block, err := s.store.GuardInputs(ctx, p.TenantID, tools)
 	if err != nil {
 		return Response{}, err
+	}
+	var notes []Note
+	if s.notes != nil {
+		if notes, err = s.notes.MistakeNotes(ctx, p.TenantID, tools); err != nil {
+			return Response{}, err
+		}
 	}
 	th := Thresholds{Warn: adapters.DefaultWarn, Block: adapters.DefaultBlock}
 	if warn != nil {
@@ -196,6 +224,8 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			v.AdapterRisk = &r
 		}
 		var best *admem.FailureCluster
+		var bestNote *Note
+		cited := map[string]bool{}
 		for k := range clusters {
 			cl := &clusters[k]
 			if cl.Tool != c.Tool {
@@ -209,10 +239,34 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			if risk > v.NoteRisk {
 				v.NoteRisk = risk
 			}
+			cited[cl.SignatureID] = true
 			v.Reasons = append(v.Reasons, Reason{Kind: "failure_cluster", ClusterID: cl.ID, Signature: cl.Signature, Label: cl.Label,
 				Note: cl.Note.Text, Count: cl.Count, Match: round3(m)})
 			if cl.Note.Correction != "" && (best == nil || m > bestMatch(v.Reasons, best.ID)) {
 				best = cl
+			}
+		}
+		// Notes whose failures no cluster holds yet (the worker has not
+		// caught up): matched on the action alone.
+		for k := range notes {
+			n := &notes[k]
+			if n.Tool != c.Tool || cited[n.SignatureID] {
+				continue
+			}
+			ps := jaccard(pattern, n.Doing)
+			if ps == 1 || pattern == n.Doing {
+				ps = 1
+			}
+			m := patternWeight*ps + contextWeight*neutralCtxSim
+			if m < MinMatch {
+				continue
+			}
+			if risk := m * float64(n.Count) / (float64(n.Count) + 0.5); risk > v.NoteRisk {
+				v.NoteRisk = risk
+			}
+			v.Reasons = append(v.Reasons, Reason{Kind: "mistake_note", NoteID: n.ID, Signature: n.Signature, Note: n.Text, Count: n.Count, Match: round3(m)})
+			if n.Correction != "" && (bestNote == nil || m > bestMatchNote(v.Reasons, bestNote.ID)) {
+				bestNote = n
 			}
 		}
 		slices.SortStableFunc(v.Reasons, func(a, b Reason) int {
@@ -243,6 +297,8 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		if v.Decision != Allow {
 			if best != nil {
 				v.Suggestion = &Suggestion{Action: best.Note.Do, Text: best.Note.Correction, Source: "mistake_note", ClusterID: best.ID}
+			} else if bestNote != nil {
+				v.Suggestion = &Suggestion{Action: bestNote.Do, Text: bestNote.Correction, Source: "mistake_note"}
 			} else if s.procs != nil {
 				action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool)
 				if err != nil {
@@ -259,6 +315,15 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 }
 
 type scorerFor struct{ risk func([]float64) float64 }
+
+func bestMatchNote(rs []Reason, id string) float64 {
+	for _, r := range rs {
+		if r.NoteID == id {
+			return r.Match
+		}
+	}
+	return 0
+}
 
 func bestMatch(rs []Reason, id string) float64 {
 	for _, r := range rs {

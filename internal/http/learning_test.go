@@ -488,3 +488,49 @@ func TestAdapterHotSwapAndRollback(t *testing.T) {
 		t.Fatalf("tenant B sees A's adapters: %s", r.Body)
 	}
 }
+
+// TestGuardWarnsFromNotesBeforeTheWorker: a failed step appended to a
+// streamed trajectory is learnt into a mistake note inside the append, so
+// guard warns about it at once, before any worker has clustered it.
+func TestGuardWarnsFromNotesBeforeTheWorker(t *testing.T) {
+	t.Parallel()
+	env := learningEnv(t)
+	_, admin := env.Tenant(t, "guard-notes")
+	_, agent := env.Key(t, admin, "write")
+	steps := []map[string]any{
+		{"action": "search", "args": map[string]any{"mode": "fast"}},
+		{"action": "book", "args": map[string]any{"mode": "fast"}, "error": "Error: payment method credit_card_881 not found"},
+		{"action": "book", "args": map[string]any{"mode": "safe"}},
+	}
+	r := env.Do(t, "POST", "/v1/trajectories", agent, map[string]any{"task": "book a flight for the user", "open": true, "steps": steps[:1]})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("open: %d %s", r.Status, r.Body)
+	}
+	var tr struct{ ID string }
+	r.JSON(t, &tr)
+	posted := time.Now()
+	r = env.Do(t, "POST", "/v1/trajectories/"+tr.ID+"/steps", agent, map[string]any{"steps": steps[1:]})
+	if r.Status >= 300 {
+		t.Fatalf("append: %d %s", r.Status, r.Body)
+	}
+	r = env.Do(t, "POST", "/v1/guard", agent, guardReq("book a trip for the customer", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}}))
+	var g struct {
+		Results []struct {
+			Decision string
+			Reasons  []struct {
+				Kind   string
+				NoteID string `json:"note_id"`
+			}
+			Suggestion *struct{ Action, Source string }
+		}
+	}
+	r.JSON(t, &g)
+	res := g.Results[0]
+	if res.Decision == "allow" || len(res.Reasons) == 0 || res.Reasons[0].Kind != "mistake_note" || res.Reasons[0].NoteID == "" {
+		t.Fatalf("guard did not warn from the note learnt at append: %s", r.Body)
+	}
+	if res.Suggestion == nil || res.Suggestion.Action != "book(mode=safe)" {
+		t.Fatalf("suggestion = %+v, want the recovered action", res.Suggestion)
+	}
+	t.Logf("trajectory posted → guard warns in %v", time.Since(posted).Round(time.Millisecond))
+}

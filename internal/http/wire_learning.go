@@ -143,7 +143,8 @@ type guardRequest struct {
 
 type guardReasonJSON struct {
 	Kind      string  `json:"kind"`
-	ClusterID string  `json:"cluster_id"`
+	ClusterID string  `json:"cluster_id,omitempty"`
+	NoteID    string  `json:"note_id,omitempty"`
 	Signature string  `json:"signature"`
 	Label     string  `json:"label,omitempty"`
 	Note      string  `json:"note"`
