@@ -33,6 +33,9 @@ type TrajectorySummary struct {
 const (
 	EventTrajectoryRecorded = "trajectory.recorded"
 	EventStepFailed         = "step.failed"
+	// EventLearnedChanged: a mistake note or procedure got a new version
+	// (subject: the learned item); the worker publishes it as an entry.
+	EventLearnedChanged = "learned.changed"
 )
 
 // Event is one outbox event: something that happened to a tenant's data that

@@ -35,7 +35,7 @@ func learnPending(t *testing.T, env *apitest.Env, tenantID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := trajectories.NewLearner().Handler(env.Infra.DB)
+	h := trajectories.NewLearner().Handler(env.Infra.DB, env.Infra.DB, env.API.Memory)
 	for _, ev := range evs {
 		if err := h(ctx, ev); err != nil {
 			t.Fatalf("learn %s: %v", ev.Type, err)

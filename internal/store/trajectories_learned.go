@@ -134,6 +134,13 @@ func (lt *LearnTx) UpsertItem(kind admem.EntryKind, key, source string, merge Me
 		VALUES ($1, $2, $3, $4, $5, $6)`, lt.tenantID, next.ID, next.Version, next.State, next.Content, source); err != nil {
 		return LearnedItem{}, translate(err)
 	}
+	// The new version is published as a memory entry by the worker, from
+	// an event committed with it.
+	var ev eventRows
+	ev.add(lt.tenantID, admem.EventLearnedChanged, next.ID, map[string]any{"kind": string(kind), "key": key, "version": next.Version})
+	if err := ev.insert(ctx, tx); err != nil {
+		return LearnedItem{}, err
+	}
 	return next, nil
 }
 

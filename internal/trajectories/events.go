@@ -20,8 +20,17 @@ type EventStore interface {
 // Handler returns the worker's event handler: each event's effect and its
 // processed-event record commit in one transaction, so a redelivered event
 // changes nothing. Unknown event types are recorded as processed and ignored.
-func (l *Learner) Handler(db EventStore) func(ctx context.Context, ev admem.Event) error {
+//
+// learned.changed events publish the learned item as a memory entry through
+// entries (nil: not published); publishing is idempotent by version.
+func (l *Learner) Handler(db EventStore, items ItemStore, entries Entries) func(ctx context.Context, ev admem.Event) error {
 	return func(ctx context.Context, ev admem.Event) error {
+		if ev.Type == admem.EventLearnedChanged {
+			if entries == nil {
+				return nil
+			}
+			return Publish(ctx, items, entries, ev.TenantID, ev.SubjectID)
+		}
 		err := db.Learn(ctx, ev.TenantID, LearnerConsumer, ev.ID, func(lt *store.LearnTx) error {
 			switch ev.Type {
 			case admem.EventTrajectoryRecorded:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/trajectories"
+	"github.com/admem/admem/internal/wiring"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -22,7 +23,8 @@ func (w *Worker) addEventPipeline(reg prometheus.Registerer) {
 	m := events.NewMetrics(reg)
 	db, rdb := w.infra.DB, w.infra.Redis
 	relay := events.NewRelay(db, rdb, cfg, w.log, m)
-	consumer := events.NewConsumer(rdb, cfg, trajectories.NewLearner().Handler(db), db, w.log, m)
+	mem := wiring.NewMemory(w.cfg, w.infra, w.log)
+	consumer := events.NewConsumer(rdb, cfg, trajectories.NewLearner().Handler(db, db, mem), db, w.log, m)
 	w.loops = append(w.loops,
 		Loop{Name: "outbox-relay", Run: relay.Run},
 		Loop{Name: "learner-consumer", Run: func(ctx context.Context) {
