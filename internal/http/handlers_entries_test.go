@@ -295,12 +295,12 @@ func TestEntryBatchListFiltersAndPagination(t *testing.T) {
 		return len(l.Items)
 	}
 	for q, want := range map[string]int{
-		"kind=preference":                          5,
-		"kind=preference,fact":                     46,
-		"tag=wh1":                                  15,
-		"tag=wh1&tag=wh2":                          0,
-		"user_id=cust-3":                           9,
-		"metadata=" + url.QueryEscape("region=eu"): 15,
+		"kind=preference":      5,
+		"kind=preference,fact": 46,
+		"tag=wh1":              15,
+		"tag=wh1&tag=wh2":      0,
+		"user_id=cust-3":       9,
+		"metadata=" + url.QueryEscape("region=eu"):                     15,
 		"metadata=" + url.QueryEscape(`region="us",thread.priority=1`): 8,
 		"metadata=" + url.QueryEscape("n=4"):                           1,
 		"status=deleted":                                               0,

@@ -25,7 +25,7 @@ type entryJSON struct {
 	Content    string         `json:"content"`
 	Metadata   map[string]any `json:"metadata"`
 	Tags       []string       `json:"tags"`
-	Scope      entryScopeJSON      `json:"scope"`
+	Scope      entryScopeJSON `json:"scope"`
 	ExpiresAt  *time.Time     `json:"expires_at,omitempty"`
 	Status     string         `json:"status"`
 	Version    int            `json:"version"`
@@ -51,15 +51,15 @@ func toEntryJSON(e admem.Entry) entryJSON {
 }
 
 type newEntryJSON struct {
-	Kind        string         `json:"kind"`
-	Key         string         `json:"key"`
-	Content     string         `json:"content"`
-	Metadata    map[string]any `json:"metadata"`
-	Tags        []string       `json:"tags"`
-	Scope       *entryScopeJSON     `json:"scope"`
-	ExpiresAt   *time.Time     `json:"expires_at"`
-	Vector      []float32      `json:"vector"`
-	VectorSpace string         `json:"vector_space"`
+	Kind        string          `json:"kind"`
+	Key         string          `json:"key"`
+	Content     string          `json:"content"`
+	Metadata    map[string]any  `json:"metadata"`
+	Tags        []string        `json:"tags"`
+	Scope       *entryScopeJSON `json:"scope"`
+	ExpiresAt   *time.Time      `json:"expires_at"`
+	Vector      []float32       `json:"vector"`
+	VectorSpace string          `json:"vector_space"`
 }
 
 func (n newEntryJSON) domain(p admem.Principal, requestID string) admem.NewEntry {
@@ -184,13 +184,13 @@ type forgetResponse struct {
 }
 
 type searchFilterJSON struct {
-	Kinds         []string       `json:"kinds"`
-	Key           string         `json:"key"`
-	Scope         *entryScopeJSON     `json:"scope"`
-	Tags          []string       `json:"tags"`
-	Metadata      map[string]any `json:"metadata"`
-	CreatedAfter  *time.Time     `json:"created_after"`
-	CreatedBefore *time.Time     `json:"created_before"`
+	Kinds         []string        `json:"kinds"`
+	Key           string          `json:"key"`
+	Scope         *entryScopeJSON `json:"scope"`
+	Tags          []string        `json:"tags"`
+	Metadata      map[string]any  `json:"metadata"`
+	CreatedAfter  *time.Time      `json:"created_after"`
+	CreatedBefore *time.Time      `json:"created_before"`
 }
 
 type searchRequest struct {
