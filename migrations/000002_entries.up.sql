@@ -34,10 +34,6 @@ CREATE TABLE entries (
   -- term with as many positions as occurrences: the term frequency.
   lex           tsvector NOT NULL,
   doc_len       integer NOT NULL,
-  -- The vector of the current content and the embedder (vector space) that
-  -- made it; NULL until embedded. Search compares only vectors of one space.
-  embedder      text,
-  embedding     vector,
   PRIMARY KEY (tenant_id, id)
 ) PARTITION BY HASH (tenant_id);
 
@@ -58,17 +54,50 @@ CREATE INDEX entries_session ON entries (tenant_id, session_id, seq) WHERE sessi
 CREATE INDEX entries_lex ON entries USING gin (lex);
 CREATE INDEX entries_tags ON entries USING gin (tags);
 CREATE INDEX entries_metadata ON entries USING gin (metadata jsonb_path_ops);
+-- Vectors live beside the entries, one row per entry and vector space
+-- (embedder), so that adding one is an insert into this narrow table and its
+-- HNSW index rather than an update of the entry and all its indexes. Search
+-- compares only vectors of one space. There is no foreign key to entries (a
+-- per-row check through the partitions would halve the ingest rate): the
+-- store deletes an entry's vectors with it.
+CREATE TABLE entry_vectors (
+  tenant_id  uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  entry_id   uuid NOT NULL,
+  embedder   text NOT NULL,
+  embedding  vector NOT NULL,
+  PRIMARY KEY (tenant_id, entry_id, embedder)
+) PARTITION BY HASH (tenant_id);
+
+DO $$
+BEGIN
+  FOR i IN 0..15 LOOP
+    EXECUTE format('CREATE TABLE entry_vectors_p%s PARTITION OF entry_vectors FOR VALUES WITH (modulus 16, remainder %s)', i, i);
+  END LOOP;
+END
+$$;
+
 -- One HNSW index per common dimension (a vector column without a fixed
 -- dimension cannot be indexed directly). Other dimensions are searched exactly.
-CREATE INDEX entries_hnsw_100 ON entries USING hnsw ((embedding::vector(100)) vector_cosine_ops) WHERE vector_dims(embedding) = 100;
-CREATE INDEX entries_hnsw_384 ON entries USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE vector_dims(embedding) = 384;
-CREATE INDEX entries_hnsw_768 ON entries USING hnsw ((embedding::vector(768)) vector_cosine_ops) WHERE vector_dims(embedding) = 768;
-CREATE INDEX entries_hnsw_1536 ON entries USING hnsw ((embedding::vector(1536)) vector_cosine_ops) WHERE vector_dims(embedding) = 1536;
-CREATE INDEX entries_embedder ON entries (tenant_id, embedder);
+CREATE INDEX entry_vectors_hnsw_100 ON entry_vectors USING hnsw ((embedding::vector(100)) vector_cosine_ops) WHERE vector_dims(embedding) = 100;
+CREATE INDEX entry_vectors_hnsw_384 ON entry_vectors USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE vector_dims(embedding) = 384;
+CREATE INDEX entry_vectors_hnsw_768 ON entry_vectors USING hnsw ((embedding::vector(768)) vector_cosine_ops) WHERE vector_dims(embedding) = 768;
+CREATE INDEX entry_vectors_hnsw_1536 ON entry_vectors USING hnsw ((embedding::vector(1536)) vector_cosine_ops) WHERE vector_dims(embedding) = 1536;
 
--- Immutable versions with provenance. Purged only by right-to-be-forgotten.
+-- Entries waiting for a vector in the active space, written in the same
+-- transaction as the entry so none is ever forgotten; the embedder pops
+-- them with SKIP LOCKED.
+CREATE TABLE entry_embed_queue (
+  tenant_id  uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  entry_id   uuid NOT NULL,
+  seq        bigint GENERATED ALWAYS AS IDENTITY,
+  PRIMARY KEY (tenant_id, entry_id)
+);
+CREATE INDEX entry_embed_queue_order ON entry_embed_queue (tenant_id, seq);
+
+-- Immutable versions with provenance. Purged only by right-to-be-forgotten
+-- (the store deletes them with their entry; no per-row foreign key check).
 CREATE TABLE entry_versions (
-  tenant_id     uuid NOT NULL,
+  tenant_id     uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
   entry_id      uuid NOT NULL,
   version       integer NOT NULL,
   operation     text NOT NULL CHECK (operation IN ('ADD', 'UPDATE', 'DELETE', 'ROLLBACK')),
@@ -83,8 +112,7 @@ CREATE TABLE entry_versions (
   source_id     text NOT NULL DEFAULT '',
   reason        text NOT NULL DEFAULT '',
   created_at    timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (tenant_id, entry_id, version),
-  FOREIGN KEY (tenant_id, entry_id) REFERENCES entries (tenant_id, id) ON DELETE CASCADE
+  PRIMARY KEY (tenant_id, entry_id, version)
 );
 
 -- BM25 statistics of a tenant's active entries, kept on write.
@@ -104,6 +132,12 @@ CREATE TABLE entry_terms (
 ALTER TABLE entries ENABLE ROW LEVEL SECURITY;
 CREATE POLICY entries_isolation ON entries
   USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
+ALTER TABLE entry_vectors ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entry_vectors_isolation ON entry_vectors
+  USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
+ALTER TABLE entry_embed_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entry_embed_queue_isolation ON entry_embed_queue
+  USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
 ALTER TABLE entry_versions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY entry_versions_isolation ON entry_versions
   USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
@@ -114,15 +148,20 @@ ALTER TABLE entry_terms ENABLE ROW LEVEL SECURITY;
 CREATE POLICY entry_terms_isolation ON entry_terms
   USING (tenant_id = admem_tenant()) WITH CHECK (tenant_id = admem_tenant());
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON entries, entry_versions, entry_stats, entry_terms TO admem_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON entries, entry_vectors, entry_embed_queue, entry_versions, entry_stats, entry_terms TO admem_app;
 GRANT USAGE, SELECT ON SEQUENCE entries_seq TO admem_app;
 
--- The re-embed job runs across tenants: it lists the tenants that have
--- entries outside the given vector space, then works inside each tenant.
-CREATE FUNCTION admem_entries_to_embed(p_embedder text) RETURNS TABLE (tenant_id uuid)
+-- The embedding job runs across tenants: it lists the tenants with entries
+-- waiting in the queue or vectors in another (non-client) space than the
+-- active one, then works inside each tenant.
+CREATE FUNCTION admem_entries_to_embed(p_embedder text) RETURNS TABLE (tenant_id uuid, switching boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-  SELECT DISTINCT e.tenant_id FROM entries e
-  WHERE e.status <> 'deleted' AND e.embedder IS DISTINCT FROM p_embedder
+  SELECT x.tenant_id, bool_or(x.switching) FROM (
+    SELECT DISTINCT q.tenant_id, false AS switching FROM entry_embed_queue q
+    UNION ALL
+    SELECT DISTINCT v.tenant_id, true FROM entry_vectors v
+    WHERE v.embedder <> p_embedder AND v.embedder NOT LIKE 'client:%'
+  ) x GROUP BY x.tenant_id
 $$;
 REVOKE ALL ON FUNCTION admem_entries_to_embed(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION admem_entries_to_embed(text) TO admem_app;

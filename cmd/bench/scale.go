@@ -239,7 +239,7 @@ func runScale(ctx context.Context, e *env, args []string) error {
 		latSamples["small tenants, "+label] = slat.Server()
 		m := rep.Metrics
 		sizeRows = append(sizeRows, []string{label, f(m["ingest_"+label+".entries_per_s"]), f(m["index_"+label+".build_s"]),
-			f(m["index_"+label+".lexical_mb"]), f(m["index_"+label+".hnsw_mb"]), f(m["index_"+label+".heap_mb"]),
+			f(m["index_"+label+".gin_mb"]), f(m["index_"+label+".hnsw_mb"]), f(m["index_"+label+".heap_mb"]),
 			f(m["search_"+label+".p50_ms"]), f(m["search_"+label+".p95_ms"]), f(m["search_"+label+".p99_ms"]),
 			f(m["search_small_"+label+".p50_ms"]), f(m["search_small_"+label+".p99_ms"]), f(m["search_"+label+".source_recall_at_10"])})
 	}
@@ -261,7 +261,7 @@ func runScale(ctx context.Context, e *env, args []string) error {
 	}
 
 	rep.AddTable(benchkit.Table{Title: "Large tenant among " + strconv.Itoa(*tenants) + " tenants",
-		Header: []string{"size", "ingest entries/s", "index build s (ingest + vector catch-up)", "GIN MB", "HNSW MB", "heap MB",
+		Header: []string{"size", "ingest entries/s", "index build s (ingest + vector catch-up)", "GIN MB (lexical, tags, metadata)", "HNSW MB", "entries heap MB",
 			"search p50 ms", "p95", "p99", "small-tenant p50", "small p99", "source entry in top 10"},
 		Rows: sizeRows})
 	rep.Note("Ingest is POST /v1/entries/batch with infer=false (%d entries per request, %d concurrent requests): entries are durable and lexically "+

@@ -28,9 +28,12 @@ func (s *Service) kick(tenantID string) {
 	go func() {
 		defer s.embWG.Done()
 		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			_, err := s.IndexPending(ctx, tenantID)
-			cancel()
+			var err error
+			for n := 1; n > 0 && err == nil; {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				n, err = s.store.EmbedPending(ctx, tenantID, s.emb.ID(), embedBatch, s.emb.Embed)
+				cancel()
+			}
 			s.embMu.Lock()
 			if err == nil && s.again[tenantID] {
 				delete(s.again, tenantID)
@@ -61,6 +64,9 @@ func (s *Service) IndexPending(ctx context.Context, tenantID string) (int, error
 	for {
 		n, err := s.store.EmbedPending(ctx, tenantID, s.emb.ID(), embedBatch, s.emb.Embed)
 		total += n
+		if err != nil && total > 0 && ctx.Err() != nil {
+			return total, nil // out of time: the rest waits in the queue for the next run
+		}
 		if err != nil || n == 0 {
 			return total, err
 		}
@@ -68,20 +74,27 @@ func (s *Service) IndexPending(ctx context.Context, tenantID string) (int, error
 }
 
 // Reembed brings every tenant's entries into the active embedder's space:
-// entries added while no API replica embedded them, and all entries after
-// the embedder changed. Until an entry is re-embedded, vector search does not
+// queued entries that no API replica embedded (it stopped, or a bulk load
+// outran it), and all entries after the embedder changed. Until an entry is re-embedded, vector search does not
 // see it (it never compares vectors of different spaces); lexical search
 // does. The worker runs it periodically.
 func (s *Service) Reembed(ctx context.Context) (int, error) {
 	if s.emb == nil {
 		return 0, nil
 	}
-	tenants, err := s.store.TenantsToEmbed(ctx, s.emb.ID())
+	queued, switching, err := s.store.TenantsToEmbed(ctx, s.emb.ID())
 	if err != nil {
 		return 0, err
 	}
+	for _, t := range switching {
+		n, err := s.store.SwitchEmbedder(ctx, t, s.emb.ID())
+		if err != nil {
+			return 0, err
+		}
+		s.log.Info("embedder changed: re-embedding the tenant's entries", "tenant_id", t, "entries", n, "embedder", s.emb.ID())
+	}
 	total := 0
-	for _, t := range tenants {
+	for _, t := range append(queued, switching...) {
 		n, err := s.IndexPending(ctx, t)
 		total += n
 		if err != nil {

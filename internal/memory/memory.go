@@ -51,7 +51,8 @@ type Store interface {
 	SessionLayout(ctx context.Context, tenantID string, sessions []string, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error)
 	JudgeCandidates(ctx context.Context, tenantID string, kind admem.EntryKind, scope admem.Scope, key string, terms []string, embedder string, limit int) ([]admem.JudgeCandidate, error)
 	EmbedPending(ctx context.Context, tenantID, embedder string, limit int, embed func(ctx context.Context, texts []string) ([][]float32, error)) (int, error)
-	TenantsToEmbed(ctx context.Context, embedder string) ([]string, error)
+	TenantsToEmbed(ctx context.Context, embedder string) (queued, switching []string, err error)
+	SwitchEmbedder(ctx context.Context, tenantID, embedder string) (int, error)
 }
 
 // Service implements factual memory for every tenant.

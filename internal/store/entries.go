@@ -261,18 +261,18 @@ func (db *DB) InsertEntries(ctx context.Context, tenantID string, ws []admem.Ent
 	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			INSERT INTO entries AS e (tenant_id, id, kind, key, content, metadata, tags, agent_id, user_id, session_id,
-				expires_at, status, lex, doc_len, embedder, embedding)
+				expires_at, status, lex, doc_len)
 			SELECT $1, x.id, x.kind, x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.agent_id, x.user_id, x.session_id,
-				x.expires_at, x.status, x.lex::tsvector, x.doc_len, nullif(x.embedder, ''), x.embedding::vector
+				x.expires_at, x.status, x.lex::tsvector, x.doc_len
 			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $8::text[], $9::text[], $10::text[],
-				$11::timestamptz[], $12::text[], $13::text[], $14::int[], $15::text[], $16::text[])
+				$11::timestamptz[], $12::text[], $13::text[], $14::int[])
 				WITH ORDINALITY AS x(id, kind, key, content, metadata, agent_id, user_id, session_id,
-				expires_at, status, lex, doc_len, embedder, embedding, ord)
+				expires_at, status, lex, doc_len, ord)
 			LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($7::jsonb -> (x.ord::int - 1)) AS tag) t ON true
 			ORDER BY x.ord
 			RETURNING `+entryColumns,
 			tenantID, ids, kinds, keys, contents, metas, string(tagsJSON), agents, users, sessions,
-			expires, statuses, lexes, docLens, embedders, vectors)
+			expires, statuses, lexes, docLens)
 		if err != nil {
 			return translate(err)
 		}
@@ -292,15 +292,22 @@ func (db *DB) InsertEntries(ctx context.Context, tenantID string, ws []admem.Ent
 		for _, id := range ids {
 			out = append(out, byID[id])
 		}
+		// The first versions copy what was inserted (now() is the
+		// transaction's time, the entries' created_at).
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
 				actor_key_id, source, source_id, reason, created_at)
-			SELECT e.tenant_id, e.id, 1, 'ADD', e.key, e.content, e.metadata, e.tags, e.expires_at, e.status,
-				x.actor, x.source, x.source_id, x.reason, e.created_at
-			FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS x(id, actor, source, source_id, reason)
-			JOIN entries e ON e.tenant_id = $1 AND e.id = x.id`,
-			tenantID, ids, actors, sources, sourceIDs, reasons); err != nil {
+			SELECT $1, x.id, 1, 'ADD', x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.expires_at, x.status,
+				x.actor, x.source, x.source_id, x.reason, now()
+			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[],
+				$8::uuid[], $9::text[], $10::text[], $11::text[])
+				WITH ORDINALITY AS x(id, key, content, metadata, expires_at, status, actor, source, source_id, reason, ord)
+			LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($12::jsonb -> (x.ord::int - 1)) AS tag) t ON true`,
+			tenantID, ids, keys, contents, metas, expires, statuses, actors, sources, sourceIDs, reasons, string(tagsJSON)); err != nil {
 			return translate(err)
+		}
+		if err := storeVectors(ctx, tx, tenantID, ids, embedders, vectors); err != nil {
+			return err
 		}
 		return delta.apply(ctx, tx, tenantID)
 	})
@@ -308,6 +315,35 @@ func (db *DB) InsertEntries(ctx context.Context, tenantID string, ws []admem.Ent
 		return nil, fmt.Errorf("store: insert entries: %w", err)
 	}
 	return out, nil
+}
+
+// storeVectors stores the vectors given (embedders[i] names vectors[i]'s
+// space) and queues the entries without one for the embedder.
+func storeVectors(ctx context.Context, tx pgx.Tx, tenantID string, ids, embedders []string, vectors []*string) error {
+	var vIDs, vSpaces, qIDs []string
+	var vVals []string
+	for i, id := range ids {
+		if vectors[i] != nil {
+			vIDs, vSpaces, vVals = append(vIDs, id), append(vSpaces, embedders[i]), append(vVals, *vectors[i])
+		} else {
+			qIDs = append(qIDs, id)
+		}
+	}
+	if len(vIDs) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO entry_vectors (tenant_id, entry_id, embedder, embedding)
+			SELECT $1, x.id, x.space, x.v::vector FROM unnest($2::uuid[], $3::text[], $4::text[]) AS x(id, space, v)
+			ON CONFLICT (tenant_id, entry_id, embedder) DO UPDATE SET embedding = EXCLUDED.embedding`,
+			tenantID, vIDs, vSpaces, vVals); err != nil {
+			return translate(err)
+		}
+	}
+	if len(qIDs) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO entry_embed_queue (tenant_id, entry_id)
+			SELECT $1, id FROM unnest($2::uuid[]) AS id ON CONFLICT DO NOTHING`, tenantID, qIDs); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
 }
 
 // GetEntry returns one entry of the tenant, whatever its status.
@@ -489,23 +525,24 @@ func (db *DB) ReviseEntry(ctx context.Context, tenantID, id string, revise func(
 		if ne.Status == admem.EntryActive {
 			delta.add(counts, dl, 1)
 		}
-		var embedder *string
-		if rev.Index.Vector != nil {
-			embedder = &rev.Index.Embedder
-		}
-		// A new content needs a new vector: the embedding is cleared (and
-		// the embedder with it) unless the revision brings one.
 		out, err = scanEntry(tx.QueryRow(ctx, `
 			UPDATE entries e SET key = $3, content = $4, metadata = $5, tags = $6, expires_at = $7, status = $8,
-				version = e.version + 1, updated_at = now(), last_seen_at = now(),
-				lex = $9::tsvector, doc_len = $10,
-				embedder = CASE WHEN $4 = e.content AND $11::text IS NULL THEN e.embedder ELSE $11 END,
-				embedding = CASE WHEN $4 = e.content AND $11::text IS NULL THEN e.embedding ELSE $12::vector END
+				version = e.version + 1, updated_at = now(), last_seen_at = now(), lex = $9::tsvector, doc_len = $10
 			WHERE e.tenant_id = $1 AND e.id = $2 RETURNING `+entryColumns,
 			tenantID, id, ne.Key, ne.Content, ne.Metadata, ne.Tags, ne.ExpiresAt, string(ne.Status),
-			tsvectorLiteral(counts), dl, embedder, entryVectorLiteral(rev.Index.Vector)))
+			tsvectorLiteral(counts), dl))
 		if err != nil {
 			return err
+		}
+		// A new content needs new vectors: the old ones go, and the entry
+		// gets the revision's vector or waits for the embedder.
+		if ne.Content != cur.Content || rev.Index.Vector != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM entry_vectors WHERE tenant_id = $1 AND entry_id = $2`, tenantID, id); err != nil {
+				return translate(err)
+			}
+			if err := storeVectors(ctx, tx, tenantID, []string{id}, []string{rev.Index.Embedder}, []*string{entryVectorLiteral(rev.Index.Vector)}); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
@@ -676,6 +713,14 @@ func (db *DB) ForgetUser(ctx context.Context, tenantID, userID string, audit adm
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM entry_embed_queue q USING entries e
+			WHERE q.tenant_id = $1 AND e.tenant_id = $1 AND q.entry_id = e.id AND e.user_id = $2`, tenantID, userID); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM entry_vectors v USING entries e
+			WHERE v.tenant_id = $1 AND e.tenant_id = $1 AND v.entry_id = e.id AND e.user_id = $2`, tenantID, userID); err != nil {
 			return translate(err)
 		}
 		if err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM entry_versions v USING entries e

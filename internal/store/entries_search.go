@@ -181,9 +181,10 @@ func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []f
 			// The distance expression deliberately differs from the indexed
 			// one (no cast to a fixed dimension), so the planner cannot pick
 			// the HNSW index for a scan it would do worse.
-			q = `SELECT e.id, e.session_id, e.seq, 1 - (e.embedding <=> $3::vector) AS sim FROM entries e
-				WHERE e.tenant_id = $1 AND e.embedder = $2 AND vector_dims(e.embedding) = ` + strconv.Itoa(dim) + where + `
-				ORDER BY e.embedding <=> $3::vector, e.id LIMIT $` + strconv.Itoa(len(args))
+			q = `SELECT e.id, e.session_id, e.seq, 1 - (v.embedding <=> $3::vector) AS sim
+				FROM entries e JOIN entry_vectors v ON v.tenant_id = e.tenant_id AND v.entry_id = e.id AND v.embedder = $2
+				WHERE e.tenant_id = $1 AND v.tenant_id = $1 AND vector_dims(v.embedding) = ` + strconv.Itoa(dim) + where + `
+				ORDER BY v.embedding <=> $3::vector, e.id LIMIT $` + strconv.Itoa(len(args))
 		} else {
 			if _, err := tx.Exec(ctx, `SET LOCAL hnsw.ef_search = 100`); err != nil {
 				return translate(err)
@@ -192,9 +193,10 @@ func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []f
 				return translate(err)
 			}
 			cast := "::vector(" + strconv.Itoa(dim) + ")"
-			q = `SELECT e.id, e.session_id, e.seq, 1 - (e.embedding` + cast + ` <=> $3` + cast + `) AS sim FROM entries e
-				WHERE e.tenant_id = $1 AND e.embedder = $2 AND vector_dims(e.embedding) = ` + strconv.Itoa(dim) + where + `
-				ORDER BY e.embedding` + cast + ` <=> $3` + cast + ` LIMIT $` + strconv.Itoa(len(args))
+			q = `SELECT e.id, e.session_id, e.seq, 1 - (v.embedding` + cast + ` <=> $3` + cast + `) AS sim
+				FROM entry_vectors v JOIN entries e ON e.tenant_id = v.tenant_id AND e.id = v.entry_id
+				WHERE v.tenant_id = $1 AND e.tenant_id = $1 AND v.embedder = $2 AND vector_dims(v.embedding) = ` + strconv.Itoa(dim) + where + `
+				ORDER BY v.embedding` + cast + ` <=> $3` + cast + ` LIMIT $` + strconv.Itoa(len(args))
 		}
 		rows, err := tx.Query(ctx, q, args...)
 		if err != nil {
@@ -284,8 +286,9 @@ func (db *DB) JudgeCandidates(ctx context.Context, tenantID string, kind admem.E
 	}
 	var out []admem.JudgeCandidate
 	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, CASE WHEN e.embedder = $3 THEN e.embedding::text END
-			FROM entries e WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])`, tenantID, ids, embedder)
+		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, v.embedding::text
+			FROM entries e LEFT JOIN entry_vectors v ON v.tenant_id = e.tenant_id AND v.entry_id = e.id AND v.embedder = $3
+			WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])`, tenantID, ids, embedder)
 		if err != nil {
 			return translate(err)
 		}
@@ -354,51 +357,63 @@ func (db *DB) lexicalInScope(ctx context.Context, tenantID string, terms []strin
 	return out, nil
 }
 
-// EmbedPending embeds up to limit of the tenant's entries whose vector is not
-// in embedder's space (new entries, and all of them after an embedder
-// change), oldest first. Rows are locked with SKIP LOCKED, so API replicas
-// and workers can run it concurrently without doing the same work twice.
-// Entries in a client-supplied space ("client:…") are left alone. It returns
-// how many entries it embedded.
+// EmbedPending embeds up to limit of the tenant's queued entries (new or
+// changed content), oldest first, in embedder's space. Queue rows are locked
+// with SKIP LOCKED, so API replicas and workers can run it concurrently
+// without doing the same work twice. It returns how many queue rows it
+// consumed.
 func (db *DB) EmbedPending(ctx context.Context, tenantID, embedder string, limit int, embed func(ctx context.Context, texts []string) ([][]float32, error)) (int, error) {
 	n := 0
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT e.id, e.content FROM entries e
-			WHERE e.tenant_id = $1 AND e.status <> 'deleted' AND (e.embedder IS NULL OR (e.embedder <> $2 AND e.embedder NOT LIKE 'client:%'))
-			ORDER BY e.seq LIMIT $3 FOR UPDATE SKIP LOCKED`, tenantID, embedder, limit)
+		rows, err := tx.Query(ctx, `
+			WITH q AS (SELECT entry_id FROM entry_embed_queue WHERE tenant_id = $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+			SELECT q.entry_id, e.content FROM q LEFT JOIN entries e ON e.tenant_id = $1 AND e.id = q.entry_id AND e.status <> 'deleted'`,
+			tenantID, limit)
 		if err != nil {
 			return translate(err)
 		}
-		var ids, texts []string
+		var popped, ids, texts []string
 		for rows.Next() {
-			var id, text string
+			var id string
+			var text *string
 			if err := rows.Scan(&id, &text); err != nil {
 				rows.Close()
 				return translate(err)
 			}
-			ids, texts = append(ids, id), append(texts, text)
+			popped = append(popped, id)
+			if text != nil {
+				ids, texts = append(ids, id), append(texts, *text)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return translate(err)
 		}
-		if len(ids) == 0 {
+		if len(popped) == 0 {
 			return nil
 		}
-		vecs, err := embed(ctx, texts)
-		if err != nil {
-			return err
+		if len(ids) > 0 {
+			vecs, err := embed(ctx, texts)
+			if err != nil {
+				return err
+			}
+			var vIDs, vals []string
+			for i, v := range vecs {
+				if lit := entryVectorLiteral(v); lit != nil && !zeroVector(v) {
+					vIDs, vals = append(vIDs, ids[i]), append(vals, *lit)
+				}
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO entry_vectors (tenant_id, entry_id, embedder, embedding)
+				SELECT $1, x.id, $2, x.v::vector FROM unnest($3::uuid[], $4::text[]) AS x(id, v)
+				ON CONFLICT (tenant_id, entry_id, embedder) DO UPDATE SET embedding = EXCLUDED.embedding`,
+				tenantID, embedder, vIDs, vals); err != nil {
+				return translate(err)
+			}
 		}
-		lits := make([]*string, len(vecs))
-		for i, v := range vecs {
-			lits[i] = entryVectorLiteral(v)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE entries e SET embedder = $2, embedding = x.v::vector
-			FROM unnest($3::uuid[], $4::text[]) AS x(id, v) WHERE e.tenant_id = $1 AND e.id = x.id`,
-			tenantID, embedder, ids, lits); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM entry_embed_queue WHERE tenant_id = $1 AND entry_id = ANY($2::uuid[])`, tenantID, popped); err != nil {
 			return translate(err)
 		}
-		n = len(ids)
+		n = len(popped)
 		return nil
 	})
 	if err != nil {
@@ -407,36 +422,82 @@ func (db *DB) EmbedPending(ctx context.Context, tenantID, embedder string, limit
 	return n, nil
 }
 
-// TenantsToEmbed lists the tenants with entries outside embedder's space. It
-// runs across tenants through a narrow SECURITY DEFINER function.
-func (db *DB) TenantsToEmbed(ctx context.Context, embedder string) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT tenant_id FROM admem_entries_to_embed($1)`, embedder)
-	if err != nil {
-		return nil, fmt.Errorf("store: tenants to embed: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, translate(err)
+func zeroVector(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
 		}
-		out = append(out, id)
 	}
-	return out, translate(rows.Err())
+	return true
 }
 
-// EntryIndexSize reports the on-disk size of the entries table's indexes by
-// kind (lexical GIN, HNSW, others) and of its heap, in bytes.
+// SwitchEmbedder moves the tenant to embedder's vector space: it queues every
+// live entry without a vector there (or in a client's space) and drops the
+// vectors of other service spaces, which search would never compare anyway.
+// It returns how many entries it queued.
+func (db *DB) SwitchEmbedder(ctx context.Context, tenantID, embedder string) (int, error) {
+	var n int64
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO entry_embed_queue (tenant_id, entry_id)
+			SELECT e.tenant_id, e.id FROM entries e
+			WHERE e.tenant_id = $1 AND e.status <> 'deleted' AND NOT EXISTS (
+				SELECT 1 FROM entry_vectors v WHERE v.tenant_id = e.tenant_id AND v.entry_id = e.id
+				AND (v.embedder = $2 OR v.embedder LIKE 'client:%'))
+			ORDER BY e.seq ON CONFLICT DO NOTHING`, tenantID, embedder)
+		if err != nil {
+			return translate(err)
+		}
+		n = tag.RowsAffected()
+		if _, err := tx.Exec(ctx, `DELETE FROM entry_vectors WHERE tenant_id = $1 AND embedder <> $2 AND embedder NOT LIKE 'client:%'`,
+			tenantID, embedder); err != nil {
+			return translate(err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: switch embedder: %w", err)
+	}
+	return int(n), nil
+}
+
+// TenantsToEmbed lists the tenants with queued entries, and those with
+// vectors of a service space other than embedder's (which need
+// SwitchEmbedder). It runs across tenants through a narrow SECURITY DEFINER
+// function.
+func (db *DB) TenantsToEmbed(ctx context.Context, embedder string) (queued, switching []string, err error) {
+	rows, err := db.pool.Query(ctx, `SELECT tenant_id, switching FROM admem_entries_to_embed($1)`, embedder)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: tenants to embed: %w", translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var sw bool
+		if err := rows.Scan(&id, &sw); err != nil {
+			return nil, nil, translate(err)
+		}
+		if sw {
+			switching = append(switching, id)
+		} else {
+			queued = append(queued, id)
+		}
+	}
+	return queued, switching, translate(rows.Err())
+}
+
+// EntryIndexSize reports the on-disk size of the entry tables' indexes by
+// access method (gin: the lexical, tag and metadata indexes; hnsw; btree)
+// and of their heaps, in bytes.
 func (db *DB) EntryIndexSize(ctx context.Context) (map[string]int64, error) {
 	rows, err := db.pool.Query(ctx, `
-		SELECT CASE WHEN i.indexrelid::regclass::text LIKE '%hnsw%' THEN 'hnsw'
-			WHEN i.indexrelid::regclass::text LIKE '%lex%' THEN 'lexical'
-			ELSE 'other' END, sum(pg_relation_size(i.indexrelid))
+		SELECT CASE WHEN am.amname IN ('gin', 'hnsw') THEN am.amname ELSE 'btree' END, sum(pg_relation_size(c.oid))::bigint
 		FROM pg_inherits h JOIN pg_index i ON i.indrelid = h.inhrelid
-		WHERE h.inhparent = 'entries'::regclass GROUP BY 1
+		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+		WHERE h.inhparent IN ('entries'::regclass, 'entry_vectors'::regclass) GROUP BY 1
 		UNION ALL
-		SELECT 'heap', sum(pg_table_size(h.inhrelid)) FROM pg_inherits h WHERE h.inhparent = 'entries'::regclass`)
+		SELECT 'heap', sum(pg_table_size(h.inhrelid))::bigint FROM pg_inherits h WHERE h.inhparent = 'entries'::regclass
+		UNION ALL
+		SELECT 'vectors_heap', sum(pg_table_size(h.inhrelid))::bigint FROM pg_inherits h WHERE h.inhparent = 'entry_vectors'::regclass`)
 	if err != nil {
 		return nil, fmt.Errorf("store: index size: %w", translate(err))
 	}
