@@ -44,6 +44,7 @@ func New(cfg config.Config, infra *wiring.Infra, log *slog.Logger, reg prometheu
 	w := &Worker{cfg: cfg, infra: infra, log: log, metrics: newMetrics(reg)}
 	w.addEventPipeline(reg)
 	w.addFailureLearning()
+	w.addEntryEmbedding()
 	w.jobs = append(w.jobs,
 		Job{Name: "purge-idempotency", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			n, err := infra.DB.PurgeIdempotent(ctx, time.Now().Add(-24*time.Hour))
