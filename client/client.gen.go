@@ -1087,6 +1087,15 @@ type GuardStep struct {
 // GuardStepStatus defines model for GuardStep.Status.
 type GuardStepStatus string
 
+// GuardThresholds defines model for GuardThresholds.
+type GuardThresholds struct {
+	// Block a risk at or above this blocks
+	Block float32 `json:"block"`
+
+	// Warn a risk at or above this warns
+	Warn float32 `json:"warn"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Checks *map[string]string `json:"checks,omitempty"`
@@ -1881,6 +1890,9 @@ type SplitFailureJSONRequestBody = SplitFailureRequest
 // CheckGuardJSONRequestBody defines body for CheckGuard for application/json ContentType.
 type CheckGuardJSONRequestBody = GuardRequest
 
+// PutGuardSettingsJSONRequestBody defines body for PutGuardSettings for application/json ContentType.
+type PutGuardSettingsJSONRequestBody = GuardThresholds
+
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = CreateKeyRequest
 
@@ -2258,6 +2270,25 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
 	CheckGuard(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetGuardSettings Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+	//
+	// Corresponds with GET /v1/guard/settings (the `GetGuardSettings` operationId).
+	GetGuardSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutGuardSettingsWithBody Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+	PutGuardSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutGuardSettings Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+	PutGuardSettings(ctx context.Context, body PutGuardSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListKeys List your tenant's API keys, newest first (admin scope).
 	//
@@ -3141,6 +3172,55 @@ func (c *Client) CheckGuardWithBody(ctx context.Context, contentType string, bod
 // Corresponds with POST /v1/guard (the `CheckGuard` operationId).
 func (c *Client) CheckGuard(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckGuardRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetGuardSettings Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+//
+// Corresponds with GET /v1/guard/settings (the `GetGuardSettings` operationId).
+func (c *Client) GetGuardSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetGuardSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutGuardSettingsWithBody Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+func (c *Client) PutGuardSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutGuardSettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutGuardSettings Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+func (c *Client) PutGuardSettings(ctx context.Context, body PutGuardSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutGuardSettingsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5114,6 +5194,73 @@ func NewCheckGuardRequestWithBody(server string, contentType string, body io.Rea
 	return req, nil
 }
 
+// NewGetGuardSettingsRequest constructs an http.Request for the GetGuardSettings method
+func NewGetGuardSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/guard/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutGuardSettingsRequest calls the generic PutGuardSettings builder with application/json body
+func NewPutGuardSettingsRequest(server string, body PutGuardSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutGuardSettingsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutGuardSettingsRequestWithBody constructs an http.Request for the PutGuardSettings method, with any body, and a specified content type
+func NewPutGuardSettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/guard/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListKeysRequest constructs an http.Request for the ListKeys method
 func NewListKeysRequest(server string, params *ListKeysParams) (*http.Request, error) {
 	var err error
@@ -6588,6 +6735,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
 	CheckGuardWithResponse(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckGuardResponse, error)
+
+	// GetGuardSettingsWithResponse Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/guard/settings (the `GetGuardSettings` operationId).
+	GetGuardSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetGuardSettingsResponse, error)
+
+	// PutGuardSettingsWithBodyWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+	PutGuardSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutGuardSettingsResponse, error)
+
+	// PutGuardSettingsWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+	PutGuardSettingsWithResponse(ctx context.Context, body PutGuardSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutGuardSettingsResponse, error)
 
 	// ListKeysWithResponse List your tenant's API keys, newest first (admin scope).
 	//
@@ -8928,6 +9096,158 @@ func (r CheckGuardResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckGuardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetGuardSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GuardThresholds
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetGuardSettingsResponse) GetJSON200() *GuardThresholds {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetGuardSettingsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetGuardSettingsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetGuardSettingsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetGuardSettingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetGuardSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetGuardSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetGuardSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetGuardSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutGuardSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GuardThresholds
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutGuardSettingsResponse) GetJSON200() *GuardThresholds {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutGuardSettingsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutGuardSettingsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutGuardSettingsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutGuardSettingsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutGuardSettingsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutGuardSettingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutGuardSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutGuardSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutGuardSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutGuardSettingsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11312,6 +11632,45 @@ func (c *ClientWithResponses) CheckGuardWithResponse(ctx context.Context, body C
 	return ParseCheckGuardResponse(rsp)
 }
 
+// GetGuardSettingsWithResponse Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/guard/settings (the `GetGuardSettings` operationId).
+func (c *ClientWithResponses) GetGuardSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetGuardSettingsResponse, error) {
+	rsp, err := c.GetGuardSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetGuardSettingsResponse(rsp)
+}
+
+// PutGuardSettingsWithBodyWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+func (c *ClientWithResponses) PutGuardSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutGuardSettingsResponse, error) {
+	rsp, err := c.PutGuardSettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutGuardSettingsResponse(rsp)
+}
+
+// PutGuardSettingsWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
+func (c *ClientWithResponses) PutGuardSettingsWithResponse(ctx context.Context, body PutGuardSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutGuardSettingsResponse, error) {
+	rsp, err := c.PutGuardSettings(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutGuardSettingsResponse(rsp)
+}
+
 // ListKeysWithResponse List your tenant's API keys, newest first (admin scope).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -13434,6 +13793,128 @@ func ParseCheckGuardResponse(rsp *http.Response) (*CheckGuardResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetGuardSettingsResponse parses an HTTP response from a GetGuardSettingsWithResponse call
+func ParseGetGuardSettingsResponse(rsp *http.Response) (*GetGuardSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetGuardSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GuardThresholds
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutGuardSettingsResponse parses an HTTP response from a PutGuardSettingsWithResponse call
+func ParsePutGuardSettingsResponse(rsp *http.Response) (*PutGuardSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutGuardSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GuardThresholds
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -92,9 +92,10 @@ type Response struct {
 	Verdicts       []Verdict
 }
 
-// Store is what guard reads per request.
+// Store is what guard reads per request, and where thresholds are set.
 type Store interface {
 	GuardInputs(ctx context.Context, tenantID string, tools []string) ([]admem.FailureCluster, *float64, *float64, error)
+	SetGuardThresholds(ctx context.Context, tenantID, actorKeyID string, warn, block float64) error
 }
 
 // Models gives the tenant's active adapter (nil: none).
@@ -176,13 +177,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			return Response{}, err
 		}
 	}
-	th := Thresholds{Warn: adapters.DefaultWarn, Block: adapters.DefaultBlock}
-	if warn != nil {
-		th.Warn = *warn
-	}
-	if block != nil {
-		th.Block = *block
-	}
+	th := thresholds(warn, block)
 	resp := Response{Thresholds: th, Verdicts: make([]Verdict, len(req.Candidates))}
 
 	// Embeddings: the context once, each candidate's action.
@@ -443,3 +438,43 @@ func cosine(a, b []float32) float64 {
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 func round4(x float64) float64 { return math.Round(x*10000) / 10000 }
+
+func thresholds(warn, block *float64) Thresholds {
+	th := Thresholds{Warn: adapters.DefaultWarn, Block: adapters.DefaultBlock}
+	if warn != nil {
+		th.Warn = *warn
+	}
+	if block != nil {
+		th.Block = *block
+	}
+	return th
+}
+
+// Thresholds returns the tenant's effective thresholds.
+func (s *Service) Thresholds(ctx context.Context, p admem.Principal) (Thresholds, error) {
+	_, warn, block, err := s.store.GuardInputs(ctx, p.TenantID, nil)
+	if err != nil {
+		return Thresholds{}, err
+	}
+	return thresholds(warn, block), nil
+}
+
+// SetThresholds sets the tenant's thresholds (admin, audited): a risk at or
+// above Warn warns, at or above Block blocks; 0 < Warn ≤ Block ≤ 1.
+func (s *Service) SetThresholds(ctx context.Context, p admem.Principal, th Thresholds) (Thresholds, error) {
+	if !p.Can(admem.ScopeAdmin) {
+		return Thresholds{}, admem.ErrForbidden
+	}
+	switch {
+	case !(th.Warn > 0 && th.Warn <= 1):
+		return Thresholds{}, admem.Invalid("warn", "a risk in (0, 1]")
+	case !(th.Block > 0 && th.Block <= 1):
+		return Thresholds{}, admem.Invalid("block", "a risk in (0, 1]")
+	case th.Block < th.Warn:
+		return Thresholds{}, admem.Invalid("block", "at least warn")
+	}
+	if err := s.store.SetGuardThresholds(ctx, p.TenantID, p.KeyID, th.Warn, th.Block); err != nil {
+		return Thresholds{}, err
+	}
+	return th, nil
+}

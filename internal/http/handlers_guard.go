@@ -39,3 +39,37 @@ func (s *Server) handleGuard(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, toGuardResponse(resp))
 }
+
+func (s *Server) handleGetGuardSettings(w http.ResponseWriter, r *http.Request) {
+	th, err := s.guard.Thresholds(r.Context(), principal(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, guardThresholdsJSON{Warn: th.Warn, Block: th.Block})
+}
+
+func (s *Server) handlePutGuardSettings(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Warn  *float64 `json:"warn"`
+		Block *float64 `json:"block"`
+	}
+	if err := decode(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Warn == nil {
+		s.writeError(w, r, admem.Invalid("warn", "required"))
+		return
+	}
+	if req.Block == nil {
+		s.writeError(w, r, admem.Invalid("block", "required"))
+		return
+	}
+	th, err := s.guard.SetThresholds(r.Context(), principal(r), guard.Thresholds{Warn: *req.Warn, Block: *req.Block})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, guardThresholdsJSON{Warn: th.Warn, Block: th.Block})
+}

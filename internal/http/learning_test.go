@@ -534,3 +534,64 @@ func TestGuardWarnsFromNotesBeforeTheWorker(t *testing.T) {
 	}
 	t.Logf("trajectory posted → guard warns in %v", time.Since(posted).Round(time.Millisecond))
 }
+
+// TestGuardTenantThresholds: an admin's thresholds change the decisions of
+// its own tenant only; bad thresholds are problems.
+func TestGuardTenantThresholds(t *testing.T) {
+	t.Parallel()
+	env := learningEnv(t)
+	tenantA, adminA := env.Tenant(t, "thresh-a")
+	_, readA := env.Key(t, adminA, "read")
+	_, adminB := env.Tenant(t, "thresh-b")
+	observe(t, env, tenantA, traj("book a flight for the user", admem.OutcomeFailure,
+		[3]string{"search", "fast", ""}, [3]string{"book", "fast", "Error: payment method not found"}))
+	req := guardReq("book a flight for the user", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}})
+	decide := func() (string, float64) {
+		var g guardBody
+		env.Do(t, "POST", "/v1/guard", readA, req).JSON(t, &g)
+		return g.Results[0].Decision, g.Results[0].Risk
+	}
+	var th struct{ Warn, Block float64 }
+	env.Do(t, "GET", "/v1/guard/settings", readA, nil).JSON(t, &th)
+	if th.Warn != adapters.DefaultWarn || th.Block != adapters.DefaultBlock {
+		t.Fatalf("defaults: %+v", th)
+	}
+	d, risk := decide()
+	if d != "warn" {
+		t.Fatalf("decision %s at risk %v with default thresholds, want warn", d, risk)
+	}
+	if r := env.Do(t, "PUT", "/v1/guard/settings", readA, map[string]any{"warn": 0.1, "block": 0.2}); r.Status != http.StatusForbidden {
+		t.Fatalf("read key sets thresholds: %d", r.Status)
+	}
+	r := env.Do(t, "PUT", "/v1/guard/settings", adminA, map[string]any{"warn": risk / 2, "block": risk})
+	if r.Status != http.StatusOK {
+		t.Fatalf("set: %d %s", r.Status, r.Body)
+	}
+	if d, _ := decide(); d != "block" {
+		t.Fatalf("decision %s after lowering block to the risk, want block", d)
+	}
+	env.Do(t, "GET", "/v1/guard/settings", adminB, nil).JSON(t, &th)
+	if th.Warn != adapters.DefaultWarn {
+		t.Fatalf("tenant B's thresholds changed: %+v", th)
+	}
+	for _, body := range []any{
+		map[string]any{"warn": 0.9, "block": 0.5},
+		map[string]any{"warn": 0, "block": 0.5},
+		map[string]any{"warn": 0.5, "block": 1.5},
+		map[string]any{"warn": 0.5},
+		map[string]any{"warn": "high", "block": 0.9},
+	} {
+		r := env.Do(t, "PUT", "/v1/guard/settings", adminA, body)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("PUT %v: %d, want 422 (%s)", body, r.Status, r.Body)
+			continue
+		}
+		r.Problem(t)
+	}
+	r = env.Do(t, "GET", "/v1/audit?action=guard.settings_updated", adminA, nil)
+	var audit struct{ Items []map[string]any }
+	r.JSON(t, &audit)
+	if len(audit.Items) != 1 {
+		t.Fatalf("threshold change not audited once: %s", r.Body)
+	}
+}

@@ -54,6 +54,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/adapters", s.handleListAdapters)
 			r.Get("/adapters/{version}", s.handleGetAdapter)
 			r.Post("/adapters/{version}/activate", s.handleActivateAdapter)
+			r.Put("/guard/settings", s.handlePutGuardSettings)
 			r.Get("/dead-letters", s.handleListDeadLetters)
 			r.Put("/learning/settings", s.handlePutLearningSettings)
 		})
@@ -64,6 +65,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/failures", s.handleListFailures)
 			r.Get("/failures/{failureID}", s.handleGetFailure)
 			r.Post("/guard", s.handleGuard)
+			r.Get("/guard/settings", s.handleGetGuardSettings)
 		})
 
 		// Factual memory: versioned entries, history, search.

@@ -408,3 +408,27 @@ func (db *DB) SplitFailureCluster(ctx context.Context, tenantID, actorKeyID stri
 	}
 	return out[0], nil
 }
+
+// SetGuardThresholds stores the tenant's guard thresholds under the "guard"
+// key of its settings, audited. A tenant cannot update its own tenants row
+// (row-level security lets only the platform write it), so this one narrow
+// write runs with platform visibility, on this tenant's row and this key
+// only.
+func (db *DB) SetGuardThresholds(ctx context.Context, tenantID, actorKeyID string, warn, block float64) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tenants SET settings = jsonb_set(settings, '{guard}', $2::jsonb), updated_at = now() WHERE id = $1`,
+			tenantID, map[string]float64{"warn": warn, "block": block})
+		if err != nil {
+			return translate(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return admem.ErrNotFound
+		}
+		return insertAuditAs(ctx, tx, admem.AuditEvent{TenantID: tenantID, ActorKeyID: actorKeyID, Action: "guard.settings_updated",
+			TargetType: "tenant", TargetID: tenantID, Details: map[string]any{"warn": warn, "block": block}})
+	}, "admem.platform", "on")
+	if err != nil {
+		return fmt.Errorf("store: set guard thresholds: %w", err)
+	}
+	return nil
+}
