@@ -184,9 +184,10 @@ func (lt *LearnTx) Trajectory(id string) (admem.Trajectory, error) {
 	return getTrajectory(lt.ctx, lt.tx, lt.tenantID, id)
 }
 
-// RecentTrajectories returns up to limit of the tenant's newest closed
-// trajectories with the outcome, with their steps, excluding exclude.
-func (lt *LearnTx) RecentTrajectories(outcome admem.Outcome, limit int, exclude string) ([]admem.Trajectory, error) {
+// RecentTrajectories returns, with their steps, those of the tenant's
+// newest limit closed trajectories with the outcome (excluding exclude)
+// whose task keep accepts; steps are loaded only for those kept.
+func (lt *LearnTx) RecentTrajectories(outcome admem.Outcome, limit int, exclude string, keep func(task string) bool) ([]admem.Trajectory, error) {
 	ctx, tx := lt.ctx, lt.tx
 	rows, err := tx.Query(ctx, `SELECT `+trajColumns+` FROM trajectories
 		WHERE tenant_id = $1 AND NOT open AND outcome = $2 AND id <> $3::uuid
@@ -202,12 +203,18 @@ func (lt *LearnTx) RecentTrajectories(outcome admem.Outcome, limit int, exclude 
 			rows.Close()
 			return nil, err
 		}
+		if keep != nil && !keep(s.Task) {
+			continue
+		}
 		out = append(out, s.Trajectory)
 		ids = append(ids, s.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	steps, err := stepsOf(ctx, tx, lt.tenantID, ids)
 	if err != nil {

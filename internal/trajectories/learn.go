@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/learner"
@@ -19,7 +20,7 @@ type LearnStore interface {
 	UpsertItem(kind admem.EntryKind, key, source string, merge store.Merge) (store.LearnedItem, error)
 	AddOccurrence(signatureID, trajectoryID string, stepIdx int) (bool, error)
 	Trajectory(id string) (admem.Trajectory, error)
-	RecentTrajectories(outcome admem.Outcome, limit int, exclude string) ([]admem.Trajectory, error)
+	RecentTrajectories(outcome admem.Outcome, limit int, exclude string, keep func(task string) bool) ([]admem.Trajectory, error)
 	Items(kind admem.EntryKind, limit int) ([]store.LearnedItem, error)
 	Settings() (admem.LearningSettings, error)
 }
@@ -74,11 +75,10 @@ func (l *Learner) LearnFailedSteps(ls LearnStore, t admem.Trajectory, idxs []int
 	if st.Strategy == admem.StrategySuccessOnly || len(idxs) == 0 {
 		return nil, nil
 	}
-	successes, err := ls.RecentTrajectories(admem.OutcomeSuccess, l.Guides, t.ID)
+	successes, err := ls.RecentTrajectories(admem.OutcomeSuccess, l.Guides, t.ID, l.similarTo(t.Task, l.Mistakes.MinSimilarity))
 	if err != nil {
 		return nil, err
 	}
-	successes = l.similar(successes, t.Task, l.Mistakes.MinSimilarity)
 	probe := t
 	probe.Outcome = admem.OutcomeFailure // only its failed steps matter here; a success would guide itself
 	notes := map[string]learner.MistakeNote{}
@@ -213,6 +213,9 @@ func (l *Learner) learnProcedure(ls LearnStore, t admem.Trajectory) error {
 	procs := make([]learner.Procedure, 0, len(items))
 	states := make([]ProcedureState, 0, len(items))
 	for _, it := range items {
+		if !mayMatch(it.SearchText, t.Task) {
+			continue
+		}
 		var s ProcedureState
 		if err := json.Unmarshal(it.State, &s); err != nil {
 			return fmt.Errorf("trajectories: decode procedure %s: %w", it.Key, err)
@@ -242,11 +245,11 @@ func (l *Learner) learnProcedure(ls LearnStore, t admem.Trajectory) error {
 func (l *Learner) teachCorrections(ls LearnStore, success admem.Trajectory) error {
 	var failures []admem.Trajectory
 	for _, o := range []admem.Outcome{admem.OutcomeFailure, admem.OutcomePartial} {
-		fs, err := ls.RecentTrajectories(o, l.Guides, success.ID)
+		fs, err := ls.RecentTrajectories(o, l.Guides, success.ID, l.similarTo(success.Task, l.Mistakes.MinSimilarity))
 		if err != nil {
 			return err
 		}
-		failures = append(failures, l.similar(fs, success.Task, l.Mistakes.MinSimilarity)...)
+		failures = append(failures, fs...)
 	}
 	if len(failures) == 0 {
 		return nil
@@ -286,7 +289,7 @@ func (l *Learner) reflect(ls LearnStore, t admem.Trajectory, idx int) error {
 		minSim = learner.DefaultMinSimilarity
 	}
 	for _, it := range items {
-		if it.Status != admem.EntryActive {
+		if it.Status != admem.EntryActive || !mayMatch(it.SearchText, t.Task) {
 			continue
 		}
 		var s ProcedureState
@@ -344,15 +347,25 @@ func (l *Learner) similarity(a, b string) float64 {
 	return learner.TokenJaccard(a, b)
 }
 
-func (l *Learner) similar(ts []admem.Trajectory, task string, minSim float64) []admem.Trajectory {
+// similarTo accepts tasks at least minSim similar to task.
+func (l *Learner) similarTo(task string, minSim float64) func(string) bool {
 	if minSim == 0 {
 		minSim = learner.DefaultMinSimilarity
 	}
-	var out []admem.Trajectory
-	for _, t := range ts {
-		if l.similarity(t.Task, task) >= minSim {
-			out = append(out, t)
+	return func(other string) bool { return l.similarity(other, task) >= minSim }
+}
+
+// mayMatch is a cheap, safe pre-filter before decoding a stored procedure:
+// a procedure whose text shares no word with the task cannot be similar
+// enough to merge with it or to be followed by it.
+func mayMatch(searchText, task string) bool {
+	low := strings.ToLower(searchText)
+	for _, w := range strings.FieldsFunc(strings.ToLower(task), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		if len(w) > 1 && strings.Contains(low, w) {
+			return true
 		}
 	}
-	return out
+	return false
 }
