@@ -90,6 +90,11 @@ type Config struct {
 	ContextSteps int
 	// Clock is for time-to-learn (nil: time.Now).
 	Clock func() time.Time
+	// SyncRecord, when positive, makes Record wait (at most this long) until
+	// the worker has clustered every failed step posted so far, so the next
+	// episode meets a memory that has learnt from the last one whatever the
+	// machine's load. Zero measures the live, asynchronous loop.
+	SyncRecord time.Duration
 }
 
 // Memory is sim.Memory over the HTTP API, for the retrieval, notes and full
@@ -108,6 +113,7 @@ type Memory struct {
 	learnt    map[string]bool
 	ttl       []time.Duration
 	fallbacks int
+	failed    int // failed steps posted
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -253,13 +259,59 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 		return fmt.Errorf("simhttp: record: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
 	}
 	m.mu.Lock()
+	m.failed += len(failedSigs)
 	for _, s := range failedSigs {
 		if _, ok := m.pending[s]; !ok && !m.learnt[s] {
 			m.pending[s] = posted
 		}
 	}
 	m.mu.Unlock()
+	if m.cfg.SyncRecord > 0 && len(failedSigs) > 0 {
+		if _, _, err := m.WaitLearned(ctx, m.cfg.SyncRecord); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// WaitLearned waits until the worker has clustered every failed step this
+// memory posted (the failure clusters' counts add up to them), polling
+// GET /v1/failures, or until timeout. The benchmark calls it between
+// phases so that one arm's backlog in the shared worker never slows the
+// next arm's learning. It returns the clustered and posted counts.
+func (m *Memory) WaitLearned(ctx context.Context, timeout time.Duration) (clustered, posted int, err error) {
+	m.mu.Lock()
+	posted = m.failed
+	m.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for {
+		clustered = 0
+		var cursor *string
+		for {
+			r, err := m.c.ListFailuresWithResponse(ctx, &client.ListFailuresParams{Limit: ptr(200), Cursor: cursor, IncludeSuppressed: ptr(true)})
+			if err != nil {
+				return clustered, posted, fmt.Errorf("simhttp: failures: %w", err)
+			}
+			if r.JSON200 == nil {
+				return clustered, posted, fmt.Errorf("simhttp: failures: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+			}
+			for _, c := range r.JSON200.Items {
+				clustered += c.Count
+			}
+			if r.JSON200.NextCursor == nil || *r.JSON200.NextCursor == "" {
+				break
+			}
+			cursor = r.JSON200.NextCursor
+		}
+		if clustered >= posted || time.Now().After(deadline) {
+			return clustered, posted, nil
+		}
+		select {
+		case <-ctx.Done():
+			return clustered, posted, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func scopeOf(s admem.Scope) *client.TrajectoryScope {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/admem/admem/internal/apitest"
 	"github.com/admem/admem/internal/failures/failurestest"
@@ -49,7 +50,7 @@ func TestClosedLoopFullBeatsNone(t *testing.T) {
 	metrics := map[simhttp.Arm]sim.Metrics{}
 	for _, arm := range []simhttp.Arm{simhttp.ArmNone, simhttp.ArmFull} {
 		_, key := env.Tenant(t, "sim-"+string(arm))
-		mem, hm, err := simhttp.New(simhttp.Config{BaseURL: env.URL, Key: key, HTTP: env.HTTP, Arm: arm})
+		mem, hm, err := simhttp.New(simhttp.Config{BaseURL: env.URL, Key: key, HTTP: env.HTTP, Arm: arm, SyncRecord: 20 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,379 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/admem/admem/internal/benchkit"
+	"github.com/admem/admem/internal/sim"
+	"github.com/admem/admem/internal/simhttp"
+)
+
+// The sim command registers itself, so this file needs no edit of the shared
+// command list in main.go.
+func init() {
+	commands = append(commands, command{"sim", "closed-loop tool-world simulator: success, FRR, RMR, steps, forgetting and overhead per memory arm", runSim})
+}
+
+// runSim is the closed-loop benchmark (issue 6): the seeded tool world of
+// internal/sim played by the same noisy agent against one fresh tenant per
+// arm (none, retrieval, notes, full; see internal/simhttp for what each arm
+// asks the API), then the forgetting protocol per arm on another fresh
+// tenant. Figures: ARM.success, ARM.long_horizon_success, ARM.frr, ARM.rmr,
+// ARM.steps_per_success, ARM.forgetting_pp, full.time_to_learn_p95_s,
+// full.overhead_p50_ms and full.overhead_p99_ms, plus the same over the
+// second half of the run under ARM.tail.*.
+func runSim(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	episodes := fs.Int("episodes", 400, "episodes per arm")
+	seed := fs.Uint64("seed", 1, "world and schedule seed")
+	long := fs.Float64("long", 0.35, "share of long-horizon tasks (shortest solution ≥ 30 steps)")
+	drift := fs.Int("drift", -1, "episode index at which drift rules change (-1: half-way, 0: never)")
+	armsFlag := fs.String("arms", "none,retrieval,notes,full", "comma-separated arms")
+	window := fs.Int("window", 50, "learning-curve window in episodes")
+	forget := fs.Bool("forget", true, "run the forgetting protocol per arm")
+	forgetUpdates := fs.Int("forget-updates", 100, "memory updates (recorded episodes of other families) between the two forgetting evaluations")
+	forgetLearn := fs.Int("forget-learn", 20, "recorded episodes of the first family before the forgetting evaluation")
+	forgetEval := fs.Int("forget-eval", 20, "unrecorded evaluation episodes of the first family, before and after")
+	syncRec := fs.Duration("sync", 30*time.Second, "after recording a failing trajectory, wait at most this long for the worker to cluster it (0: live asynchronous loop)")
+	drain := fs.Duration("drain", 3*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures, so arms do not inherit each other's backlog")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var arms []simhttp.Arm
+	for _, s := range strings.Split(*armsFlag, ",") {
+		a, err := simhttp.ParseArm(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		arms = append(arms, a)
+	}
+	if *drift < 0 {
+		*drift = *episodes / 2
+	}
+	rep := benchkit.NewReport("sim", map[string]any{"episodes": *episodes, "seed": *seed, "long_share": *long, "drift_at": *drift,
+		"arms": *armsFlag, "window": *window, "forget": *forget, "forget_updates": *forgetUpdates, "forget_learn": *forgetLearn,
+		"forget_eval": *forgetEval, "sync": syncRec.String(), "api": e.apiURL})
+	world := sim.NewWorld(sim.Config{Seed: *seed, DriftAt: *drift})
+	sched := sim.Schedule(*seed, *episodes, world.Families(), *long)
+	agent := sim.DefaultAgentConfig()
+
+	type armResult struct {
+		arm     simhttp.Arm
+		eps     []sim.EpisodeResult
+		all     sim.Metrics
+		tail    sim.Metrics
+		timings []simhttp.EpisodeTiming
+		ttl     []time.Duration
+		never   int
+		forget  *sim.ForgettingResult
+		memErrs int
+	}
+	var results []*armResult
+	newMem := func(arm simhttp.Arm, label string) (sim.Memory, *simhttp.Memory, error) {
+		if arm == simhttp.ArmNone {
+			return simhttp.New(simhttp.Config{Arm: arm})
+		}
+		_, key, err := e.tenant(ctx, "bench-sim-"+label)
+		if err != nil {
+			return nil, nil, err
+		}
+		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec})
+	}
+	for _, arm := range arms {
+		mem, hm, err := newMem(arm, string(arm))
+		if err != nil {
+			return err
+		}
+		prog := benchkit.Progress{Label: "sim/" + string(arm), Total: *episodes}
+		done, ok := 0, 0
+		eps, err := sim.Run(ctx, world, mem, sched, sim.RunConfig{Arm: string(arm), Agent: agent, OnEpisode: func(r sim.EpisodeResult) {
+			done++
+			if r.Success {
+				ok++
+			}
+			prog.Label = fmt.Sprintf("sim/%s success %d/%d", arm, ok, done)
+			prog.Step(done)
+		}})
+		if err != nil {
+			return fmt.Errorf("sim %s: %w", arm, err)
+		}
+		res := &armResult{arm: arm, eps: eps,
+			all:  sim.ComputeMetrics(eps, sim.MetricsConfig{Window: *window}),
+			tail: sim.ComputeMetrics(sim.Tail(eps, *episodes/2), sim.MetricsConfig{Window: *window})}
+		for _, ep := range eps {
+			res.memErrs += ep.MemoryErrors
+		}
+		if hm != nil {
+			res.timings = hm.Timings()
+			res.ttl, res.never = hm.TimeToLearn()
+			waitWorker(ctx, hm, "sim/"+string(arm), *drain)
+		}
+		if *forget {
+			fmem, fhm, err := newMem(arm, string(arm)+"-forget")
+			if err != nil {
+				return err
+			}
+			fams := world.Families()
+			fworld := sim.NewWorld(sim.Config{Seed: *seed}) // no drift: only memory may change the second evaluation
+			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting protocol: learn %s, %d updates on the other families\n", arm, fams[0], *forgetUpdates)
+			fr, err := sim.RunForgetting(ctx, fworld, fmem, agent, sim.ForgettingConfig{Seed: *seed + 1, Family: fams[0], Others: fams[1:],
+				LearnEpisodes: *forgetLearn, EvalEpisodes: *forgetEval, LongShare: *long, UpdatesTarget: *forgetUpdates})
+			if err != nil {
+				return fmt.Errorf("sim %s forgetting: %w", arm, err)
+			}
+			res.forget = &fr
+			if fhm != nil {
+				waitWorker(ctx, fhm, "sim/"+string(arm)+"-forget", *drain)
+			}
+		}
+		results = append(results, res)
+		m := res.all
+		fmt.Fprintf(os.Stderr, "[sim/%s] success %.3f long %.3f FRR %.3f RMR %.3f steps/success %.1f memory errors %d\n",
+			arm, m.Success.Rate, m.LongHorizon.Rate, m.FRR.Rate, m.RMR.Rate, m.StepsPerSuccess, res.memErrs)
+	}
+
+	// Figures.
+	for _, r := range results {
+		p := string(r.arm)
+		for _, v := range []struct {
+			prefix string
+			m      sim.Metrics
+		}{{p, r.all}, {p + ".tail", r.tail}} {
+			rep.Set(v.prefix+".success", v.m.Success.Rate)
+			rep.Set(v.prefix+".long_horizon_success", v.m.LongHorizon.Rate)
+			rep.Set(v.prefix+".short_success", v.m.Short.Rate)
+			rep.Set(v.prefix+".frr", v.m.FRR.Rate)
+			rep.Set(v.prefix+".rmr", v.m.RMR.Rate)
+			rep.Set(v.prefix+".steps_per_success", v.m.StepsPerSuccess)
+			rep.Set(v.prefix+".ref_steps_per_success", v.m.RefStepsPerSuccess)
+			rep.Set(v.prefix+".failed_steps", float64(v.m.FailedSteps))
+			rep.Set(v.prefix+".episodes", float64(v.m.Episodes))
+		}
+		rep.Set(p+".memory_errors", float64(r.memErrs))
+		rep.Set(p+".guard_warned", float64(r.all.Guard.Warned))
+		rep.Set(p+".guard_blocked", float64(r.all.Guard.Blocked))
+		rep.Set(p+".guard_suggested", float64(r.all.Guard.Suggested))
+		if r.forget != nil {
+			rep.Set(p+".forgetting_pp", r.forget.Forgetting)
+			rep.Set(p+".forgetting_before", r.forget.Before.Rate)
+			rep.Set(p+".forgetting_after", r.forget.After.Rate)
+			rep.Set(p+".forgetting_updates", float64(r.forget.Updates))
+		}
+		if r.timings != nil {
+			step, guard, recall := overheadSamples(r.timings)
+			if len(step) > 0 {
+				rep.Set(p+".overhead_p50_ms", benchkit.Percentile(step, 50))
+				rep.Set(p+".overhead_p99_ms", benchkit.Percentile(step, 99))
+			}
+			if len(guard) > 0 {
+				rep.Set(p+".guard_p50_ms", benchkit.Percentile(guard, 50))
+				rep.Set(p+".guard_p99_ms", benchkit.Percentile(guard, 99))
+			}
+			if len(recall) > 0 {
+				rep.Set(p+".recall_p50_ms", benchkit.Percentile(recall, 50))
+				rep.Set(p+".recall_p99_ms", benchkit.Percentile(recall, 99))
+			}
+			if len(r.ttl) > 0 {
+				s := make([]float64, len(r.ttl))
+				for i, d := range r.ttl {
+					s[i] = d.Seconds()
+				}
+				rep.Set(p+".time_to_learn_p50_s", benchkit.Percentile(s, 50))
+				rep.Set(p+".time_to_learn_p95_s", benchkit.Percentile(s, 95))
+			}
+			rep.Set(p+".time_to_learn_learnt", float64(len(r.ttl)))
+			rep.Set(p+".time_to_learn_never", float64(r.never))
+		}
+	}
+
+	// Tables.
+	row := func(r *armResult, m sim.Metrics) []string {
+		fg := "–"
+		if r.forget != nil {
+			fg = fmt.Sprintf("%.1f (%d→%d of %d)", r.forget.Forgetting, r.forget.Before.Hits, r.forget.After.Hits, r.forget.Before.N)
+		}
+		return []string{string(r.arm), pct(m.Success), pct(m.LongHorizon), pct(m.FRR), pct(m.RMR),
+			fmt.Sprintf("%.1f (ref %.1f)", m.StepsPerSuccess, m.RefStepsPerSuccess), fg, fmt.Sprint(m.FailedSteps),
+			fmt.Sprintf("%d / %d / %d", m.Guard.Warned, m.Guard.Blocked, m.Guard.Suggested), fmt.Sprint(r.memErrs)}
+	}
+	header := []string{"arm", "success", "long-horizon success", "FRR", "RMR", "steps per success", "forgetting (pp)", "failed steps", "guard warned / blocked / suggested", "memory errors"}
+	t1 := benchkit.Table{Title: fmt.Sprintf("All %d episodes per arm (seed %d, drift at %d)", *episodes, *seed, *drift), Header: header}
+	t2 := benchkit.Table{Title: fmt.Sprintf("Second half (episodes %d–%d), after the memory had time to learn", *episodes/2, *episodes), Header: header}
+	for _, r := range results {
+		t1.Rows = append(t1.Rows, row(r, r.all))
+		t2.Rows = append(t2.Rows, row(r, r.tail))
+	}
+	rep.AddTable(t1)
+	rep.AddTable(t2)
+	lt := benchkit.Table{Title: "Server-side memory overhead (ms, Server-Timing)", Header: []string{"arm", "per step p50", "per step p99", "guard p50", "guard p99", "recall p50", "recall p99", "time-to-learn p50 / p95 (s)", "signatures learnt / never cited"}}
+	for _, r := range results {
+		if r.timings == nil {
+			continue
+		}
+		p := string(r.arm)
+		mt := rep.Metrics
+		lt.Rows = append(lt.Rows, []string{p, f(mt[p+".overhead_p50_ms"]), f(mt[p+".overhead_p99_ms"]), f(mt[p+".guard_p50_ms"]), f(mt[p+".guard_p99_ms"]),
+			f(mt[p+".recall_p50_ms"]), f(mt[p+".recall_p99_ms"]), f(mt[p+".time_to_learn_p50_s"]) + " / " + f(mt[p+".time_to_learn_p95_s"]),
+			fmt.Sprintf("%d / %d", len(r.ttl), r.never)})
+	}
+	rep.AddTable(lt)
+	simNotes(rep, func(a simhttp.Arm) (sim.Metrics, sim.Metrics, bool) {
+		for _, r := range results {
+			if r.arm == a {
+				return r.all, r.tail, true
+			}
+		}
+		return sim.Metrics{}, sim.Metrics{}, false
+	}, *forgetUpdates)
+
+	// Plots.
+	var curves, rmr []benchkit.Series
+	for _, r := range results {
+		var c benchkit.Series
+		c.Name = string(r.arm)
+		for _, p := range r.all.Curve {
+			c.X = append(c.X, float64(p.End))
+			c.Y = append(c.Y, p.Success.Rate)
+		}
+		curves = append(curves, c)
+		rmr = append(rmr, rmrCurve(string(r.arm), r.eps, *window))
+	}
+	if err := rep.LinePlot(e.out, "learning", fmt.Sprintf("Success rate per %d-episode window", *window), "episode", "success rate", curves); err != nil {
+		return err
+	}
+	if err := rep.LinePlot(e.out, "rmr", fmt.Sprintf("Repeat-mistake rate per %d-episode window", *window), "episode", "repeat-mistake rate", rmr); err != nil {
+		return err
+	}
+	samples := map[string][]float64{}
+	for _, r := range results {
+		if r.timings == nil {
+			continue
+		}
+		step, guard, recall := overheadSamples(r.timings)
+		samples[string(r.arm)+" guard"] = guard
+		samples[string(r.arm)+" recall"] = recall
+		samples[string(r.arm)+" per step"] = step
+	}
+	if len(samples) > 0 {
+		if err := rep.LatencyCDF(e.out, "latency", "Server-side guard and recall latency", samples); err != nil {
+			return err
+		}
+	}
+	if err := rep.Write(e.out); err != nil {
+		return err
+	}
+	fmt.Print(rep.Markdown())
+	return nil
+}
+
+// waitWorker lets the worker catch up with a phase's failures before the
+// next phase starts.
+func waitWorker(ctx context.Context, hm *simhttp.Memory, label string, timeout time.Duration) {
+	start := time.Now()
+	got, want, err := hm.WaitLearned(ctx, timeout)
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "[%s] waiting for the worker: %v\n", label, err)
+	case got < want:
+		fmt.Fprintf(os.Stderr, "[%s] the worker clustered %d of %d failed steps in %s; going on\n", label, got, want, timeout)
+	default:
+		fmt.Fprintf(os.Stderr, "[%s] worker caught up (%d failed steps clustered) after %s\n", label, got, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func pct(r sim.Rate) string {
+	if r.N == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f %% (%d/%d)", 100*r.Rate, r.Hits, r.N)
+}
+
+// overheadSamples turns per-episode server timings into per-step overhead
+// (each guard call plus the episode's recall spread over its steps) and the
+// raw guard and recall samples. Calls without a Server-Timing header are
+// left out.
+func overheadSamples(ts []simhttp.EpisodeTiming) (step, guard, recall []float64) {
+	for _, t := range ts {
+		r := max(t.RecallMS, 0)
+		if t.RecallMS >= 0 {
+			recall = append(recall, t.RecallMS)
+		}
+		n := 0
+		for _, g := range t.GuardMS {
+			if g >= 0 {
+				n++
+			}
+		}
+		for _, g := range t.GuardMS {
+			if g < 0 {
+				continue
+			}
+			guard = append(guard, g)
+			step = append(step, g+r/float64(n))
+		}
+	}
+	return step, guard, recall
+}
+
+// rmrCurve is the repeat-mistake rate per window of episodes.
+func rmrCurve(name string, eps []sim.EpisodeResult, window int) benchkit.Series {
+	s := benchkit.Series{Name: name}
+	for start := 0; start < len(eps); start += window {
+		end := min(start+window, len(eps))
+		var held, n int
+		for _, e := range eps[start:end] {
+			for _, f := range e.Failures {
+				n++
+				if f.Held {
+					held++
+				}
+			}
+		}
+		if n > 0 {
+			s.X = append(s.X, float64(end))
+			s.Y = append(s.Y, float64(held)/float64(n))
+		}
+	}
+	return s
+}
+
+// simNotes writes the issue's targets, met or not, into the report.
+func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metrics, bool), forgetUpdates int) {
+	none, noneTail, okN := get(simhttp.ArmNone)
+	full, fullTail, okF := get(simhttp.ArmFull)
+	if okN && okF {
+		for _, v := range []struct {
+			label      string
+			base, full sim.Metrics
+		}{{"all episodes", none, full}, {"second half", noneTail, fullTail}} {
+			c := sim.Compare(v.base, v.full, sim.DefaultTargets)
+			keys := slices.Sorted(func(yield func(string) bool) {
+				for k := range c.Met {
+					if !yield(k) {
+						return
+					}
+				}
+			})
+			var met []string
+			for _, k := range keys {
+				met = append(met, fmt.Sprintf("%s %s", k, map[bool]string{true: "met", false: "NOT met"}[c.Met[k]]))
+			}
+			rep.Note("Targets, full vs none (%s): long-horizon %+.1f pp (target ≥ +30), success %+.1f pp, FRR %.1f %% (target ≥ 60 %%), RMR %.1f %% (target ≤ 10 %%), steps per success %+.1f %% (target ≤ −25 %%): %s.",
+				v.label, c.LongHorizonPP, c.SuccessPP, 100*c.FRR, 100*c.RMR, 100*c.StepsPerSuccessDelta, strings.Join(met, ", "))
+		}
+	}
+	if notes, notesTail, ok := get(simhttp.ArmNotes); ok && okF {
+		better := full.Success.Rate > notes.Success.Rate || full.RMR.Rate < notes.RMR.Rate || full.FRR.Rate > notes.FRR.Rate
+		rep.Note("Adapter: full vs notes (adapter decisions ignored) on all episodes: success %.3f vs %.3f, RMR %.3f vs %.3f, FRR %.3f vs %.3f; second half success %.3f vs %.3f. The adapter arm %s the notes-only arm on at least one of success, RMR or FRR.",
+			full.Success.Rate, notes.Success.Rate, full.RMR.Rate, notes.RMR.Rate, full.FRR.Rate, notes.FRR.Rate,
+			fullTail.Success.Rate, notesTail.Success.Rate, map[bool]string{true: "beats", false: "does NOT beat"}[better])
+	}
+	rep.Note("RMR counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory had turned it into a note yet. Forgetting: success on the first family right after learning it minus success on the same tasks after %d recorded episodes of the other families (a proxy for the issue's 100 adapter updates: the worker trains an adapter at most every 30 s, so 100 real adapter versions would take about an hour), on a world without drift.", forgetUpdates)
+	rep.Note("Overhead per step is the server time (Server-Timing) of the step's guard call plus the episode's recall divided by its guard calls. Time-to-learn is the time from posting the first trajectory that failed with an error signature to the first guard answer citing that signature; signatures never cited are not in the percentiles.")
+}
