@@ -212,101 +212,112 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	}
 
 	for i, c := range req.Candidates {
-		pattern := failures.ActionPattern(c.Tool, c.Args)
-		v := Verdict{Tool: c.Tool, Action: canonical(c)}
+		var adapterRisk *float64
 		if scorer != nil {
 			r := scorer.risk(to64(actVecs[i]))
-			v.AdapterRisk = &r
+			adapterRisk = &r
 		}
-		var best *admem.FailureCluster
-		var bestNote *Note
-		cited := map[string]bool{}
-		for k := range clusters {
-			cl := &clusters[k]
-			if cl.Tool != c.Tool {
-				continue
+		v := judge(c, ctxVec, adapterRisk, clusters, notes, th)
+		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
+			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool)
+			if err != nil {
+				return Response{}, err
 			}
-			m := match(pattern, ctxVec, cl)
-			if m < MinMatch {
-				continue
-			}
-			risk := m * float64(cl.Count) / (float64(cl.Count) + 0.5)
-			if risk > v.NoteRisk {
-				v.NoteRisk = risk
-			}
-			cited[cl.SignatureID] = true
-			v.Reasons = append(v.Reasons, Reason{Kind: "failure_cluster", ClusterID: cl.ID, Signature: cl.Signature, Label: cl.Label,
-				Note: cl.Note.Text, Count: cl.Count, Match: round3(m)})
-			if cl.Note.Correction != "" && (best == nil || m > bestMatch(v.Reasons, best.ID)) {
-				best = cl
-			}
-		}
-		// Notes whose failures no cluster holds yet (the worker has not
-		// caught up): matched on the action alone.
-		for k := range notes {
-			n := &notes[k]
-			if n.Tool != c.Tool || cited[n.SignatureID] {
-				continue
-			}
-			ps := jaccard(pattern, n.Doing)
-			if ps == 1 || pattern == n.Doing {
-				ps = 1
-			}
-			m := patternWeight*ps + contextWeight*neutralCtxSim
-			if m < MinMatch {
-				continue
-			}
-			if risk := m * float64(n.Count) / (float64(n.Count) + 0.5); risk > v.NoteRisk {
-				v.NoteRisk = risk
-			}
-			v.Reasons = append(v.Reasons, Reason{Kind: "mistake_note", NoteID: n.ID, Signature: n.Signature, Note: n.Text, Count: n.Count, Match: round3(m)})
-			if n.Correction != "" && (bestNote == nil || m > bestMatchNote(v.Reasons, bestNote.ID)) {
-				bestNote = n
-			}
-		}
-		slices.SortStableFunc(v.Reasons, func(a, b Reason) int {
-			switch {
-			case a.Match > b.Match:
-				return -1
-			case a.Match < b.Match:
-				return 1
-			}
-			return b.Count - a.Count
-		})
-		if len(v.Reasons) > maxReasons {
-			v.Reasons = v.Reasons[:maxReasons]
-		}
-		v.Risk = v.NoteRisk
-		if v.AdapterRisk != nil && *v.AdapterRisk > v.Risk {
-			v.Risk = *v.AdapterRisk
-		}
-		v.Risk, v.NoteRisk = round4(v.Risk), round4(v.NoteRisk)
-		switch {
-		case v.Risk >= th.Block:
-			v.Decision = Block
-		case v.Risk >= th.Warn:
-			v.Decision = Warn
-		default:
-			v.Decision = Allow
-		}
-		if v.Decision != Allow {
-			if best != nil {
-				v.Suggestion = &Suggestion{Action: best.Note.Do, Text: best.Note.Correction, Source: "mistake_note", ClusterID: best.ID}
-			} else if bestNote != nil {
-				v.Suggestion = &Suggestion{Action: bestNote.Do, Text: bestNote.Correction, Source: "mistake_note"}
-			} else if s.procs != nil {
-				action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool)
-				if err != nil {
-					return Response{}, err
-				}
-				if ok {
-					v.Suggestion = &Suggestion{Action: action, Text: text, Source: "procedure"}
-				}
+			if ok {
+				v.Suggestion = &Suggestion{Action: action, Text: text, Source: "procedure"}
 			}
 		}
 		resp.Verdicts[i] = v
 	}
 	return resp, nil
+}
+
+// judge decides about one candidate from what is known: the adapter's risk
+// (nil without an adapter), the clusters and notes of the tenant, the
+// context embedding (nil without an embedder) and the thresholds. It is
+// pure, so the decision rules are table-tested.
+func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem.FailureCluster, notes []Note, th Thresholds) Verdict {
+	pattern := failures.ActionPattern(c.Tool, c.Args)
+	v := Verdict{Tool: c.Tool, Action: canonical(c), AdapterRisk: adapterRisk}
+	var best *admem.FailureCluster
+	var bestNote *Note
+	cited := map[string]bool{}
+	for k := range clusters {
+		cl := &clusters[k]
+		if cl.Tool != c.Tool {
+			continue
+		}
+		m := match(pattern, ctxVec, cl)
+		if m < MinMatch {
+			continue
+		}
+		risk := m * float64(cl.Count) / (float64(cl.Count) + 0.5)
+		if risk > v.NoteRisk {
+			v.NoteRisk = risk
+		}
+		cited[cl.SignatureID] = true
+		v.Reasons = append(v.Reasons, Reason{Kind: "failure_cluster", ClusterID: cl.ID, Signature: cl.Signature, Label: cl.Label,
+			Note: cl.Note.Text, Count: cl.Count, Match: round3(m)})
+		if cl.Note.Correction != "" && (best == nil || m > bestMatch(v.Reasons, best.ID)) {
+			best = cl
+		}
+	}
+	// Notes whose failures no cluster holds yet (the worker has not
+	// caught up): matched on the action alone.
+	for k := range notes {
+		n := &notes[k]
+		if n.Tool != c.Tool || cited[n.SignatureID] {
+			continue
+		}
+		ps := jaccard(pattern, n.Doing)
+		if ps == 1 || pattern == n.Doing {
+			ps = 1
+		}
+		m := patternWeight*ps + contextWeight*neutralCtxSim
+		if m < MinMatch {
+			continue
+		}
+		if risk := m * float64(n.Count) / (float64(n.Count) + 0.5); risk > v.NoteRisk {
+			v.NoteRisk = risk
+		}
+		v.Reasons = append(v.Reasons, Reason{Kind: "mistake_note", NoteID: n.ID, Signature: n.Signature, Note: n.Text, Count: n.Count, Match: round3(m)})
+		if n.Correction != "" && (bestNote == nil || m > bestMatchNote(v.Reasons, bestNote.ID)) {
+			bestNote = n
+		}
+	}
+	slices.SortStableFunc(v.Reasons, func(a, b Reason) int {
+		switch {
+		case a.Match > b.Match:
+			return -1
+		case a.Match < b.Match:
+			return 1
+		}
+		return b.Count - a.Count
+	})
+	if len(v.Reasons) > maxReasons {
+		v.Reasons = v.Reasons[:maxReasons]
+	}
+	v.Risk = v.NoteRisk
+	if v.AdapterRisk != nil && *v.AdapterRisk > v.Risk {
+		v.Risk = *v.AdapterRisk
+	}
+	v.Risk, v.NoteRisk = round4(v.Risk), round4(v.NoteRisk)
+	switch {
+	case v.Risk >= th.Block:
+		v.Decision = Block
+	case v.Risk >= th.Warn:
+		v.Decision = Warn
+	default:
+		v.Decision = Allow
+	}
+	if v.Decision != Allow {
+		if best != nil {
+			v.Suggestion = &Suggestion{Action: best.Note.Do, Text: best.Note.Correction, Source: "mistake_note", ClusterID: best.ID}
+		} else if bestNote != nil {
+			v.Suggestion = &Suggestion{Action: bestNote.Do, Text: bestNote.Correction, Source: "mistake_note"}
+		}
+	}
+	return v
 }
 
 type scorerFor struct{ risk func([]float64) float64 }

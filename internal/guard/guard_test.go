@@ -1,0 +1,138 @@
+package guard
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/admem/admem"
+)
+
+func TestJaccard(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want float64
+	}{
+		{"book(mode=fast)", "book(mode=fast)", 1},
+		{"book(mode=fast, seat=<N>)", "book(mode=fast, seat=<N>)", 1},
+		{"book(mode=fast, seat=<N>)", "book(mode=safe, seat=<N>)", 1.0 / 3},
+		{"book(mode=fast)", "book(cabin=economy)", 0},
+		{"book()", "book()", 1},
+		{"book(items=[a, b])", "book(items=[a, c])", 0.5},
+	}
+	for _, c := range cases {
+		if got := jaccard(c.a, c.b); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("jaccard(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	cl := &admem.FailureCluster{Actions: map[string]int{"book(mode=fast)": 2}, Centroid: []float32{1, 0}, Note: admem.FailureNote{Doing: "book(mode=fast)"}}
+	cases := []struct {
+		name    string
+		pattern string
+		ctx     []float32
+		want    float64
+	}{
+		{"same action, same context", "book(mode=fast)", []float32{1, 0}, 1},
+		{"same action, orthogonal context", "book(mode=fast)", []float32{0, 1}, 0.6},
+		{"same action, opposite context counts as none", "book(mode=fast)", []float32{-1, 0}, 0.6},
+		{"same action, no context embedding", "book(mode=fast)", nil, 0.8},
+		{"other arguments, same context", "book(mode=safe)", []float32{1, 0}, 0.4},
+	}
+	for _, c := range cases {
+		if got := match(c.pattern, c.ctx, cl); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("%s: match = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestJudgeDecisions(t *testing.T) {
+	cluster := func(count int, correction string) admem.FailureCluster {
+		return admem.FailureCluster{ID: "c1", Tool: "book", SignatureID: "s", Count: count, Actions: map[string]int{"book(mode=fast)": count},
+			Centroid: []float32{1, 0}, Note: admem.FailureNote{Text: "note", Correction: correction, Do: "book(mode=safe)"}}
+	}
+	note := Note{ID: "n1", SignatureID: "s2", Tool: "book", Doing: "book(mode=fast)", Count: 1, Correction: "do safe", Do: "book(mode=safe)"}
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	f := func(x float64) *float64 { return &x }
+	fast, safe := map[string]any{"mode": "fast"}, map[string]any{"mode": "safe"}
+	same, other := []float32{1, 0}, []float32{0, 1}
+	cases := []struct {
+		name       string
+		args       map[string]any
+		ctx        []float32
+		adapter    *float64
+		clusters   []admem.FailureCluster
+		notes      []Note
+		th         Thresholds
+		want       Decision
+		suggestion bool
+		reasons    int
+	}{
+		{"nothing known", fast, same, nil, nil, nil, def, Allow, false, 0},
+		{"one failure of the same action in the same context warns", fast, same, nil, []admem.FailureCluster{cluster(1, "do safe")}, nil, def, Warn, true, 1},
+		{"many failures in the same context block", fast, same, nil, []admem.FailureCluster{cluster(20, "")}, nil, def, Block, false, 1},
+		{"same action in another context only warns", fast, other, nil, []admem.FailureCluster{cluster(20, "")}, nil, def, Warn, false, 1},
+		{"tenant thresholds block earlier", fast, other, nil, []admem.FailureCluster{cluster(20, "")}, nil, Thresholds{Warn: 0.3, Block: 0.55}, Block, false, 1},
+		{"other arguments are allowed", safe, same, nil, []admem.FailureCluster{cluster(20, "do safe")}, nil, def, Allow, false, 0},
+		{"a note not yet clustered warns", fast, same, nil, nil, []Note{note}, def, Warn, true, 1},
+		{"a note of a cited signature is not cited twice", fast, same, nil, []admem.FailureCluster{cluster(2, "")}, []Note{{ID: "n2", SignatureID: "s", Tool: "book", Doing: "book(mode=fast)", Count: 2}}, def, Warn, false, 1},
+		{"the adapter alone can block", safe, same, f(0.9), nil, nil, def, Block, false, 0},
+		{"a low adapter risk does not hide a known mistake", fast, same, f(0.05), []admem.FailureCluster{cluster(1, "do safe")}, nil, def, Warn, true, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := judge(Candidate{Tool: "book", Args: c.args}, c.ctx, c.adapter, c.clusters, c.notes, c.th)
+			if v.Decision != c.want || (v.Suggestion != nil) != c.suggestion || len(v.Reasons) != c.reasons {
+				t.Fatalf("verdict %+v (suggestion %+v), want %s, suggestion=%v, %d reasons", v, v.Suggestion, c.want, c.suggestion, c.reasons)
+			}
+			if v.Risk < 0 || v.Risk > 1 || (c.adapter != nil && v.Risk < *c.adapter) {
+				t.Fatalf("risk %v", v.Risk)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Request{Task: "t", Candidates: []Candidate{{Tool: "a"}}}
+	many := make([]Candidate, MaxCandidates+1)
+	for i := range many {
+		many[i].Tool = "a"
+	}
+	cases := []struct {
+		name  string
+		req   Request
+		field string
+	}{
+		{"valid", ok, ""},
+		{"no task", Request{Candidates: ok.Candidates}, "task"},
+		{"blank task", Request{Task: "  ", Candidates: ok.Candidates}, "task"},
+		{"huge task", Request{Task: strings.Repeat("x", MaxTaskLen+1), Candidates: ok.Candidates}, "task"},
+		{"no candidates", Request{Task: "t"}, "candidates"},
+		{"too many candidates", Request{Task: "t", Candidates: many}, "candidates"},
+		{"candidate without tool", Request{Task: "t", Candidates: []Candidate{{Tool: ""}}}, "candidates[0].tool"},
+		{"context step without tool", Request{Task: "t", Candidates: ok.Candidates, Context: []admem.Step{{}}}, "context[0].tool"},
+	}
+	for _, c := range cases {
+		err := validate(c.req)
+		if c.field == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		var e *admem.Error
+		if err == nil || !asError(err, &e) || len(e.Fields) == 0 || e.Fields[0].Field != c.field {
+			t.Errorf("%s: %v, want an invalid %s", c.name, err, c.field)
+		}
+	}
+}
+
+func asError(err error, target **admem.Error) bool {
+	e, ok := err.(*admem.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
