@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +21,13 @@ import (
 // p50 and p99 (from Server-Timing) alongside Go's ns/op (client side).
 //
 //	go test -run X -bench Guard -benchtime 2000x ./internal/http/
+//	ADMEM_BENCH_EMBED_FILE=$PWD/.data/embed/glove-50k.bin go test -run X -bench Guard -benchtime 2000x ./internal/http/
 func BenchmarkGuard(b *testing.B) {
-	env := apitest.New(b, apitest.WithEnv("ADMEM_EMBED_FILE", failurestest.WordVectorFile(b)))
+	file := os.Getenv("ADMEM_BENCH_EMBED_FILE") // e.g. the GloVe file, as an absolute path
+	if file == "" {
+		file = failurestest.WordVectorFile(b)
+	}
+	env := apitest.New(b, apitest.WithEnv("ADMEM_EMBED_FILE", file))
 	tenant, admin := env.Tenant(b, "guard-bench")
 	_, agent := env.Key(b, admin, "read")
 	ctx := context.Background()
