@@ -227,10 +227,25 @@ func TestTrajectoryStreamingLearnsFailuresAtOnce(t *testing.T) {
 	if len(learned2) != 1 || learned2[0].ID != learned[0].ID || learned2[0].Count != 2 || learned2[0].Version != 2 {
 		t.Fatalf("repeat: %+v", learned2)
 	}
+	// A retried append with its Idempotency-Key replays; the step is not added twice.
+	okStep := map[string]any{"steps": []map[string]any{{"action": "get_flight_status", "args": map[string]any{"flight": "HAT136"}}}}
+	first := env.Do(t, "POST", "/v1/trajectories/"+tr.ID+"/steps", admin, okStep, "Idempotency-Key", "append-4")
+	retry := env.Do(t, "POST", "/v1/trajectories/"+tr.ID+"/steps", admin, okStep, "Idempotency-Key", "append-4")
+	var after struct{ Trajectory trajOut }
+	retry.JSON(t, &after)
+	if first.Status != 200 || retry.Header.Get("Idempotent-Replayed") != "true" || after.Trajectory.StepCount != 4 {
+		t.Fatalf("idempotent append: %d, replayed %q, %d steps", first.Status, retry.Header.Get("Idempotent-Replayed"), after.Trajectory.StepCount)
+	}
+	var stored trajOut
+	env.Do(t, "GET", "/v1/trajectories/"+tr.ID, admin, nil).JSON(t, &stored)
+	if stored.StepCount != 4 {
+		t.Fatalf("%d steps stored after a retried append, want 4", stored.StepCount)
+	}
 	r = env.Do(t, "POST", "/v1/trajectories/"+tr.ID+"/close", admin, nil)
 	var closed trajOut
 	r.JSON(t, &closed)
-	if r.Status != 200 || closed.Open || closed.Outcome != "failure" || closed.OutcomeSource != "judge" {
+	// The last step worked but the failed update was never recovered: partial.
+	if r.Status != 200 || closed.Open || closed.Outcome != "partial" || closed.OutcomeSource != "judge" {
 		t.Fatalf("close: %d %s", r.Status, r.Body)
 	}
 	if r := env.Do(t, "POST", "/v1/trajectories/"+tr.ID+"/steps", admin, map[string]any{"steps": []map[string]any{{"action": "x"}}}); r.Status != http.StatusConflict {
