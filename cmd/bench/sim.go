@@ -64,15 +64,16 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	agent := sim.DefaultAgentConfig()
 
 	type armResult struct {
-		arm     simhttp.Arm
-		eps     []sim.EpisodeResult
-		all     sim.Metrics
-		tail    sim.Metrics
-		timings []simhttp.EpisodeTiming
-		ttl     []time.Duration
-		never   int
-		forget  *sim.ForgettingResult
-		memErrs int
+		arm      simhttp.Arm
+		eps      []sim.EpisodeResult
+		all      sim.Metrics
+		tail     sim.Metrics
+		timings  []simhttp.EpisodeTiming
+		ttl      []time.Duration
+		never    int
+		forget   *sim.ForgettingResult
+		memErrs  int
+		recalled map[string]int
 	}
 	var results []*armResult
 	newMem := func(arm simhttp.Arm, label string) (sim.Memory, *simhttp.Memory, error) {
@@ -112,6 +113,10 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		if hm != nil {
 			res.timings = hm.Timings()
 			res.ttl, res.never = hm.TimeToLearn()
+			res.recalled = hm.Recalled()
+			if n := hm.Fallbacks(); n > 0 {
+				rep.Note("%s: %d recalls fell back to listing learned items (the API had no /v1/recall).", arm, n)
+			}
 			waitWorker(ctx, hm, "sim/"+string(arm), *drain)
 		}
 		if *forget {
@@ -223,6 +228,11 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			fmt.Sprintf("%d / %d", len(r.ttl), r.never)})
 	}
 	rep.AddTable(lt)
+	for _, r := range results {
+		if r.recalled != nil {
+			rep.Note("%s: recalled items by kind over the run: %v.", r.arm, r.recalled)
+		}
+	}
 	simNotes(rep, func(a simhttp.Arm) (sim.Metrics, sim.Metrics, bool) {
 		for _, r := range results {
 			if r.arm == a {

@@ -114,6 +114,7 @@ type Memory struct {
 	ttl       []time.Duration
 	fallbacks int
 	failed    int // failed steps posted
+	recalled  map[string]int
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -150,7 +151,7 @@ func New(cfg Config) (sim.Memory, *Memory, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}}
+	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}, recalled: map[string]int{}}
 	return m, m, nil
 }
 
@@ -202,6 +203,14 @@ func (m *Memory) TimeToLearn() ([]time.Duration, int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.ttl), len(m.pending)
+}
+
+// Recalled counts the recalled items by kind; "KIND (unparsed)" counts
+// those whose text did not parse into a simulator item (and were dropped).
+func (m *Memory) Recalled() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.recalled)
 }
 
 // Fallbacks counts recalls answered from the learned-items list because
@@ -503,12 +512,17 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 		return res, err
 	default:
 		res.ID, res.Text = rr.RecallID, rr.Text
+		m.mu.Lock()
 		for _, it := range rr.Items {
 			if item, ok := toItem(it.ID, it.Kind, it.Content); ok {
 				item.Score = it.Score
 				res.Items = append(res.Items, item)
+				m.recalled[it.Kind]++
+			} else {
+				m.recalled[it.Kind+" (unparsed)"]++
 			}
 		}
+		m.mu.Unlock()
 	}
 	if m.cfg.Arm == ArmRetrieval {
 		ex, err := m.pastExample(ctx, task, scope)

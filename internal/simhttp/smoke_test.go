@@ -72,7 +72,7 @@ func TestClosedLoopFullBeatsNone(t *testing.T) {
 			m.RMR.Rate, m.RMR.Hits, m.RMR.N, m.StepsPerSuccess, m.Guard.Warned, m.Guard.Blocked, m.Guard.Suggested)
 		if hm != nil {
 			ttl, never := hm.TimeToLearn()
-			t.Logf("%-5s time-to-learn: %d signatures cited by guard, %d never; recall fallbacks %d", arm, len(ttl), never, hm.Fallbacks())
+			t.Logf("%-5s time-to-learn: %d signatures cited by guard, %d never; recalled items %v; recall fallbacks %d", arm, len(ttl), never, hm.Recalled(), hm.Fallbacks())
 		}
 	}
 	if full, none := metrics[simhttp.ArmFull], metrics[simhttp.ArmNone]; full.Success.Rate <= none.Success.Rate {

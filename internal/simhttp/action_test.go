@@ -1,0 +1,73 @@
+package simhttp
+
+import (
+	"testing"
+
+	"github.com/admem/admem/internal/signature"
+	"github.com/admem/admem/internal/sim"
+)
+
+func TestParseActionRoundTrip(t *testing.T) {
+	for _, args := range []map[string]any{
+		{},
+		{"order_id": "ORD-48213", "amount": "12.50"},
+		{"date": "03/15/2025", "note": "a value, with comma and \"quotes\"", "x": "{city}"},
+		{"when": "10:30", "email": "Ann.Lee@example.com", "nested": map[string]any{"k": "v, w"}},
+	} {
+		text := signature.CanonicalAction("book_flight", args, signature.ActionOptions{})
+		a, ok := ParseAction(text, false)
+		if !ok || a.Tool != "book_flight" {
+			t.Fatalf("%s: parsed %v %v", text, a, ok)
+		}
+		for k, v := range args {
+			if s, isStr := v.(string); isStr && a.Args[k] != s {
+				t.Errorf("%s: arg %s = %q, want %q", text, k, a.Args[k], s)
+			}
+		}
+		if len(a.Args) != len(args) {
+			t.Errorf("%s: %d args, want %d", text, len(a.Args), len(args))
+		}
+	}
+	for _, bad := range []string{"", "no call", "tool(", "two words(a=1)"} {
+		if _, ok := ParseAction(bad, false); ok {
+			t.Errorf("%q parsed as a call", bad)
+		}
+	}
+	masked := signature.CanonicalAction("refund", map[string]any{"order_id": "ORD-48213", "reason": "damaged"},
+		signature.ActionOptions{Literals: signature.MaskLiterals})
+	a, ok := ParseAction(masked, true)
+	if !ok || a.Args["reason"] != "damaged" || a.Args["order_id"] != "*" {
+		t.Errorf("masked %s parsed as %v", masked, a)
+	}
+}
+
+func TestParseMistakeAndProcedure(t *testing.T) {
+	note := `Mistake (seen 3× in 2 runs) when booking a flight: the date is wrong, after search_flights: ` +
+		`book_flight(date=<DATE>, fare=economy) fails with "validation: date must be YYYY-MM-DD". ` +
+		`Fix: instead of book_flight(…), do book_flight(date=2025-03-15, fare=economy).`
+	it, ok := ParseMistake("n1", note)
+	if !ok {
+		t.Fatal("note not parsed")
+	}
+	want := sim.Action{Tool: "book_flight", Args: map[string]string{"date": "*", "fare": "economy"}}
+	if it.Kind != sim.ItemMistake || it.Pattern == nil || !it.Pattern.Equal(want) {
+		t.Errorf("pattern %v, want %v", it.Pattern, want)
+	}
+	if it.After != "search_flights" || it.Signature != "validation: date must be YYYY-MM-DD" {
+		t.Errorf("after %q signature %q", it.After, it.Signature)
+	}
+	if it.Correction == nil || it.Correction.Args["date"] != "2025-03-15" {
+		t.Errorf("correction %v", it.Correction)
+	}
+	if _, ok := ParseMistake("n2", "Mistake: something vague happened"); ok {
+		t.Error("a note without a call parsed")
+	}
+
+	proc := "Procedure (v2, 4 ok / 1 failed) for: refund a damaged order\n" +
+		`1. lookup_order(order_id="{order_id}")` + "\n" +
+		`2. refund(amount=12.50, order_id="{order_id}", reason=damaged)` + "\nFill in: order_id"
+	p, ok := ParseProcedure("p1", proc)
+	if !ok || len(p.Steps) != 2 || p.Steps[1].Tool != "refund" || p.Steps[1].Args["order_id"] != "{order_id}" || p.Steps[1].Args["amount"] != "12.50" {
+		t.Errorf("procedure parsed as %+v", p.Steps)
+	}
+}
