@@ -112,8 +112,8 @@ func (e *env) db(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.Connect(ctx, url)
 }
 
-// waitEmbedded waits until no entry of the tenant waits for its vector and
-// returns how long that took.
+// waitEmbedded waits until the tenant's embedding queue is empty (every
+// entry has its vector in the active space) and returns how long that took.
 func waitEmbedded(ctx context.Context, conn *pgx.Conn, tenantID string, label string) (time.Duration, error) {
 	start := time.Now()
 	var total int
@@ -124,7 +124,7 @@ func waitEmbedded(ctx context.Context, conn *pgx.Conn, tenantID string, label st
 	last, lastChange := -1, time.Now()
 	for {
 		var pending int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM entries WHERE tenant_id = $1 AND embedder IS NULL`, tenantID).Scan(&pending); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM entry_embed_queue WHERE tenant_id = $1`, tenantID).Scan(&pending); err != nil {
 			return 0, err
 		}
 		prog.Step(total - pending)

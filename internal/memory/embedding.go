@@ -8,6 +8,17 @@ import (
 // embedBatch is how many entries one embedding transaction handles.
 const embedBatch = 256
 
+// While a tenant keeps writing (a bulk load), background embedding yields to
+// the writes: it waits until the tenant has been quiet for bulkQuiet, but
+// embeds at least one batch every maxDefer so vectors never stall. Inserting
+// into the HNSW graph costs more than inserting the entry, so embedding in
+// step with a bulk load would halve its rate; lexical search sees new
+// entries at once either way.
+const (
+	bulkQuiet = 500 * time.Millisecond
+	maxDefer  = 5 * time.Second
+)
+
 // kick starts embedding the tenant's new entries in the background, unless a
 // run for the tenant is already going (it then makes one more pass). Vectors
 // are derived data: losing a run loses nothing, the next write or the
@@ -17,6 +28,7 @@ func (s *Service) kick(tenantID string) {
 		return
 	}
 	s.embMu.Lock()
+	s.lastWrite[tenantID] = time.Now()
 	if s.active[tenantID] {
 		s.again[tenantID] = true
 		s.embMu.Unlock()
@@ -29,7 +41,16 @@ func (s *Service) kick(tenantID string) {
 		defer s.embWG.Done()
 		for {
 			var err error
+			lastBatch := time.Now()
 			for n := 1; n > 0 && err == nil; {
+				s.embMu.Lock()
+				busy := time.Since(s.lastWrite[tenantID]) < bulkQuiet
+				s.embMu.Unlock()
+				if busy && time.Since(lastBatch) < maxDefer {
+					time.Sleep(bulkQuiet / 4)
+					continue
+				}
+				lastBatch = time.Now()
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				n, err = s.store.EmbedPending(ctx, tenantID, s.emb.ID(), embedBatch, s.emb.Embed)
 				cancel()
@@ -42,6 +63,7 @@ func (s *Service) kick(tenantID string) {
 			}
 			delete(s.active, tenantID)
 			delete(s.again, tenantID)
+			delete(s.lastWrite, tenantID)
 			s.embMu.Unlock()
 			if err != nil {
 				s.log.Warn("background embedding stopped; the worker will retry", "tenant_id", tenantID, "err", err)

@@ -65,7 +65,9 @@ type Service struct {
 	embMu  sync.Mutex
 	active map[string]bool // tenants with an embedding run in flight
 	again  map[string]bool // tenants written to during that run
-	embWG  sync.WaitGroup
+	// lastWrite is when each tenant with a run in flight last wrote.
+	lastWrite map[string]time.Time
+	embWG     sync.WaitGroup
 }
 
 // New returns the service. emb may be nil, in which case entries are not
@@ -75,7 +77,7 @@ func New(store Store, emb embed.Embedder, log *slog.Logger) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, emb: emb, log: log, judge: judge.DefaultWriteThresholds, now: time.Now,
-		active: map[string]bool{}, again: map[string]bool{}}
+		active: map[string]bool{}, again: map[string]bool{}, lastWrite: map[string]time.Time{}}
 }
 
 // Embedder returns the active embedder's id, or "" without one.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/admem/admem"
@@ -35,13 +36,18 @@ func (s *Service) Search(ctx context.Context, tenantID string, q admem.SearchQue
 	if err != nil {
 		return nil, err
 	}
+	// The two rankers run concurrently: each is a round trip to Postgres.
 	var lex, vec []admem.RankedEntry
-	embedder := ""
+	var lexErr, vecErr error
+	var wg sync.WaitGroup
 	if q.Mode != admem.SearchVector {
-		if lex, err = s.store.LexicalSearch(ctx, tenantID, lexical.Analyze(q.Text), q.Filter, candidateDepth); err != nil {
-			return nil, err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lex, lexErr = s.store.LexicalSearch(ctx, tenantID, lexical.Analyze(q.Text), q.Filter, candidateDepth)
+		}()
 	}
+	embedder := ""
 	if q.Mode != admem.SearchLexical {
 		var v []float32
 		switch {
@@ -50,6 +56,7 @@ func (s *Service) Search(ctx context.Context, tenantID string, q admem.SearchQue
 		case s.emb != nil:
 			vs, err := s.emb.Embed(ctx, []string{q.Text})
 			if err != nil {
+				wg.Wait()
 				return nil, fmt.Errorf("memory: embed query: %w", err)
 			}
 			if len(vs) == 1 && !isZero(vs[0]) {
@@ -57,10 +64,15 @@ func (s *Service) Search(ctx context.Context, tenantID string, q admem.SearchQue
 			}
 		}
 		if v != nil {
-			if vec, err = s.store.VectorSearch(ctx, tenantID, embedder, v, q.Filter, candidateDepth); err != nil {
-				return nil, err
-			}
+			vec, vecErr = s.store.VectorSearch(ctx, tenantID, embedder, v, q.Filter, candidateDepth)
 		}
+	}
+	wg.Wait()
+	if lexErr != nil {
+		return nil, lexErr
+	}
+	if vecErr != nil {
+		return nil, vecErr
 	}
 
 	type signal struct {

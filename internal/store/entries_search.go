@@ -27,9 +27,9 @@ type lexicalOptions struct {
 	// Budget bounds the candidates fetched: query terms join the candidate
 	// query rarest first while the sum of their document frequencies stays
 	// within it (the rarest always joins). Commoner terms still score the
-	// candidates; they just do not bring in new ones. 0 means 20,000.
+	// candidates; they just do not bring in new ones. 0 means 5,000.
 	Budget int
-	// MaxCandidates caps the rows scored. 0 means 5,000.
+	// MaxCandidates caps the rows scored. 0 means 3,000.
 	MaxCandidates int
 }
 
@@ -41,10 +41,10 @@ func (db *DB) LexicalSearch(ctx context.Context, tenantID string, terms []string
 
 func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string, f admem.EntryFilter, limit int, o lexicalOptions) ([]admem.RankedEntry, error) {
 	if o.Budget <= 0 {
-		o.Budget = 20000
+		o.Budget = 5000
 	}
 	if o.MaxCandidates <= 0 {
-		o.MaxCandidates = 5000
+		o.MaxCandidates = 3000
 	}
 	if o.BM25 == (lexical.BM25Params{}) {
 		o.BM25 = lexical.DefaultBM25
@@ -155,6 +155,9 @@ func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string
 // faster and complete there.
 const ExactVectorBelow = 20000
 
+// hnswMaxK caps the results of an HNSW search (see VectorSearch).
+const hnswMaxK = 100
+
 // VectorSearch ranks the tenant's entries matching f by cosine similarity to
 // v, comparing only vectors of the embedder's space, and returns the best
 // limit. It scans exactly when the tenant is small, a scope filter narrows
@@ -175,6 +178,12 @@ func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []f
 		exact := !indexedDims[dim] || docs < ExactVectorBelow || f.AgentID != "" || f.UserID != "" || f.SessionID != "" || f.Key != ""
 		args := []any{tenantID, embedder, *entryVectorLiteral(v)}
 		where := filterSQL(f, &args)
+		if !exact {
+			// One HNSW round (ef_search) yields about 100 candidates; more
+			// would start iterative rounds that cost more than they add to a
+			// fused top list.
+			limit = min(limit, hnswMaxK)
+		}
 		args = append(args, limit)
 		var q string
 		if exact {
