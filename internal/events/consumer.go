@@ -166,7 +166,9 @@ func (c *Consumer) count(typ, result string, start time.Time) {
 // dead-letter stream), then acknowledges it.
 func (c *Consumer) deadLetter(ctx context.Context, msg redis.XMessage, ev admem.Event, attempts int, reason string) (bool, error) {
 	if ev.TenantID != "" && ev.ID != "" {
-		if err := c.dead.AddDeadLetter(ctx, admem.DeadLetter{Event: ev, StreamID: msg.ID, Attempts: attempts, LastError: reason}); err != nil {
+		err := c.dead.AddDeadLetter(ctx, admem.DeadLetter{Event: ev, StreamID: msg.ID, Attempts: attempts, LastError: reason})
+		// A deleted tenant keeps no dead letters; the stream still does.
+		if err != nil && !errors.Is(err, admem.ErrNotFound) && !errors.Is(err, admem.ErrForbidden) {
 			return false, err
 		}
 	}

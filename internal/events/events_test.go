@@ -421,3 +421,35 @@ func TestPoisonEventIsDeadLetteredAndVisibleToItsTenantAdmin(t *testing.T) {
 		t.Fatalf("another tenant sees %d dead letters", len(list.Items))
 	}
 }
+
+// TestEventsOfADeletedTenantDoNotBlockTheStream: a tenant deleted after its
+// events reached the stream leaves nothing to learn; its events are
+// acknowledged instead of failing forever in front of everyone else's.
+func TestEventsOfADeletedTenantDoNotBlockTheStream(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	workload(t, f, 3)
+	if _, err := events.NewRelay(f.db, f.rdb, f.cfg, quiet, nil).RelayOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := pgx.Connect(ctx, f.pg.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	if _, err := owner.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, f.tenant); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.EnsureGroup(ctx, f.rdb, f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := events.NewConsumer(f.rdb, f.cfg, f.l.Handler(f.db, f.db, nil), f.db, quiet, nil)
+	n, err := c.ConsumeOnce(ctx)
+	if err != nil || n != 6 {
+		t.Fatalf("consumed %d (%v), want all 6 acknowledged", n, err)
+	}
+	if p, _ := f.rdb.XPending(ctx, f.cfg.Stream, f.cfg.Group).Result(); p.Count != 0 {
+		t.Fatalf("%d entries left pending", p.Count)
+	}
+}

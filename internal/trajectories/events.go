@@ -47,6 +47,11 @@ func (l *Learner) Handler(db EventStore, items ItemStore, entries Entries) func(
 		if errors.Is(err, store.ErrAlreadyProcessed) {
 			return nil
 		}
+		if errors.Is(err, admem.ErrNotFound) {
+			// The outbox row was written with its trajectory, so only a
+			// deleted tenant (or trajectory) gets here: nothing to learn.
+			return nil
+		}
 		return err
 	}
 }

@@ -40,6 +40,9 @@ const (
 // again is therefore harmless.
 func Publish(ctx context.Context, items ItemStore, entries Entries, tenantID, itemID string) error {
 	its, err := items.ItemsByID(ctx, tenantID, []string{itemID})
+	if errors.Is(err, admem.ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
