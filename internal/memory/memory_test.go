@@ -149,11 +149,17 @@ func TestWorkerWritesByKey(t *testing.T) {
 	if _, err := svc.FindByKey(ctx, tenant, admem.KindMistake, "mistake:cluster-9", admem.Scope{}); err == nil {
 		t.Fatal("found by key in another scope")
 	}
+	// The same key in another scope is another subject.
+	other := note
+	other.Scope = admem.Scope{}
+	if r, err := svc.Write(ctx, tenant, other, admem.WriteOptions{Infer: true}); err != nil || r.Op != admem.OpAdd || r.Entry.ID == r1.Entry.ID {
+		t.Fatalf("same key, unscoped: %v %+v", err, r)
+	}
 	vs, _, err := svc.Versions(ctx, tenant, r1.Entry.ID, admem.Page{})
 	if err != nil || len(vs) != 2 || vs[0].Provenance.Source != admem.SourceWorker || vs[0].Provenance.SourceID != "traj-2" || vs[1].Provenance.SourceID != "traj-1" {
 		t.Fatalf("versions: %v %+v", err, vs)
 	}
-	es, _, err := svc.List(ctx, tenant, admem.EntryFilter{Kinds: []admem.EntryKind{admem.KindMistake}}, admem.Page{})
+	es, _, err := svc.List(ctx, tenant, admem.EntryFilter{Kinds: []admem.EntryKind{admem.KindMistake}, AgentID: "travel-bot"}, admem.Page{})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("list by kind: %v %+v", err, es)
 	}

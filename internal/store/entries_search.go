@@ -273,12 +273,17 @@ func (db *DB) JudgeCandidates(ctx context.Context, tenantID string, kind admem.E
 	if key != "" {
 		kf := f
 		kf.Key, kf.SessionID = key, scope.SessionID
-		es, _, err := db.ListEntries(ctx, tenantID, kf, admem.Page{Limit: 1})
+		es, _, err := db.ListEntries(ctx, tenantID, kf, admem.Page{Limit: 20})
 		if err != nil {
 			return nil, err
 		}
+		// An empty scope field filters nothing; the key's owner is the
+		// entry with exactly this scope.
 		for _, e := range es {
-			ids, seen[e.ID] = append(ids, e.ID), true
+			if e.Scope == scope {
+				ids, seen[e.ID] = append(ids, e.ID), true
+				break
+			}
 		}
 	}
 	ranked, err := db.lexicalInScope(ctx, tenantID, terms, kind, scope, limit)
