@@ -197,6 +197,16 @@ func TestTrainGatePublishRecordsMetrics(t *testing.T) {
 	if err != nil || len(st.Reservoir) == 0 || st.LastTrainedAt == nil {
 		t.Fatalf("state: %+v %v", st, err)
 	}
+
+	// A tenant with too few steps gets no candidate the gate could only reject.
+	small, _ := env.Tenant(t, "train-small")
+	record(t, env, small, synthSteps(30, 32, 4, "s"))
+	if _, err := trainer.TrainTenant(ctx, small); err != adapters.ErrNothingToTrain {
+		t.Fatalf("training on 30 steps: %v, want ErrNothingToTrain", err)
+	}
+	if vs, _, err := db.ListAdapterVersions(ctx, small, admem.Page{}); err != nil || len(vs) != 0 {
+		t.Fatalf("versions of the small tenant: %d %v", len(vs), err)
+	}
 }
 
 // BenchmarkTrainPublish10k measures the worker's train + gate + publish for

@@ -91,7 +91,12 @@ func (r *Registry) Refresh(ctx context.Context, tenantID string) error {
 			}
 			m := new(adapter.Model)
 			if err := m.UnmarshalBinary(v.Blob); err != nil {
-				return fmt.Errorf("adapters: version %d of %s: %w", v.Version, tenantID, err)
+				// A blob this build cannot read must not take guard down:
+				// serve without an adapter (notes still work) and say why.
+				if r.log != nil {
+					r.log.Error("active adapter unreadable; serving without it", "tenant_id", tenantID, "version", v.Version, "err", err)
+				}
+				break
 			}
 			next = &Active{Version: v.Version, Model: m, EmbedderID: m.EmbedderID(), LoadedAt: time.Now()}
 		}

@@ -32,6 +32,9 @@ type TrainOptions struct {
 	MaxBatch int
 	// ReservoirCap is the replay sample kept per tenant against forgetting.
 	ReservoirCap int
+	// MinTrain is the fewest examples (new plus reservoir) worth a
+	// training: below it the gate would reject for lack of held-out data.
+	MinTrain int
 	// HoldOutEvery: every n-th new example is held out for the gate.
 	HoldOutEvery int
 	// WarnThreshold is the risk the gate's cluster recall counts as
@@ -48,6 +51,7 @@ const (
 	DefaultMaxBatch     = 50000
 	DefaultReservoirCap = 4000
 	DefaultHoldOutEvery = 5
+	DefaultMinTrain     = 100
 )
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -62,6 +66,9 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	}
 	if o.ReservoirCap <= 0 {
 		o.ReservoirCap = DefaultReservoirCap
+	}
+	if o.MinTrain <= 0 {
+		o.MinTrain = DefaultMinTrain
 	}
 	if o.HoldOutEvery < 2 {
 		o.HoldOutEvery = DefaultHoldOutEvery
@@ -165,6 +172,11 @@ func (t *Trainer) TrainTenant(ctx context.Context, tenantID string) (Result, err
 	through := rows[len(rows)-1].ID
 
 	rsv := newReservoir(t.opt, st.Reservoir, tenantID)
+	if len(rows)+rsv.Len() < t.opt.MinTrain {
+		// Too little to fit or to gate: wait for more, without storing a
+		// candidate the gate could only reject.
+		return res, ErrNothingToTrain
+	}
 	var train, held []adapter.Example
 	newEx := make([]adapter.Example, len(rows))
 	for i, r := range rows {
