@@ -28,18 +28,19 @@ type RecalledItem struct {
 }
 
 // LearnedStamp changes whenever the tenant's active learned items change:
-// their count and newest update. Caches of the items compare it.
+// their count, their rated uses and their newest update. Caches of the
+// items compare it.
 func (db *DB) LearnedStamp(ctx context.Context, tenantID string) (string, error) {
-	var n int
+	var n, uses int64
 	var last *time.Time
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		return translate(tx.QueryRow(ctx, `SELECT count(*), max(updated_at) FROM learned_items WHERE tenant_id = $1 AND status = 'active'`,
-			tenantID).Scan(&n, &last))
+		return translate(tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(uses), 0), max(updated_at) FROM learned_items
+			WHERE tenant_id = $1 AND status = 'active'`, tenantID).Scan(&n, &uses, &last))
 	})
 	if err != nil {
 		return "", fmt.Errorf("store: learned stamp: %w", err)
 	}
-	stamp := fmt.Sprint(n)
+	stamp := fmt.Sprintf("%d/%d", n, uses)
 	if last != nil {
 		stamp += "@" + last.UTC().Format(time.RFC3339Nano)
 	}
