@@ -595,3 +595,39 @@ func TestGuardTenantThresholds(t *testing.T) {
 		t.Fatalf("threshold change not audited once: %s", r.Body)
 	}
 }
+
+// TestSplitIncoherentCluster: one signature failing in unrelated contexts
+// makes separate clusters; merged by an admin they form an incoherent
+// cluster, which splits without force.
+func TestSplitIncoherentCluster(t *testing.T) {
+	t.Parallel()
+	env := learningEnv(t)
+	tenant, admin := env.Tenant(t, "split")
+	tasks := []string{"book a flight for the user", "deploy the database backup service", "reset the account password email",
+		"ship the order to the address", "approve the invoice ticket priority"}
+	for _, task := range tasks {
+		observe(t, env, tenant, traj(task, admem.OutcomeFailure, [3]string{"send", "fast", "Error: permission denied"}))
+	}
+	var list struct{ Items []clusterBody }
+	env.Do(t, "GET", "/v1/failures", admin, nil).JSON(t, &list)
+	if len(list.Items) < 4 {
+		t.Fatalf("%d clusters for failures in %d unrelated contexts, want at least 4", len(list.Items), len(tasks))
+	}
+	into := list.Items[0].ID
+	for _, c := range list.Items[1:] {
+		if r := env.Do(t, "POST", "/v1/failures/"+into+"/merge", admin, map[string]any{"from": c.ID}); r.Status != http.StatusOK {
+			t.Fatalf("merge: %d %s", r.Status, r.Body)
+		}
+	}
+	r := env.Do(t, "POST", "/v1/failures/"+into+"/split", admin, nil)
+	var part clusterBody
+	r.JSON(t, &part)
+	if r.Status != http.StatusCreated || part.Count < 1 || part.Count >= len(tasks) {
+		t.Fatalf("split of an incoherent cluster: %d %s", r.Status, r.Body)
+	}
+	var rest clusterBody
+	env.Do(t, "GET", "/v1/failures/"+into, admin, nil).JSON(t, &rest)
+	if rest.Count+part.Count != len(tasks) {
+		t.Fatalf("counts after split: %d + %d, want %d", rest.Count, part.Count, len(tasks))
+	}
+}
