@@ -1,3 +1,4 @@
+DROP FUNCTION IF EXISTS admem_processed_events_purge(timestamptz);
 DROP FUNCTION IF EXISTS admem_outbox_purge(timestamptz);
 DROP FUNCTION IF EXISTS admem_outbox_backlog();
 DROP FUNCTION IF EXISTS admem_outbox_mark_relayed(bigint[]);

@@ -226,7 +226,15 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public AS $$
   SELECT count(*) FROM d
 $$;
 
+-- The processed-event ledger only has to outlive redeliveries, which end
+-- within minutes (acknowledged, or dead-lettered after N attempts).
+CREATE FUNCTION admem_processed_events_purge(p_before timestamptz) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public AS $$
+  WITH d AS (DELETE FROM processed_events WHERE processed_at < p_before RETURNING 1)
+  SELECT count(*) FROM d
+$$;
+
 REVOKE ALL ON FUNCTION admem_outbox_claim(integer), admem_outbox_mark_relayed(bigint[]),
-  admem_outbox_backlog(), admem_outbox_purge(timestamptz) FROM PUBLIC;
+  admem_outbox_backlog(), admem_outbox_purge(timestamptz), admem_processed_events_purge(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION admem_outbox_claim(integer), admem_outbox_mark_relayed(bigint[]),
-  admem_outbox_backlog(), admem_outbox_purge(timestamptz) TO admem_app;
+  admem_outbox_backlog(), admem_outbox_purge(timestamptz), admem_processed_events_purge(timestamptz) TO admem_app;

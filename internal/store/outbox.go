@@ -75,6 +75,15 @@ func (db *DB) PurgeOutbox(ctx context.Context, before time.Time) (int64, error) 
 	return n, nil
 }
 
+// PurgeProcessedEvents deletes processed-event records older than before.
+func (db *DB) PurgeProcessedEvents(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	if err := db.pool.QueryRow(ctx, `SELECT admem_processed_events_purge($1)`, before).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: purge processed events: %w", translate(err))
+	}
+	return n, nil
+}
+
 // PendingEvents returns the tenant's events not yet relayed, oldest first.
 func (db *DB) PendingEvents(ctx context.Context, tenantID string) ([]admem.Event, error) {
 	var out []admem.Event

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/store"
@@ -98,5 +99,38 @@ func TestTrajectoryTablesAreTenantIsolatedAndAppendOnly(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s: allowed", stmt)
 		}
+	}
+}
+
+func TestOutboxAndLedgerPurges(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	ten, err := db.CreateTenant(ctx, admem.Tenant{Name: "purge", Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RecordTrajectories(ctx, ten.ID, []store.NewTrajectory{{Trajectory: admem.Trajectory{Task: "t", Outcome: admem.OutcomeSuccess,
+		Steps: []admem.Step{{Action: "a", Status: admem.StepOK}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Learn(ctx, ten.ID, "c", "00000000-0000-4000-8000-000000000001", func(*store.LearnTx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Pending events are never purged; relayed ones are, once old enough.
+	if n, err := db.PurgeOutbox(ctx, time.Now().Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("purged %d pending events (%v)", n, err)
+	}
+	if _, err := db.RelayOutbox(ctx, 10, func([]admem.Event) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.PurgeOutbox(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("purged %d recent events (%v)", n, err)
+	}
+	if n, err := db.PurgeOutbox(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("purged %d relayed events (%v), want 1", n, err)
+	}
+	if n, err := db.PurgeProcessedEvents(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("purged %d ledger rows (%v), want 1", n, err)
 	}
 }

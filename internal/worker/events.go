@@ -44,6 +44,14 @@ func (w *Worker) addEventPipeline(reg prometheus.Registerer) {
 			if err == nil && n > 0 {
 				w.log.Info("purged relayed outbox events", "count", n)
 			}
+			if err != nil {
+				return err
+			}
+			// Far beyond any redelivery: ClaimIdle × MaxAttempts is minutes.
+			n, err = db.PurgeProcessedEvents(ctx, time.Now().Add(-7*24*time.Hour))
+			if err == nil && n > 0 {
+				w.log.Info("purged processed-event records", "count", n)
+			}
 			return err
 		}},
 	)
