@@ -41,6 +41,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	forgetLearn := fs.Int("forget-learn", 20, "recorded episodes of the first family before the forgetting evaluation")
 	forgetEval := fs.Int("forget-eval", 20, "unrecorded evaluation episodes of the first family, before and after")
 	syncRec := fs.Duration("sync", 30*time.Second, "after recording a failing trajectory, wait at most this long for the worker to cluster it (0: live asynchronous loop)")
+	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
 	drain := fs.Duration("drain", 3*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures, so arms do not inherit each other's backlog")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -58,7 +59,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	}
 	rep := benchkit.NewReport("sim", map[string]any{"episodes": *episodes, "seed": *seed, "long_share": *long, "drift_at": *drift,
 		"arms": *armsFlag, "window": *window, "forget": *forget, "forget_updates": *forgetUpdates, "forget_learn": *forgetLearn,
-		"forget_eval": *forgetEval, "sync": syncRec.String(), "api": e.apiURL})
+		"forget_eval": *forgetEval, "sync": syncRec.String(), "feedback": *feedback, "api": e.apiURL})
 	world := sim.NewWorld(sim.Config{Seed: *seed, DriftAt: *drift})
 	sched := sim.Schedule(*seed, *episodes, world.Families(), *long)
 	agent := sim.DefaultAgentConfig()
@@ -84,7 +85,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec})
+		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec, Feedback: *feedback})
 	}
 	for _, arm := range arms {
 		mem, hm, err := newMem(arm, string(arm))
@@ -114,6 +115,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			res.timings = hm.Timings()
 			res.ttl, res.never = hm.TimeToLearn()
 			res.recalled = hm.Recalled()
+			if fb := hm.FeedbackStatuses(); len(fb) > 0 {
+				rep.Note("%s: recall feedback responses by status: %v.", arm, fb)
+			}
 			if n := hm.Fallbacks(); n > 0 {
 				rep.Note("%s: %d recalls fell back to listing learned items (the API had no /v1/recall).", arm, n)
 			}

@@ -95,6 +95,11 @@ type Config struct {
 	// episode meets a memory that has learnt from the last one whatever the
 	// machine's load. Zero measures the live, asynchronous loop.
 	SyncRecord time.Duration
+	// Feedback, for the notes and full arms, rates each episode's recall
+	// with the episode's outcome (POST /v1/recalls/{id}/feedback) when the
+	// trajectory is recorded, so the utilities of the recalled notes and
+	// procedures follow how they worked out.
+	Feedback bool
 }
 
 // Memory is sim.Memory over the HTTP API, for the retrieval, notes and full
@@ -109,12 +114,14 @@ type Memory struct {
 	episodes []EpisodeTiming
 	// first POST of a trajectory with a failed step of this server
 	// signature, until a guard answer cites it
-	pending   map[string]time.Time
-	learnt    map[string]bool
-	ttl       []time.Duration
-	fallbacks int
-	failed    int // failed steps posted
-	recalled  map[string]int
+	pending    map[string]time.Time
+	learnt     map[string]bool
+	ttl        []time.Duration
+	fallbacks  int
+	failed     int // failed steps posted
+	recalled   map[string]int
+	lastRecall string
+	feedback   map[int]int // feedback responses by status
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -151,7 +158,7 @@ func New(cfg Config) (sim.Memory, *Memory, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}, recalled: map[string]int{}}
+	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}, recalled: map[string]int{}, feedback: map[int]int{}}
 	return m, m, nil
 }
 
@@ -258,6 +265,15 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 			md[k] = v
 		}
 		req.Metadata = &md
+	}
+	m.mu.Lock()
+	recallID := m.lastRecall
+	m.lastRecall = ""
+	m.mu.Unlock()
+	if m.cfg.Feedback && recallID != "" && m.cfg.Arm != ArmRetrieval && t.Outcome != admem.OutcomeUnknown {
+		if err := m.postFeedback(ctx, recallID, string(t.Outcome)); err != nil {
+			return err
+		}
 	}
 	posted := m.cfg.Clock()
 	r, err := m.c.RecordTrajectoryWithResponse(ctx, nil, req)
@@ -484,6 +500,42 @@ func (m *Memory) postRecall(ctx context.Context, task string, scope admem.Scope,
 	return out, serverMS(resp.Header), nil
 }
 
+// postFeedback rates a recall; a 404 (no such route) or 409 (rated
+// already) is counted, not an error.
+func (m *Memory) postFeedback(ctx context.Context, id, outcome string) error {
+	body, err := json.Marshal(map[string]any{"outcome": outcome})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.cfg.BaseURL+"/v1/recalls/"+id+"/feedback", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+m.cfg.Key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("simhttp: feedback: %w", err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m.mu.Lock()
+	m.feedback[resp.StatusCode]++
+	m.mu.Unlock()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusNotFound, http.StatusConflict:
+		return nil
+	}
+	return fmt.Errorf("simhttp: feedback: %d %s", resp.StatusCode, bytes.TrimSpace(raw))
+}
+
+// FeedbackStatuses counts recall-feedback responses by HTTP status.
+func (m *Memory) FeedbackStatuses() map[int]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.feedback)
+}
+
 // Recall asks the API what matters for the task (see the package doc for
 // what each arm asks).
 func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (sim.RecallResult, error) {
@@ -512,6 +564,9 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 		return res, err
 	default:
 		res.ID, res.Text = rr.RecallID, rr.Text
+		m.mu.Lock()
+		m.lastRecall = rr.RecallID
+		m.mu.Unlock()
 		m.mu.Lock()
 		for _, it := range rr.Items {
 			if item, ok := toItem(it.ID, it.Kind, it.Content); ok {
