@@ -2,11 +2,13 @@ package trajectories
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"unicode/utf8"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/learner"
 	"github.com/admem/admem/internal/store"
 )
 
@@ -32,7 +34,33 @@ const (
 	MetaLearnedItem    = "learned_item_id"
 	MetaLearnedVersion = "learned_version"
 	MetaCount          = "count"
+	MetaTrajectories   = "trajectory_ids" // up to MaxLinks trajectories the item was learnt from
 )
+
+// MaxLinks bounds the trajectory links an entry carries.
+const MaxLinks = 50
+
+// trajectoryLinks returns the trajectories a note happened in or a
+// procedure was distilled from (and failed in), at most MaxLinks.
+func trajectoryLinks(it store.LearnedItem) []string {
+	var ids []string
+	switch it.Kind {
+	case admem.KindMistake:
+		var n learner.MistakeNote
+		if json.Unmarshal(it.State, &n) == nil {
+			ids = n.TrajectoryIDs
+		}
+	case admem.KindProcedure:
+		var p ProcedureState
+		if json.Unmarshal(it.State, &p) == nil {
+			ids = append(append([]string{}, p.Procedure.Sources...), p.Procedure.FailedSources...)
+		}
+	}
+	if len(ids) > MaxLinks {
+		ids = ids[len(ids)-MaxLinks:]
+	}
+	return ids
+}
 
 // Publish writes the learned item's current version as an entry: a new
 // entry the first time, a new entry version when the item moved on, nothing
@@ -58,6 +86,9 @@ func Publish(ctx context.Context, items ItemStore, entries Entries, tenantID, it
 		}
 	}
 	meta := map[string]any{MetaLearnedItem: it.ID, MetaLearnedVersion: it.Version, MetaCount: it.Count}
+	if ids := trajectoryLinks(it); len(ids) > 0 {
+		meta[MetaTrajectories] = ids
+	}
 	prov := admem.Provenance{Source: admem.SourceWorker, SourceID: it.ID}
 	key := EntryKey(it)
 	e, err := entries.FindByKey(ctx, tenantID, it.Kind, key, admem.Scope{})

@@ -78,8 +78,9 @@ func TestWorkerLearnsFromRecordedTrajectories(t *testing.T) {
 	for _, kind := range []string{"mistake", "procedure"} {
 		var entries struct {
 			Items []struct {
-				Key     string `json:"key"`
-				Content string `json:"content"`
+				Key      string         `json:"key"`
+				Content  string         `json:"content"`
+				Metadata map[string]any `json:"metadata"`
 			} `json:"items"`
 		}
 		for {
@@ -92,6 +93,9 @@ func TestWorkerLearnsFromRecordedTrajectories(t *testing.T) {
 				}
 			}
 			if len(entries.Items) == 1 && strings.HasPrefix(entries.Items[0].Key, kind+":") && entries.Items[0].Content == want {
+				if links, _ := entries.Items[0].Metadata["trajectory_ids"].([]any); len(links) == 0 {
+					t.Fatalf("%s entry without trajectory links: %v", kind, entries.Items[0].Metadata)
+				}
 				break
 			}
 			if time.Now().After(deadline) {
