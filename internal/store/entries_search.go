@@ -27,8 +27,11 @@ type lexicalOptions struct {
 	// Budget bounds the candidates fetched: query terms join the candidate
 	// query rarest first while the sum of their document frequencies stays
 	// within it (the rarest always joins). Commoner terms still score the
-	// candidates; they just do not bring in new ones. 0 means 5,000.
+	// candidates; they just do not bring in new ones. 0 means 1,000.
 	Budget int
+	// ExactTop is how many of the best results must be exact (see the
+	// pruning in lexicalSearch). 0 means 20.
+	ExactTop int
 	// MaxCandidates caps the rows scored. 0 means 3,000.
 	MaxCandidates int
 }
@@ -41,7 +44,10 @@ func (db *DB) LexicalSearch(ctx context.Context, tenantID string, terms []string
 
 func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string, f admem.EntryFilter, limit int, o lexicalOptions) ([]admem.RankedEntry, error) {
 	if o.Budget <= 0 {
-		o.Budget = 5000
+		o.Budget = 1000
+	}
+	if o.ExactTop <= 0 {
+		o.ExactTop = 20
 	}
 	if o.MaxCandidates <= 0 {
 		o.MaxCandidates = 3000
@@ -107,47 +113,78 @@ func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string
 		for i, t := range present {
 			idfs[i] = lexical.IDF(df[t], int(docs))
 		}
-		var query []string
+		avgdl := float64(total) / float64(docs)
+		// MaxScore-style pruning: the rarest terms bring in the candidates;
+		// an entry holding none of them scores at most the sum of the other
+		// terms' upper bounds idf·(k1+1). When the exactTop-th best candidate
+		// beats that bound, the top is exact; otherwise search again with
+		// every term.
+		cut := 0
 		sum := 0
 		for i, t := range present {
 			if i > 0 && sum+df[t] > o.Budget {
 				break
 			}
 			sum += df[t]
-			query = append(query, quoteLexeme(t))
+			cut = i + 1
 		}
-		avgdl := float64(total) / float64(docs)
-		args := []any{tenantID, present, idfs, strings.Join(query, " | "), o.BM25.K1, o.BM25.B, avgdl}
-		where := filterSQL(f, &args)
-		args = append(args, o.MaxCandidates, limit)
-		n := len(args)
-		rows, err = tx.Query(ctx, `
-			WITH q(term, idf) AS (SELECT * FROM unnest($2::text[], $3::float8[])),
-			c AS (SELECT e.id, e.session_id, e.seq, e.doc_len, e.lex FROM entries e
-				WHERE e.tenant_id = $1 AND e.lex @@ $4::tsquery`+where+` LIMIT $`+strconv.Itoa(n-1)+`)
-			SELECT c.id, c.session_id, c.seq,
-				sum(q.idf * cardinality(u.positions) * ($5 + 1) /
-					(cardinality(u.positions) + $5 * (1 - $6 + $6 * c.doc_len / $7::float8))) AS score
-			FROM c CROSS JOIN LATERAL unnest(c.lex) AS u JOIN q ON q.term = u.lexeme
-			GROUP BY c.id, c.session_id, c.seq
-			ORDER BY score DESC, c.id LIMIT $`+strconv.Itoa(n), args...)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r admem.RankedEntry
-			if err := rows.Scan(&r.ID, &r.SessionID, &r.Seq, &r.Score); err != nil {
-				return translate(err)
+		for pass := 0; pass < 2; pass++ {
+			query := make([]string, cut)
+			for i, t := range present[:cut] {
+				query[i] = quoteLexeme(t)
 			}
-			out = append(out, r)
+			out, err = scoreBM25(ctx, tx, tenantID, present, idfs, strings.Join(query, " | "), o, avgdl, f, limit)
+			if err != nil || cut == len(present) {
+				return err
+			}
+			bound := 0.0
+			for _, x := range idfs[cut:] {
+				bound += x * (o.BM25.K1 + 1)
+			}
+			need := min(o.ExactTop, limit)
+			if len(out) >= need && out[need-1].Score >= bound {
+				return nil
+			}
+			cut = len(present)
 		}
-		return translate(rows.Err())
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: lexical search: %w", err)
 	}
 	return out, nil
+}
+
+// scoreBM25 scores the entries matching tsquery (and f) by BM25 over the
+// terms with their idfs, and returns the best limit.
+func scoreBM25(ctx context.Context, tx pgx.Tx, tenantID string, terms []string, idfs []float64, tsquery string, o lexicalOptions, avgdl float64, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error) {
+	args := []any{tenantID, terms, idfs, tsquery, o.BM25.K1, o.BM25.B, avgdl}
+	where := filterSQL(f, &args)
+	args = append(args, o.MaxCandidates, limit)
+	n := len(args)
+	rows, err := tx.Query(ctx, `
+		WITH q(term, idf) AS (SELECT * FROM unnest($2::text[], $3::float8[])),
+		c AS (SELECT e.id, e.session_id, e.seq, e.doc_len, e.lex FROM entries e
+			WHERE e.tenant_id = $1 AND e.lex @@ $4::tsquery`+where+` LIMIT $`+strconv.Itoa(n-1)+`)
+		SELECT c.id, c.session_id, c.seq,
+			sum(q.idf * cardinality(u.positions) * ($5::float8 + 1) /
+				(cardinality(u.positions) + $5::float8 * (1 - $6::float8 + $6::float8 * c.doc_len / $7::float8))) AS score
+		FROM c CROSS JOIN LATERAL unnest(c.lex) AS u JOIN q ON q.term = u.lexeme
+		GROUP BY c.id, c.session_id, c.seq
+		ORDER BY score DESC, c.id LIMIT $`+strconv.Itoa(n), args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []admem.RankedEntry
+	for rows.Next() {
+		var r admem.RankedEntry
+		if err := rows.Scan(&r.ID, &r.SessionID, &r.Seq, &r.Score); err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err())
 }
 
 // ExactVectorBelow is the tenant size under which vector search compares
