@@ -216,8 +216,12 @@ func runTauReplay(ctx context.Context, e *env, args []string) error {
 
 	// Ingest throughput: 10-step trajectories through the batch endpoint.
 	if *ingestN > 0 {
-		rate, err := ingest(ctx, e, eps, *ingestN, *batch, *conc)
+		rate, curve, err := ingest(ctx, e, eps, *ingestN, *batch, *conc)
 		if err != nil {
+			return err
+		}
+		if err := rep.LinePlot(e.out, "ingest", "Batch ingest of 10-step trajectories", "seconds", "trajectories recorded",
+			[]benchkit.Series{curve}); err != nil {
 			return err
 		}
 		rep.Set("ingest.trajectories_per_s", rate)
@@ -330,10 +334,11 @@ func processedEvents(ctx context.Context, hc *http.Client, worker string) (float
 
 // ingest posts n 10-step trajectories built from the log's episodes in
 // batches, conc at a time, into a fresh tenant, and returns trajectories/s.
-func ingest(ctx context.Context, e *env, eps []taubench.Episode, n, batch, conc int) (float64, error) {
+func ingest(ctx context.Context, e *env, eps []taubench.Episode, n, batch, conc int) (float64, benchkit.Series, error) {
+	curve := benchkit.Series{Name: "recorded", X: []float64{0}, Y: []float64{0}}
 	_, key, err := e.tenant(ctx, "bench-ingest")
 	if err != nil {
-		return 0, err
+		return 0, curve, err
 	}
 	var usable []admem.Trajectory
 	for _, ep := range eps {
@@ -342,7 +347,7 @@ func ingest(ctx context.Context, e *env, eps []taubench.Episode, n, batch, conc 
 		}
 	}
 	if len(usable) == 0 {
-		return 0, fmt.Errorf("no episode has steps")
+		return 0, curve, fmt.Errorf("no episode has steps")
 	}
 	var batches [][]client.TrajectoryRequest
 	for i := 0; i < n; i += batch {
@@ -381,13 +386,15 @@ func ingest(ctx context.Context, e *env, eps []taubench.Episode, n, batch, conc 
 				d := done.Add(int64(len(batches[i])))
 				pmu.Lock()
 				prog.Step(int(d))
+				curve.X = append(curve.X, time.Since(start).Seconds())
+				curve.Y = append(curve.Y, float64(d))
 				pmu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return 0, firstErr
+		return 0, curve, firstErr
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return float64(n) / time.Since(start).Seconds(), curve, nil
 }
