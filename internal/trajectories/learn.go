@@ -30,12 +30,15 @@ type Learner struct {
 	Mistakes   learner.MistakeOptions
 	Procedures learner.ProcedureOptions
 	// Guides bounds how many recent trajectories of the other outcome are
-	// loaded to align with (corrections for failures, failures for reflect).
+	// considered for alignment (successes that teach a failure its
+	// correction, failures a new success can correct). Only those of a
+	// similar task have their steps loaded. The newest few are enough, and
+	// each costs a read and an alignment per event.
 	Guides int
 }
 
 // NewLearner returns a learner with the library's defaults.
-func NewLearner() *Learner { return &Learner{Guides: 100} }
+func NewLearner() *Learner { return &Learner{Guides: 25} }
 
 // ProcedureState is a procedure's stored state: the distilled procedure and,
 // under the reflect strategy, the steps at which agents following it failed.
