@@ -184,14 +184,15 @@ func (lt *LearnTx) Trajectory(id string) (admem.Trajectory, error) {
 	return getTrajectory(lt.ctx, lt.tx, lt.tenantID, id)
 }
 
-// RecentTrajectories returns, with their steps, those of the tenant's
-// newest limit closed trajectories with the outcome (excluding exclude)
-// whose task keep accepts; steps are loaded only for those kept.
+// RecentTrajectories returns, with their steps, the newest limit of the
+// tenant's closed trajectories with the outcome (excluding exclude) whose
+// task keep accepts, looking at up to 8×limit of the newest. Steps are
+// loaded only for those kept.
 func (lt *LearnTx) RecentTrajectories(outcome admem.Outcome, limit int, exclude string, keep func(task string) bool) ([]admem.Trajectory, error) {
 	ctx, tx := lt.ctx, lt.tx
 	rows, err := tx.Query(ctx, `SELECT `+trajColumns+` FROM trajectories
 		WHERE tenant_id = $1 AND NOT open AND outcome = $2 AND id <> $3::uuid
-		ORDER BY created_at DESC, id DESC LIMIT $4`, lt.tenantID, string(outcome), exclude, limit)
+		ORDER BY created_at DESC, id DESC LIMIT $4`, lt.tenantID, string(outcome), exclude, 8*limit)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -203,7 +204,7 @@ func (lt *LearnTx) RecentTrajectories(outcome admem.Outcome, limit int, exclude 
 			rows.Close()
 			return nil, err
 		}
-		if keep != nil && !keep(s.Task) {
+		if len(out) == limit || (keep != nil && !keep(s.Task)) {
 			continue
 		}
 		out = append(out, s.Trajectory)
