@@ -169,6 +169,9 @@ type EntryFilter struct {
 	CreatedBefore *time.Time
 	// IncludeExpired keeps entries past their expiry.
 	IncludeExpired bool
+	// ExactScope makes an empty AgentID or UserID mean "not scoped by it"
+	// rather than "any".
+	ExactScope bool
 }
 
 // SearchMode chooses the rankers of a search.

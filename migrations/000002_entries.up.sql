@@ -78,10 +78,12 @@ $$;
 
 -- One HNSW index per common dimension (a vector column without a fixed
 -- dimension cannot be indexed directly). Other dimensions are searched exactly.
-CREATE INDEX entry_vectors_hnsw_100 ON entry_vectors USING hnsw ((embedding::vector(100)) vector_cosine_ops) WHERE vector_dims(embedding) = 100;
-CREATE INDEX entry_vectors_hnsw_384 ON entry_vectors USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE vector_dims(embedding) = 384;
-CREATE INDEX entry_vectors_hnsw_768 ON entry_vectors USING hnsw ((embedding::vector(768)) vector_cosine_ops) WHERE vector_dims(embedding) = 768;
-CREATE INDEX entry_vectors_hnsw_1536 ON entry_vectors USING hnsw ((embedding::vector(1536)) vector_cosine_ops) WHERE vector_dims(embedding) = 1536;
+-- ef_construction 40 (pgvector's default is 64) makes inserts about a third
+-- cheaper; the vector ranker only feeds a fusion, where its recall matters less.
+CREATE INDEX entry_vectors_hnsw_100 ON entry_vectors USING hnsw ((embedding::vector(100)) vector_cosine_ops) WITH (m = 16, ef_construction = 40) WHERE vector_dims(embedding) = 100;
+CREATE INDEX entry_vectors_hnsw_384 ON entry_vectors USING hnsw ((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 40) WHERE vector_dims(embedding) = 384;
+CREATE INDEX entry_vectors_hnsw_768 ON entry_vectors USING hnsw ((embedding::vector(768)) vector_cosine_ops) WITH (m = 16, ef_construction = 40) WHERE vector_dims(embedding) = 768;
+CREATE INDEX entry_vectors_hnsw_1536 ON entry_vectors USING hnsw ((embedding::vector(1536)) vector_cosine_ops) WITH (m = 16, ef_construction = 40) WHERE vector_dims(embedding) = 1536;
 
 -- Entries waiting for a vector in the active space, written in the same
 -- transaction as the entry so none is ever forgotten; the embedder pops

@@ -68,6 +68,20 @@ func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string
 	}
 	var out []admem.RankedEntry
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = lexicalSearchTx(ctx, tx, tenantID, qs, f, limit, o)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: lexical search: %w", err)
+	}
+	return out, nil
+}
+
+// lexicalSearchTx is lexicalSearch inside tx, for distinct terms qs.
+func lexicalSearchTx(ctx context.Context, tx pgx.Tx, tenantID string, qs []string, f admem.EntryFilter, limit int, o lexicalOptions) ([]admem.RankedEntry, error) {
+	var out []admem.RankedEntry
+	err := func() error {
 		var docs, total int64
 		if err := tx.QueryRow(ctx, `SELECT doc_count, total_len FROM entry_stats WHERE tenant_id = $1`, tenantID).Scan(&docs, &total); err != nil {
 			if translate(err) == admem.ErrNotFound {
@@ -148,11 +162,8 @@ func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string
 			cut = len(present)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: lexical search: %w", err)
-	}
-	return out, nil
+	}()
+	return out, err
 }
 
 // scoreBM25 scores the entries matching tsquery (and f) by BM25 over the
@@ -299,44 +310,52 @@ func (db *DB) SessionLayout(ctx context.Context, tenantID string, sessions []str
 	return out, nil
 }
 
-// JudgeCandidates returns the active entries a write of kind in scope could
-// duplicate, update or contradict: the entry with the same key, if any, and
-// the best BM25 matches of the write's terms among entries of the same kind,
-// agent and user (any session), with their vectors in embedder's space.
+// JudgeCandidates returns the entries a write of kind in scope could
+// duplicate, update or contradict, in one transaction: the live entry with
+// the same key in exactly this scope, if any, and the best BM25 matches of
+// the write's terms among active entries of the same kind, agent and user
+// (any session; an empty agent or user must be empty there too), with their
+// vectors in embedder's space.
 func (db *DB) JudgeCandidates(ctx context.Context, tenantID string, kind admem.EntryKind, scope admem.Scope, key string, terms []string, embedder string, limit int) ([]admem.JudgeCandidate, error) {
-	f := admem.EntryFilter{Kinds: []admem.EntryKind{kind}, AgentID: scope.AgentID, UserID: scope.UserID}
-	var ids []string
-	seen := map[string]bool{}
-	if key != "" {
-		kf := f
-		kf.Key, kf.SessionID = key, scope.SessionID
-		es, _, err := db.ListEntries(ctx, tenantID, kf, admem.Page{Limit: 20})
-		if err != nil {
-			return nil, err
-		}
-		// An empty scope field filters nothing; the key's owner is the
-		// entry with exactly this scope.
-		for _, e := range es {
-			if e.Scope == scope {
-				ids, seen[e.ID] = append(ids, e.ID), true
-				break
+	var out []admem.JudgeCandidate
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var ids []string
+		seen := map[string]bool{}
+		if key != "" {
+			var id string
+			err := tx.QueryRow(ctx, `SELECT id FROM entries WHERE tenant_id = $1 AND kind = $2 AND key = $3
+				AND agent_id = $4 AND user_id = $5 AND session_id = $6 AND status <> 'deleted'`,
+				tenantID, string(kind), key, scope.AgentID, scope.UserID, scope.SessionID).Scan(&id)
+			switch err = translate(err); {
+			case err == nil:
+				ids, seen[id] = append(ids, id), true
+			case err != admem.ErrNotFound:
+				return err
 			}
 		}
-	}
-	ranked, err := db.lexicalInScope(ctx, tenantID, terms, kind, scope, limit)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range ranked {
-		if !seen[r.ID] {
-			ids, seen[r.ID] = append(ids, r.ID), true
+		distinct := map[string]bool{}
+		var qs []string
+		for _, t := range terms {
+			if t != "" && len(t) <= maxTermLen && !distinct[t] {
+				distinct[t] = true
+				qs = append(qs, t)
+			}
 		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	var out []admem.JudgeCandidate
-	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		if len(qs) > 0 {
+			f := admem.EntryFilter{Kinds: []admem.EntryKind{kind}, AgentID: scope.AgentID, UserID: scope.UserID, ExactScope: true}
+			ranked, err := lexicalSearchTx(ctx, tx, tenantID, qs, f, limit, lexicalOptions{MaxCandidates: 2000, ExactTop: limit})
+			if err != nil {
+				return err
+			}
+			for _, r := range ranked {
+				if !seen[r.ID] {
+					ids, seen[r.ID] = append(ids, r.ID), true
+				}
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
 		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, v.embedding::text
 			FROM entries e LEFT JOIN entry_vectors v ON v.tenant_id = e.tenant_id AND v.entry_id = e.id AND v.embedder = $3
 			WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])`, tenantID, ids, embedder)
@@ -365,45 +384,6 @@ func (db *DB) JudgeCandidates(ctx context.Context, tenantID string, kind admem.E
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: judge candidates: %w", err)
-	}
-	return out, nil
-}
-
-// lexicalInScope is LexicalSearch restricted to one exact scope (empty
-// agent or user meaning "none", not "any").
-func (db *DB) lexicalInScope(ctx context.Context, tenantID string, terms []string, kind admem.EntryKind, scope admem.Scope, limit int) ([]admem.RankedEntry, error) {
-	if len(terms) == 0 {
-		return nil, nil
-	}
-	f := admem.EntryFilter{Kinds: []admem.EntryKind{kind}, AgentID: scope.AgentID, UserID: scope.UserID}
-	hits, err := db.lexicalSearch(ctx, tenantID, terms, f, limit*4, lexicalOptions{MaxCandidates: 2000})
-	if err != nil || (scope.AgentID != "" && scope.UserID != "") {
-		if len(hits) > limit {
-			hits = hits[:limit]
-		}
-		return hits, err
-	}
-	// An empty agent or user means the entry is not scoped by it; keep only
-	// entries that are not scoped by it either.
-	ids := make([]string, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
-	}
-	es, err := db.GetEntries(ctx, tenantID, ids)
-	if err != nil {
-		return nil, err
-	}
-	ok := map[string]bool{}
-	for _, e := range es {
-		if (scope.AgentID != "" || e.Scope.AgentID == "") && (scope.UserID != "" || e.Scope.UserID == "") {
-			ok[e.ID] = true
-		}
-	}
-	var out []admem.RankedEntry
-	for _, h := range hits {
-		if ok[h.ID] && len(out) < limit {
-			out = append(out, h)
-		}
 	}
 	return out, nil
 }
