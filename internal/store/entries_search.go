@@ -148,18 +148,31 @@ func lexicalSearchTx(ctx context.Context, tx pgx.Tx, tenantID string, qs []strin
 				query[i] = quoteLexeme(t)
 			}
 			out, err = scoreBM25(ctx, tx, tenantID, present, idfs, strings.Join(query, " | "), o, avgdl, f, limit)
-			if err != nil || cut == len(present) {
+			if err != nil || cut == len(present) || pass == 1 {
 				return err
 			}
-			bound := 0.0
-			for _, x := range idfs[cut:] {
-				bound += x * (o.BM25.K1 + 1)
-			}
+			// θ, the need-th best score so far, can only rise. The
+			// commonest terms whose bounds sum below θ cannot lift an entry
+			// holding only them into the top; every other term must bring
+			// in candidates (MaxScore, Turtle & Flood 1995).
 			need := min(o.ExactTop, limit)
-			if len(out) >= need && out[need-1].Score >= bound {
-				return nil
+			theta := 0.0
+			if len(out) >= need {
+				theta = out[need-1].Score
 			}
-			cut = len(present)
+			essential, bound := len(present), 0.0
+			for essential > 0 {
+				ub := idfs[essential-1] * (o.BM25.K1 + 1)
+				if bound+ub >= theta {
+					break
+				}
+				bound += ub
+				essential--
+			}
+			if essential <= cut {
+				return nil // the first pass already held every essential term
+			}
+			cut = essential
 		}
 		return nil
 	}()
@@ -169,20 +182,43 @@ func lexicalSearchTx(ctx context.Context, tx pgx.Tx, tenantID string, qs []strin
 // scoreBM25 scores the entries matching tsquery (and f) by BM25 over the
 // terms with their idfs, and returns the best limit.
 func scoreBM25(ctx context.Context, tx pgx.Tx, tenantID string, terms []string, idfs []float64, tsquery string, o lexicalOptions, avgdl float64, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error) {
-	args := []any{tenantID, terms, idfs, tsquery, o.BM25.K1, o.BM25.B, avgdl}
-	where := filterSQL(f, &args)
-	args = append(args, o.MaxCandidates, limit)
-	n := len(args)
+	orNil := func(s string, keepEmpty bool) *string {
+		if s == "" && !keepEmpty {
+			return nil
+		}
+		return &s
+	}
+	var status *string
+	if f.Status != "any" {
+		st := string(f.Status)
+		if st == "" {
+			st = string(admem.EntryActive)
+		}
+		status = &st
+	}
+	var kinds, tags []string
+	for _, k := range f.Kinds {
+		kinds = append(kinds, string(k))
+	}
+	if len(f.Tags) > 0 {
+		tags = f.Tags
+	}
+	var metadata map[string]any
+	if len(f.Metadata) > 0 {
+		metadata = f.Metadata
+	}
 	rows, err := tx.Query(ctx, `
 		WITH q(term, idf) AS (SELECT * FROM unnest($2::text[], $3::float8[])),
-		c AS (SELECT e.id, e.session_id, e.seq, e.doc_len, e.lex FROM entries e
-			WHERE e.tenant_id = $1 AND e.lex @@ $4::tsquery`+where+` LIMIT $`+strconv.Itoa(n-1)+`)
+		c AS (SELECT * FROM admem_lexical_candidates($1, $4::tsquery, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19))
 		SELECT c.id, c.session_id, c.seq,
 			sum(q.idf * cardinality(u.positions) * ($5::float8 + 1) /
 				(cardinality(u.positions) + $5::float8 * (1 - $6::float8 + $6::float8 * c.doc_len / $7::float8))) AS score
 		FROM c CROSS JOIN LATERAL unnest(c.lex) AS u JOIN q ON q.term = u.lexeme
 		GROUP BY c.id, c.session_id, c.seq
-		ORDER BY score DESC, c.id LIMIT $`+strconv.Itoa(n), args...)
+		ORDER BY score DESC, c.id LIMIT $20`,
+		tenantID, terms, idfs, tsquery, o.BM25.K1, o.BM25.B, avgdl, o.MaxCandidates,
+		status, kinds, orNil(f.Key, false), orNil(f.AgentID, f.ExactScope), orNil(f.UserID, f.ExactScope), orNil(f.SessionID, false),
+		tags, metadata, f.CreatedAfter, f.CreatedBefore, f.IncludeExpired, limit)
 	if err != nil {
 		return nil, translate(err)
 	}

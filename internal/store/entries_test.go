@@ -83,3 +83,59 @@ func TestLexicalSearchIsBM25(t *testing.T) {
 		}
 	}
 }
+
+// The SECURITY DEFINER lexical candidate function answers only for the
+// tenant of the current transaction.
+func TestLexicalCandidatesStayInTenant(t *testing.T) {
+	t.Parallel()
+	pg := testenv.DB(t)
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, pg.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	var a, b string
+	if err := owner.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('lex-a') RETURNING id`).Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('lex-b') RETURNING id`).Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, pg.AppURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := "secret launch codename bluebird"
+	if _, err := db.InsertEntries(ctx, a, []admem.EntryWrite{{Entry: admem.Entry{Kind: "fact", Content: c}, Index: admem.EntryIndex{Terms: lexical.Analyze(c)},
+		Provenance: admem.Provenance{Source: admem.SourceRequest}}}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := db.LexicalSearch(ctx, a, lexical.Analyze("bluebird"), admem.EntryFilter{}, 10); err != nil || len(hits) != 1 {
+		t.Fatalf("own tenant: %v %+v", err, hits)
+	}
+	if hits, err := db.LexicalSearch(ctx, b, lexical.Analyze("bluebird"), admem.EntryFilter{}, 10); err != nil || len(hits) != 0 {
+		t.Fatalf("other tenant: %v %+v", err, hits)
+	}
+	app, err := pgx.Connect(ctx, pg.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	tx, err := app.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `SELECT set_config('admem.tenant_id', $1, true)`, b); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM admem_lexical_candidates($1, 'bluebird'::tsquery, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true)`, a).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("tenant B read %d of tenant A's entries through the function", n)
+	}
+}
