@@ -183,21 +183,31 @@ CREATE FUNCTION admem_lexical_candidates(
   p_tags text[], p_metadata jsonb, p_created_after timestamptz, p_created_before timestamptz,
   p_include_expired boolean)
 RETURNS TABLE (id uuid, session_id text, seq bigint, doc_len integer, lex tsvector)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-  SELECT e.id, e.session_id, e.seq, e.doc_len, e.lex FROM entries e
-  WHERE p_tenant = admem_tenant() AND e.tenant_id = p_tenant AND e.lex @@ p_query
-    AND (p_status IS NULL OR e.status = p_status)
-    AND (p_kinds IS NULL OR e.kind = ANY (p_kinds))
-    AND (p_key IS NULL OR e.key = p_key)
-    AND (p_agent IS NULL OR e.agent_id = p_agent)
-    AND (p_user IS NULL OR e.user_id = p_user)
-    AND (p_session IS NULL OR e.session_id = p_session)
-    AND (p_tags IS NULL OR e.tags @> p_tags)
-    AND (p_metadata IS NULL OR e.metadata @> p_metadata)
-    AND (p_created_after IS NULL OR e.created_at >= p_created_after)
-    AND (p_created_before IS NULL OR e.created_at < p_created_before)
-    AND (p_include_expired OR e.expires_at IS NULL OR e.expires_at > now())
-  LIMIT p_limit
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+  IF p_tenant IS DISTINCT FROM admem_tenant() THEN
+    RETURN;
+  END IF;
+  -- EXECUTE plans with the values known, so only the tenant's partition is
+  -- planned and scanned.
+  RETURN QUERY EXECUTE '
+    SELECT e.id, e.session_id, e.seq, e.doc_len, e.lex FROM entries e
+    WHERE e.tenant_id = $1 AND e.lex @@ $2
+      AND ($4 IS NULL OR e.status = $4)
+      AND ($5 IS NULL OR e.kind = ANY ($5))
+      AND ($6 IS NULL OR e.key = $6)
+      AND ($7 IS NULL OR e.agent_id = $7)
+      AND ($8 IS NULL OR e.user_id = $8)
+      AND ($9 IS NULL OR e.session_id = $9)
+      AND ($10 IS NULL OR e.tags @> $10)
+      AND ($11 IS NULL OR e.metadata @> $11)
+      AND ($12 IS NULL OR e.created_at >= $12)
+      AND ($13 IS NULL OR e.created_at < $13)
+      AND ($14 OR e.expires_at IS NULL OR e.expires_at > now())
+    LIMIT $3'
+  USING p_tenant, p_query, p_limit, p_status, p_kinds, p_key, p_agent, p_user, p_session,
+    p_tags, p_metadata, p_created_after, p_created_before, p_include_expired;
+END
 $$;
 REVOKE ALL ON FUNCTION admem_lexical_candidates(uuid, tsquery, integer, text, text[], text, text, text, text, text[], jsonb, timestamptz, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION admem_lexical_candidates(uuid, tsquery, integer, text, text[], text, text, text, text, text[], jsonb, timestamptz, timestamptz, boolean) TO admem_app;

@@ -267,7 +267,7 @@ func runScale(ctx context.Context, e *env, args []string) error {
 		Rows: sizeRows})
 	rep.Note("Ingest is POST /v1/entries/batch with infer=false (%d entries per request, %d concurrent requests): entries are durable and lexically "+
 		"searchable when the request returns; vectors are added by the API's background embedder (GloVe-SIF) and indexed in HNSW "+
-		"(m 16, ef_construction 64), which is the vector catch-up time. Judged writes (infer=true, batches of 100): %s entries/s. "+
+		"(m 16, ef_construction 40), which is the vector catch-up time. Judged writes (infer=true, batches of 100): %s entries/s. "+
 		"Latencies are server side (Server-Timing) on %d cores.", *batch, *workers, f(rep.Metrics["ingest_infer.entries_per_s"]), benchkit.ThisMachine().Cores)
 	if err := rep.LatencyCDF(e.out, "latency", "POST /v1/entries/search latency (server side)", latSamples); err != nil {
 		return err
