@@ -24,10 +24,11 @@
 //     tenant; it just never changes a decision of this arm.
 //   - full: everything. Recall of all kinds, guard decisions as served.
 //
-// Recall goes through POST /v1/recall with a small JSON client of its own
-// (the route is newer than the committed generated client); when the server
-// answers 404 (a build without the route), recall falls back to listing
-// the tenant's learned items (GET /v1/learned?kind=…), which is unranked.
+// Recall goes through POST /v1/recall; when the server answers 404 (a build
+// without the route), recall falls back to listing the tenant's learned
+// items (GET /v1/learned?kind=…), which is unranked. Recall feedback, which
+// the generated client also has, is posted with a small JSON request of its
+// own so a 404 or 409 is counted rather than failing the episode.
 //
 // Every response's Server-Timing header is kept, so the benchmark reports
 // server-side overhead, and the time from posting a failing trajectory to the
@@ -443,61 +444,42 @@ func (m *Memory) learned(sig string, at time.Time) {
 	}
 }
 
-// recallRequest and recallResponse are the wire shapes of POST /v1/recall
-// (openapi.yaml RecallRequest / RecallResponse).
-type recallRequest struct {
-	Task   string                  `json:"task"`
-	Scope  *client.TrajectoryScope `json:"scope,omitempty"`
-	Kinds  []string                `json:"kinds,omitempty"`
-	Budget int                     `json:"budget,omitempty"`
+// recallResponse is what Recall reads from POST /v1/recall.
+type recallResponse struct {
+	RecallID string
+	Items    []recallItem
+	Text     string
 }
 
-type recallResponse struct {
-	RecallID string `json:"recall_id"`
-	Items    []struct {
-		ID      string  `json:"id"`
-		Kind    string  `json:"kind"`
-		Source  string  `json:"source"`
-		Key     string  `json:"key"`
-		Content string  `json:"content"`
-		Score   float64 `json:"score"`
-	} `json:"items"`
-	Text string `json:"text"`
+type recallItem struct {
+	ID, Kind, Content string
+	Score             float64
 }
 
 var errNoRecallRoute = fmt.Errorf("simhttp: the API has no /v1/recall")
 
 func (m *Memory) postRecall(ctx context.Context, task string, scope admem.Scope, kinds []string) (recallResponse, float64, error) {
 	var out recallResponse
-	body, err := json.Marshal(recallRequest{Task: task, Scope: scopeOf(scope), Kinds: kinds, Budget: m.cfg.RecallBudget})
-	if err != nil {
-		return out, -1, err
+	req := client.RecallRequest{Task: &task, Scope: scopeOf(scope), Kinds: &kinds}
+	if m.cfg.RecallBudget > 0 {
+		req.Budget = ptr(m.cfg.RecallBudget)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.cfg.BaseURL+"/v1/recall", bytes.NewReader(body))
-	if err != nil {
-		return out, -1, err
-	}
-	req.Header.Set("Authorization", "Bearer "+m.cfg.Key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := m.hc.Do(req)
+	r, err := m.c.RecallWithResponse(ctx, req)
 	if err != nil {
 		return out, -1, fmt.Errorf("simhttp: recall: %w", err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return out, -1, fmt.Errorf("simhttp: recall: %w", err)
-	}
-	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+	switch {
+	case r.StatusCode() == http.StatusNotFound || r.StatusCode() == http.StatusMethodNotAllowed:
 		return out, -1, errNoRecallRoute
+	case r.JSON200 == nil:
+		return out, -1, fmt.Errorf("simhttp: recall: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
 	}
-	if resp.StatusCode != http.StatusOK {
-		return out, -1, fmt.Errorf("simhttp: recall: %d %s", resp.StatusCode, bytes.TrimSpace(raw))
+	out.RecallID = r.JSON200.RecallId.String()
+	out.Text = r.JSON200.Text
+	for _, it := range r.JSON200.Items {
+		out.Items = append(out.Items, recallItem{ID: it.Id.String(), Kind: it.Kind, Content: it.Content, Score: float64(it.Score)})
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, -1, fmt.Errorf("simhttp: recall: %w", err)
-	}
-	return out, serverMS(resp.Header), nil
+	return out, serverMS(r.HTTPResponse.Header), nil
 }
 
 // postFeedback rates a recall; a 404 (no such route) or 409 (rated
