@@ -144,7 +144,7 @@ func (db *DB) LookupKey(ctx context.Context, prefix string) (admem.KeyRecord, er
 func (db *DB) TouchKey(ctx context.Context, tenantID, id string, t time.Time) error {
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $3
-			WHERE tenant_id = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3 - interval '1 minute')`,
+			WHERE tenant_id = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3::timestamptz - interval '1 minute')`,
 			tenantID, id, t)
 		return translate(err)
 	})
