@@ -285,7 +285,8 @@ func (db *DB) ListTrajectories(ctx context.Context, tenantID string, f admem.Tra
 			o := string(*f.Outcome)
 			outcome = &o
 		}
-		rows, err := tx.Query(ctx, `SELECT `+trajColumns+` FROM trajectories
+		var err error
+		out, err = queryAll(ctx, tx, scanSummary, `SELECT `+trajColumns+` FROM trajectories
 			WHERE tenant_id = $1
 			  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
 			  AND ($4 = '' OR agent_id = $4) AND ($5 = '' OR user_id = $5) AND ($6 = '' OR session_id = $6)
@@ -297,28 +298,12 @@ func (db *DB) ListTrajectories(ctx context.Context, tenantID string, f admem.Tra
 			ORDER BY created_at DESC, id DESC LIMIT $12`,
 			tenantID, before, beforeID, f.Scope.AgentID, f.Scope.UserID, f.Scope.SessionID, outcome, f.Open, f.Failed,
 			f.Since, f.Until, page.Limit+1)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			s, err := scanSummary(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, s)
-		}
-		return translate(rows.Err())
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list trajectories: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		last := out[len(out)-1]
-		next = encodeTimeCursor(last.CreatedAt, last.ID)
-	}
+	out, next := trimPage(out, page.Limit, func(s admem.TrajectorySummary) string { return encodeTimeCursor(s.CreatedAt, s.ID) })
 	return out, next, nil
 }
 
