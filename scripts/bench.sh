@@ -19,7 +19,12 @@ PGPASSWORD=$(sed -n 's/^pg_super_password=//p' .data/bench/secrets) \
   psql -X -q -h 127.0.0.1 -p "${ADMEM_PG_PORT:-55434}" -U postgres -d postgres \
   -c "DROP DATABASE IF EXISTS admem WITH (FORCE)" -c "CREATE DATABASE admem"
 
-export ADMEM_HTTP_ADDR=127.0.0.1:18080 ADMEM_WORKER_ADDR=127.0.0.1:18081
+# ADMEM_BENCH_HTTP_PORT moves the API (and the worker to the next port), so that
+# a second checkout can run a benchmark beside this one (with its own
+# ADMEM_PG_PORT and ADMEM_REDIS_PORT).
+http_port=${ADMEM_BENCH_HTTP_PORT:-18080}
+export ADMEM_HTTP_ADDR=127.0.0.1:$http_port ADMEM_WORKER_ADDR=127.0.0.1:$((http_port + 1))
+export ADMEM_BENCH_WORKER=http://$ADMEM_WORKER_ADDR
 export ADMEM_BOOTSTRAP_KEY_FILE=$PWD/.data/bench/platform.key
 export ADMEM_LOG_LEVEL=${ADMEM_LOG_LEVEL:-warn}
 rm -f "$ADMEM_BOOTSTRAP_KEY_FILE"

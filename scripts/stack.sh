@@ -105,7 +105,11 @@ up() {
 
   if ! as_svc "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
     log "starting Postgres on 127.0.0.1:$pgport"
-    as_svc "$pgbin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w -t 60 start >/dev/null
+    # The benchmark stack holds a million entries and their HNSW graphs:
+    # give it enough shared memory that index inserts do not thrash.
+    pgopts=""
+    [ "$name" = bench ] && pgopts="-c shared_buffers=${ADMEM_PG_SHARED_BUFFERS:-2GB}"
+    as_svc "$pgbin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w -t 60 ${pgopts:+-o "$pgopts"} start >/dev/null
   fi
 
   export PGPASSWORD="$pg_super_password"
