@@ -1,5 +1,21 @@
 // Package config reads the service's configuration from environment variables,
 // applies defaults, validates it, and renders it for logs with secrets masked.
+//
+// The embedder (the vector space of factual memory and of guard's contexts)
+// is chosen by ADMEM_EMBEDDER; each choice reads only its own variables, and
+// setting another choice's variable is an error:
+//
+//	glove   ADMEM_EMBED_FILE (default .data/embed/glove-50k.bin, made by
+//	        scripts/embeddings.sh): the offline default, GloVe 100-d + SIF
+//	openai  ADMEM_EMBED_URL (API root; requests go to URL/embeddings),
+//	        ADMEM_EMBED_MODEL, ADMEM_EMBED_DIM (vector length), all required;
+//	        ADMEM_EMBED_API_KEY or ADMEM_EMBED_API_KEY_FILE (bearer token,
+//	        optional), ADMEM_EMBED_TIMEOUT (per request, default 30s)
+//	onnx    ADMEM_EMBED_MODEL_DIR: a sentence-transformer folder with
+//	        model.onnx and vocab.txt, run in pure Go
+//
+// Changing the embedder is safe: the worker re-embeds every entry in the new
+// space in the background, and search never compares vectors across spaces.
 package config
 
 import (
@@ -9,6 +25,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +55,27 @@ type Config struct {
 	Embedder           string
 	EmbedFile          string
 	BootstrapKeyFile   string
+
+	// The OpenAI-compatible embedder (ADMEM_EMBEDDER=openai): requests go
+	// to EmbedURL + "/embeddings" with EmbedModel, and EmbedDim is the length
+	// of the vectors it returns. EmbedAPIKey comes from ADMEM_EMBED_API_KEY
+	// or the file ADMEM_EMBED_API_KEY_FILE names (for secret mounts).
+	EmbedURL     string
+	EmbedModel   string
+	EmbedAPIKey  string
+	EmbedDim     int
+	EmbedTimeout time.Duration
+	// EmbedModelDir is the sentence-transformer ONNX folder of
+	// ADMEM_EMBEDDER=onnx.
+	EmbedModelDir string
 }
+
+// Embedder names accepted in ADMEM_EMBEDDER.
+const (
+	EmbedderGloVe  = "glove"
+	EmbedderOpenAI = "openai"
+	EmbedderONNX   = "onnx"
+)
 
 // Getenv is os.Getenv's shape, so tests can pass a map.
 type Getenv func(string) string
@@ -64,6 +101,18 @@ func Load(getenv Getenv) (Config, error) {
 			return def
 		}
 		return d
+	}
+	whole := func(key string) int {
+		v := strings.TrimSpace(getenv(key))
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive whole number, got %q", key, v))
+			return 0
+		}
+		return n
 	}
 	num := func(key string, def float64) float64 {
 		v := getenv(key)
@@ -96,9 +145,15 @@ func Load(getenv Getenv) (Config, error) {
 		ShutdownTimeout:    dur("ADMEM_SHUTDOWN_TIMEOUT", 20*time.Second),
 		DBMaxConns:         int32(num("ADMEM_DB_MAX_CONNS", 20)),
 		WorkerAddr:         str("ADMEM_WORKER_ADDR", "127.0.0.1:8081"),
-		Embedder:           str("ADMEM_EMBEDDER", "glove"),
+		Embedder:           strings.ToLower(str("ADMEM_EMBEDDER", EmbedderGloVe)),
 		EmbedFile:          str("ADMEM_EMBED_FILE", ".data/embed/glove-50k.bin"),
 		BootstrapKeyFile:   str("ADMEM_BOOTSTRAP_KEY_FILE", ""),
+		EmbedURL:           str("ADMEM_EMBED_URL", ""),
+		EmbedModel:         str("ADMEM_EMBED_MODEL", ""),
+		EmbedAPIKey:        strings.TrimSpace(getenv("ADMEM_EMBED_API_KEY")),
+		EmbedDim:           whole("ADMEM_EMBED_DIM"),
+		EmbedTimeout:       dur("ADMEM_EMBED_TIMEOUT", 30*time.Second),
+		EmbedModelDir:      str("ADMEM_EMBED_MODEL_DIR", ""),
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
@@ -160,7 +215,64 @@ func Load(getenv Getenv) (Config, error) {
 	if c.RateLimitBurst < 1 {
 		errs = append(errs, errors.New("ADMEM_RATE_LIMIT_BURST: must be at least 1"))
 	}
+	errs = append(errs, c.loadEmbedder(str("ADMEM_EMBED_API_KEY_FILE", ""))...)
 	return c, errors.Join(errs...)
+}
+
+// loadEmbedder reads the API key file and checks that the chosen embedder has
+// what it needs and that no other embedder's settings are given: a URL set
+// while the embedder is still glove is a forgotten ADMEM_EMBEDDER, and
+// silently embedding with GloVe would hide it.
+func (c *Config) loadEmbedder(keyFile string) []error {
+	var errs []error
+	if keyFile != "" {
+		if c.EmbedAPIKey != "" {
+			errs = append(errs, errors.New("ADMEM_EMBED_API_KEY and ADMEM_EMBED_API_KEY_FILE: set one, not both"))
+		} else if b, err := os.ReadFile(keyFile); err != nil {
+			errs = append(errs, fmt.Errorf("ADMEM_EMBED_API_KEY_FILE: %w", err))
+		} else if c.EmbedAPIKey = strings.TrimSpace(string(b)); c.EmbedAPIKey == "" {
+			errs = append(errs, fmt.Errorf("ADMEM_EMBED_API_KEY_FILE: %s is empty", keyFile))
+		}
+	}
+	need := func(key string, missing bool, why string) {
+		if missing {
+			errs = append(errs, fmt.Errorf("%s: required with ADMEM_EMBEDDER=%s (%s)", key, c.Embedder, why))
+		}
+	}
+	openai := []struct {
+		key string
+		set bool
+	}{
+		{"ADMEM_EMBED_URL", c.EmbedURL != ""},
+		{"ADMEM_EMBED_MODEL", c.EmbedModel != ""},
+		{"ADMEM_EMBED_API_KEY", c.EmbedAPIKey != ""},
+		{"ADMEM_EMBED_DIM", c.EmbedDim != 0},
+	}
+	unused := func(key, embedder string, set bool) {
+		if set && c.Embedder != embedder {
+			errs = append(errs, fmt.Errorf("%s: only read with ADMEM_EMBEDDER=%s, but it is %s", key, embedder, c.Embedder))
+		}
+	}
+	switch c.Embedder {
+	case EmbedderGloVe, EmbedderONNX:
+	case EmbedderOpenAI:
+		need("ADMEM_EMBED_URL", c.EmbedURL == "", "the API root, e.g. http://127.0.0.1:11434/v1")
+		need("ADMEM_EMBED_MODEL", c.EmbedModel == "", "the model name sent with each request")
+		need("ADMEM_EMBED_DIM", c.EmbedDim == 0, "the length of the model's vectors")
+		if c.EmbedURL != "" {
+			if u, err := url.Parse(c.EmbedURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("ADMEM_EMBED_URL: want an http(s) URL with a host, got %q", MaskURL(c.EmbedURL)))
+			}
+		}
+	default:
+		return append(errs, fmt.Errorf("ADMEM_EMBEDDER: want %s, %s or %s, got %q", EmbedderGloVe, EmbedderOpenAI, EmbedderONNX, c.Embedder))
+	}
+	need("ADMEM_EMBED_MODEL_DIR", c.Embedder == EmbedderONNX && c.EmbedModelDir == "", "a sentence-transformer folder with model.onnx and vocab.txt")
+	for _, o := range openai {
+		unused(o.key, EmbedderOpenAI, o.set)
+	}
+	unused("ADMEM_EMBED_MODEL_DIR", EmbedderONNX, c.EmbedModelDir != "")
+	return errs
 }
 
 func checkURL(raw string, schemes ...string) error {
@@ -203,6 +315,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_max_conns", int(c.DBMaxConns)),
 		slog.String("embedder", c.Embedder),
 		slog.String("embed_file", c.EmbedFile),
+		slog.String("embed_url", MaskURL(c.EmbedURL)),
+		slog.String("embed_model", c.EmbedModel),
+		slog.String("embed_api_key", mask(c.EmbedAPIKey)),
+		slog.Int("embed_dim", c.EmbedDim),
+		slog.Duration("embed_timeout", c.EmbedTimeout),
+		slog.String("embed_model_dir", c.EmbedModelDir),
 	)
 }
 
