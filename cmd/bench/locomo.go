@@ -8,130 +8,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"regexp"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/admem/admem/internal/benchkit"
+	"github.com/admem/admem/internal/locomo"
 )
-
-type locomoTurn struct {
-	Speaker     string `json:"speaker"`
-	DiaID       string `json:"dia_id"`
-	Text        string `json:"text"`
-	BlipCaption string `json:"blip_caption"`
-}
-
-type locomoQA struct {
-	Question string `json:"question"`
-	Evidence []any  `json:"evidence"` // strings, rarely malformed
-	Category int    `json:"category"`
-}
-
-type locomoConv struct {
-	SampleID     string                     `json:"sample_id"`
-	Conversation map[string]json.RawMessage `json:"conversation"`
-	QA           []locomoQA                 `json:"qa"`
-}
-
-type lcTurn struct {
-	locomoTurn
-	session int
-	date    string
-}
-
-type lcQuestion struct {
-	conv     string
-	text     string
-	category int
-	evidence []string
-}
-
-var (
-	lcSessionKey = regexp.MustCompile(`^session_(\d+)$`)
-	lcDiaID      = regexp.MustCompile(`^D\d+:\d+$`)
-)
-
-// loadLoCoMo reads any file in the LoCoMo format. Malformed or unknown
-// evidence ids are skipped and counted, never fatal.
-func loadLoCoMo(path string) (turns map[string][]lcTurn, order []string, qs []lcQuestion, skipped int, err error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, nil, 0, err
-	}
-	var raw []locomoConv
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, nil, nil, 0, fmt.Errorf("decode %s: %w", path, err)
-	}
-	turns = map[string][]lcTurn{}
-	for _, rc := range raw {
-		var sessions []int
-		for k := range rc.Conversation {
-			if m := lcSessionKey.FindStringSubmatch(k); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				sessions = append(sessions, n)
-			}
-		}
-		sort.Ints(sessions)
-		known := map[string]bool{}
-		for _, n := range sessions {
-			var ts []locomoTurn
-			if err := json.Unmarshal(rc.Conversation["session_"+strconv.Itoa(n)], &ts); err != nil {
-				return nil, nil, nil, 0, fmt.Errorf("%s session %d: %w", rc.SampleID, n, err)
-			}
-			var date string
-			_ = json.Unmarshal(rc.Conversation[fmt.Sprintf("session_%d_date_time", n)], &date)
-			for _, t := range ts {
-				turns[rc.SampleID] = append(turns[rc.SampleID], lcTurn{t, n, date})
-				known[t.DiaID] = true
-			}
-		}
-		order = append(order, rc.SampleID)
-		for _, qa := range rc.QA {
-			if qa.Category < 1 || qa.Category > 4 {
-				continue
-			}
-			q := lcQuestion{conv: rc.SampleID, text: qa.Question, category: qa.Category}
-			for _, ev := range qa.Evidence {
-				s, ok := ev.(string)
-				if ok && lcDiaID.MatchString(s) && known[s] {
-					q.evidence = append(q.evidence, s)
-				} else {
-					skipped++
-				}
-			}
-			if len(q.evidence) > 0 && strings.TrimSpace(q.text) != "" {
-				qs = append(qs, q)
-			}
-		}
-	}
-	return turns, order, qs, skipped, nil
-}
-
-// lcContent is the text a turn is stored with: speaker, words, the caption of
-// a shared image and the session's day, which measured best for BM25 in
-// internal/lexical's harness (the date answers "when" questions, the speaker
-// "who" questions).
-func lcContent(t lcTurn) string {
-	var b strings.Builder
-	b.WriteString(t.Speaker + ": " + t.Text)
-	if t.BlipCaption != "" {
-		b.WriteString(" [shared " + t.BlipCaption + "]")
-	}
-	if d := t.date; d != "" {
-		if i := strings.Index(d, " on "); i >= 0 {
-			d = d[i+4:]
-		}
-		b.WriteString(" (" + d + ")")
-	}
-	return b.String()
-}
 
 var lcKs = []int{1, 5, 10, 25}
 
@@ -147,19 +32,27 @@ func runLoCoMo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	path := firstNonEmpty(e.data, "../shared/data/locomo/locomo-dev.json")
-	turns, order, qs, skipped, err := loadLoCoMo(path)
+	convs, skipped, err := locomo.Load(path)
 	if err != nil {
 		return err
+	}
+	type question struct {
+		locomo.Question
+		conv string
+	}
+	var qs []question
+	nTurns := 0
+	for _, c := range convs {
+		nTurns += len(c.Turns)
+		for _, q := range c.Questions {
+			qs = append(qs, question{q, c.ID})
+		}
 	}
 	if *maxQ > 0 && len(qs) > *maxQ {
 		qs = qs[:*maxQ]
 	}
-	nTurns := 0
-	for _, c := range order {
-		nTurns += len(turns[c])
-	}
 	fmt.Fprintf(os.Stderr, "[locomo] %s: %d conversations, %d turns, %d questions (categories 1-4), %d malformed or unknown evidence ids skipped\n",
-		path, len(order), nTurns, len(qs), skipped)
+		path, len(convs), nTurns, len(qs), skipped)
 
 	tenantID, admin, err := e.tenant(ctx, "bench-locomo")
 	if err != nil {
@@ -174,18 +67,18 @@ func runLoCoMo(ctx context.Context, e *env, args []string) error {
 	prog := &benchkit.Progress{Label: "locomo/ingest", Total: nTurns}
 	done := 0
 	ingestStart := time.Now()
-	for _, c := range order {
-		es := make([]benchEntry, len(turns[c]))
-		for i, t := range turns[c] {
-			es[i] = benchEntry{Content: lcContent(t), Metadata: map[string]any{"dia_id": t.DiaID},
-				Scope: map[string]string{"user_id": c, "session_id": c + ":" + strconv.Itoa(t.session)}}
+	for _, c := range convs {
+		es := make([]benchEntry, len(c.Turns))
+		for i, t := range c.Turns {
+			es[i] = benchEntry{Content: t.Document(), Metadata: map[string]any{"dia_id": t.DiaID},
+				Scope: map[string]string{"user_id": c.ID, "session_id": c.ID + ":" + strconv.Itoa(t.Session)}}
 		}
 		ids, err := e.ingest(ctx, cred, es, 1000, false, prog, done)
 		if err != nil {
 			return err
 		}
 		for i, id := range ids {
-			idToDia[id] = turns[c][i].DiaID
+			idToDia[id] = c.Turns[i].DiaID
 		}
 		done += len(es)
 	}
@@ -214,9 +107,9 @@ func runLoCoMo(ctx context.Context, e *env, args []string) error {
 	prog = &benchkit.Progress{Label: "locomo/search", Total: len(qs) * len(arms)}
 	for qi, q := range qs {
 		n[0]++
-		n[q.category]++
+		n[q.Category]++
 		for ai, a := range arms {
-			body := map[string]any{"query": q.text, "limit": 25, "filter": map[string]any{"scope": map[string]any{"user_id": q.conv}}}
+			body := map[string]any{"query": q.Text, "limit": 25, "filter": map[string]any{"scope": map[string]any{"user_id": q.conv}}}
 			for k, v := range a.body {
 				body[k] = v
 			}
@@ -230,30 +123,20 @@ func runLoCoMo(ctx context.Context, e *env, args []string) error {
 			if err := e.call(ctx, "POST", "/v1/entries/search", cred, body, &res, &lats[ai]); err != nil {
 				return err
 			}
-			pos := map[string]int{}
+			ranked := make([]string, len(res.Items))
 			for i, it := range res.Items {
-				if d, ok := idToDia[it.Entry.ID]; ok {
-					if _, seen := pos[d]; !seen {
-						pos[d] = i
-					}
-				}
+				ranked[i] = idToDia[it.Entry.ID]
 			}
 			for ki, k := range lcKs {
-				found := 0
-				for _, ev := range q.evidence {
-					if p, ok := pos[ev]; ok && p < k {
-						found++
-					}
-				}
-				r := float64(found) / float64(len(q.evidence))
+				r := q.RecallAt(k, ranked)
 				recall[ai][0][ki] += r
-				recall[ai][q.category][ki] += r
+				recall[ai][q.Category][ki] += r
 			}
 			prog.Step(qi*len(arms) + ai + 1)
 		}
 	}
 
-	rep := benchkit.NewReport("locomo", map[string]any{"data": path, "conversations": len(order), "turns": nTurns, "questions": len(qs),
+	rep := benchkit.NewReport("locomo", map[string]any{"data": path, "conversations": len(convs), "turns": nTurns, "questions": len(qs),
 		"skipped_evidence_ids": skipped, "api": e.apiURL, "limit": 25,
 		"document_text": "speaker: text [shared image caption] (session date)",
 		"arms": "lexical = BM25 (k1 1.2, b 0.75, stop words, Porter2) in Postgres; vector = GloVe-SIF cosine (pgvector); " +

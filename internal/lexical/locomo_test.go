@@ -13,116 +13,18 @@ package lexical_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/admem/admem/internal/embed"
 	"github.com/admem/admem/internal/lexical"
+	"github.com/admem/admem/internal/locomo"
 )
-
-type locomoTurn struct {
-	Speaker     string `json:"speaker"`
-	DiaID       string `json:"dia_id"`
-	Text        string `json:"text"`
-	BlipCaption string `json:"blip_caption"`
-}
-
-type locomoQA struct {
-	Question string   `json:"question"`
-	Evidence []string `json:"evidence"`
-	Category int      `json:"category"`
-}
-
-type locomoConv struct {
-	SampleID     string                     `json:"sample_id"`
-	Conversation map[string]json.RawMessage `json:"conversation"`
-	QA           []locomoQA                 `json:"qa"`
-}
-
-// turn is one dialog turn in conversation order, with its session's date.
-type turn struct {
-	locomoTurn
-	date string
-}
-
-type conv struct {
-	id    string
-	turns []turn
-	pos   map[string]int // dia_id → index in turns
-	qs    []question
-}
-
-type question struct {
-	text     string
-	category int
-	evidence []string
-}
-
-var (
-	sessionKey = regexp.MustCompile(`^session_(\d+)$`)
-	diaID      = regexp.MustCompile(`^D\d+:\d+$`)
-)
-
-func loadLoCoMo(t *testing.T, path string) (convs []conv, skipped int) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read LoCoMo: %v", err)
-	}
-	var raw []locomoConv
-	if err := json.Unmarshal(data, &raw); err != nil {
-		t.Fatalf("decode LoCoMo: %v", err)
-	}
-	for _, rc := range raw {
-		c := conv{id: rc.SampleID, pos: map[string]int{}}
-		var sessions []int
-		for k := range rc.Conversation {
-			if m := sessionKey.FindStringSubmatch(k); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				sessions = append(sessions, n)
-			}
-		}
-		sort.Ints(sessions)
-		for _, n := range sessions {
-			var turns []locomoTurn
-			if err := json.Unmarshal(rc.Conversation["session_"+strconv.Itoa(n)], &turns); err != nil {
-				t.Fatalf("%s session %d: %v", rc.SampleID, n, err)
-			}
-			var date string
-			_ = json.Unmarshal(rc.Conversation[fmt.Sprintf("session_%d_date_time", n)], &date)
-			for _, tu := range turns {
-				c.pos[tu.DiaID] = len(c.turns)
-				c.turns = append(c.turns, turn{tu, date})
-			}
-		}
-		for _, qa := range rc.QA {
-			if qa.Category < 1 || qa.Category > 4 {
-				continue
-			}
-			q := question{text: qa.Question, category: qa.Category}
-			for _, e := range qa.Evidence {
-				if _, ok := c.pos[e]; ok && diaID.MatchString(e) {
-					q.evidence = append(q.evidence, e)
-				} else {
-					skipped++
-				}
-			}
-			if len(q.evidence) > 0 {
-				c.qs = append(c.qs, q)
-			}
-		}
-		convs = append(convs, c)
-	}
-	return convs, skipped
-}
 
 // docOptions choose what text of a turn is indexed.
 type docOptions struct {
@@ -131,27 +33,23 @@ type docOptions struct {
 	caption bool // the image caption of shared photos
 }
 
-func docText(tu turn, o docOptions) string {
+func docText(tu locomo.Turn, o docOptions) string {
 	var b strings.Builder
 	if o.speaker {
 		b.WriteString(tu.Speaker + ": ")
 	}
 	b.WriteString(tu.Text)
-	if o.caption && tu.BlipCaption != "" {
-		b.WriteString(" [shared " + tu.BlipCaption + "]")
+	if o.caption && tu.Caption != "" {
+		b.WriteString(" [shared " + tu.Caption + "]")
 	}
-	if o.date && tu.date != "" {
-		d := tu.date
-		if i := strings.Index(d, " on "); i >= 0 {
-			d = d[i+4:] // the day, not the clock time
-		}
-		b.WriteString(" (" + d + ")")
+	if o.date && tu.Day() != "" {
+		b.WriteString(" (" + tu.Day() + ")") // the day, not the clock time
 	}
 	return b.String()
 }
 
 // ranker returns, for a conversation and question, every turn index ranked.
-type ranker func(c *conv, ci int, q string) []lexical.Hit
+type ranker func(c *locomo.Conversation, ci int, q string) []lexical.Hit
 
 var ks = []int{1, 5, 10, 25}
 
@@ -162,29 +60,23 @@ type result struct {
 	n      [5]int
 }
 
-func evaluate(convs []conv, name string, rank ranker) result {
+func evaluate(convs []locomo.Conversation, name string, rank ranker) result {
 	r := result{name: name}
 	for ci := range convs {
 		c := &convs[ci]
-		for _, q := range c.qs {
-			hits := rank(c, ci, q.text)
-			pos := map[string]int{}
+		for _, q := range c.Questions {
+			hits := rank(c, ci, q.Text)
+			ranked := make([]string, len(hits))
 			for i, h := range hits {
-				pos[h.ID] = i
+				ranked[i] = h.ID
 			}
 			for ki, k := range ks {
-				found := 0
-				for _, e := range q.evidence {
-					if p, ok := pos[e]; ok && p < k {
-						found++
-					}
-				}
-				rec := float64(found) / float64(len(q.evidence))
+				rec := q.RecallAt(k, ranked)
 				r.recall[0][ki] += rec
-				r.recall[q.category][ki] += rec
+				r.recall[q.Category][ki] += rec
 			}
 			r.n[0]++
-			r.n[q.category]++
+			r.n[q.Category]++
 		}
 	}
 	for cat := range r.recall {
@@ -214,17 +106,17 @@ type bm25Arm struct {
 	feedback lexical.Feedback
 }
 
-func (a bm25Arm) ranker(convs []conv) ranker {
+func (a bm25Arm) ranker(convs []locomo.Conversation) ranker {
 	idx := make([]*lexical.Index, len(convs))
 	for ci, c := range convs {
 		idx[ci] = lexical.NewIndex(a.analyzer, a.params)
-		for _, tu := range c.turns {
+		for _, tu := range c.Turns {
 			if err := idx[ci].Add(tu.DiaID, docText(tu, a.doc)); err != nil {
 				panic(err)
 			}
 		}
 	}
-	return func(c *conv, ci int, q string) []lexical.Hit {
+	return func(c *locomo.Conversation, ci int, q string) []lexical.Hit {
 		var hits []lexical.Hit
 		if a.feedback.Terms > 0 {
 			hits = idx[ci].SearchFeedback(q, 0, a.feedback)
@@ -236,9 +128,9 @@ func (a bm25Arm) ranker(convs []conv) ranker {
 }
 
 // layout places each turn in its session, in order, for Layout.Spread.
-func layout(c *conv) *lexical.Layout {
+func layout(c *locomo.Conversation) *lexical.Layout {
 	l := lexical.NewLayout()
-	for i, tu := range c.turns {
+	for i, tu := range c.Turns {
 		l.Add(tu.DiaID, session(tu.DiaID), i)
 	}
 	return l
@@ -247,12 +139,12 @@ func layout(c *conv) *lexical.Layout {
 func session(id string) string { return id[:strings.IndexByte(id, ':')] }
 
 // spread wraps a ranker with Layout.Spread.
-func spread(convs []conv, w lexical.SpreadWeights, r ranker) ranker {
+func spread(convs []locomo.Conversation, w lexical.SpreadWeights, r ranker) ranker {
 	ls := make([]*lexical.Layout, len(convs))
 	for ci := range convs {
 		ls[ci] = layout(&convs[ci])
 	}
-	return func(c *conv, ci int, q string) []lexical.Hit { return ls[ci].Spread(r(c, ci, q), w) }
+	return func(c *locomo.Conversation, ci int, q string) []lexical.Hit { return ls[ci].Spread(r(c, ci, q), w) }
 }
 
 // pcMode chooses how SIF's common component is obtained.
@@ -271,7 +163,7 @@ type sifArm struct {
 	sentLen int // for pcVocab: the sentence length of the component (0: the file's)
 }
 
-func (a sifArm) ranker(wv *embed.WordVectors, convs []conv) ranker {
+func (a sifArm) ranker(wv *embed.WordVectors, convs []locomo.Conversation) ranker {
 	opt := embed.SIFOptions{A: a.a, KeepComponent: a.pc != pcVocab}
 	if a.sentLen > 0 {
 		aa := a.a
@@ -284,8 +176,8 @@ func (a sifArm) ranker(wv *embed.WordVectors, convs []conv) ranker {
 	vecs := make([][][]float32, len(convs))
 	pcs := make([][]float32, len(convs))
 	for ci, c := range convs {
-		texts := make([]string, len(c.turns))
-		for i, tu := range c.turns {
+		texts := make([]string, len(c.Turns))
+		for i, tu := range c.Turns {
 			texts[i] = docText(tu, a.doc)
 		}
 		vs, err := e.Embed(context.Background(), texts)
@@ -300,14 +192,14 @@ func (a sifArm) ranker(wv *embed.WordVectors, convs []conv) ranker {
 		}
 		vecs[ci] = vs
 	}
-	return func(c *conv, ci int, q string) []lexical.Hit {
+	return func(c *locomo.Conversation, ci int, q string) []lexical.Hit {
 		qv := e.EmbedOne(q)
 		if a.pc == pcCorpus {
 			removePC(qv, pcs[ci])
 		}
-		hits := make([]lexical.Hit, 0, len(c.turns))
+		hits := make([]lexical.Hit, 0, len(c.Turns))
 		for i, v := range vecs[ci] {
-			hits = append(hits, lexical.Hit{ID: c.turns[i].DiaID, Score: embed.Cosine(qv, v)})
+			hits = append(hits, lexical.Hit{ID: c.Turns[i].DiaID, Score: embed.Cosine(qv, v)})
 		}
 		sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
 		return hits
@@ -371,7 +263,7 @@ type fusionArm struct {
 }
 
 func (f fusionArm) ranker(lex, vec ranker) ranker {
-	return func(c *conv, ci int, q string) []lexical.Hit {
+	return func(c *locomo.Conversation, ci int, q string) []lexical.Hit {
 		l, v := lex(c, ci, q), vec(c, ci, q)
 		if f.vecDepth > 0 && len(v) > f.vecDepth {
 			v = v[:f.vecDepth]
@@ -396,11 +288,14 @@ func TestLoCoMo(t *testing.T) {
 	if path == "" {
 		path = repoPath("../shared/data/locomo/locomo-dev.json")
 	}
-	convs, skipped := loadLoCoMo(t, path)
+	convs, skipped, err := locomo.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	nq, nt := 0, 0
 	for _, c := range convs {
-		nq += len(c.qs)
-		nt += len(c.turns)
+		nq += len(c.Questions)
+		nt += len(c.Turns)
 	}
 	t.Logf("%s: %d conversations, %d turns, %d questions (categories 1-4), %d malformed or unknown evidence ids skipped",
 		path, len(convs), nt, nq, skipped)
