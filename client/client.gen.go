@@ -1074,6 +1074,30 @@ type GuardResultDecision string
 // GuardResultSuggestionSource defines model for GuardResult.Suggestion.Source.
 type GuardResultSuggestionSource string
 
+// GuardSettings defines model for GuardSettings.
+type GuardSettings struct {
+	// Block a risk at or above this blocks
+	Block float32 `json:"block"`
+
+	// UseAdapter false: guard and recall ignore the tenant's adapter
+	UseAdapter bool `json:"use_adapter"`
+
+	// Warn a risk at or above this warns
+	Warn float32 `json:"warn"`
+}
+
+// GuardSettingsUpdate defines model for GuardSettingsUpdate.
+type GuardSettingsUpdate struct {
+	// Block a risk at or above this blocks
+	Block float32 `json:"block"`
+
+	// UseAdapter false: guard and recall ignore the tenant's adapter; omitted: unchanged
+	UseAdapter *bool `json:"use_adapter,omitempty"`
+
+	// Warn a risk at or above this warns
+	Warn float32 `json:"warn"`
+}
+
 // GuardStep defines model for GuardStep.
 type GuardStep struct {
 	Args        *map[string]interface{} `json:"args,omitempty"`
@@ -1086,15 +1110,6 @@ type GuardStep struct {
 
 // GuardStepStatus defines model for GuardStep.Status.
 type GuardStepStatus string
-
-// GuardThresholds defines model for GuardThresholds.
-type GuardThresholds struct {
-	// Block a risk at or above this blocks
-	Block float32 `json:"block"`
-
-	// Warn a risk at or above this warns
-	Warn float32 `json:"warn"`
-}
 
 // Health defines model for Health.
 type Health struct {
@@ -1891,7 +1906,7 @@ type SplitFailureJSONRequestBody = SplitFailureRequest
 type CheckGuardJSONRequestBody = GuardRequest
 
 // PutGuardSettingsJSONRequestBody defines body for PutGuardSettings for application/json ContentType.
-type PutGuardSettingsJSONRequestBody = GuardThresholds
+type PutGuardSettingsJSONRequestBody = GuardSettingsUpdate
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = CreateKeyRequest
@@ -2271,19 +2286,27 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
 	CheckGuard(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetGuardSettings Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+	// GetGuardSettings Your tenant's guard settings (read scope); defaults warn 0.5, block 0.85, use_adapter true.
 	//
 	// Corresponds with GET /v1/guard/settings (the `GetGuardSettings` operationId).
 	GetGuardSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutGuardSettingsWithBody Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	// PutGuardSettingsWithBody Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+	// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+	// whatever version is active. Omitted, `use_adapter` keeps its current value.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
 	PutGuardSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutGuardSettings Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	// PutGuardSettings Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+	// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+	// whatever version is active. Omitted, `use_adapter` keeps its current value.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3182,7 +3205,7 @@ func (c *Client) CheckGuard(ctx context.Context, body CheckGuardJSONRequestBody,
 	return c.Client.Do(req)
 }
 
-// GetGuardSettings Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+// GetGuardSettings Your tenant's guard settings (read scope); defaults warn 0.5, block 0.85, use_adapter true.
 //
 // Corresponds with GET /v1/guard/settings (the `GetGuardSettings` operationId).
 func (c *Client) GetGuardSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3197,7 +3220,11 @@ func (c *Client) GetGuardSettings(ctx context.Context, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
-// PutGuardSettingsWithBody Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+// PutGuardSettingsWithBody Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+// whatever version is active. Omitted, `use_adapter` keeps its current value.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3214,7 +3241,11 @@ func (c *Client) PutGuardSettingsWithBody(ctx context.Context, contentType strin
 	return c.Client.Do(req)
 }
 
-// PutGuardSettings Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+// PutGuardSettings Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+// whatever version is active. Omitted, `use_adapter` keeps its current value.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6736,21 +6767,29 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/guard (the `CheckGuard` operationId).
 	CheckGuardWithResponse(ctx context.Context, body CheckGuardJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckGuardResponse, error)
 
-	// GetGuardSettingsWithResponse Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+	// GetGuardSettingsWithResponse Your tenant's guard settings (read scope); defaults warn 0.5, block 0.85, use_adapter true.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/guard/settings (the `GetGuardSettings` operationId).
 	GetGuardSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetGuardSettingsResponse, error)
 
-	// PutGuardSettingsWithBodyWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	// PutGuardSettingsWithBodyWithResponse Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+	// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+	// whatever version is active. Omitted, `use_adapter` keeps its current value.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/guard/settings (the `PutGuardSettings` operationId).
 	PutGuardSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutGuardSettingsResponse, error)
 
-	// PutGuardSettingsWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	// PutGuardSettingsWithResponse Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+	//
+	// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+	// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+	// whatever version is active. Omitted, `use_adapter` keeps its current value.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9106,7 +9145,7 @@ type GetGuardSettingsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *GuardThresholds
+	JSON200 *GuardSettings
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -9118,7 +9157,7 @@ type GetGuardSettingsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetGuardSettingsResponse) GetJSON200() *GuardThresholds {
+func (r GetGuardSettingsResponse) GetJSON200() *GuardSettings {
 	return r.JSON200
 }
 
@@ -9175,7 +9214,7 @@ type PutGuardSettingsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *GuardThresholds
+	JSON200 *GuardSettings
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -9191,7 +9230,7 @@ type PutGuardSettingsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PutGuardSettingsResponse) GetJSON200() *GuardThresholds {
+func (r PutGuardSettingsResponse) GetJSON200() *GuardSettings {
 	return r.JSON200
 }
 
@@ -11632,7 +11671,7 @@ func (c *ClientWithResponses) CheckGuardWithResponse(ctx context.Context, body C
 	return ParseCheckGuardResponse(rsp)
 }
 
-// GetGuardSettingsWithResponse Your tenant's guard thresholds (read scope); defaults warn 0.5, block 0.85.
+// GetGuardSettingsWithResponse Your tenant's guard settings (read scope); defaults warn 0.5, block 0.85, use_adapter true.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11645,7 +11684,11 @@ func (c *ClientWithResponses) GetGuardSettingsWithResponse(ctx context.Context, 
 	return ParseGetGuardSettingsResponse(rsp)
 }
 
-// PutGuardSettingsWithBodyWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+// PutGuardSettingsWithBodyWithResponse Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+// whatever version is active. Omitted, `use_adapter` keeps its current value.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11658,7 +11701,11 @@ func (c *ClientWithResponses) PutGuardSettingsWithBodyWithResponse(ctx context.C
 	return ParsePutGuardSettingsResponse(rsp)
 }
 
-// PutGuardSettingsWithResponse Set your tenant's guard thresholds (admin scope, audited); 0 < warn ≤ block ≤ 1.
+// PutGuardSettingsWithResponse Set your tenant's guard settings (admin scope, audited); 0 < warn ≤ block ≤ 1.
+//
+// `use_adapter: false` turns the tenant's adapter off for guard and recall: guard then answers
+// from mistake notes alone and names no adapter (`adapter_version: null`, `adapter: "none"`),
+// whatever version is active. Omitted, `use_adapter` keeps its current value.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13835,7 +13882,7 @@ func ParseGetGuardSettingsResponse(rsp *http.Response) (*GetGuardSettingsRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest GuardThresholds
+		var dest GuardSettings
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13889,7 +13936,7 @@ func ParsePutGuardSettingsResponse(rsp *http.Response) (*PutGuardSettingsRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest GuardThresholds
+		var dest GuardSettings
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

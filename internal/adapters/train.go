@@ -88,8 +88,8 @@ func (o TrainOptions) withDefaults() TrainOptions {
 // Default guard thresholds on the adapter's risk scale (class-balanced; see
 // the adapter package): warn at 0.5, block at 0.85.
 const (
-	DefaultWarn  = 0.5
-	DefaultBlock = 0.85
+	DefaultWarn  = admem.DefaultGuardWarn
+	DefaultBlock = admem.DefaultGuardBlock
 )
 
 // Trainer trains, gates and publishes adapters.

@@ -94,8 +94,8 @@ type Response struct {
 
 // Store is what guard reads per request, and where thresholds are set.
 type Store interface {
-	GuardInputs(ctx context.Context, tenantID string, tools []string) ([]admem.FailureCluster, *float64, *float64, error)
-	SetGuardThresholds(ctx context.Context, tenantID, actorKeyID string, warn, block float64) error
+	GuardInputs(ctx context.Context, tenantID string, tools []string) ([]admem.FailureCluster, admem.GuardSettings, error)
+	SetGuardSettings(ctx context.Context, tenantID, actorKeyID string, gs admem.GuardSettings) error
 }
 
 // Models gives the tenant's active adapter (nil: none).
@@ -167,7 +167,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			tools = append(tools, c.Tool)
 		}
 	}
-	clusters, warn, block, err := s.store.GuardInputs(ctx, p.TenantID, tools)
+	clusters, gs, err := s.store.GuardInputs(ctx, p.TenantID, tools)
 	if err != nil {
 		return Response{}, err
 	}
@@ -177,7 +177,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			return Response{}, err
 		}
 	}
-	th := thresholds(warn, block)
+	th := Thresholds{Warn: gs.Warn, Block: gs.Block}
 	resp := Response{Thresholds: th, Verdicts: make([]Verdict, len(req.Candidates))}
 
 	// Embeddings: the context once, each candidate's action.
@@ -195,7 +195,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		ctxVec, actVecs = vecs[0], vecs[1:]
 	}
 	var active *adapters.Active
-	if s.models != nil && ctxVec != nil {
+	if s.models != nil && ctxVec != nil && gs.UseAdapter {
 		a, err := s.models.Get(ctx, p.TenantID)
 		if err != nil {
 			return Response{}, err
@@ -450,42 +450,37 @@ func cosine(a, b []float32) float64 {
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 func round4(x float64) float64 { return math.Round(x*10000) / 10000 }
 
-func thresholds(warn, block *float64) Thresholds {
-	th := Thresholds{Warn: adapters.DefaultWarn, Block: adapters.DefaultBlock}
-	if warn != nil {
-		th.Warn = *warn
-	}
-	if block != nil {
-		th.Block = *block
-	}
-	return th
+// Settings returns the tenant's effective guard settings.
+func (s *Service) Settings(ctx context.Context, p admem.Principal) (admem.GuardSettings, error) {
+	_, gs, err := s.store.GuardInputs(ctx, p.TenantID, nil)
+	return gs, err
 }
 
-// Thresholds returns the tenant's effective thresholds.
-func (s *Service) Thresholds(ctx context.Context, p admem.Principal) (Thresholds, error) {
-	_, warn, block, err := s.store.GuardInputs(ctx, p.TenantID, nil)
-	if err != nil {
-		return Thresholds{}, err
-	}
-	return thresholds(warn, block), nil
-}
-
-// SetThresholds sets the tenant's thresholds (admin, audited): a risk at or
+// SetSettings sets the tenant's thresholds (admin, audited): a risk at or
 // above Warn warns, at or above Block blocks; 0 < Warn ≤ Block ≤ 1.
-func (s *Service) SetThresholds(ctx context.Context, p admem.Principal, th Thresholds) (Thresholds, error) {
+// useAdapter nil keeps the tenant's current choice.
+func (s *Service) SetSettings(ctx context.Context, p admem.Principal, th Thresholds, useAdapter *bool) (admem.GuardSettings, error) {
 	if !p.Can(admem.ScopeAdmin) {
-		return Thresholds{}, admem.ErrForbidden
+		return admem.GuardSettings{}, admem.ErrForbidden
 	}
 	switch {
 	case !(th.Warn > 0 && th.Warn <= 1):
-		return Thresholds{}, admem.Invalid("warn", "a risk in (0, 1]")
+		return admem.GuardSettings{}, admem.Invalid("warn", "a risk in (0, 1]")
 	case !(th.Block > 0 && th.Block <= 1):
-		return Thresholds{}, admem.Invalid("block", "a risk in (0, 1]")
+		return admem.GuardSettings{}, admem.Invalid("block", "a risk in (0, 1]")
 	case th.Block < th.Warn:
-		return Thresholds{}, admem.Invalid("block", "at least warn")
+		return admem.GuardSettings{}, admem.Invalid("block", "at least warn")
 	}
-	if err := s.store.SetGuardThresholds(ctx, p.TenantID, p.KeyID, th.Warn, th.Block); err != nil {
-		return Thresholds{}, err
+	gs, err := s.Settings(ctx, p)
+	if err != nil {
+		return admem.GuardSettings{}, err
 	}
-	return th, nil
+	gs.Warn, gs.Block = th.Warn, th.Block
+	if useAdapter != nil {
+		gs.UseAdapter = *useAdapter
+	}
+	if err := s.store.SetGuardSettings(ctx, p.TenantID, p.KeyID, gs); err != nil {
+		return admem.GuardSettings{}, err
+	}
+	return gs, nil
 }

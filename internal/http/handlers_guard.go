@@ -41,18 +41,19 @@ func (s *Server) handleGuard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetGuardSettings(w http.ResponseWriter, r *http.Request) {
-	th, err := s.guard.Thresholds(r.Context(), principal(r))
+	gs, err := s.guard.Settings(r.Context(), principal(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, guardThresholdsJSON{Warn: th.Warn, Block: th.Block})
+	writeJSON(w, http.StatusOK, toGuardSettings(gs))
 }
 
 func (s *Server) handlePutGuardSettings(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Warn  *float64 `json:"warn"`
-		Block *float64 `json:"block"`
+		Warn       *float64 `json:"warn"`
+		Block      *float64 `json:"block"`
+		UseAdapter *bool    `json:"use_adapter"`
 	}
 	if err := decode(r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -66,10 +67,10 @@ func (s *Server) handlePutGuardSettings(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, admem.Invalid("block", "required"))
 		return
 	}
-	th, err := s.guard.SetThresholds(r.Context(), principal(r), guard.Thresholds{Warn: *req.Warn, Block: *req.Block})
+	gs, err := s.guard.SetSettings(r.Context(), principal(r), guard.Thresholds{Warn: *req.Warn, Block: *req.Block}, req.UseAdapter)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, guardThresholdsJSON{Warn: th.Warn, Block: th.Block})
+	writeJSON(w, http.StatusOK, toGuardSettings(gs))
 }

@@ -489,6 +489,94 @@ func TestAdapterHotSwapAndRollback(t *testing.T) {
 	}
 }
 
+// TestGuardUseAdapterSwitch: an admin turns the tenant's adapter off; guard
+// then names no adapter and answers from its failure clusters alone, the
+// choice survives a thresholds-only update, and turning it on again brings
+// back the active version. Other tenants keep the default.
+func TestGuardUseAdapterSwitch(t *testing.T) {
+	t.Parallel()
+	env := learningEnv(t)
+	tenantA, adminA := env.Tenant(t, "switch-a")
+	_, readA := env.Key(t, adminA, "read")
+	tenantB, adminB := env.Tenant(t, "switch-b")
+	learn := env.API.Learning
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	trainer := adapters.NewTrainer(env.Infra.DB, learn.Embedder.ID(), learn.Notifier, adapters.TrainOptions{MinNew: 1}, log)
+	observe(t, env, tenantA, trainingData(240, false)...)
+	if res, err := trainer.TrainTenant(context.Background(), tenantA); err != nil || !res.Activated {
+		t.Fatalf("training: %+v, %v", res, err)
+	}
+	req := guardReq("book a flight for the user", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}})
+	ask := func() guardBody {
+		t.Helper()
+		r := env.Do(t, "POST", "/v1/guard", readA, req)
+		if r.Status != http.StatusOK {
+			t.Fatalf("guard: %d %s", r.Status, r.Body)
+		}
+		var g guardBody
+		r.JSON(t, &g)
+		return g
+	}
+	type settings struct {
+		Warn, Block float64
+		UseAdapter  *bool `json:"use_adapter"`
+	}
+	get := func(key string) settings {
+		t.Helper()
+		var s settings
+		env.Do(t, "GET", "/v1/guard/settings", key, nil).JSON(t, &s)
+		if s.UseAdapter == nil {
+			t.Fatalf("settings without use_adapter: %+v", s)
+		}
+		return s
+	}
+	if s := get(readA); !*s.UseAdapter {
+		t.Fatalf("default use_adapter = false")
+	}
+	if g := ask(); g.AdapterVersion == nil || g.Adapter != "v1" || g.Results[0].AdapterRisk == nil {
+		t.Fatalf("guard does not use the active adapter: %+v", g)
+	}
+
+	if r := env.Do(t, "PUT", "/v1/guard/settings", readA, map[string]any{"warn": 0.5, "block": 0.85, "use_adapter": false}); r.Status != http.StatusForbidden {
+		t.Fatalf("read key switches the adapter off: %d", r.Status)
+	}
+	r := env.Do(t, "PUT", "/v1/guard/settings", adminA, map[string]any{"warn": 0.5, "block": 0.85, "use_adapter": false})
+	if r.Status != http.StatusOK {
+		t.Fatalf("switch off: %d %s", r.Status, r.Body)
+	}
+	g := ask()
+	if g.AdapterVersion != nil || g.Adapter != "none" || g.Results[0].AdapterRisk != nil {
+		t.Fatalf("adapter off, guard still names or uses it: %+v", g)
+	}
+	if g.Results[0].Decision == "allow" || len(g.Results[0].Reasons) == 0 {
+		t.Fatalf("adapter off, guard lost its mistake notes too: %+v", g.Results[0])
+	}
+	if use, err := env.Infra.DB.UseAdapter(context.Background(), tenantA); err != nil || use {
+		t.Fatalf("store UseAdapter = %v, %v; want false", use, err)
+	}
+	if use, err := env.Infra.DB.UseAdapter(context.Background(), tenantB); err != nil || !use {
+		t.Fatalf("tenant B's UseAdapter = %v, %v; want the default true", use, err)
+	}
+	if s := get(adminB); !*s.UseAdapter {
+		t.Fatalf("tenant B's adapter switched off with A's")
+	}
+
+	// Thresholds alone keep the switch where it is.
+	env.Do(t, "PUT", "/v1/guard/settings", adminA, map[string]any{"warn": 0.4, "block": 0.9})
+	if s := get(readA); *s.UseAdapter || s.Warn != 0.4 {
+		t.Fatalf("after a thresholds-only update: %+v", s)
+	}
+	if r := env.Do(t, "PUT", "/v1/guard/settings", adminA, map[string]any{"warn": 0.5, "block": 0.85, "use_adapter": "no"}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("use_adapter \"no\": %d, want 422", r.Status)
+	} else {
+		r.Problem(t)
+	}
+	env.Do(t, "PUT", "/v1/guard/settings", adminA, map[string]any{"warn": 0.5, "block": 0.85, "use_adapter": true})
+	if g := ask(); g.AdapterVersion == nil || *g.AdapterVersion != 1 {
+		t.Fatalf("adapter back on, guard does not use v1: %+v", g)
+	}
+}
+
 // TestGuardWarnsFromNotesBeforeTheWorker: a failed step appended to a
 // streamed trajectory is learnt into a mistake note inside the append, so
 // guard warns about it at once, before any worker has clustered it.

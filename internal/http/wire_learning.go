@@ -175,6 +175,16 @@ type guardThresholdsJSON struct {
 	Block float64 `json:"block"`
 }
 
+type guardSettingsJSON struct {
+	Warn       float64 `json:"warn"`
+	Block      float64 `json:"block"`
+	UseAdapter bool    `json:"use_adapter"`
+}
+
+func toGuardSettings(gs admem.GuardSettings) guardSettingsJSON {
+	return guardSettingsJSON{Warn: gs.Warn, Block: gs.Block, UseAdapter: gs.UseAdapter}
+}
+
 type guardResponse struct {
 	AdapterVersion *int                `json:"adapter_version"`
 	Adapter        string              `json:"adapter"`

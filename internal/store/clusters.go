@@ -225,31 +225,76 @@ func (db *DB) ListFailureClusters(ctx context.Context, tenantID string, f admem.
 }
 
 // GuardInputs returns, in one transaction, the tenant's live unsuppressed
-// clusters of the given tools (most frequent first) and its guard
-// thresholds from tenants.settings (key "guard": {"warn": x, "block": y};
-// nil when not set).
-func (db *DB) GuardInputs(ctx context.Context, tenantID string, tools []string) (clusters []admem.FailureCluster, warn, block *float64, err error) {
+// clusters of the given tools (most frequent first) and its guard settings.
+func (db *DB) GuardInputs(ctx context.Context, tenantID string, tools []string) ([]admem.FailureCluster, admem.GuardSettings, error) {
 	var out []admem.FailureCluster
-	var gs struct{ Warn, Block *float64 }
-	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	gs := admem.DefaultGuardSettings()
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
-		out, err = queryClusters(ctx, tx, `
-			WHERE tenant_id = $1 AND tool = ANY($2) AND merged_into IS NULL AND NOT suppressed
-			ORDER BY count DESC, id LIMIT 200`, tenantID, tools)
-		if err != nil {
-			return err
+		if len(tools) > 0 {
+			out, err = queryClusters(ctx, tx, `
+				WHERE tenant_id = $1 AND tool = ANY($2) AND merged_into IS NULL AND NOT suppressed
+				ORDER BY count DESC, id LIMIT 200`, tenantID, tools)
+			if err != nil {
+				return err
+			}
 		}
-		err = tx.QueryRow(ctx, `SELECT (settings->'guard'->>'warn')::float8, (settings->'guard'->>'block')::float8
-			FROM tenants WHERE id = $1`, tenantID).Scan(&gs.Warn, &gs.Block)
-		if err == pgx.ErrNoRows {
-			return nil
-		}
-		return translate(err)
+		gs, err = guardSettings(ctx, tx, tenantID)
+		return err
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("store: guard inputs: %w", err)
+		return nil, gs, fmt.Errorf("store: guard inputs: %w", err)
 	}
-	return out, gs.Warn, gs.Block, nil
+	return out, gs, nil
+}
+
+// GuardSettings returns the tenant's guard settings, defaults filled in for
+// what it has not set.
+func (db *DB) GuardSettings(ctx context.Context, tenantID string) (admem.GuardSettings, error) {
+	var gs admem.GuardSettings
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		gs, err = guardSettings(ctx, tx, tenantID)
+		return err
+	})
+	if err != nil {
+		return gs, fmt.Errorf("store: guard settings: %w", err)
+	}
+	return gs, nil
+}
+
+// UseAdapter reports whether the tenant lets guard and recall use its
+// adapter (guard settings "use_adapter", default true).
+func (db *DB) UseAdapter(ctx context.Context, tenantID string) (bool, error) {
+	gs, err := db.GuardSettings(ctx, tenantID)
+	return gs.UseAdapter, err
+}
+
+// guardSettings reads tenants.settings->'guard' ({"warn": x, "block": y,
+// "use_adapter": b}, each optional).
+func guardSettings(ctx context.Context, tx pgx.Tx, tenantID string) (admem.GuardSettings, error) {
+	gs := admem.DefaultGuardSettings()
+	var warn, block *float64
+	var use *bool
+	err := tx.QueryRow(ctx, `SELECT (settings->'guard'->>'warn')::float8, (settings->'guard'->>'block')::float8,
+			(settings->'guard'->>'use_adapter')::boolean
+		FROM tenants WHERE id = $1`, tenantID).Scan(&warn, &block, &use)
+	if err == pgx.ErrNoRows {
+		return gs, nil
+	}
+	if err != nil {
+		return gs, translate(err)
+	}
+	if warn != nil {
+		gs.Warn = *warn
+	}
+	if block != nil {
+		gs.Block = *block
+	}
+	if use != nil {
+		gs.UseAdapter = *use
+	}
+	return gs, nil
 }
 
 // UpdateFailureCluster sets a cluster's label or suppression, audited.
@@ -409,15 +454,16 @@ func (db *DB) SplitFailureCluster(ctx context.Context, tenantID, actorKeyID stri
 	return out[0], nil
 }
 
-// SetGuardThresholds stores the tenant's guard thresholds under the "guard"
+// SetGuardSettings stores the tenant's guard settings under the "guard"
 // key of its settings, audited. A tenant cannot update its own tenants row
 // (row-level security lets only the platform write it), so this one narrow
 // write runs with platform visibility, on this tenant's row and this key
 // only.
-func (db *DB) SetGuardThresholds(ctx context.Context, tenantID, actorKeyID string, warn, block float64) error {
+func (db *DB) SetGuardSettings(ctx context.Context, tenantID, actorKeyID string, gs admem.GuardSettings) error {
+	val := map[string]any{"warn": gs.Warn, "block": gs.Block, "use_adapter": gs.UseAdapter}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE tenants SET settings = jsonb_set(settings, '{guard}', $2::jsonb), updated_at = now() WHERE id = $1`,
-			tenantID, map[string]float64{"warn": warn, "block": block})
+			tenantID, val)
 		if err != nil {
 			return translate(err)
 		}
@@ -425,10 +471,10 @@ func (db *DB) SetGuardThresholds(ctx context.Context, tenantID, actorKeyID strin
 			return admem.ErrNotFound
 		}
 		return insertAuditAs(ctx, tx, admem.AuditEvent{TenantID: tenantID, ActorKeyID: actorKeyID, Action: "guard.settings_updated",
-			TargetType: "tenant", TargetID: tenantID, Details: map[string]any{"warn": warn, "block": block}})
+			TargetType: "tenant", TargetID: tenantID, Details: val})
 	}, "admem.platform", "on")
 	if err != nil {
-		return fmt.Errorf("store: set guard thresholds: %w", err)
+		return fmt.Errorf("store: set guard settings: %w", err)
 	}
 	return nil
 }
