@@ -78,14 +78,30 @@ type GuardStats struct {
 
 // FailedStep is one step that errored.
 type FailedStep struct {
-	Step      int
-	Tool      string
-	Error     string
-	Class     string
-	Rule      string // the hidden rule, for analysis only
+	Step  int
+	Tool  string
+	Error string
+	Class string
+	Rule  string // the hidden rule, for analysis only
+	// Pick is how the agent came to take the action (see the Pick*
+	// constants) and Decision the guard's verdict on it ("" when the
+	// guard gave none), to tell a mistake the guard missed from one it
+	// flagged and the agent took anyway.
+	Pick      string
+	Decision  Decision
 	Signature string // filled by AnnotateHeld
 	Held      bool   // filled by AnnotateHeld
 }
+
+// How the agent picked the action it took.
+const (
+	PickAllowed    = "allowed"     // the guard allowed its preferred candidate
+	PickSwitched   = "switched"    // the guard allowed another candidate
+	PickSuggested  = "suggested"   // it took a guard suggestion
+	PickLeastRisky = "least_risky" // every candidate was flagged: it took the least risky
+	PickDistrust   = "distrust"    // memory's advice had failed twice: it went its own way
+	PickNoGuard    = "no_guard"    // the guard call failed
+)
 
 // Episode is what the agent did on one task.
 type Episode struct {
@@ -168,7 +184,8 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 		step := admem.Step{Index: len(r.steps), Action: act.Tool, Args: act.argsAny(), Observation: obs, Status: admem.StepOK}
 		if serr != nil {
 			step.Status, step.Error, step.ErrorType = admem.StepError, serr.Message, serr.Class
-			ep.Failures = append(ep.Failures, FailedStep{Step: step.Index, Tool: act.Tool, Error: serr.Message, Class: serr.Class, Rule: serr.Rule})
+			ep.Failures = append(ep.Failures, FailedStep{Step: step.Index, Tool: act.Tool, Error: serr.Message, Class: serr.Class, Rule: serr.Rule,
+				Pick: r.pick, Decision: r.decision})
 		}
 		r.steps = append(r.steps, step)
 		r.observe(act, serr)
@@ -203,10 +220,8 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Action, error) {
 	lo := max(0, len(r.steps)-r.a.cfg.RecentSteps)
 	gs.Calls++
+	r.pick, r.decision = PickNoGuard, ""
 	verdicts, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], cands)
-	if err == nil && r.distrust() {
-		return cands[0], nil
-	}
 	if err != nil || len(verdicts) != len(cands) {
 		if err == nil {
 			err = fmt.Errorf("sim: guard returned %d verdicts for %d candidates", len(verdicts), len(cands))
@@ -219,20 +234,37 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 	case Block:
 		gs.Blocked++
 	}
+	// An agent whose memory's advice failed twice in a row takes no more
+	// suggestions until something works, but a warning still makes it
+	// prefer a candidate the guard allows.
+	distrust := r.distrust()
 	for i, v := range verdicts {
 		if v.Decision == Allow || v.Decision == "" {
+			r.pick, r.decision = PickAllowed, v.Decision
 			if i > 0 {
 				gs.Switched++
+				r.pick = PickSwitched
 			}
 			return cands[i], nil
 		}
-		if v.Suggestion != nil {
-			if s, ok := r.ground(*v.Suggestion); ok && !r.succeeded(s) {
-				gs.Suggested++
-				r.fromMemory[s.String()] = true
-				return s, nil
-			}
+		if v.Suggestion == nil || distrust {
+			continue
 		}
+		s, step, ok := r.groundStep(*v.Suggestion)
+		if !ok || r.succeeded(s) {
+			continue
+		}
+		// Advice to make the call it is about ("retry it: the same call
+		// worked later", or another format of it) while an earlier step
+		// of the plan is still undone reads as "not yet": the agent does
+		// the earlier step first, as it writes it.
+		if _, ref := r.next(); step >= 0 && ref >= 0 && ref < step {
+			s = r.render(ref, false, false)
+		}
+		gs.Suggested++
+		r.fromMemory[s.String()] = true
+		r.pick, r.decision = PickSuggested, ""
+		return s, nil
 	}
 	best := 0
 	for i, v := range verdicts {
@@ -242,6 +274,10 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 	}
 	if best > 0 {
 		gs.Switched++
+	}
+	r.pick, r.decision = PickLeastRisky, verdicts[best].Decision
+	if distrust {
+		r.pick = PickDistrust
 	}
 	return cands[best], nil
 }

@@ -25,6 +25,9 @@ type run struct {
 	// advice that keeps failing.
 	fromMemory map[string]bool
 	memFails   int
+	// how the current step's action was picked, for FailedStep
+	pick     string
+	decision Decision
 
 	steps   []admem.Step
 	seen    []bool // plan steps known done, to tell which step a call completed
@@ -298,13 +301,20 @@ func (r *run) noted(a Action) bool {
 // writes that step's values in the formats the suggestion uses. A
 // suggestion about no step of the plan is used as it is.
 func (r *run) ground(s Action) (Action, bool) {
+	a, _, ok := r.groundStep(s)
+	return a, ok
+}
+
+// groundStep is ground that also returns the index of the plan step the
+// suggestion is about, -1 for none.
+func (r *run) groundStep(s Action) (Action, int, bool) {
 	res, ok := Resolve(s, r.task.Params)
 	if !ok {
-		return s, false
+		return s, -1, false
 	}
 	spec, ok := r.a.world.tools[res.Tool]
 	if !ok {
-		return res, true
+		return res, -1, true
 	}
 	best, bestScore := -1, -1
 	for i, st := range r.task.Plan {
@@ -322,7 +332,7 @@ func (r *run) ground(s Action) (Action, bool) {
 		}
 	}
 	if best < 0 {
-		return res, true
+		return res, -1, true
 	}
 	st := r.task.Plan[best]
 	out := Action{Tool: res.Tool, Args: map[string]string{}}
@@ -338,5 +348,5 @@ func (r *run) ground(s Action) (Action, bool) {
 			out.Args[as.Name] = kind.Render(idx, st.Natural[as.Name])
 		}
 	}
-	return out, true
+	return out, best, true
 }
