@@ -86,6 +86,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	srv := httptest.NewServer(api.Server)
 	t.Cleanup(func() {
 		srv.Close()
+		api.Close()
 		infra.Close()
 	})
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &Validator{T: t, Base: http.DefaultTransport}}

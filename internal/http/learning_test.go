@@ -328,7 +328,7 @@ func replica(t *testing.T, env *apitest.Env) string {
 	}
 	api := wiring.NewAPI(env.Config, infra, log, prometheus.NewRegistry())
 	srv := httptest.NewServer(api.Server)
-	t.Cleanup(func() { srv.Close(); infra.Close() })
+	t.Cleanup(func() { srv.Close(); api.Close(); infra.Close() })
 	return srv.URL
 }
 

@@ -3,6 +3,7 @@ package wiring
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/auth"
@@ -26,13 +27,22 @@ type API struct {
 	Learning *Learning
 	// Memory is factual memory (entries and search).
 	Memory *memory.Service
+
+	stop      context.CancelFunc // ends the background work
+	done      chan struct{}      // closed when it has ended
+	closeOnce sync.Once
 }
 
 // NewAPI assembles the API over infra; the binary and the tests both build it
 // here, so tests exercise exactly what runs.
 func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.Registry) *API {
 	learning := NewLearning(cfg, infra, log)
-	go learning.FollowAdapters(context.Background(), infra.Redis, cfg.RedisPrefix, 0, log)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		learning.FollowAdapters(ctx, infra.Redis, cfg.RedisPrefix, 0, log)
+	}()
 	authn := auth.NewAuthenticator(infra.DB, auth.NewTokenIssuer(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTTTL), log)
 	ten := tenancy.New(infra.DB, authn)
 	mem := NewMemory(cfg, infra, log)
@@ -58,5 +68,15 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		Recall:         recall.New(infra.DB, mem, log),
 		Memory:         mem,
 	})
-	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning, Memory: mem}
+	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning, Memory: mem, stop: stop, done: done}
+}
+
+// Close stops the API's background work (the adapter follower) and waits
+// for it to end. Call it after the HTTP server has drained and before the
+// infrastructure closes; calling it again does nothing.
+func (a *API) Close() {
+	a.closeOnce.Do(func() {
+		a.stop()
+		<-a.done
+	})
 }

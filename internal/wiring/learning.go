@@ -3,7 +3,6 @@ package wiring
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -76,27 +75,8 @@ func NewLearning(cfg config.Config, infra *Infra, log *slog.Logger) *Learning {
 }
 
 // FollowAdapters keeps the registry current (pub/sub plus polling) until
-// ctx ends or the Redis client is closed.
+// ctx ends; the API runs it for its lifetime (see API.Close).
 func (l *Learning) FollowAdapters(ctx context.Context, rdb *redis.Client, prefix string, interval time.Duration, log *slog.Logger) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		// The API has no shutdown hook of its own: stop when the process
-		// closes its Redis client.
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := rdb.Ping(ctx).Err(); errors.Is(err, redis.ErrClosed) {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
 	l.Registry.Follow(ctx, rdb, prefix, interval, log)
 }
 
