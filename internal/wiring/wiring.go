@@ -1,5 +1,6 @@
-// Package wiring opens what both binaries share: the logger, the Postgres
-// pool and the Redis client, from a validated config.
+// Package wiring opens what both binaries share: the process's signal
+// handling, the validated config, the logger, the Postgres pool, the Redis
+// client and the metrics registry; and it assembles the services over them.
 package wiring
 
 import (
@@ -7,12 +8,53 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/admem/admem/internal/config"
 	"github.com/admem/admem/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 )
+
+// Main is a binary's main: it runs run under a context that ends on SIGINT
+// or SIGTERM (shutdown begins), and exits 1 with run's error.
+func Main(service string, run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, service+":", err)
+		os.Exit(1)
+	}
+}
+
+// Configure loads and validates the configuration (every problem at once)
+// and makes the process's logger.
+func Configure(getenv config.Getenv, stdout io.Writer, service string) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return config.Config{}, nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, NewLogger(stdout, cfg.LogLevel, service), nil
+}
+
+// Start logs the configuration (secrets masked), opens the infrastructure
+// and makes a metrics registry with the Go runtime and process collectors.
+// The caller closes the infrastructure after its work has stopped.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Infra, *prometheus.Registry, error) {
+	log.Info("starting", "config", cfg)
+	infra, err := Open(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return infra, reg, nil
+}
 
 // NewLogger returns the process's one JSON logger.
 func NewLogger(w io.Writer, level slog.Level, service string) *slog.Logger {
