@@ -65,6 +65,27 @@ func (e CloseTrajectoryRequestOutcome) Valid() bool {
 	}
 }
 
+// Defines values for CorrectionKind.
+const (
+	Aligned   CorrectionKind = "aligned"
+	Before    CorrectionKind = "before"
+	Recovered CorrectionKind = "recovered"
+)
+
+// Valid indicates whether the value is a known member of the CorrectionKind enum.
+func (e CorrectionKind) Valid() bool {
+	switch e {
+	case Aligned:
+		return true
+	case Before:
+		return true
+	case Recovered:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EntryStatus.
 const (
 	EntryStatusActive  EntryStatus = "active"
@@ -779,6 +800,30 @@ type CloseTrajectoryRequest struct {
 // CloseTrajectoryRequestOutcome defines model for CloseTrajectoryRequest.Outcome.
 type CloseTrajectoryRequestOutcome string
 
+// Correction "instead of A, do B" at the point where a failing and a working trajectory diverge
+type Correction struct {
+	// Do the canonical action that worked
+	Do string `json:"do"`
+
+	// Instead the canonical action that failed
+	Instead string `json:"instead"`
+
+	// Kind `recovered`: later in the same trajectory the same tool worked; `aligned`: a successful
+	// trajectory of a similar task did this instead; `before`: it took this step first
+	Kind CorrectionKind `json:"kind"`
+
+	// Support occurrences that taught this correction
+	Support int    `json:"support"`
+	Text    string `json:"text"`
+
+	// TrajectoryId the trajectory the working action comes from
+	TrajectoryId *openapi_types.UUID `json:"trajectory_id,omitempty"`
+}
+
+// CorrectionKind `recovered`: later in the same trajectory the same tool worked; `aligned`: a successful
+// trajectory of a similar task did this instead; `before`: it took this step first
+type CorrectionKind string
+
 // CreateEntriesRequest defines model for CreateEntriesRequest.
 type CreateEntriesRequest struct {
 	Entries []NewEntry `json:"entries"`
@@ -1136,8 +1181,14 @@ type LearnedItem struct {
 	Id    openapi_types.UUID `json:"id"`
 
 	// Key the error signature id of a mistake note, the id of a procedure
-	Key       string            `json:"key"`
-	Kind      LearnedItemKind   `json:"kind"`
+	Key  string          `json:"key"`
+	Kind LearnedItemKind `json:"kind"`
+
+	// Mistake a mistake note's structured form (kind `mistake`)
+	Mistake *Mistake `json:"mistake,omitempty"`
+
+	// Procedure a procedure's structured form (kind `procedure`)
+	Procedure *Procedure        `json:"procedure,omitempty"`
 	Status    LearnedItemStatus `json:"status"`
 	Successes int               `json:"successes"`
 	UpdatedAt time.Time         `json:"updated_at"`
@@ -1154,6 +1205,28 @@ type LearnedItemStatus string
 // LearnedItemList defines model for LearnedItemList.
 type LearnedItemList struct {
 	Items []LearnedItem `json:"items"`
+}
+
+// LearnedItemVersion defines model for LearnedItemVersion.
+type LearnedItemVersion struct {
+	Content   string    `json:"content"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Mistake a mistake note's structured form (kind `mistake`)
+	Mistake *Mistake `json:"mistake,omitempty"`
+
+	// Procedure a procedure's structured form (kind `procedure`)
+	Procedure *Procedure `json:"procedure,omitempty"`
+
+	// Source what made this version: `trajectory:<id>` or `reflect:<id>`
+	Source  string `json:"source"`
+	Version int    `json:"version"`
+}
+
+// LearnedItemVersionList defines model for LearnedItemVersionList.
+type LearnedItemVersionList struct {
+	Items      []LearnedItemVersion `json:"items"`
+	NextCursor *string              `json:"next_cursor,omitempty"`
 }
 
 // LearningSettings defines model for LearningSettings.
@@ -1212,6 +1285,43 @@ type MergeFailureRequest struct {
 	From openapi_types.UUID `json:"from"`
 }
 
+// Mistake a mistake note's structured form (kind `mistake`)
+type Mistake struct {
+	// After the tool most often called just before the failure (absent at the start)
+	After *string `json:"after,omitempty"`
+
+	// Correction "instead of A, do B" at the point where a failing and a working trajectory diverge
+	Correction *Correction `json:"correction,omitempty"`
+
+	// Corrections every correction known, most supported first (`correction` is the first)
+	Corrections []Correction `json:"corrections"`
+
+	// Doing the canonical action that failed, e.g. `update_reservation_flights(cabin=basic_economy, reservation_id=ABC123)`
+	Doing string `json:"doing"`
+
+	// DoingPattern the action with instance literals masked
+	DoingPattern string `json:"doing_pattern"`
+	FailsWith    struct {
+		ErrorClass string `json:"error_class"`
+
+		// MessageTemplate the error message with literals masked
+		MessageTemplate string `json:"message_template"`
+
+		// SignatureId the error signature id (the note's key)
+		SignatureId string `json:"signature_id"`
+	} `json:"fails_with"`
+
+	// Seen failed steps counted
+	Seen int    `json:"seen"`
+	Tool string `json:"tool"`
+
+	// TrajectoryIds the trajectories the failure happened in
+	TrajectoryIds []openapi_types.UUID `json:"trajectory_ids"`
+
+	// When context / task pattern: what the tasks that hit it share
+	When string `json:"when"`
+}
+
 // NewEntry defines model for NewEntry.
 type NewEntry struct {
 	Content   string                  `json:"content"`
@@ -1251,6 +1361,53 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Procedure a procedure's structured form (kind `procedure`)
+type Procedure struct {
+	// Failures failed trajectories that followed it
+	Failures int `json:"failures"`
+
+	// Pitfalls script steps at which agents following it failed (reflect strategy)
+	Pitfalls []struct {
+		Error        string              `json:"error"`
+		SignatureId  string              `json:"signature_id"`
+		Step         int                 `json:"step"`
+		Tool         string              `json:"tool"`
+		TrajectoryId *openapi_types.UUID `json:"trajectory_id,omitempty"`
+	} `json:"pitfalls"`
+
+	// Placeholders placeholder names in order of first use
+	Placeholders []string `json:"placeholders"`
+
+	// Script the abstracted script; arguments that differed between supporting trajectories are placeholders, written `"{name}"`
+	Script []struct {
+		Args map[string]interface{} `json:"args"`
+
+		// Support supporting trajectories that took this step
+		Support int    `json:"support"`
+		Text    string `json:"text"`
+		Tool    string `json:"tool"`
+	} `json:"script"`
+
+	// Steps the verbatim successful steps
+	Steps []struct {
+		Args map[string]interface{} `json:"args"`
+		Text string                 `json:"text"`
+		Tool string                 `json:"tool"`
+	} `json:"steps"`
+
+	// Support successful trajectories supporting the procedure
+	Support int `json:"support"`
+
+	// TaskPattern the task the steps come from
+	TaskPattern string `json:"task_pattern"`
+
+	// Tasks every task merged in
+	Tasks []string `json:"tasks"`
+
+	// TrajectoryIds the successful trajectories supporting it
+	TrajectoryIds []openapi_types.UUID `json:"trajectory_ids"`
+}
+
 // Provenance defines model for Provenance.
 type Provenance struct {
 	// ActorKeyId the key that made the request
@@ -1283,16 +1440,29 @@ type RecallFeedbackRequestOutcome string
 // RecallFeedbackResult defines model for RecallFeedbackResult.
 type RecallFeedbackResult struct {
 	RecallId openapi_types.UUID `json:"recall_id"`
-	Updated  []LearnedItem      `json:"updated"`
+
+	// Updated the mistake notes and procedures after rating
+	Updated []LearnedItem `json:"updated"`
+
+	// UpdatedEntries the factual entries after rating
+	UpdatedEntries []Entry `json:"updated_entries"`
 }
 
 // RecallItem defines model for RecallItem.
 type RecallItem struct {
-	Content string             `json:"content"`
-	Id      openapi_types.UUID `json:"id"`
-	Key     *string            `json:"key,omitempty"`
-	Kind    string             `json:"kind"`
-	Score   float32            `json:"score"`
+	// AdapterRisk the adapter's failure risk of the item's action (a procedure: mean over its steps) in this context; absent without an adapter and for facts
+	AdapterRisk *float32           `json:"adapter_risk,omitempty"`
+	Content     string             `json:"content"`
+	Id          openapi_types.UUID `json:"id"`
+	Key         *string            `json:"key,omitempty"`
+	Kind        string             `json:"kind"`
+
+	// Mistake a mistake note's structured form (kind `mistake`)
+	Mistake *Mistake `json:"mistake,omitempty"`
+
+	// Procedure a procedure's structured form (kind `procedure`)
+	Procedure *Procedure `json:"procedure,omitempty"`
+	Score     float32    `json:"score"`
 
 	// Source learned: mistake notes and procedures; entry: factual memory
 	Source RecallItemSource `json:"source"`
@@ -1323,9 +1493,16 @@ type RecallRequest struct {
 
 // RecallResult defines model for RecallResult.
 type RecallResult struct {
-	Budget   int                `json:"budget"`
-	Items    []RecallItem       `json:"items"`
-	RecallId openapi_types.UUID `json:"recall_id"`
+	// Adapter "v<version>" or "none"
+	//
+	// Example: v3
+	Adapter string `json:"adapter"`
+
+	// AdapterVersion the adapter version that re-ranked the items; null when none was used
+	AdapterVersion *int               `json:"adapter_version"`
+	Budget         int                `json:"budget"`
+	Items          []RecallItem       `json:"items"`
+	RecallId       openapi_types.UUID `json:"recall_id"`
 
 	// Text the items as one block to put into a prompt
 	Text string `json:"text"`
@@ -1653,6 +1830,9 @@ type IdempotencyKey = string
 // KeyID defines model for KeyID.
 type KeyID = string
 
+// LearnedItemID defines model for LearnedItemID.
+type LearnedItemID = openapi_types.UUID
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -1798,6 +1978,15 @@ type ListLearnedParams struct {
 
 // ListLearnedParamsKind defines parameters for ListLearned.
 type ListLearnedParamsKind string
+
+// ListLearnedVersionsParams defines parameters for ListLearnedVersions.
+type ListLearnedVersionsParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
 
 // ListTenantsParams defines parameters for ListTenants.
 type ListTenantsParams struct {
@@ -2347,6 +2536,20 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/learned (the `ListLearned` operationId).
 	ListLearned(ctx context.Context, params *ListLearnedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLearned One mistake note or procedure, active or retired, with its structured form (read scope).
+	//
+	// Corresponds with GET /v1/learned/{itemID} (the `GetLearned` operationId).
+	GetLearned(ctx context.Context, itemID LearnedItemID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLearnedVersions A learned item's versions, newest first (read scope).
+	//
+	// Mistake notes and procedures are versioned: each new occurrence, correction or supporting
+	// trajectory merged in, and each failure reflected into a procedure, makes a version. `source`
+	// says what made it (`trajectory:<id>`, `reflect:<id>`).
+	//
+	// Corresponds with GET /v1/learned/{itemID}/versions (the `ListLearnedVersions` operationId).
+	ListLearnedVersions(ctx context.Context, itemID LearnedItemID, params *ListLearnedVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetLearningSettings Your tenant's trajectory judge rule and update strategy (read scope).
 	//
 	// Corresponds with GET /v1/learning/settings (the `GetLearningSettings` operationId).
@@ -2378,6 +2581,13 @@ type ClientInterface interface {
 	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 	// items are never recalled. Every recall gets a `recall_id` for feedback.
 	//
+	// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+	// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+	// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+	// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+	// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+	// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/recall (the `Recall` operationId).
@@ -2390,27 +2600,38 @@ type ClientInterface interface {
 	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 	// items are never recalled. Every recall gets a `recall_id` for feedback.
 	//
+	// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+	// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+	// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+	// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+	// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+	// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/recall (the `Recall` operationId).
 	Recall(ctx context.Context, body RecallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RecallFeedbackWithBody Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	// RecallFeedbackWithBody Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 	//
-	// Every learned item the recall returned counts one use, and a success when the outcome was
-	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
 	RecallFeedbackWithBody(ctx context.Context, recallID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RecallFeedback Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	// RecallFeedback Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 	//
-	// Every learned item the recall returned counts one use, and a success when the outcome was
-	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3356,6 +3577,40 @@ func (c *Client) ListLearned(ctx context.Context, params *ListLearnedParams, req
 	return c.Client.Do(req)
 }
 
+// GetLearned One mistake note or procedure, active or retired, with its structured form (read scope).
+//
+// Corresponds with GET /v1/learned/{itemID} (the `GetLearned` operationId).
+func (c *Client) GetLearned(ctx context.Context, itemID LearnedItemID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLearnedRequest(c.Server, itemID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLearnedVersions A learned item's versions, newest first (read scope).
+//
+// Mistake notes and procedures are versioned: each new occurrence, correction or supporting
+// trajectory merged in, and each failure reflected into a procedure, makes a version. `source`
+// says what made it (`trajectory:<id>`, `reflect:<id>`).
+//
+// Corresponds with GET /v1/learned/{itemID}/versions (the `ListLearnedVersions` operationId).
+func (c *Client) ListLearnedVersions(ctx context.Context, itemID LearnedItemID, params *ListLearnedVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLearnedVersionsRequest(c.Server, itemID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetLearningSettings Your tenant's trajectory judge rule and update strategy (read scope).
 //
 // Corresponds with GET /v1/learning/settings (the `GetLearningSettings` operationId).
@@ -3427,6 +3682,13 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 // items are never recalled. Every recall gets a `recall_id` for feedback.
 //
+// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/recall (the `Recall` operationId).
@@ -3449,6 +3711,13 @@ func (c *Client) RecallWithBody(ctx context.Context, contentType string, body io
 // prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 // items are never recalled. Every recall gets a `recall_id` for feedback.
 //
+// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/recall (the `Recall` operationId).
@@ -3464,11 +3733,13 @@ func (c *Client) Recall(ctx context.Context, body RecallJSONRequestBody, reqEdit
 	return c.Client.Do(req)
 }
 
-// RecallFeedbackWithBody Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+// RecallFeedbackWithBody Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 //
-// Every learned item the recall returned counts one use, and a success when the outcome was
-// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+// kept in their history, no longer recalled (a retired entry gets a new version with status
+// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3485,11 +3756,13 @@ func (c *Client) RecallFeedbackWithBody(ctx context.Context, recallID string, co
 	return c.Client.Do(req)
 }
 
-// RecallFeedback Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+// RecallFeedback Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 //
-// Every learned item the recall returned counts one use, and a success when the outcome was
-// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+// kept in their history, no longer recalled (a retired entry gets a new version with status
+// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5547,6 +5820,113 @@ func NewListLearnedRequest(server string, params *ListLearnedParams) (*http.Requ
 	return req, nil
 }
 
+// NewGetLearnedRequest constructs an http.Request for the GetLearned method
+func NewGetLearnedRequest(server string, itemID LearnedItemID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "itemID", itemID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/learned/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListLearnedVersionsRequest constructs an http.Request for the ListLearnedVersions method
+func NewListLearnedVersionsRequest(server string, itemID LearnedItemID, params *ListLearnedVersionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "itemID", itemID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/learned/%s/versions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetLearningSettingsRequest constructs an http.Request for the GetLearningSettings method
 func NewGetLearningSettingsRequest(server string) (*http.Request, error) {
 	var err error
@@ -6838,6 +7218,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/learned (the `ListLearned` operationId).
 	ListLearnedWithResponse(ctx context.Context, params *ListLearnedParams, reqEditors ...RequestEditorFn) (*ListLearnedResponse, error)
 
+	// GetLearnedWithResponse One mistake note or procedure, active or retired, with its structured form (read scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/learned/{itemID} (the `GetLearned` operationId).
+	GetLearnedWithResponse(ctx context.Context, itemID LearnedItemID, reqEditors ...RequestEditorFn) (*GetLearnedResponse, error)
+
+	// ListLearnedVersionsWithResponse A learned item's versions, newest first (read scope).
+	//
+	// Mistake notes and procedures are versioned: each new occurrence, correction or supporting
+	// trajectory merged in, and each failure reflected into a procedure, makes a version. `source`
+	// says what made it (`trajectory:<id>`, `reflect:<id>`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/learned/{itemID}/versions (the `ListLearnedVersions` operationId).
+	ListLearnedVersionsWithResponse(ctx context.Context, itemID LearnedItemID, params *ListLearnedVersionsParams, reqEditors ...RequestEditorFn) (*ListLearnedVersionsResponse, error)
+
 	// GetLearningSettingsWithResponse Your tenant's trajectory judge rule and update strategy (read scope).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6873,6 +7271,13 @@ type ClientWithResponsesInterface interface {
 	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 	// items are never recalled. Every recall gets a `recall_id` for feedback.
 	//
+	// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+	// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+	// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+	// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+	// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+	// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/recall (the `Recall` operationId).
@@ -6885,27 +7290,38 @@ type ClientWithResponsesInterface interface {
 	// prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 	// items are never recalled. Every recall gets a `recall_id` for feedback.
 	//
+	// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+	// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+	// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+	// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+	// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+	// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/recall (the `Recall` operationId).
 	RecallWithResponse(ctx context.Context, body RecallJSONRequestBody, reqEditors ...RequestEditorFn) (*RecallResponse, error)
 
-	// RecallFeedbackWithBodyWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	// RecallFeedbackWithBodyWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 	//
-	// Every learned item the recall returned counts one use, and a success when the outcome was
-	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/recalls/{recallID}/feedback (the `RecallFeedback` operationId).
 	RecallFeedbackWithBodyWithResponse(ctx context.Context, recallID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecallFeedbackResponse, error)
 
-	// RecallFeedbackWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+	// RecallFeedbackWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 	//
-	// Every learned item the recall returned counts one use, and a success when the outcome was
-	// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-	// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9694,6 +10110,165 @@ func (r ListLearnedResponse) ContentType() string {
 	return ""
 }
 
+type GetLearnedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LearnedItem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLearnedResponse) GetJSON200() *LearnedItem {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLearnedResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLearnedResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLearnedResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLearnedResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetLearnedResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLearnedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLearnedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLearnedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLearnedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListLearnedVersionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LearnedItemVersionList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLearnedVersionsResponse) GetJSON200() *LearnedItemVersionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLearnedVersionsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLearnedVersionsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListLearnedVersionsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListLearnedVersionsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListLearnedVersionsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListLearnedVersionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLearnedVersionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLearnedVersionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLearnedVersionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLearnedVersionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetLearningSettingsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11796,6 +12371,36 @@ func (c *ClientWithResponses) ListLearnedWithResponse(ctx context.Context, param
 	return ParseListLearnedResponse(rsp)
 }
 
+// GetLearnedWithResponse One mistake note or procedure, active or retired, with its structured form (read scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/learned/{itemID} (the `GetLearned` operationId).
+func (c *ClientWithResponses) GetLearnedWithResponse(ctx context.Context, itemID LearnedItemID, reqEditors ...RequestEditorFn) (*GetLearnedResponse, error) {
+	rsp, err := c.GetLearned(ctx, itemID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLearnedResponse(rsp)
+}
+
+// ListLearnedVersionsWithResponse A learned item's versions, newest first (read scope).
+//
+// Mistake notes and procedures are versioned: each new occurrence, correction or supporting
+// trajectory merged in, and each failure reflected into a procedure, makes a version. `source`
+// says what made it (`trajectory:<id>`, `reflect:<id>`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/learned/{itemID}/versions (the `ListLearnedVersions` operationId).
+func (c *ClientWithResponses) ListLearnedVersionsWithResponse(ctx context.Context, itemID LearnedItemID, params *ListLearnedVersionsParams, reqEditors ...RequestEditorFn) (*ListLearnedVersionsResponse, error) {
+	rsp, err := c.ListLearnedVersions(ctx, itemID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLearnedVersionsResponse(rsp)
+}
+
 // GetLearningSettingsWithResponse Your tenant's trajectory judge rule and update strategy (read scope).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11855,6 +12460,13 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 // prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 // items are never recalled. Every recall gets a `recall_id` for feedback.
 //
+// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/recall (the `Recall` operationId).
@@ -11873,6 +12485,13 @@ func (c *ClientWithResponses) RecallWithBodyWithResponse(ctx context.Context, co
 // prompt) never exceeds `budget` tokens, counted with the cl100k_base BPE tokenizer. Retired
 // items are never recalled. Every recall gets a `recall_id` for feedback.
 //
+// When the tenant has an active procedural adapter (and guard settings allow it), mistake notes
+// and procedures are re-ranked by it: each item's score is scaled by a factor in [0.5, 1.5] from
+// the adapter's failure risk of its action(s) in the request's context (task and `recent_steps`)
+// — a note whose action is risky here ranks higher, a procedure whose steps are risky lower.
+// `adapter_version` / `adapter` name the adapter used (`null` / `"none"` without one).
+// Mistake notes and procedures carry their structured form (`mistake`, `procedure`).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/recall (the `Recall` operationId).
@@ -11884,11 +12503,13 @@ func (c *ClientWithResponses) RecallWithResponse(ctx context.Context, body Recal
 	return ParseRecallResponse(rsp)
 }
 
-// RecallFeedbackWithBodyWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+// RecallFeedbackWithBodyWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 //
-// Every learned item the recall returned counts one use, and a success when the outcome was
-// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+// kept in their history, no longer recalled (a retired entry gets a new version with status
+// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11901,11 +12522,13 @@ func (c *ClientWithResponses) RecallFeedbackWithBodyWithResponse(ctx context.Con
 	return ParseRecallFeedbackResponse(rsp)
 }
 
-// RecallFeedbackWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes and procedures it returned.
+// RecallFeedbackWithResponse Rate a recall once (write scope); updates the utilities of the mistake notes, procedures and facts it returned.
 //
-// Every learned item the recall returned counts one use, and a success when the outcome was
-// `success` and the item is not listed as harmful, or when it is listed as helpful. Items used
-// at least 3 times with a success ratio below 0.5 are retired. A second feedback is a `409`.
+// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
+// a success when the outcome was `success` and the item is not listed as harmful, or when it is
+// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
+// kept in their history, no longer recalled (a retired entry gets a new version with status
+// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14297,6 +14920,135 @@ func ParseListLearnedResponse(rsp *http.Response) (*ListLearnedResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetLearnedResponse parses an HTTP response from a GetLearnedWithResponse call
+func ParseGetLearnedResponse(rsp *http.Response) (*GetLearnedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLearnedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LearnedItem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListLearnedVersionsResponse parses an HTTP response from a ListLearnedVersionsWithResponse call
+func ParseListLearnedVersionsResponse(rsp *http.Response) (*ListLearnedVersionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLearnedVersionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LearnedItemVersionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/admem/admem"
@@ -19,21 +20,26 @@ type recallRequest struct {
 }
 
 type recallItemJSON struct {
-	ID      string  `json:"id"`
-	Kind    string  `json:"kind"`
-	Source  string  `json:"source"`
-	Key     string  `json:"key,omitempty"`
-	Content string  `json:"content"`
-	Score   float64 `json:"score"`
-	Tokens  int     `json:"tokens"`
+	ID          string         `json:"id"`
+	Kind        string         `json:"kind"`
+	Source      string         `json:"source"`
+	Key         string         `json:"key,omitempty"`
+	Content     string         `json:"content"`
+	Score       float64        `json:"score"`
+	Tokens      int            `json:"tokens"`
+	AdapterRisk *float64       `json:"adapter_risk,omitempty"`
+	Mistake     *mistakeJSON   `json:"mistake,omitempty"`
+	Procedure   *procedureJSON `json:"procedure,omitempty"`
 }
 
 type recallResponse struct {
-	RecallID string           `json:"recall_id"`
-	Items    []recallItemJSON `json:"items"`
-	Text     string           `json:"text"`
-	Tokens   int              `json:"tokens"`
-	Budget   int              `json:"budget"`
+	RecallID       string           `json:"recall_id"`
+	AdapterVersion *int             `json:"adapter_version"`
+	Adapter        string           `json:"adapter"`
+	Items          []recallItemJSON `json:"items"`
+	Text           string           `json:"text"`
+	Tokens         int              `json:"tokens"`
+	Budget         int              `json:"budget"`
 }
 
 type feedbackRequest struct {
@@ -43,8 +49,9 @@ type feedbackRequest struct {
 }
 
 type feedbackResponse struct {
-	RecallID string            `json:"recall_id"`
-	Updated  []learnedItemJSON `json:"updated"`
+	RecallID       string            `json:"recall_id"`
+	Updated        []learnedItemJSON `json:"updated"`
+	UpdatedEntries []entryJSON       `json:"updated_entries"`
 }
 
 // stepsText renders recent steps as context text: the actions and errors
@@ -70,6 +77,9 @@ func (s *Server) handleRecall(w http.ResponseWriter, r *http.Request) {
 	q := recall.Query{Task: req.Task, Context: req.Context, Budget: req.Budget}
 	if len(req.RecentSteps) > 0 {
 		q.Context = strings.TrimSpace(q.Context + "\n" + stepsText(req.RecentSteps))
+		for _, st := range req.RecentSteps {
+			q.Steps = append(q.Steps, st.domain())
+		}
 	}
 	if req.Scope != nil {
 		q.Scope = admem.Scope{AgentID: req.Scope.AgentID, UserID: req.Scope.UserID, SessionID: req.Scope.SessionID}
@@ -82,9 +92,15 @@ func (s *Server) handleRecall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := recallResponse{RecallID: res.ID, Items: make([]recallItemJSON, len(res.Items)), Text: res.Text, Tokens: res.Tokens, Budget: res.Budget}
+	out := recallResponse{RecallID: res.ID, Adapter: "none", Items: make([]recallItemJSON, len(res.Items)), Text: res.Text, Tokens: res.Tokens, Budget: res.Budget}
+	if res.AdapterVersion > 0 {
+		v := res.AdapterVersion
+		out.AdapterVersion, out.Adapter = &v, "v"+strconv.Itoa(v)
+	}
 	for i, it := range res.Items {
-		out.Items[i] = recallItemJSON{ID: it.ID, Kind: string(it.Kind), Source: it.Source, Key: it.Key, Content: it.Content, Score: it.Score, Tokens: it.Tokens}
+		out.Items[i] = recallItemJSON{ID: it.ID, Kind: string(it.Kind), Source: it.Source, Key: it.Key, Content: it.Content, Score: it.Score,
+			Tokens: it.Tokens, AdapterRisk: it.Risk}
+		out.Items[i].Mistake, out.Items[i].Procedure = toStructuredJSON(it.Structured)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -100,14 +116,17 @@ func (s *Server) handleRecallFeedback(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	items, err := s.recall.Feedback(r.Context(), principal(r), id, admem.Outcome(req.Outcome), req.Helpful, req.Harmful)
+	res, err := s.recall.Feedback(r.Context(), principal(r), id, admem.Outcome(req.Outcome), req.Helpful, req.Harmful)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := feedbackResponse{RecallID: id, Updated: make([]learnedItemJSON, len(items))}
-	for i, it := range items {
+	out := feedbackResponse{RecallID: id, Updated: make([]learnedItemJSON, len(res.Learned)), UpdatedEntries: make([]entryJSON, len(res.Entries))}
+	for i, it := range res.Learned {
 		out.Updated[i] = toLearnedJSON(it)
+	}
+	for i, e := range res.Entries {
+		out.UpdatedEntries[i] = toEntryJSON(e)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

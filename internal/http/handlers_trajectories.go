@@ -212,6 +212,43 @@ func (s *Server) handleListLearned(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+func (s *Server) handleGetLearned(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "itemID")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	it, err := s.recall.Learned(r.Context(), principal(r), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toLearnedJSON(it))
+}
+
+func (s *Server) handleListLearnedVersions(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "itemID")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pg, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	vs, next, err := s.recall.LearnedVersions(r.Context(), principal(r), id, pg)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := learnedVersionList{Items: make([]learnedVersionJSON, len(vs)), NextCursor: next}
+	for i, v := range vs {
+		out.Items[i] = toLearnedVersionJSON(v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func toSettingsJSON(st admem.LearningSettings) learningSettingsJSON {
 	out := learningSettingsJSON{JudgeRule: st.JudgeRule, JudgeThreshold: st.JudgeThreshold, Strategy: string(st.Strategy)}
 	if !st.UpdatedAt.IsZero() {

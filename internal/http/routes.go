@@ -100,6 +100,8 @@ func (s *Server) routes() http.Handler {
 			r.Get("/trajectories", s.handleListTrajectories)
 			r.Get("/trajectories/{trajectoryID}", s.handleGetTrajectory)
 			r.Get("/learned", s.handleListLearned)
+			r.Get("/learned/{itemID}", s.handleGetLearned)
+			r.Get("/learned/{itemID}/versions", s.handleListLearnedVersions)
 			r.Get("/learning/settings", s.handleGetLearningSettings)
 			r.Post("/recall", s.handleRecall)
 		})

@@ -366,3 +366,106 @@ func TestLearningSettingsAndDeadLetters(t *testing.T) {
 		t.Fatalf("dead letters: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestLearnedItemAndItsVersions(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	tenantID, admin := env.Tenant(t, "learned-versions")
+	_, reader := env.Key(t, admin, "read")
+	_, other := env.Tenant(t, "learned-versions-other")
+
+	task := "cancel the reservation of the user"
+	fail := func(reservation string) {
+		t.Helper()
+		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": task, "outcome": "failure", "steps": []map[string]any{
+			{"action": "cancel_reservation", "args": map[string]any{"reservation_id": reservation}, "error": "Error: reservation " + reservation + " not found"}}})
+		if r.Status != 201 {
+			t.Fatalf("record: %d %s", r.Status, r.Body)
+		}
+		learnPending(t, env, tenantID)
+	}
+	fail("AAA111")
+	var list struct {
+		Items []learnedOut `json:"items"`
+	}
+	env.Do(t, "GET", "/v1/learned?kind=mistake", reader, nil).JSON(t, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("learned: %+v", list.Items)
+	}
+	id := list.Items[0].ID
+	fail("BBB222")
+	fail("CCC333")
+
+	r := env.Do(t, "GET", "/v1/learned/"+id, reader, nil)
+	var it structuredOut
+	r.JSON(t, &it)
+	if r.Status != 200 || it.ID != id || it.Mistake == nil || it.Mistake.Seen != 3 || len(it.Mistake.TrajectoryIDs) != 3 {
+		t.Fatalf("get: %d %s", r.Status, r.Body)
+	}
+	var cur learnedOut
+	r.JSON(t, &cur)
+	if cur.Version != 3 {
+		t.Fatalf("version %d after three occurrences, want 3", cur.Version)
+	}
+
+	type versionOut struct {
+		Version int    `json:"version"`
+		Content string `json:"content"`
+		Source  string `json:"source"`
+		Mistake *struct {
+			Seen int `json:"seen"`
+		} `json:"mistake"`
+	}
+	type versionPage struct {
+		Items      []versionOut `json:"items"`
+		NextCursor string       `json:"next_cursor"`
+	}
+	var got []versionOut
+	cursor := ""
+	for page := 0; page < 5; page++ {
+		url := "/v1/learned/" + id + "/versions?limit=2"
+		if cursor != "" {
+			url += "&cursor=" + cursor
+		}
+		r := env.Do(t, "GET", url, reader, nil)
+		var p versionPage
+		r.JSON(t, &p)
+		if r.Status != 200 {
+			t.Fatalf("versions: %d %s", r.Status, r.Body)
+		}
+		got = append(got, p.Items...)
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d versions, want 3: %+v", len(got), got)
+	}
+	for i, v := range got {
+		// Newest first; each version counted one more occurrence.
+		if v.Version != 3-i || v.Mistake == nil || v.Mistake.Seen != 3-i || !strings.HasPrefix(v.Source, "trajectory:") || v.Content == "" {
+			t.Fatalf("version %d: %+v", i, v)
+		}
+	}
+
+	// Another tenant's id is not found; so is a non-id or a bad cursor.
+	for _, c := range []struct {
+		path   string
+		cred   string
+		status int
+	}{
+		{"/v1/learned/" + id, other, http.StatusNotFound},
+		{"/v1/learned/" + id + "/versions", other, http.StatusNotFound},
+		{"/v1/learned/00000000-0000-0000-0000-000000000000", reader, http.StatusNotFound},
+		{"/v1/learned/not-an-id/versions", reader, http.StatusNotFound},
+		{"/v1/learned/" + id + "/versions?limit=0", reader, http.StatusUnprocessableEntity},
+		{"/v1/learned/" + id + "/versions?cursor=%25%25", reader, http.StatusUnprocessableEntity},
+	} {
+		r := env.Do(t, "GET", c.path, c.cred, nil)
+		if r.Status != c.status {
+			t.Errorf("GET %s: %d, want %d: %s", c.path, r.Status, c.status, r.Body)
+			continue
+		}
+		r.Problem(t)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/store"
 )
 
@@ -146,21 +147,145 @@ type trajectoryList struct {
 }
 
 type learnedItemJSON struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Key       string    `json:"key"`
-	Content   string    `json:"content"`
-	Count     int       `json:"count"`
-	Version   int       `json:"version"`
-	Status    string    `json:"status"`
-	Uses      int       `json:"uses"`
-	Successes int       `json:"successes"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        string         `json:"id"`
+	Kind      string         `json:"kind"`
+	Key       string         `json:"key"`
+	Content   string         `json:"content"`
+	Count     int            `json:"count"`
+	Version   int            `json:"version"`
+	Status    string         `json:"status"`
+	Uses      int            `json:"uses"`
+	Successes int            `json:"successes"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	Mistake   *mistakeJSON   `json:"mistake,omitempty"`
+	Procedure *procedureJSON `json:"procedure,omitempty"`
 }
 
 func toLearnedJSON(it store.LearnedItem) learnedItemJSON {
-	return learnedItemJSON{ID: it.ID, Kind: string(it.Kind), Key: it.Key, Content: it.Content, Count: it.Count, Version: it.Version,
+	out := learnedItemJSON{ID: it.ID, Kind: string(it.Kind), Key: it.Key, Content: it.Content, Count: it.Count, Version: it.Version,
 		Status: string(it.Status), Uses: it.Uses, Successes: it.Successes, UpdatedAt: it.UpdatedAt}
+	// The state is the server's own JSON; should an old version not decode,
+	// the item is still served with its text.
+	if st, err := recall.StructureItem(it); err == nil {
+		out.Mistake, out.Procedure = toStructuredJSON(st)
+	}
+	return out
+}
+
+// Structured mistake notes and procedures (openapi.yaml: Mistake, Procedure).
+
+type mistakeJSON struct {
+	When          string           `json:"when"`
+	After         string           `json:"after,omitempty"`
+	Tool          string           `json:"tool"`
+	Doing         string           `json:"doing"`
+	DoingPattern  string           `json:"doing_pattern"`
+	FailsWith     failsWithJSON    `json:"fails_with"`
+	Seen          int              `json:"seen"`
+	Correction    *correctionJSON  `json:"correction,omitempty"`
+	Corrections   []correctionJSON `json:"corrections"`
+	TrajectoryIDs []string         `json:"trajectory_ids"`
+}
+
+type failsWithJSON struct {
+	SignatureID     string `json:"signature_id"`
+	ErrorClass      string `json:"error_class"`
+	MessageTemplate string `json:"message_template"`
+}
+
+type correctionJSON struct {
+	Kind         string `json:"kind"`
+	Instead      string `json:"instead"`
+	Do           string `json:"do"`
+	Text         string `json:"text"`
+	Support      int    `json:"support"`
+	TrajectoryID string `json:"trajectory_id,omitempty"`
+}
+
+type procedureJSON struct {
+	TaskPattern   string           `json:"task_pattern"`
+	Tasks         []string         `json:"tasks"`
+	Steps         []callJSON       `json:"steps"`
+	Script        []scriptStepJSON `json:"script"`
+	Placeholders  []string         `json:"placeholders"`
+	Support       int              `json:"support"`
+	Failures      int              `json:"failures"`
+	Pitfalls      []pitfallJSON    `json:"pitfalls"`
+	TrajectoryIDs []string         `json:"trajectory_ids"`
+}
+
+type callJSON struct {
+	Tool string         `json:"tool"`
+	Args map[string]any `json:"args"`
+	Text string         `json:"text"`
+}
+
+type scriptStepJSON struct {
+	Tool    string         `json:"tool"`
+	Args    map[string]any `json:"args"`
+	Text    string         `json:"text"`
+	Support int            `json:"support"`
+}
+
+type pitfallJSON struct {
+	Step         int    `json:"step"`
+	Tool         string `json:"tool"`
+	SignatureID  string `json:"signature_id"`
+	Error        string `json:"error"`
+	TrajectoryID string `json:"trajectory_id,omitempty"`
+}
+
+func toStructuredJSON(st recall.Structured) (*mistakeJSON, *procedureJSON) {
+	var m *mistakeJSON
+	if n := st.Mistake; n != nil {
+		m = &mistakeJSON{When: n.When, After: n.After, Tool: n.Tool, Doing: n.Doing, DoingPattern: n.DoingPattern,
+			FailsWith: failsWithJSON{SignatureID: n.FailsWith.SignatureID, ErrorClass: n.FailsWith.Class, MessageTemplate: n.FailsWith.Template},
+			Seen:      n.Seen, Corrections: make([]correctionJSON, len(n.Corrections)), TrajectoryIDs: n.TrajectoryIDs}
+		for i, c := range n.Corrections {
+			m.Corrections[i] = correctionJSON(c)
+		}
+		if len(m.Corrections) > 0 {
+			m.Correction = &m.Corrections[0]
+		}
+	}
+	var p *procedureJSON
+	if pr := st.Procedure; pr != nil {
+		p = &procedureJSON{TaskPattern: pr.Task, Tasks: pr.Tasks, Steps: make([]callJSON, len(pr.Steps)), Script: make([]scriptStepJSON, len(pr.Script)),
+			Placeholders: pr.Placeholders, Support: pr.Support, Failures: pr.Failures, Pitfalls: make([]pitfallJSON, len(pr.Pitfalls)),
+			TrajectoryIDs: pr.TrajectoryIDs}
+		for i, c := range pr.Steps {
+			p.Steps[i] = callJSON(c)
+		}
+		for i, c := range pr.Script {
+			p.Script[i] = scriptStepJSON(c)
+		}
+		for i, f := range pr.Pitfalls {
+			p.Pitfalls[i] = pitfallJSON(f)
+		}
+	}
+	return m, p
+}
+
+type learnedVersionJSON struct {
+	Version   int            `json:"version"`
+	Content   string         `json:"content"`
+	Source    string         `json:"source"`
+	CreatedAt time.Time      `json:"created_at"`
+	Mistake   *mistakeJSON   `json:"mistake,omitempty"`
+	Procedure *procedureJSON `json:"procedure,omitempty"`
+}
+
+func toLearnedVersionJSON(v store.LearnedItemVersion) learnedVersionJSON {
+	out := learnedVersionJSON{Version: v.Version, Content: v.Content, Source: v.Source, CreatedAt: v.CreatedAt}
+	if st, err := recall.Structure(v.Kind, v.State); err == nil {
+		out.Mistake, out.Procedure = toStructuredJSON(st)
+	}
+	return out
+}
+
+type learnedVersionList struct {
+	Items      []learnedVersionJSON `json:"items"`
+	NextCursor string               `json:"next_cursor,omitempty"`
 }
 
 type appendResponse struct {

@@ -39,7 +39,8 @@ const (
 // Query is one recall request.
 type Query struct {
 	Task    string
-	Context string // recent steps or any text describing the situation
+	Context string       // recent steps or any text describing the situation
+	Steps   []admem.Step // the agent's recent steps, when it sent them
 	Scope   admem.Scope
 	Kinds   []admem.EntryKind // empty: facts, procedures and mistakes
 	Budget  int               // tokens; 0 means DefaultBudget
@@ -54,6 +55,10 @@ type Item struct {
 	Content string
 	Score   float64
 	Tokens  int
+	// Risk is the adapter's failure risk of the item's action(s) in the
+	// query's context (nil when no adapter was used or the item is a fact).
+	Risk *float64
+	Structured
 }
 
 // Result is a packed recall.
@@ -63,6 +68,9 @@ type Result struct {
 	Text   string
 	Tokens int
 	Budget int
+	// AdapterVersion is the tenant adapter that re-ranked the learned
+	// items; 0 when none was used.
+	AdapterVersion int
 }
 
 // Store is what recall needs from the database.
@@ -70,7 +78,9 @@ type Store interface {
 	LearnedStamp(ctx context.Context, tenantID string) (string, error)
 	ActiveItems(ctx context.Context, tenantID string, kind admem.EntryKind, limit int) ([]store.LearnedItem, error)
 	SaveRecall(ctx context.Context, r store.RecallRecord) (string, error)
-	RecallFeedback(ctx context.Context, tenantID, id string, outcome admem.Outcome, helpful, harmful []string, rate store.Rate) (store.RecallRecord, []store.LearnedItem, error)
+	LearnedItem(ctx context.Context, tenantID, id string) (store.LearnedItem, error)
+	LearnedItemVersions(ctx context.Context, tenantID, id string, page admem.Page) ([]store.LearnedItemVersion, string, error)
+	RecallFeedback(ctx context.Context, tenantID, actorKeyID, id string, outcome admem.Outcome, helpful, harmful []string, rate store.Rate) (store.FeedbackResult, error)
 }
 
 // Facts searches factual entries (the memory service); nil disables facts.
@@ -84,14 +94,33 @@ type Service struct {
 	facts Facts
 	log   *slog.Logger
 
+	models     Models
+	emb        Embedder
+	useAdapter AdapterSwitch
+	vecs       vectorCache
+
 	mu    sync.Mutex
 	cache map[string]*tenantIndex
 }
 
 type tenantIndex struct {
-	stamp string
-	items map[string]store.LearnedItem
-	ix    *lexical.Index
+	stamp   string
+	items   map[string]store.LearnedItem
+	ix      *lexical.Index
+	structs sync.Map // item id → Structured, decoded on first use
+}
+
+// structure returns the item's decoded state.
+func (ti *tenantIndex) structure(id string) (Structured, error) {
+	if v, ok := ti.structs.Load(id); ok {
+		return v.(Structured), nil
+	}
+	st, err := StructureItem(ti.items[id])
+	if err != nil {
+		return Structured{}, err
+	}
+	ti.structs.Store(id, st)
+	return st, nil
 }
 
 // MaxLearnedItems bounds the items of one tenant that recall considers.
@@ -167,9 +196,11 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 	}
 	query := q.Task + "\n" + q.Context
 	var cands []Item
+	var ti *tenantIndex
+	adapterVersion := 0
 	if wants(q.Kinds, admem.KindMistake) || wants(q.Kinds, admem.KindProcedure) {
-		ti, err := s.index(ctx, p.TenantID)
-		if err != nil {
+		var err error
+		if ti, err = s.index(ctx, p.TenantID); err != nil {
 			return Result{}, err
 		}
 		hits := ti.ix.Search(query, candidates)
@@ -183,6 +214,16 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 				score := h.Score / top * (0.5 + judge.Utility(it.Uses, it.Successes))
 				cands = append(cands, Item{ID: it.ID, Kind: it.Kind, Source: "learned", Key: it.Key, Content: it.Content, Score: score})
 			}
+		}
+		a, err := s.adapterFor(ctx, p.TenantID)
+		if err != nil {
+			return Result{}, err
+		}
+		if a != nil {
+			if err := s.rerank(ctx, a, ti, q, cands); err != nil {
+				return Result{}, err
+			}
+			adapterVersion = a.Version
 		}
 	}
 	if s.facts != nil && wantsFacts(q.Kinds) {
@@ -213,6 +254,16 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 	res, err := pack(cands, q.Budget)
 	if err != nil {
 		return Result{}, err
+	}
+	res.AdapterVersion = adapterVersion
+	for i, it := range res.Items {
+		if it.Source != "learned" {
+			continue
+		}
+		if res.Items[i].Structured, err = ti.structure(it.ID); err != nil {
+			// Its text still helps; only the structured form is missing.
+			s.log.ErrorContext(ctx, "learned item state unreadable", "item", it.ID, "err", err)
+		}
 	}
 	rec := store.RecallRecord{TenantID: p.TenantID, Task: cut(q.Task, 2000), Tokens: res.Tokens, Budget: q.Budget}
 	for _, it := range res.Items {
@@ -338,41 +389,41 @@ func render(items []Item) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// Feedback rates a recall: every learned item it returned counts one use,
-// and a success when the outcome was a success and the agent did not call
-// it harmful, or when the agent called it helpful. Items the judge finds
-// hurting are retired. Feedback is accepted once per recall.
-func (s *Service) Feedback(ctx context.Context, p admem.Principal, id string, outcome admem.Outcome, helpful, harmful []string) ([]store.LearnedItem, error) {
+// Feedback rates a recall: every item it returned (mistake note,
+// procedure or factual entry) counts one use, and a success when the
+// outcome was a success and the agent did not call it harmful, or when the
+// agent called it helpful. Items the judge finds hurting are retired: kept
+// in their history, no longer recalled. Feedback is accepted once per recall.
+func (s *Service) Feedback(ctx context.Context, p admem.Principal, id string, outcome admem.Outcome, helpful, harmful []string) (store.FeedbackResult, error) {
 	if !p.Can(admem.ScopeWrite) {
-		return nil, admem.ErrForbidden
+		return store.FeedbackResult{}, admem.ErrForbidden
 	}
 	switch outcome {
 	case admem.OutcomeSuccess, admem.OutcomeFailure, admem.OutcomePartial:
 	default:
-		return nil, admem.Invalid("outcome", "one of success, failure, partial")
+		return store.FeedbackResult{}, admem.Invalid("outcome", "one of success, failure, partial")
 	}
 	for _, h := range helpful {
 		if slices.Contains(harmful, h) {
-			return nil, admem.Invalid("harmful", "an item cannot be both helpful and harmful: "+h)
+			return store.FeedbackResult{}, admem.Invalid("harmful", "an item cannot be both helpful and harmful: "+h)
 		}
 	}
-	rate := func(it store.LearnedItem) (int, int, admem.EntryStatus) {
-		uses, successes := it.Uses+1, it.Successes
+	rate := func(it store.Rated) store.Rated {
+		it.Uses++
 		if slices.Contains(helpful, it.ID) || (outcome == admem.OutcomeSuccess && !slices.Contains(harmful, it.ID)) {
-			successes++
+			it.Successes++
 		}
-		status := it.Status
-		if judge.Retire(uses, successes) {
-			status = admem.EntryRetired
+		if judge.Retire(it.Uses, it.Successes) {
+			it.Status = admem.EntryRetired
 		}
-		return uses, successes, status
+		return it
 	}
-	rec, items, err := s.store.RecallFeedback(ctx, p.TenantID, id, outcome, helpful, harmful, rate)
+	res, err := s.store.RecallFeedback(ctx, p.TenantID, p.KeyID, id, outcome, helpful, harmful, rate)
 	if err != nil {
-		return nil, err
+		return store.FeedbackResult{}, err
 	}
 	known := map[string]bool{}
-	for _, it := range rec.Items {
+	for _, it := range res.Recall.Items {
 		known[it.ID] = true
 	}
 	for _, h := range append(slices.Clone(helpful), harmful...) {
@@ -380,7 +431,7 @@ func (s *Service) Feedback(ctx context.Context, p admem.Principal, id string, ou
 			s.log.InfoContext(ctx, "feedback names an item the recall did not return", "recall", id, "item", h)
 		}
 	}
-	return items, nil
+	return res, nil
 }
 
 func cut(s string, n int) string {

@@ -285,3 +285,73 @@ func (db *DB) ItemByKey(ctx context.Context, tenantID string, kind admem.EntryKi
 	}
 	return out, nil
 }
+
+// LearnedItem returns one of the tenant's items, whatever its status.
+func (db *DB) LearnedItem(ctx context.Context, tenantID, id string) (LearnedItem, error) {
+	var out LearnedItem
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+` FROM learned_items WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+		return err
+	})
+	if err != nil {
+		return LearnedItem{}, fmt.Errorf("store: learned item %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// LearnedItemVersion is one version of a learned item: its state and text
+// then, and what made it (e.g. "trajectory:<id>", "reflect:<id>").
+type LearnedItemVersion struct {
+	ItemID    string
+	Kind      admem.EntryKind
+	Version   int
+	State     []byte
+	Content   string
+	Source    string
+	CreatedAt time.Time
+}
+
+// LearnedItemVersions pages through an item's versions, newest first. An
+// item that does not exist is ErrNotFound.
+func (db *DB) LearnedItemVersions(ctx context.Context, tenantID, id string, page admem.Page) ([]LearnedItemVersion, string, error) {
+	page = page.Normalize()
+	var out []LearnedItemVersion
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var kind string
+		if err := tx.QueryRow(ctx, `SELECT kind FROM learned_items WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&kind); err != nil {
+			return translate(err)
+		}
+		var before int64
+		if page.Cursor != "" {
+			var err error
+			if before, err = decodeIDCursor(page.Cursor); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT item_id, version, state, content, source, created_at FROM learned_item_versions
+			WHERE tenant_id = $1 AND item_id = $2 AND ($3 = 0 OR version < $3)
+			ORDER BY version DESC LIMIT $4`, tenantID, id, before, page.Limit+1)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v := LearnedItemVersion{Kind: admem.EntryKind(kind)}
+			if err := rows.Scan(&v.ItemID, &v.Version, &v.State, &v.Content, &v.Source, &v.CreatedAt); err != nil {
+				return translate(err)
+			}
+			out = append(out, v)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: versions of learned item %s: %w", id, err)
+	}
+	next := ""
+	if len(out) > page.Limit {
+		out = out[:page.Limit]
+		next = encodeIDCursor(int64(out[len(out)-1].Version))
+	}
+	return out, next, nil
+}

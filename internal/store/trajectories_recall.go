@@ -64,16 +64,35 @@ func (db *DB) SaveRecall(ctx context.Context, r RecallRecord) (string, error) {
 	return id, nil
 }
 
-// Rate is how feedback changes one learned item's counters.
-type Rate func(it LearnedItem) (uses, successes int, status admem.EntryStatus)
+// Rated is a recalled item's counters as feedback reads and rewrites them.
+type Rated struct {
+	ID        string
+	Uses      int
+	Successes int
+	Status    admem.EntryStatus
+}
+
+// Rate is how feedback changes one recalled item's counters; the same rule
+// rates mistake notes, procedures and factual entries.
+type Rate func(Rated) Rated
+
+// FeedbackResult is what feedback on a recall changed.
+type FeedbackResult struct {
+	Recall  RecallRecord
+	Learned []LearnedItem // mistake notes and procedures after rating
+	Entries []admem.Entry // factual entries after rating
+}
 
 // RecallFeedback records feedback on a recall once (a second time is a
-// conflict) and, in the same transaction, re-rates the learned items it
-// returned with rate. It returns the recall and the items after rating.
-func (db *DB) RecallFeedback(ctx context.Context, tenantID, id string, outcome admem.Outcome, helpful, harmful []string, rate Rate) (RecallRecord, []LearnedItem, error) {
-	var rec RecallRecord
-	var out []LearnedItem
+// conflict) and, in the same transaction, re-rates with rate the learned
+// items and the factual entries it returned. Counters change in place; an
+// entry that rate retires gets a new version (status retired, provenance
+// the feedback request) and leaves the BM25 statistics, so it is kept in
+// its history but no longer found. Deleted entries are not rated.
+func (db *DB) RecallFeedback(ctx context.Context, tenantID, actorKeyID, id string, outcome admem.Outcome, helpful, harmful []string, rate Rate) (FeedbackResult, error) {
+	var res FeedbackResult
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rec := &res.Recall
 		var given *time.Time
 		if err := tx.QueryRow(ctx, `SELECT id, tenant_id, task, items, tokens, budget, created_at, feedback_at FROM recalls
 			WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, id).Scan(&rec.ID, &rec.TenantID, &rec.Task, &rec.Items, &rec.Tokens,
@@ -93,37 +112,113 @@ func (db *DB) RecallFeedback(ctx context.Context, tenantID, id string, outcome a
 			WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(outcome), helpful, harmful); err != nil {
 			return translate(err)
 		}
-		var ids []string
+		var learned, entries []string
 		for _, it := range rec.Items {
-			if it.Source == "learned" {
-				ids = append(ids, it.ID)
+			switch it.Source {
+			case "learned":
+				learned = append(learned, it.ID)
+			case "entry":
+				entries = append(entries, it.ID)
 			}
 		}
-		if len(ids) == 0 {
-			return nil
+		var err error
+		if res.Learned, err = rateLearned(ctx, tx, tenantID, learned, rate); err != nil {
+			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT `+itemColumns+` FROM learned_items WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
-			ORDER BY id FOR UPDATE`, tenantID, ids)
-		if err != nil {
-			return translate(err)
-		}
-		items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LearnedItem, error) { return scanItem(r) })
-		if err != nil {
-			return translate(err)
-		}
-		for _, it := range items {
-			uses, successes, status := rate(it)
-			if err := translate(tx.QueryRow(ctx, `UPDATE learned_items SET uses = $3, successes = $4, status = $5
-				WHERE tenant_id = $1 AND id = $2 RETURNING uses, successes, status`, tenantID, it.ID, uses, successes, string(status)).
-				Scan(&it.Uses, &it.Successes, &it.Status)); err != nil {
-				return err
-			}
-			out = append(out, it)
-		}
-		return nil
+		res.Entries, err = rateEntries(ctx, tx, tenantID, actorKeyID, id, entries, rate)
+		return err
 	})
 	if err != nil {
-		return RecallRecord{}, nil, fmt.Errorf("store: recall feedback %s: %w", id, err)
+		return FeedbackResult{}, fmt.Errorf("store: recall feedback %s: %w", id, err)
 	}
-	return rec, out, nil
+	return res, nil
+}
+
+func rateLearned(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rate Rate) ([]LearnedItem, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT `+itemColumns+` FROM learned_items WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+		ORDER BY id FOR UPDATE`, tenantID, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LearnedItem, error) { return scanItem(r) })
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make([]LearnedItem, 0, len(items))
+	for _, it := range items {
+		next := rate(Rated{ID: it.ID, Uses: it.Uses, Successes: it.Successes, Status: it.Status})
+		if err := translate(tx.QueryRow(ctx, `UPDATE learned_items SET uses = $3, successes = $4, status = $5
+			WHERE tenant_id = $1 AND id = $2 RETURNING uses, successes, status`, tenantID, it.ID, next.Uses, next.Successes, string(next.Status)).
+			Scan(&it.Uses, &it.Successes, &it.Status)); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+func rateEntries(ctx context.Context, tx pgx.Tx, tenantID, actorKeyID, recallID string, ids []string, rate Rate) ([]admem.Entry, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	type locked struct {
+		e      admem.Entry
+		lex    string
+		docLen int
+	}
+	rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, e.lex::text, e.doc_len FROM entries e
+		WHERE e.tenant_id = $1 AND e.id = ANY ($2::uuid[]) AND e.status <> 'deleted' ORDER BY e.id FOR UPDATE`, tenantID, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var cur []locked
+	for rows.Next() {
+		var l locked
+		if l.e, err = scanEntry(rows, &l.lex, &l.docLen); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cur = append(cur, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	var delta statsDelta
+	out := make([]admem.Entry, 0, len(cur))
+	for _, l := range cur {
+		next := rate(Rated{ID: l.e.ID, Uses: l.e.Uses, Successes: l.e.Successes, Status: l.e.Status})
+		if next.Status != admem.EntryRetired || l.e.Status == admem.EntryRetired {
+			e, err := scanEntry(tx.QueryRow(ctx, `UPDATE entries e SET uses = $3, successes = $4
+				WHERE e.tenant_id = $1 AND e.id = $2 RETURNING `+entryColumns, tenantID, l.e.ID, next.Uses, next.Successes))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+			continue
+		}
+		e, err := scanEntry(tx.QueryRow(ctx, `UPDATE entries e SET uses = $3, successes = $4, status = 'retired',
+				version = e.version + 1, updated_at = now()
+			WHERE e.tenant_id = $1 AND e.id = $2 RETURNING `+entryColumns, tenantID, l.e.ID, next.Uses, next.Successes))
+		if err != nil {
+			return nil, err
+		}
+		reason := fmt.Sprintf("retired by recall feedback: %d successes in %d uses", next.Successes, next.Uses)
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
+				actor_key_id, source, source_id, reason, created_at)
+			VALUES ($1, $2, $3, 'UPDATE', $4, $5, $6, $7, $8, $9, $10, 'request', $11, $12, $13)`,
+			tenantID, e.ID, e.Version, e.Key, e.Content, e.Metadata, e.Tags, e.ExpiresAt, string(e.Status),
+			nullableUUID(actorKeyID), "recall:"+recallID, reason, e.UpdatedAt); err != nil {
+			return nil, translate(err)
+		}
+		if l.e.Status == admem.EntryActive {
+			delta.add(lexemesOf(l.lex), l.docLen, -1)
+		}
+		out = append(out, e)
+	}
+	return out, delta.apply(ctx, tx, tenantID)
 }

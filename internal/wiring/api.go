@@ -65,7 +65,7 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		Guard:          learning.Guard,
 		Trajectories:   trajectories.New(infra.DB, trajectories.NewLearner(), log),
 		DeadLetters:    infra.DB,
-		Recall:         recall.New(infra.DB, mem, log),
+		Recall:         recall.New(infra.DB, mem, log).WithAdapters(learning.Registry, learning.Embedder, infra.DB),
 		Memory:         mem,
 	})
 	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning, Memory: mem, stop: stop, done: done}
