@@ -17,25 +17,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/admem/admem/internal/config"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/wiring"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "api:", err)
-		os.Exit(1)
-	}
+	wiring.Main("api", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil) })
 }
 
 // run is main without the process: tests call it. When ready is not nil it
@@ -45,11 +36,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 {
 		cmd = args[0]
 	}
-	cfg, err := config.Load(getenv)
+	cfg, log, err := wiring.Configure(getenv, stdout, "api")
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
-	log := wiring.NewLogger(stdout, cfg.LogLevel, "api")
 
 	switch cmd {
 	case "migrate":
@@ -64,15 +54,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("unknown command %q (serve, migrate, bootstrap)", cmd)
 	}
 
-	log.Info("starting", "config", cfg)
-	infra, err := wiring.Open(ctx, cfg, log)
+	infra, reg, err := wiring.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer infra.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := wiring.NewAPI(cfg, infra, log, reg)
 	defer api.Close() // after the server drained (deferred calls run last first), before infra closes
 	if err := bootstrap(ctx, api.Tenancy, cfg.BootstrapKeyFile, stdout, log); err != nil {
