@@ -62,11 +62,9 @@ func (s *Service) adapterFor(ctx context.Context, tenantID string) (*adapters.Ac
 }
 
 // rerank scales the scores of the learned candidates by the adapter's risk
-// of their actions in the query's context.
-func (s *Service) rerank(ctx context.Context, a *adapters.Active, ti *tenantIndex, q Query, cands []Item) error {
-	if len(cands) == 0 {
-		return nil
-	}
+// of their actions in the query's context. It reports false when the
+// adapter could not be used (its dimension is not the embedder's).
+func (s *Service) rerank(ctx context.Context, a *adapters.Active, ti *tenantIndex, q Query, cands []Item) (bool, error) {
 	actions := make([][]string, len(cands)) // action texts per candidate
 	for i, c := range cands {
 		st, err := ti.structure(c.ID)
@@ -89,10 +87,10 @@ func (s *Service) rerank(ctx context.Context, a *adapters.Active, ti *tenantInde
 	}
 	vecs, err := s.vectors(ctx, ctxText, actions)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(vecs[ctxText]) != a.Model.Dim() {
-		return nil // another space: the registry's model does not fit this embedder
+		return false, nil // the model does not fit this embedder's vectors
 	}
 	scorer := a.Model.ForContext(vecs[ctxText])
 	for i := range cands {
@@ -111,7 +109,7 @@ func (s *Service) rerank(ctx context.Context, a *adapters.Active, ti *tenantInde
 		}
 		cands[i].Risk = &risk
 	}
-	return nil
+	return true, nil
 }
 
 // vectorCache keeps action embeddings across recalls: the same few tool

@@ -1,11 +1,12 @@
 // Package recall answers "what should the agent know for this task now?":
 // it ranks the tenant's mistake notes and procedures (BM25 over what each
-// item is about, weighted by its utility) together with factual entries
-// from the memory service, keeps what the judge finds relevant, and packs
-// the best into a token budget counted with a real BPE tokenizer, as
+// item is about, weighted by its utility and re-ranked by the tenant's
+// procedural adapter when it has one) together with factual entries from
+// the memory service, keeps what the judge finds relevant, and packs the
+// best into a token budget counted with a real BPE tokenizer, as
 // structured items plus one prompt-ready text block. Every recall is
-// stored, so feedback on it can update the items' utilities and retire
-// those that keep hurting.
+// stored, so feedback on it can update the items' utilities (notes,
+// procedures and facts alike) and retire those that keep hurting.
 package recall
 
 import (
@@ -220,10 +221,13 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 			return Result{}, err
 		}
 		if a != nil {
-			if err := s.rerank(ctx, a, ti, q, cands); err != nil {
+			used, err := s.rerank(ctx, a, ti, q, cands)
+			if err != nil {
 				return Result{}, err
 			}
-			adapterVersion = a.Version
+			if used {
+				adapterVersion = a.Version
+			}
 		}
 	}
 	if s.facts != nil && wantsFacts(q.Kinds) {
