@@ -42,6 +42,9 @@ func scanEntry(row pgx.Row, extra ...any) (admem.Entry, error) {
 	return e, nil
 }
 
+// scanEntryRow is scanEntry in queryAll's shape.
+func scanEntryRow(row pgx.Row) (admem.Entry, error) { return scanEntry(row) }
+
 // maxTermLen bounds one indexed term (tsvector lexemes may hold 2 KB).
 const maxTermLen = 200
 
@@ -376,21 +379,13 @@ func (db *DB) GetEntries(ctx context.Context, tenantID string, ids []string) ([]
 }
 
 func getEntries(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) ([]admem.Entry, error) {
-	rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM entries e WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])`, tenantID, ids)
+	found, err := queryAll(ctx, tx, scanEntryRow, `SELECT `+entryColumns+` FROM entries e WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])`, tenantID, ids)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
-	defer rows.Close()
-	byID := make(map[string]admem.Entry, len(ids))
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, err
-		}
+	byID := make(map[string]admem.Entry, len(found))
+	for _, e := range found {
 		byID[e.ID] = e
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err)
 	}
 	out := make([]admem.Entry, 0, len(ids))
 	for _, id := range ids {
@@ -465,30 +460,15 @@ func (db *DB) ListEntries(ctx context.Context, tenantID string, f admem.EntryFil
 			where += fmt.Sprintf(" AND (e.created_at, e.id) < ($%d, $%d::uuid)", len(args)-1, len(args))
 		}
 		args = append(args, page.Limit+1)
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM entries e WHERE e.tenant_id = $1`+where+`
+		var err error
+		out, err = queryAll(ctx, tx, scanEntryRow, `SELECT `+entryColumns+` FROM entries e WHERE e.tenant_id = $1`+where+`
 			ORDER BY e.created_at DESC, e.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEntry(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return translate(rows.Err())
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list entries: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		last := out[len(out)-1]
-		next = encodeTimeCursor(last.CreatedAt, last.ID)
-	}
+	out, next := trimPage(out, page.Limit, func(e admem.Entry) string { return encodeTimeCursor(e.CreatedAt, e.ID) })
 	return out, next, nil
 }
 
@@ -648,30 +628,16 @@ func (db *DB) ListEntryVersions(ctx context.Context, tenantID, id string, page a
 				return err
 			}
 		}
-		rows, err := tx.Query(ctx, `SELECT `+versionColumns+` FROM entry_versions v
+		var err error
+		out, err = queryAll(ctx, tx, scanVersion, `SELECT `+versionColumns+` FROM entry_versions v
 			WHERE v.tenant_id = $1 AND v.entry_id = $2 AND ($3 = 0 OR v.version < $3)
 			ORDER BY v.version DESC LIMIT $4`, tenantID, id, before, page.Limit+1)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scanVersion(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return translate(rows.Err())
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list versions of %s: %w", id, err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		next = encodeIDCursor(int64(out[len(out)-1].Version))
-	}
+	out, next := trimPage(out, page.Limit, func(v admem.EntryVersion) string { return encodeIDCursor(int64(v.Version)) })
 	return out, next, nil
 }
 
