@@ -26,8 +26,14 @@ import (
 // every task it records trials 1..k-1, lets the worker learn, then asks
 // recall with trial k's task and checks whether the mistake notes returned
 // cover the error signatures trial k actually hits. It also measures recall
-// latency and batch ingest throughput.
+// latency and batch ingest throughput. With --guard it runs the guard
+// replay instead (runTauReplayGuard).
 func runTauReplay(ctx context.Context, e *env, args []string) error {
+	for i, a := range args {
+		if a == "--guard" || a == "-guard" {
+			return runTauReplayGuard(ctx, e, append(args[:i:i], args[i+1:]...))
+		}
+	}
 	fs := flag.NewFlagSet("taureplay", flag.ContinueOnError)
 	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (for /metrics)")
 	budget := fs.Int("budget", recall.DefaultBudget, "recall token budget")

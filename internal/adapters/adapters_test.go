@@ -5,79 +5,26 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
+	"github.com/admem/admem/internal/adapters/adapterstest"
 	"github.com/admem/admem/internal/apitest"
 	"github.com/admem/admem/internal/learner/adapter"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// synthSteps makes n labelled steps in d dimensions from a hidden rule:
-// an action fails when its direction agrees with the context's family
-// direction, so the bilinear term has something to learn.
 func synthSteps(n, d int, seed uint64, prefix string) []admem.LabelledStep {
-	rng := rand.New(rand.NewPCG(seed, 99))
-	unit := func() []float32 {
-		v := make([]float32, d)
-		var ss float64
-		for i := range v {
-			x := rng.NormFloat64()
-			v[i] = float32(x)
-			ss += x * x
-		}
-		for i := range v {
-			v[i] /= float32(math.Sqrt(ss))
-		}
-		return v
-	}
-	families := make([][]float32, 8)
-	for i := range families {
-		families[i] = unit()
-	}
-	actions := make([][]float32, 24)
-	for i := range actions {
-		actions[i] = unit()
-	}
-	out := make([]admem.LabelledStep, n)
-	for i := range out {
-		f, a := i%len(families), rng.IntN(len(actions))
-		c := make([]float32, d)
-		noise := unit()
-		for k := range c {
-			c[k] = families[f][k] + 0.3*noise[k]
-		}
-		failed := (f+a)%3 == 0
-		s := admem.LabelledStep{TrajectoryID: fmt.Sprintf("%s-%d", prefix, i), StepIndex: 0, EmbedderID: "synth", Context: c, Action: actions[a],
-			ActionText: fmt.Sprintf("tool%d()", a), ActionPattern: fmt.Sprintf("tool%d()", a), Failed: failed, SeenAt: time.Now()}
-		if failed {
-			s.SignatureID, s.Signature, s.Tool, s.ErrorClass = fmt.Sprintf("sig%d", a), fmt.Sprintf("tool%d: Error", a), fmt.Sprintf("tool%d", a), "Error"
-		}
-		out[i] = s
-	}
-	return out
+	return adapterstest.SynthSteps(n, d, seed, prefix)
 }
 
 func record(t testing.TB, env *apitest.Env, tenant string, steps []admem.LabelledStep) {
 	t.Helper()
-	assign := func(s admem.LabelledStep, same []admem.FailureCluster) admem.FailureCluster {
-		if len(same) > 0 {
-			c := same[0]
-			c.Count++
-			return c
-		}
-		return admem.FailureCluster{SignatureID: s.SignatureID, Signature: s.Signature, Tool: s.Tool, EmbedderID: s.EmbedderID, Count: 1,
-			FirstSeenAt: s.SeenAt, LastSeenAt: s.SeenAt}
-	}
-	for lo := 0; lo < len(steps); lo += 1000 {
-		if _, err := env.Infra.DB.RecordLabelledSteps(context.Background(), tenant, steps[lo:min(lo+1000, len(steps))], assign); err != nil {
-			t.Fatal(err)
-		}
+	if err := adapterstest.Record(context.Background(), env.Infra.DB, tenant, steps); err != nil {
+		t.Fatal(err)
 	}
 }
 
