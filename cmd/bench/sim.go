@@ -131,8 +131,12 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			fams := world.Families()
 			fworld := sim.NewWorld(sim.Config{Seed: *seed}) // no drift: only memory may change the second evaluation
 			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting protocol: learn %s, %d updates on the other families\n", arm, fams[0], *forgetUpdates)
-			fr, err := sim.RunForgetting(ctx, fworld, fmem, agent, sim.ForgettingConfig{Seed: *seed + 1, Family: fams[0], Others: fams[1:],
-				LearnEpisodes: *forgetLearn, EvalEpisodes: *forgetEval, LongShare: *long, UpdatesTarget: *forgetUpdates})
+			fcfg := sim.ForgettingConfig{Seed: *seed + 1, Family: fams[0], Others: fams[1:],
+				LearnEpisodes: *forgetLearn, EvalEpisodes: *forgetEval, LongShare: *long, UpdatesTarget: *forgetUpdates}
+			if fhm != nil {
+				fcfg.AdapterVersions = fhm.AdapterVersions
+			}
+			fr, err := sim.RunForgetting(ctx, fworld, fmem, agent, fcfg)
 			if err != nil {
 				return fmt.Errorf("sim %s forgetting: %w", arm, err)
 			}
@@ -173,6 +177,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			rep.Set(p+".forgetting_before", r.forget.Before.Rate)
 			rep.Set(p+".forgetting_after", r.forget.After.Rate)
 			rep.Set(p+".forgetting_updates", float64(r.forget.Updates))
+			if r.forget.AdapterUpdates >= 0 {
+				rep.Set(p+".forgetting_adapter_updates", float64(r.forget.AdapterUpdates))
+			}
 		}
 		if r.timings != nil {
 			step, guard, recall := overheadSamples(r.timings)

@@ -48,6 +48,10 @@ type ForgettingConfig struct {
 	// recorded episode counts as one update, a proxy for memories without
 	// an adapter.
 	Updates func(context.Context) (int, error)
+	// AdapterVersions, when set, reads how many adapter versions the
+	// memory has trained; the result reports how many were trained in
+	// between, whatever counted as an update.
+	AdapterVersions func(context.Context) (int, error)
 	// MaxEpisodes caps the episodes played in between.
 	MaxEpisodes int
 	// StartIndex is the episode index the protocol starts at (drift rules
@@ -61,13 +65,16 @@ type ForgettingResult struct {
 	Before Rate // success right after learning
 	After  Rate // success after the intervening updates
 	// Forgetting is Before minus After, in percentage points.
-	Forgetting  float64
-	Updates     int
-	Intervening int // episodes played in between
-	Learn       []EpisodeResult
-	EvalBefore  []EpisodeResult
-	Between     []EpisodeResult
-	EvalAfter   []EpisodeResult
+	Forgetting float64
+	Updates    int
+	// AdapterUpdates is how many adapter versions were trained in between
+	// (-1: not read).
+	AdapterUpdates int
+	Intervening    int // episodes played in between
+	Learn          []EpisodeResult
+	EvalBefore     []EpisodeResult
+	Between        []EpisodeResult
+	EvalAfter      []EpisodeResult
 }
 
 // RunForgetting plays the forgetting protocol against mem.
@@ -102,6 +109,13 @@ func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig,
 	if err != nil {
 		return res, err
 	}
+	res.AdapterUpdates = -1
+	versions := 0
+	if cfg.AdapterVersions != nil {
+		if versions, err = cfg.AdapterVersions(ctx); err != nil {
+			return res, err
+		}
+	}
 	for res.Updates < cfg.UpdatesTarget && res.Intervening < cfg.MaxEpisodes {
 		spec := specs(cfg.Others, 1)
 		spec[0].Family = cfg.Others[res.Intervening%len(cfg.Others)]
@@ -116,6 +130,13 @@ func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig,
 			return res, err
 		}
 		res.Updates = n - start
+	}
+	if cfg.AdapterVersions != nil {
+		n, err := cfg.AdapterVersions(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.AdapterUpdates = n - versions
 	}
 	// The same tasks and agent streams as before, so only memory changed.
 	if res.EvalAfter, err = Run(ctx, w, mem, slices.Clone(eval), RunConfig{Agent: agent, NoRecord: true}); err != nil {

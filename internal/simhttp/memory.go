@@ -310,6 +310,8 @@ func (m *Memory) WaitLearned(ctx context.Context, timeout time.Duration) (cluste
 	posted = m.failed
 	m.mu.Unlock()
 	deadline := time.Now().Add(timeout)
+	// The worker usually catches up within a second: poll fast at first.
+	wait := 20 * time.Millisecond
 	for {
 		clustered = 0
 		var cursor *string
@@ -335,9 +337,27 @@ func (m *Memory) WaitLearned(ctx context.Context, timeout time.Duration) (cluste
 		select {
 		case <-ctx.Done():
 			return clustered, posted, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, 250*time.Millisecond)
 	}
+}
+
+// AdapterVersions is the newest adapter version trained for the arm's
+// tenant (GET /v1/adapters, admin scope), whatever the gate decided about
+// it: the number of adapter updates so far, 0 before the first.
+func (m *Memory) AdapterVersions(ctx context.Context) (int, error) {
+	r, err := m.c.ListAdaptersWithResponse(ctx, &client.ListAdaptersParams{Limit: ptr(1)})
+	if err != nil {
+		return 0, fmt.Errorf("simhttp: adapters: %w", err)
+	}
+	if r.JSON200 == nil {
+		return 0, fmt.Errorf("simhttp: adapters: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+	}
+	if len(r.JSON200.Items) == 0 {
+		return 0, nil
+	}
+	return r.JSON200.Items[0].Version, nil
 }
 
 func scopeOf(s admem.Scope) *client.TrajectoryScope {
