@@ -12,7 +12,8 @@ package embed
 import (
 	"context"
 	"errors"
-	"math"
+
+	"github.com/admem/admem/internal/vecmath"
 )
 
 // Embedder turns texts into vectors of one fixed vector space.
@@ -31,36 +32,9 @@ type Embedder interface {
 // is corrupt.
 var ErrFormat = errors.New("embed: bad word-vector file")
 
-// Normalize scales v to unit L2 length in place. The zero vector stays zero:
-// there is no direction to keep, and inventing one would fake similarity.
-func Normalize(v []float32) {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	if ss == 0 {
-		return
-	}
-	inv := float32(1 / math.Sqrt(ss))
-	for i := range v {
-		v[i] *= inv
-	}
-}
+// Normalize scales v to unit L2 length in place; the zero vector stays zero.
+func Normalize(v []float32) { vecmath.Normalize(v) }
 
 // Cosine returns the cosine similarity of a and b, 0 when either is zero or
 // their lengths differ.
-func Cosine(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return 0
-	}
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
-}
+func Cosine(a, b []float32) float64 { return vecmath.Cosine(a, b) }

@@ -23,6 +23,7 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/learner"
 	"github.com/admem/admem/internal/signature"
+	"github.com/admem/admem/internal/vecmath"
 )
 
 // Embedder turns texts into unit vectors of one space (internal/embed
@@ -257,7 +258,7 @@ func (s *Service) assign(st admem.LabelledStep, same []admem.FailureCluster) adm
 		}
 		sim := 1.0 // no context to compare: the signature alone decides
 		if len(c.Centroid) == len(st.Context) && !isZero(c.Centroid) && !isZero(st.Context) {
-			sim = cosine(c.Centroid, st.Context)
+			sim = vecmath.Cosine(c.Centroid, st.Context)
 		}
 		if sim > bestSim {
 			best, bestSim = i, sim
@@ -421,7 +422,7 @@ func Coherence(members [][]float32) float64 {
 	c := mean(members)
 	s := 0.0
 	for _, m := range members {
-		s += cosine(c, m)
+		s += vecmath.Cosine(c, m)
 	}
 	return s / float64(len(members))
 }
@@ -509,7 +510,7 @@ func TwoMeans(vecs [][]float32) []bool {
 		changed := false
 		var ga, gb [][]float32
 		for i, v := range vecs {
-			inB := cosine(v, cb) > cosine(v, ca)
+			inB := vecmath.Cosine(v, cb) > vecmath.Cosine(v, ca)
 			if inB != group[i] || iter == 0 {
 				changed = changed || inB != group[i]
 				group[i] = inB
@@ -545,7 +546,7 @@ func TwoMeans(vecs [][]float32) []bool {
 func argmin(vecs [][]float32, ref []float32) int {
 	best, bestSim := 0, math.Inf(1)
 	for i, v := range vecs {
-		if s := cosine(v, ref); s < bestSim {
+		if s := vecmath.Cosine(v, ref); s < bestSim {
 			best, bestSim = i, s
 		}
 	}
@@ -604,22 +605,6 @@ func isZero(v []float32) bool {
 		}
 	}
 	return true
-}
-
-func cosine(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return 0
-	}
-	var d, na, nb float64
-	for i := range a {
-		d += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return d / math.Sqrt(na*nb)
 }
 
 // CanonicalText is the canonical action with its literal values, for

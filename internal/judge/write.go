@@ -25,6 +25,7 @@ import (
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/lexical"
+	"github.com/admem/admem/internal/vecmath"
 )
 
 // WriteInput is the write being judged.
@@ -188,7 +189,7 @@ type comparison struct {
 func compare(a, b text, va, vb []float32) comparison {
 	c := comparison{jaccard: jaccard(a.terms, b.terms), wordJaccard: jaccard(dropNumbers(a.terms), dropNumbers(b.terms))}
 	if len(va) > 0 && len(va) == len(vb) {
-		c.cosine, c.hasCosine = cosine(va, vb), true
+		c.cosine, c.hasCosine = vecmath.Cosine(va, vb), true
 	}
 	return c
 }
@@ -290,19 +291,6 @@ func sameKeys(a, b map[string]struct{}) bool {
 		}
 	}
 	return true
-}
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 func negation(w string) bool {
