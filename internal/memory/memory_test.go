@@ -12,29 +12,13 @@ import (
 	"github.com/admem/admem/internal/memory"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/testenv"
-	"github.com/jackc/pgx/v5"
 )
 
 // setup opens a private database as the application role and makes a tenant.
 func setup(t *testing.T) (*store.DB, string) {
 	t.Helper()
-	pg := testenv.DB(t)
-	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, pg.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
-	var tenantID string
-	if err := owner.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('mem-test') RETURNING id`).Scan(&tenantID); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, pg.AppURL, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	return db, tenantID
+	db := testenv.DB(t).Store(t)
+	return db, testenv.Tenant(t, db, "mem-test")
 }
 
 func wordVectors(t *testing.T) *embed.WordVectors {

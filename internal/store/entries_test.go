@@ -10,7 +10,6 @@ import (
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/lexical"
-	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/testenv"
 	"github.com/jackc/pgx/v5"
 )
@@ -20,22 +19,9 @@ import (
 // candidate pruning active (most queries hold common terms).
 func TestLexicalSearchIsBM25(t *testing.T) {
 	t.Parallel()
-	pg := testenv.DB(t)
 	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, pg.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
-	var tenant string
-	if err := owner.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('bm25') RETURNING id`).Scan(&tenant); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, pg.AppURL, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testenv.DB(t).Store(t)
+	tenant := testenv.Tenant(t, db, "bm25")
 
 	rng := rand.New(rand.NewPCG(7, 7))
 	vocab := make([]string, 3000)
@@ -90,23 +76,8 @@ func TestLexicalCandidatesStayInTenant(t *testing.T) {
 	t.Parallel()
 	pg := testenv.DB(t)
 	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, pg.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
-	var a, b string
-	if err := owner.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('lex-a') RETURNING id`).Scan(&a); err != nil {
-		t.Fatal(err)
-	}
-	if err := owner.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('lex-b') RETURNING id`).Scan(&b); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, pg.AppURL, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pg.Store(t)
+	a, b := testenv.Tenant(t, db, "lex-a"), testenv.Tenant(t, db, "lex-b")
 	c := "secret launch codename bluebird"
 	if _, err := db.InsertEntries(ctx, a, []admem.EntryWrite{{Entry: admem.Entry{Kind: "fact", Content: c}, Index: admem.EntryIndex{Terms: lexical.Analyze(c)},
 		Provenance: admem.Provenance{Source: admem.SourceRequest}}}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/testenv"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -21,11 +22,8 @@ func TestLearningTablesAreTenantIsolated(t *testing.T) {
 	var ids []string
 	var clusterIDs []string
 	for _, name := range []string{"learn-a", "learn-b"} {
-		ten, err := db.CreateTenant(ctx, admem.Tenant{Name: name, Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, ten.ID)
+		tenantID := testenv.Tenant(t, db, name)
+		ids = append(ids, tenantID)
 		steps := []admem.LabelledStep{
 			{TrajectoryID: "t1", StepIndex: 0, EmbedderID: "e", Context: []float32{1, 0}, Action: []float32{0, 1}, Failed: true,
 				SignatureID: "s", Signature: "x: Error", Tool: "x", SeenAt: time.Now()},
@@ -39,21 +37,21 @@ func TestLearningTablesAreTenantIsolated(t *testing.T) {
 			return admem.FailureCluster{SignatureID: s.SignatureID, Signature: s.Signature, Tool: s.Tool, EmbedderID: "e",
 				Centroid: s.Context, Count: 1, FirstSeenAt: s.SeenAt, LastSeenAt: s.SeenAt}
 		}
-		n, err := db.RecordLabelledSteps(ctx, ten.ID, steps, assign)
+		n, err := db.RecordLabelledSteps(ctx, tenantID, steps, assign)
 		if err != nil || n != 2 {
 			t.Fatalf("record: %d %v", n, err)
 		}
 		// Recording the same steps again adds nothing.
-		if n, err := db.RecordLabelledSteps(ctx, ten.ID, steps, assign); err != nil || n != 0 {
+		if n, err := db.RecordLabelledSteps(ctx, tenantID, steps, assign); err != nil || n != 0 {
 			t.Fatalf("re-record: %d %v", n, err)
 		}
-		cs, _, err := db.ListFailureClusters(ctx, ten.ID, admem.FailureFilter{}, admem.Page{})
+		cs, _, err := db.ListFailureClusters(ctx, tenantID, admem.FailureFilter{}, admem.Page{})
 		if err != nil || len(cs) != 1 || cs[0].Count != 1 || len(cs[0].Centroid) != 2 {
 			t.Fatalf("clusters: %+v %v", cs, err)
 		}
 		cid = cs[0].ID
 		clusterIDs = append(clusterIDs, cid)
-		if _, err := db.SaveAdapterVersion(ctx, ten.ID, admem.AdapterVersion{Status: admem.AdapterActive, Blob: []byte("x"), EmbedderID: "e", Dim: 2},
+		if _, err := db.SaveAdapterVersion(ctx, tenantID, admem.AdapterVersion{Status: admem.AdapterActive, Blob: []byte("x"), EmbedderID: "e", Dim: 2},
 			0, admem.AdapterTrainingState{TrainedThrough: 1}); err != nil {
 			t.Fatal(err)
 		}

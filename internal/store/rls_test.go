@@ -12,13 +12,7 @@ import (
 
 func openTest(t *testing.T) *store.DB {
 	t.Helper()
-	pg := testenv.DB(t)
-	db, err := store.Open(context.Background(), pg.AppURL, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	return db
+	return testenv.DB(t).Store(t)
 }
 
 // TestRowLevelSecurityBlocksUnfilteredQueries proves the second lock: a query
@@ -30,13 +24,10 @@ func TestRowLevelSecurityBlocksUnfilteredQueries(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for _, name := range []string{"rls-a", "rls-b"} {
-		ten, err := db.CreateTenant(ctx, admem.Tenant{Name: name, Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, ten.ID)
+		tenantID := testenv.Tenant(t, db, name)
+		ids = append(ids, tenantID)
 		for i := 0; i < 2; i++ {
-			if _, err := db.CreateKey(ctx, admem.APIKey{TenantID: ten.ID, Name: "k", Prefix: name + "-" + string(rune('0'+i)),
+			if _, err := db.CreateKey(ctx, admem.APIKey{TenantID: tenantID, Name: "k", Prefix: name + "-" + string(rune('0'+i)),
 				Scopes: []admem.KeyScope{admem.ScopeRead}}, []byte("h"), admem.AuditEvent{Action: "key.created"}); err != nil {
 				t.Fatal(err)
 			}
@@ -99,34 +90,31 @@ func TestIdempotencyClaims(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
 	ctx := context.Background()
-	ten, err := db.CreateTenant(ctx, admem.Tenant{Name: "idem", Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h1"), store.IdempotencyTTLForTest); r != nil || err != nil {
+	tenantID := testenv.Tenant(t, db, "idem")
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest); r != nil || err != nil {
 		t.Fatalf("first claim: %v %v", r, err)
 	}
-	if _, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h1"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyInFlight {
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyInFlight {
 		t.Fatalf("in flight: %v", err)
 	}
-	if err := db.CompleteIdempotent(ctx, ten.ID, "k", store.IdempotentResponse{Status: 201, ContentType: "application/json", Body: []byte("x")}); err != nil {
+	if err := db.CompleteIdempotent(ctx, tenantID, "k", store.IdempotentResponse{Status: 201, ContentType: "application/json", Body: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h1"), store.IdempotencyTTLForTest)
+	r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest)
 	if err != nil || r == nil || r.Status != 201 || string(r.Body) != "x" {
 		t.Fatalf("replay: %+v %v", r, err)
 	}
-	if _, err := db.BeginIdempotent(ctx, ten.ID, "k", []byte("h2"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyMismatch {
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h2"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyMismatch {
 		t.Fatalf("mismatch: %v", err)
 	}
 	// Aborting a claim frees the key.
-	if _, err := db.BeginIdempotent(ctx, ten.ID, "k2", []byte("h"), store.IdempotencyTTLForTest); err != nil {
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k2", []byte("h"), store.IdempotencyTTLForTest); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AbortIdempotent(ctx, ten.ID, "k2"); err != nil {
+	if err := db.AbortIdempotent(ctx, tenantID, "k2"); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := db.BeginIdempotent(ctx, ten.ID, "k2", []byte("other"), store.IdempotencyTTLForTest); r != nil || err != nil {
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k2", []byte("other"), store.IdempotencyTTLForTest); r != nil || err != nil {
 		t.Fatalf("claim after abort: %v %v", r, err)
 	}
 }

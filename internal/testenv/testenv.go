@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/admem/admem"
 	"github.com/admem/admem/internal/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
@@ -85,6 +86,28 @@ func DB(t testing.TB) Postgres {
 		OwnerURL: withDB(admin, name, "", ""),
 		Name:     name,
 	}
+}
+
+// Store opens the database as the application role (row-level security
+// applies) and closes it when the test ends.
+func (p Postgres) Store(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), p.AppURL, 4)
+	if err != nil {
+		t.Fatalf("testenv: open store: %v", err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// Tenant creates an active tenant named name and returns its id.
+func Tenant(t testing.TB, db *store.DB, name string) string {
+	t.Helper()
+	ten, err := db.CreateTenant(context.Background(), admem.Tenant{Name: name, Status: admem.TenantActive}, admem.AuditEvent{Action: "tenant.created"})
+	if err != nil {
+		t.Fatalf("testenv: create tenant %s: %v", name, err)
+	}
+	return ten.ID
 }
 
 // ensureTemplate creates admem_tpl_<digest> once per migration set, under an
