@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/admem/admem/client"
 	"github.com/admem/admem/internal/sim"
 )
 
@@ -163,6 +164,39 @@ func ParseProcedure(id, content string) (sim.RecallItem, bool) {
 		if a, ok := ParseAction(call, false); ok {
 			it.Steps = append(it.Steps, a)
 		}
+	}
+	return it, len(it.Steps) > 0
+}
+
+// MistakeItem converts a structured mistake note (the `mistake` of a recall
+// or learned item) into a simulator recall item: its masked action pattern,
+// the tool before it, the error and the most supported correction.
+func MistakeItem(id, content string, m *client.Mistake) (sim.RecallItem, bool) {
+	it := sim.RecallItem{ID: id, Kind: sim.ItemMistake, Text: content}
+	p, ok := ParseAction(m.DoingPattern, true)
+	if !ok {
+		return it, false
+	}
+	it.Pattern = &p
+	if m.After != nil {
+		it.After = *m.After
+	}
+	it.Signature = m.FailsWith.ErrorClass + ": " + m.FailsWith.MessageTemplate
+	if m.Correction != nil {
+		if c, ok := ParseAction(m.Correction.Do, false); ok {
+			it.Correction = &c
+		}
+	}
+	return it, true
+}
+
+// ProcedureItem converts a structured procedure (the `procedure` of a recall
+// or learned item) into a recall item whose steps are its script, "{param}"
+// placeholders kept.
+func ProcedureItem(id, content string, p *client.Procedure) (sim.RecallItem, bool) {
+	it := sim.RecallItem{ID: id, Kind: sim.ItemProcedure, Text: content}
+	for _, st := range p.Script {
+		it.Steps = append(it.Steps, sim.ActionFromStep(st.Tool, st.Args))
 	}
 	return it, len(it.Steps) > 0
 }

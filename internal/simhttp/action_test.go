@@ -3,6 +3,7 @@ package simhttp
 import (
 	"testing"
 
+	"github.com/admem/admem/client"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/sim"
 )
@@ -69,5 +70,41 @@ func TestParseMistakeAndProcedure(t *testing.T) {
 	p, ok := ParseProcedure("p1", proc)
 	if !ok || len(p.Steps) != 2 || p.Steps[1].Tool != "refund" || p.Steps[1].Args["order_id"] != "{order_id}" || p.Steps[1].Args["amount"] != "12.50" {
 		t.Errorf("procedure parsed as %+v", p.Steps)
+	}
+}
+
+func TestStructuredMistakeAndProcedure(t *testing.T) {
+	after := "search_flights"
+	m := &client.Mistake{Tool: "book_flight", After: &after, DoingPattern: "book_flight(date=<DATE>, fare=economy)",
+		Correction: &client.Correction{Kind: "before", Do: "verify_fare(fare=economy)"}}
+	m.FailsWith.ErrorClass, m.FailsWith.MessageTemplate = "InvalidArgument", "fare <STR> not acknowledged"
+	it, ok := toItem("n1", "mistake", "text", m, nil)
+	want := sim.Action{Tool: "book_flight", Args: map[string]string{"date": "*", "fare": "economy"}}
+	if !ok || it.Kind != sim.ItemMistake || it.Pattern == nil || !it.Pattern.Equal(want) {
+		t.Fatalf("pattern %v %v, want %v", it.Pattern, ok, want)
+	}
+	if it.After != after || it.Signature != "InvalidArgument: fare <STR> not acknowledged" {
+		t.Errorf("after %q signature %q", it.After, it.Signature)
+	}
+	if it.Correction == nil || it.Correction.Tool != "verify_fare" || it.Correction.Args["fare"] != "economy" {
+		t.Errorf("correction %v", it.Correction)
+	}
+	if _, ok := toItem("n2", "mistake", "text", &client.Mistake{DoingPattern: "not a call"}, nil); ok {
+		t.Error("a note without a call pattern was read")
+	}
+
+	p := &client.Procedure{}
+	p.Script = append(p.Script, struct {
+		Args    map[string]interface{} `json:"args"`
+		Support int                    `json:"support"`
+		Text    string                 `json:"text"`
+		Tool    string                 `json:"tool"`
+	}{Args: map[string]any{"order_id": "{order_id}", "reason": "damaged"}, Tool: "refund"})
+	pi, ok := toItem("p1", "procedure", "no numbered lines here", nil, p)
+	if !ok || len(pi.Steps) != 1 || pi.Steps[0].Tool != "refund" || pi.Steps[0].Args["order_id"] != "{order_id}" {
+		t.Errorf("procedure read as %+v", pi.Steps)
+	}
+	if _, ok := toItem("p2", "procedure", "no numbered lines here", nil, &client.Procedure{}); ok {
+		t.Error("an empty procedure was read")
 	}
 }

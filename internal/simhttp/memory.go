@@ -15,18 +15,19 @@
 //     values and all, to the agent as a worked example (a procedure item
 //     without placeholders). Guard is never called: every candidate is
 //     allowed. Trajectories are recorded as in every arm.
-//   - notes: mistake notes and procedures without the adapter. Recall asks
-//     for kinds "mistake" and "procedure"; guard is POST /v1/guard, but the
-//     decision is recomputed from the response's note_risk alone against the
-//     response's thresholds. The API has no per-tenant switch to turn the
-//     adapter off (neither the learning settings nor the tenant's guard
-//     settings hold one), so the worker still trains an adapter for this
-//     tenant; it just never changes a decision of this arm.
+//   - notes: mistake notes and procedures without the adapter. Before its
+//     first call the arm turns the tenant's adapter off (PUT
+//     /v1/guard/settings, use_adapter false), so guard decides from the
+//     mistake notes alone and recall does not re-rank with the adapter; the
+//     worker still trains adapters for the tenant, which it never uses.
+//     Recall asks for kinds "mistake" and "procedure".
 //   - full: everything. Recall of all kinds, guard decisions as served.
 //
 // Recall goes through POST /v1/recall; when the server answers 404 (a build
 // without the route), recall falls back to listing the tenant's learned
-// items (GET /v1/learned?kind=…), which is unranked. Recall feedback, which
+// items (GET /v1/learned?kind=…), which is unranked. Notes and procedures
+// are read from their structured forms (`mistake`, `procedure`), or from
+// their text when a server sends none. Recall feedback, which
 // the generated client also has, is posted with a small JSON request of its
 // own so a 404 or 409 is counted rather than failing the episode.
 //
@@ -123,6 +124,7 @@ type Memory struct {
 	recalled   map[string]int
 	lastRecall string
 	feedback   map[int]int // feedback responses by status
+	ready      bool        // the tenant's settings are the arm's
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -423,20 +425,11 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		return nil, fmt.Errorf("simhttp: guard: %d results for %d candidates", len(g.Results), len(cands))
 	}
 	out := make([]sim.Verdict, len(cands))
+	if m.cfg.Arm == ArmNotes && g.AdapterVersion != nil {
+		return nil, fmt.Errorf("simhttp: guard: the notes arm was answered with adapter v%d", *g.AdapterVersion)
+	}
 	for i, res := range g.Results {
 		v := sim.Verdict{Risk: float64(res.Risk), Decision: sim.Decision(res.Decision)}
-		if m.cfg.Arm == ArmNotes {
-			// No adapter: the decision the mistake notes alone give.
-			v.Risk = float64(res.NoteRisk)
-			switch {
-			case res.NoteRisk >= g.Thresholds.Block:
-				v.Decision = sim.Block
-			case res.NoteRisk >= g.Thresholds.Warn:
-				v.Decision = sim.Warn
-			default:
-				v.Decision = sim.Allow
-			}
-		}
 		if v.Decision != sim.Allow {
 			for _, rs := range res.Reasons {
 				v.Reasons = append(v.Reasons, rs.Note)
@@ -474,6 +467,8 @@ type recallResponse struct {
 type recallItem struct {
 	ID, Kind, Content string
 	Score             float64
+	Mistake           *client.Mistake
+	Procedure         *client.Procedure
 }
 
 var errNoRecallRoute = fmt.Errorf("simhttp: the API has no /v1/recall")
@@ -497,7 +492,8 @@ func (m *Memory) postRecall(ctx context.Context, task string, scope admem.Scope,
 	out.RecallID = r.JSON200.RecallId.String()
 	out.Text = r.JSON200.Text
 	for _, it := range r.JSON200.Items {
-		out.Items = append(out.Items, recallItem{ID: it.Id.String(), Kind: it.Kind, Content: it.Content, Score: float64(it.Score)})
+		out.Items = append(out.Items, recallItem{ID: it.Id.String(), Kind: it.Kind, Content: it.Content, Score: float64(it.Score),
+			Mistake: it.Mistake, Procedure: it.Procedure})
 	}
 	return out, serverMS(r.HTTPResponse.Header), nil
 }
@@ -538,9 +534,43 @@ func (m *Memory) FeedbackStatuses() map[int]int {
 	return maps.Clone(m.feedback)
 }
 
+// setup turns the adapter off for the notes arm's tenant, once: PUT
+// /v1/guard/settings with use_adapter false and the thresholds unchanged,
+// so guard and recall answer from mistake notes alone.
+func (m *Memory) setup(ctx context.Context) error {
+	m.mu.Lock()
+	done := m.ready
+	m.mu.Unlock()
+	if done || m.cfg.Arm != ArmNotes {
+		return nil
+	}
+	g, err := m.c.GetGuardSettingsWithResponse(ctx)
+	if err != nil {
+		return fmt.Errorf("simhttp: guard settings: %w", err)
+	}
+	if g.JSON200 == nil {
+		return fmt.Errorf("simhttp: guard settings: %d %s", g.StatusCode(), bytes.TrimSpace(g.Body))
+	}
+	p, err := m.c.PutGuardSettingsWithResponse(ctx, client.GuardSettingsUpdate{Warn: g.JSON200.Warn, Block: g.JSON200.Block, UseAdapter: ptr(false)})
+	if err != nil {
+		return fmt.Errorf("simhttp: guard settings: %w", err)
+	}
+	if p.JSON200 == nil || p.JSON200.UseAdapter {
+		return fmt.Errorf("simhttp: guard settings: the adapter stays on: %d %s", p.StatusCode(), bytes.TrimSpace(p.Body))
+	}
+	m.mu.Lock()
+	m.ready = true
+	m.mu.Unlock()
+	return nil
+}
+
 // Recall asks the API what matters for the task (see the package doc for
 // what each arm asks).
 func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (sim.RecallResult, error) {
+	if err := m.setup(ctx); err != nil {
+		m.startEpisode(-1)
+		return sim.RecallResult{}, err
+	}
 	kinds := []string{"mistake", "procedure", "fact"}
 	switch m.cfg.Arm {
 	case ArmRetrieval:
@@ -571,7 +601,7 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 		m.mu.Unlock()
 		m.mu.Lock()
 		for _, it := range rr.Items {
-			if item, ok := toItem(it.ID, it.Kind, it.Content); ok {
+			if item, ok := toItem(it.ID, it.Kind, it.Content, it.Mistake, it.Procedure); ok {
 				item.Score = it.Score
 				res.Items = append(res.Items, item)
 				m.recalled[it.Kind]++
@@ -595,11 +625,19 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 	return res, nil
 }
 
-func toItem(id, kind, content string) (sim.RecallItem, bool) {
+// toItem reads a recalled or learned item: from its structured form when
+// the server sends one, else from its text.
+func toItem(id, kind, content string, m *client.Mistake, p *client.Procedure) (sim.RecallItem, bool) {
 	switch kind {
 	case "mistake":
+		if m != nil {
+			return MistakeItem(id, content, m)
+		}
 		return ParseMistake(id, content)
 	case "procedure":
+		if p != nil {
+			return ProcedureItem(id, content, p)
+		}
 		return ParseProcedure(id, content)
 	case "fact":
 		return sim.RecallItem{ID: id, Kind: sim.ItemFact, Text: content}, true
@@ -620,7 +658,7 @@ func (m *Memory) learnedItems(ctx context.Context) ([]sim.RecallItem, error) {
 			return nil, fmt.Errorf("simhttp: learned: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
 		}
 		for _, it := range r.JSON200.Items {
-			if item, ok := toItem(it.Id.String(), string(it.Kind), it.Content); ok {
+			if item, ok := toItem(it.Id.String(), string(it.Kind), it.Content, it.Mistake, it.Procedure); ok {
 				out = append(out, item)
 			}
 		}
