@@ -1,31 +1,18 @@
 package learner
 
 import (
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/taubench"
+	"github.com/admem/admem/internal/testenv"
 )
 
 func loadAirline(t *testing.T) []taubench.Episode {
 	t.Helper()
-	p := os.Getenv("TAUBENCH_FILE")
-	if p == "" {
-		p = filepath.Join("..", "..", "..", "shared", "data", "taubench", "airline-dev.json")
-	}
-	if _, err := os.Stat(p); err != nil {
-		if errors.Is(err, fs.ErrNotExist) && os.Getenv("CI") != "true" {
-			t.Skipf("tau-bench data not found at %s (set TAUBENCH_FILE)", p)
-		}
-		t.Fatalf("tau-bench data: %v", err)
-	}
-	eps, err := taubench.Load(p)
+	eps, err := taubench.Load(testenv.SharedData(t, "TAUBENCH_FILE", "taubench/airline-dev.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/admem/admem/internal/embed"
 	"github.com/admem/admem/internal/lexical"
 	"github.com/admem/admem/internal/locomo"
+	"github.com/admem/admem/internal/testenv"
 )
 
 // docOptions choose what text of a turn is indexed.
@@ -284,10 +285,7 @@ func TestLoCoMo(t *testing.T) {
 	if os.Getenv("ADMEM_LOCOMO") == "" {
 		t.Skip("measurement: set ADMEM_LOCOMO=1 to run")
 	}
-	path := os.Getenv("ADMEM_LOCOMO_DATA")
-	if path == "" {
-		path = repoPath("../shared/data/locomo/locomo-dev.json")
-	}
+	path := testenv.SharedData(t, "ADMEM_LOCOMO_DATA", "locomo/locomo-dev.json")
 	convs, skipped, err := locomo.Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -2,32 +2,14 @@ package signature
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// taubenchFile finds the shared airline log. Under CI=true a missing file
-// fails the test: the figures below are part of what CI checks.
-func taubenchFile(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("TAUBENCH_FILE")
-	if p == "" {
-		p = filepath.Join("..", "..", "..", "shared", "data", "taubench", "airline-dev.json")
-	}
-	if _, err := os.Stat(p); err != nil {
-		if errors.Is(err, fs.ErrNotExist) && os.Getenv("CI") != "true" {
-			t.Skipf("tau-bench data not found at %s (set TAUBENCH_FILE)", p)
-		}
-		t.Fatalf("tau-bench data: %v", err)
-	}
-	return p
-}
+	"github.com/admem/admem/internal/testenv"
+)
 
 // A minimal reading of the log, independent of internal/taubench, so the
 // normaliser's figures do not depend on the parser under test elsewhere.
@@ -50,7 +32,7 @@ type tbError struct {
 
 func loadTaubenchErrors(t *testing.T) []tbError {
 	t.Helper()
-	raw, err := os.ReadFile(taubenchFile(t))
+	raw, err := os.ReadFile(testenv.SharedData(t, "TAUBENCH_FILE", "taubench/airline-dev.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

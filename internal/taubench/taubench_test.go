@@ -2,33 +2,17 @@ package taubench
 
 import (
 	"errors"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/testenv"
 )
-
-func dataFile(t testing.TB) string {
-	t.Helper()
-	p := os.Getenv("TAUBENCH_FILE")
-	if p == "" {
-		p = filepath.Join("..", "..", "..", "shared", "data", "taubench", "airline-dev.json")
-	}
-	if _, err := os.Stat(p); err != nil {
-		if errors.Is(err, fs.ErrNotExist) && os.Getenv("CI") != "true" {
-			t.Skipf("tau-bench data not found at %s (set TAUBENCH_FILE)", p)
-		}
-		t.Fatalf("tau-bench data: %v", err)
-	}
-	return p
-}
 
 func TestLoadAirline(t *testing.T) {
 	t.Parallel()
-	eps, err := Load(dataFile(t))
+	eps, err := Load(testenv.SharedData(t, "TAUBENCH_FILE", "taubench/airline-dev.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +90,27 @@ func DB(t testing.TB) Postgres {
 		OwnerURL: withDB(admin, name, "", ""),
 		Name:     name,
 	}
+}
+
+// SharedData returns the path of a data set the measurements share: the file
+// named by the environment variable envVar when it is set, else rel under
+// ../shared/data beside the repository. A missing file skips the test on a
+// developer's machine and fails it under CI=true, where the figures it checks
+// must not silently go unchecked.
+func SharedData(t testing.TB, envVar, rel string) string {
+	t.Helper()
+	p := os.Getenv(envVar)
+	if p == "" {
+		_, self, _, _ := runtime.Caller(0) // .../internal/testenv/testenv.go
+		p = filepath.Join(filepath.Dir(self), "..", "..", "..", "shared", "data", filepath.FromSlash(rel))
+	}
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) && os.Getenv("CI") != "true" {
+			t.Skipf("data not found at %s (set %s)", p, envVar)
+		}
+		t.Fatalf("testenv: data: %v", err)
+	}
+	return p
 }
 
 // Store opens the database as the application role (row-level security
