@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/admem/admem"
 )
@@ -75,7 +74,6 @@ type GuardStats struct {
 	Suggested int // the agent took a suggestion
 	Switched  int // the agent took another candidate
 	Avoided   int // candidates dropped because a recalled note matched
-	Rejected  int // suggestions not taken because the guard flagged them too
 }
 
 // FailedStep is one step that errored.
@@ -263,25 +261,9 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 		if _, ref := r.next(); step >= 0 && ref >= 0 && ref < step {
 			s = r.render(ref, false, false)
 		}
-		// The agent guards every step it takes, the one it was advised
-		// to take too: advice that is stale (a rule drifted) or wrong is
-		// flagged by the mistakes it has caused since.
-		if slices.ContainsFunc(cands, s.Equal) {
-			gs.Rejected++ // flagged as a candidate already
-			continue
-		}
-		gs.Calls++
-		sv, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], []Action{s})
-		if err != nil || len(sv) != 1 {
-			continue
-		}
-		if sv[0].Decision != Allow && sv[0].Decision != "" {
-			gs.Rejected++
-			continue
-		}
 		gs.Suggested++
 		r.fromMemory[s.String()] = true
-		r.pick, r.decision = PickSuggested, sv[0].Decision
+		r.pick, r.decision = PickSuggested, ""
 		return s, nil
 	}
 	best := 0

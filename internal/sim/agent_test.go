@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -80,43 +79,19 @@ func TestScheduleInterleavesFamilies(t *testing.T) {
 	}
 }
 
-// blockFirst blocks every candidate and suggests the reference step it was
-// told about; it allows allow (when set) when asked about it alone, as the
-// agent checks a suggestion.
+// blockFirst blocks every first candidate and suggests the reference step
+// it was told about.
 type blockFirst struct {
 	NoMemory
 	suggest Action
-	allow   *Action
 }
 
 func (m blockFirst) Guard(_ context.Context, _ string, _ []admem.Step, c []Action) ([]Verdict, error) {
 	out := make([]Verdict, len(c))
 	for i := range out {
 		out[i] = Verdict{Decision: Block, Risk: 1, Suggestion: &m.suggest}
-		if m.allow != nil && len(c) == 1 && c[i].Equal(*m.allow) {
-			out[i] = Verdict{Decision: Allow}
-		}
 	}
 	return out, nil
-}
-
-// A suggestion is guarded like any step: one the guard flags too is not
-// taken.
-func TestAgentChecksSuggestion(t *testing.T) {
-	w := testWorld()
-	task, err := w.NewTask(EpisodeSpec{Index: 1, Family: "refunds", Seed: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := task.Plan[0].Action
-	ag := NewAgent(w, blockFirst{suggest: first}, DefaultAgentConfig())
-	ep, err := ag.Run(context.Background(), task, agentRNG(EpisodeSpec{Seed: 4}), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ep.Guard.Suggested != 0 || ep.Guard.Rejected == 0 {
-		t.Fatalf("guard stats %+v: want flagged suggestions rejected, none taken", ep.Guard)
-	}
 }
 
 func TestAgentFollowsGuardSuggestion(t *testing.T) {
@@ -130,30 +105,20 @@ func TestAgentFollowsGuardSuggestion(t *testing.T) {
 	for k := range first.Args {
 		sugg.Args[k] = "{customer}"
 	}
-	ag := NewAgent(w, blockFirst{suggest: sugg, allow: &first}, DefaultAgentConfig())
-	// A suggestion equal to a candidate the guard flagged is no
-	// alternative, so look for episodes whose first candidates missed it.
-	followed := 0
-	for seed := uint64(1); seed <= 10; seed++ {
-		ep, err := ag.Run(context.Background(), task, agentRNG(EpisodeSpec{Seed: seed}), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ep.Guard.Suggested == 0 {
-			continue
-		}
-		followed++
-		k := slices.IndexFunc(ep.Trajectory.Steps, func(s admem.Step) bool { return ActionFromStep(s.Action, s.Args).Equal(first) })
-		if k < 0 {
-			t.Fatalf("seed %d: the grounded suggestion %s was never taken: %v", seed, first, ep.Trajectory.Steps)
-		}
-		// Once it is done the agent takes that advice no more.
-		if ep.Trajectory.Steps[k].Status == admem.StepOK && ep.Guard.Suggested > 1 {
-			t.Fatalf("seed %d: took the suggestion %d times after it succeeded", seed, ep.Guard.Suggested)
-		}
+	ag := NewAgent(w, blockFirst{suggest: sugg}, DefaultAgentConfig())
+	ep, err := ag.Run(context.Background(), task, agentRNG(EpisodeSpec{Seed: 4}), false)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if followed == 0 {
-		t.Fatal("the agent never took the guard's suggestion")
+	if got := ActionFromStep(ep.Trajectory.Steps[0].Action, ep.Trajectory.Steps[0].Args); !got.Equal(first) {
+		t.Fatalf("first step %s, want the grounded suggestion %s", got, first)
+	}
+	if ep.Guard.Blocked == 0 || ep.Guard.Suggested == 0 {
+		t.Fatalf("guard stats %+v", ep.Guard)
+	}
+	// The suggestion is done now; the agent must not loop on it.
+	if len(ep.Trajectory.Steps) > 1 && ep.Trajectory.Steps[1].Action == first.Tool && ep.Trajectory.Steps[1].Status == admem.StepOK {
+		t.Fatalf("agent redid a finished step on advice: %v", ep.Trajectory.Steps[1])
 	}
 }
 

@@ -161,7 +161,6 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 		m.Guard.Suggested += e.Guard.Suggested
 		m.Guard.Switched += e.Guard.Switched
 		m.Guard.Avoided += e.Guard.Avoided
-		m.Guard.Rejected += e.Guard.Rejected
 		recall = append(recall, e.Timings.Recall)
 		guard = append(guard, e.Timings.Guard...)
 		if e.Recorded {
