@@ -199,36 +199,19 @@ func (db *DB) ListAdapterVersions(ctx context.Context, tenantID string, page adm
 	page = page.Normalize()
 	var out []admem.AdapterVersion
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		var before int64
-		if page.Cursor != "" {
-			var err error
-			if before, err = decodeIDCursor(page.Cursor); err != nil {
-				return err
-			}
-		}
-		rows, err := tx.Query(ctx, `SELECT `+adapterColumns+` FROM adapter_versions
-			WHERE tenant_id = $1 AND ($2 = 0 OR version < $2) ORDER BY version DESC LIMIT $3`, tenantID, before, page.Limit+1)
+		before, err := decodeIDCursor(page.Cursor)
 		if err != nil {
-			return translate(err)
+			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scanAdapter(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return translate(rows.Err())
+		out, err = queryAll(ctx, tx, func(r pgx.Row) (admem.AdapterVersion, error) { return scanAdapter(r) },
+			`SELECT `+adapterColumns+` FROM adapter_versions
+			WHERE tenant_id = $1 AND ($2 = 0 OR version < $2) ORDER BY version DESC LIMIT $3`, tenantID, before, page.Limit+1)
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list adapter versions: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		next = encodeIDCursor(int64(out[len(out)-1].Version))
-	}
+	out, next := trimPage(out, page.Limit, func(v admem.AdapterVersion) string { return encodeIDCursor(int64(v.Version)) })
 	return out, next, nil
 }
 

@@ -59,38 +59,24 @@ func (db *DB) ListAudit(ctx context.Context, tenantID string, f admem.AuditFilte
 	page = page.Normalize()
 	var out []admem.AuditEvent
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		var before int64
-		if page.Cursor != "" {
-			var err error
-			if before, err = decodeIDCursor(page.Cursor); err != nil {
-				return err
-			}
+		before, err := decodeIDCursor(page.Cursor)
+		if err != nil {
+			return err
 		}
-		rows, err := tx.Query(ctx, `
+		out, err = queryAll(ctx, tx, func(r pgx.Row) (admem.AuditEvent, error) {
+			var e admem.AuditEvent
+			err := r.Scan(&e.ID, &e.TenantID, &e.ActorKeyID, &e.Action, &e.TargetType, &e.TargetID, &e.Details, &e.RequestID, &e.CreatedAt)
+			return e, translate(err)
+		}, `
 			SELECT id, tenant_id, coalesce(actor_key_id::text, ''), action, target_type, target_id, details, request_id, created_at
 			FROM audit_log
 			WHERE tenant_id = $1 AND ($2 = 0 OR id < $2) AND ($3 = '' OR action = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
 			ORDER BY id DESC LIMIT $5`, tenantID, before, f.Action, f.Since, page.Limit+1)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e admem.AuditEvent
-			if err := rows.Scan(&e.ID, &e.TenantID, &e.ActorKeyID, &e.Action, &e.TargetType, &e.TargetID, &e.Details, &e.RequestID, &e.CreatedAt); err != nil {
-				return translate(err)
-			}
-			out = append(out, e)
-		}
-		return translate(rows.Err())
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list audit: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		next = encodeIDCursor(out[len(out)-1].ID)
-	}
+	out, next := trimPage(out, page.Limit, func(e admem.AuditEvent) string { return encodeIDCursor(e.ID) })
 	return out, next, nil
 }

@@ -215,12 +215,7 @@ func (db *DB) ListFailureClusters(ctx context.Context, tenantID string, f admem.
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list failure clusters: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		last := out[len(out)-1]
-		next = encodeTimeCursor(last.LastSeenAt, last.ID)
-	}
+	out, next := trimPage(out, page.Limit, func(c admem.FailureCluster) string { return encodeTimeCursor(c.LastSeenAt, c.ID) })
 	return out, next, nil
 }
 

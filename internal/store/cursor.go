@@ -35,7 +35,11 @@ func encodeIDCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
 }
 
+// decodeIDCursor returns the id a page starts below, 0 for the first page.
 func decodeIDCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
 		if id, err := strconv.ParseInt(string(b), 10, 64); err == nil && id > 0 {

@@ -621,14 +621,10 @@ func (db *DB) ListEntryVersions(ctx context.Context, tenantID, id string, page a
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM entries WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&one); err != nil {
 			return translate(err)
 		}
-		var before int64
-		if page.Cursor != "" {
-			var err error
-			if before, err = decodeIDCursor(page.Cursor); err != nil {
-				return err
-			}
+		before, err := decodeIDCursor(page.Cursor)
+		if err != nil {
+			return err
 		}
-		var err error
 		out, err = queryAll(ctx, tx, scanVersion, `SELECT `+versionColumns+` FROM entry_versions v
 			WHERE v.tenant_id = $1 AND v.entry_id = $2 AND ($3 = 0 OR v.version < $3)
 			ORDER BY v.version DESC LIMIT $4`, tenantID, id, before, page.Limit+1)

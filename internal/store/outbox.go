@@ -134,34 +134,23 @@ func (db *DB) ListDeadLetters(ctx context.Context, tenantID string, page admem.P
 	page = page.Normalize()
 	var out []admem.DeadLetter
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		var before int64
-		if page.Cursor != "" {
-			var err error
-			if before, err = decodeIDCursor(page.Cursor); err != nil {
-				return err
-			}
-		}
-		rows, err := tx.Query(ctx, `SELECT id, tenant_id, event_id, type, coalesce(subject_id::text, ''), payload, stream_id, attempts,
-				last_error, created_at
-			FROM dead_letters WHERE tenant_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, before, page.Limit+1)
+		before, err := decodeIDCursor(page.Cursor)
 		if err != nil {
-			return translate(err)
+			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (admem.DeadLetter, error) {
+		out, err = queryAll(ctx, tx, func(r pgx.Row) (admem.DeadLetter, error) {
 			var d admem.DeadLetter
 			err := r.Scan(&d.ID, &d.Event.TenantID, &d.Event.ID, &d.Event.Type, &d.Event.SubjectID, &d.Event.Payload, &d.StreamID,
 				&d.Attempts, &d.LastError, &d.CreatedAt)
-			return d, err
-		})
-		return translate(err)
+			return d, translate(err)
+		}, `SELECT id, tenant_id, event_id, type, coalesce(subject_id::text, ''), payload, stream_id, attempts,
+				last_error, created_at
+			FROM dead_letters WHERE tenant_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, before, page.Limit+1)
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list dead letters: %w", err)
 	}
-	next := ""
-	if len(out) > page.Limit {
-		out = out[:page.Limit]
-		next = encodeIDCursor(out[len(out)-1].ID)
-	}
+	out, next := trimPage(out, page.Limit, func(d admem.DeadLetter) string { return encodeIDCursor(d.ID) })
 	return out, next, nil
 }
