@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +45,8 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	forgetEval := fs.Int("forget-eval", 20, "unrecorded evaluation episodes of the first family, before and after")
 	syncRec := fs.Duration("sync", 30*time.Second, "after recording a failing trajectory, wait at most this long for the worker to cluster it (0: live asynchronous loop)")
 	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
-	drain := fs.Duration("drain", 3*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures, so arms do not inherit each other's backlog")
+	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures and for its learner to empty its queue, so arms do not inherit each other's backlog")
+	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (its /metrics tells when the learner's queue is empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,7 +125,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			if n := hm.Fallbacks(); n > 0 {
 				rep.Note("%s: %d recalls fell back to listing learned items (the API had no /v1/recall).", arm, n)
 			}
-			waitWorker(ctx, hm, "sim/"+string(arm), *drain)
+			waitWorker(ctx, e, hm, *worker, "sim/"+string(arm), *drain)
 		}
 		if *forget {
 			fmem, fhm, err := newMem(arm, string(arm)+"-forget")
@@ -142,7 +146,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			}
 			res.forget = &fr
 			if fhm != nil {
-				waitWorker(ctx, fhm, "sim/"+string(arm)+"-forget", *drain)
+				waitWorker(ctx, e, fhm, *worker, "sim/"+string(arm)+"-forget", *drain)
 			}
 		}
 		results = append(results, res)
@@ -293,9 +297,12 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// waitWorker lets the worker catch up with a phase's failures before the
-// next phase starts.
-func waitWorker(ctx context.Context, hm *simhttp.Memory, label string, timeout time.Duration) {
+// waitWorker lets the worker catch up with a phase before the next phase
+// starts: the failure consumer until it has clustered the phase's failed
+// steps, then the learner (mistake notes, procedures) until its queue is
+// empty. All arms share one worker, and one arm's backlog must not slow the
+// next arm's learning.
+func waitWorker(ctx context.Context, e *env, hm *simhttp.Memory, worker, label string, timeout time.Duration) {
 	start := time.Now()
 	got, want, err := hm.WaitLearned(ctx, timeout)
 	switch {
@@ -306,6 +313,82 @@ func waitWorker(ctx context.Context, hm *simhttp.Memory, label string, timeout t
 	default:
 		fmt.Fprintf(os.Stderr, "[%s] worker caught up (%d failed steps clustered) after %s\n", label, got, time.Since(start).Round(time.Millisecond))
 	}
+	left := timeout - time.Since(start)
+	if err := waitLearnerQueue(ctx, e, worker, left); err != nil {
+		fmt.Fprintf(os.Stderr, "[%s] learner queue: %v; going on\n", label, err)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "[%s] learner queue empty after %s\n", label, time.Since(start).Round(time.Millisecond))
+}
+
+// learnerQueueGauges are the worker's gauges of the learner's backlog: events
+// not relayed from the outbox, delivered and not acknowledged, and not yet
+// delivered.
+var learnerQueueGauges = []string{"admem_outbox_pending", "admem_events_pending", "admem_events_lag"}
+
+// waitLearnerQueue polls the worker's /metrics until every learner queue
+// gauge reads zero for longer than the worker's 5 s measuring period (the
+// gauges are set by a job, so one zero may be stale), or until timeout.
+func waitLearnerQueue(ctx context.Context, e *env, worker string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var zeroSince time.Time
+	for {
+		depth, err := learnerQueue(ctx, e, worker)
+		if err != nil {
+			return err
+		}
+		switch {
+		case depth > 0:
+			zeroSince = time.Time{}
+		case zeroSince.IsZero():
+			zeroSince = time.Now()
+		case time.Since(zeroSince) > 6*time.Second:
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%v events still queued after %s", depth, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// learnerQueue sums the learner queue gauges of the worker's /metrics.
+func learnerQueue(ctx context.Context, e *env, worker string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(worker, "/")+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	total, seen := 0.0, 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !slices.Contains(learnerQueueGauges, name) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return 0, fmt.Errorf("worker metrics: %s: %w", name, err)
+		}
+		total += v
+		seen++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	if seen == 0 {
+		return 0, fmt.Errorf("worker metrics at %s have no learner queue gauges", worker)
+	}
+	return total, nil
 }
 
 func pct(r sim.Rate) string {
