@@ -156,8 +156,22 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Figures.
+	var noneEps []sim.EpisodeResult
+	for _, r := range results {
+		if r.arm == simhttp.ArmNone {
+			noneEps = r.eps
+		}
+	}
 	for _, r := range results {
 		p := string(r.arm)
+		if noneEps != nil && r.arm != simhttp.ArmNone {
+			// Steps on the episodes both this arm and no memory solved:
+			// free of the bias of an arm that also solves longer tasks.
+			if base, arm, n := sim.PairedSteps(noneEps, r.eps); n > 0 {
+				rep.Set(p+".paired_steps_delta", arm/base-1)
+				rep.Set(p+".paired_episodes", float64(n))
+			}
+		}
 		for _, v := range []struct {
 			prefix string
 			m      sim.Metrics
