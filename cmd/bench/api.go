@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/admem/admem/client"
@@ -55,11 +56,7 @@ func runAPI(ctx context.Context, e *env, args []string) error {
 	if err := rep.LatencyCDF(e.out, "latency", "GET /v1/me latency", samples); err != nil {
 		return err
 	}
-	if err := rep.Write(e.out); err != nil {
-		return err
-	}
-	fmt.Print(rep.Markdown())
-	return nil
+	return rep.Finish(e.out, os.Stdout)
 }
 
 func f(v float64) string { return benchkit.FormatFloat(v) }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/admem/admem/internal/benchkit"
@@ -143,16 +142,4 @@ func waitEmbedded(ctx context.Context, conn *pgx.Conn, tenantID string, label st
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-// loadAverage reads the 1-minute load average, so reports say how busy the
-// machine was (other processes skew latencies on a small machine).
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	var l float64
-	fmt.Sscanf(string(b), "%f", &l)
-	return l
 }

@@ -197,11 +197,5 @@ func runLoCoMo(ctx context.Context, e *env, args []string) error {
 	if err := rep.LatencyCDF(e.out, "latency", "POST /v1/entries/search latency (server side)", samples); err != nil {
 		return err
 	}
-	rep.Set("machine.load_avg_1m_end", loadAverage())
-	rep.Note("Machine load (1-minute load average) at the end: %.1f on %d cores; other processes share the machine.", loadAverage(), benchkit.ThisMachine().Cores)
-	if err := rep.Write(e.out); err != nil {
-		return err
-	}
-	fmt.Print(rep.Markdown())
-	return nil
+	return rep.Finish(e.out, os.Stdout)
 }

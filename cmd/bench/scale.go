@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -119,7 +120,7 @@ func runScale(ctx context.Context, e *env, args []string) error {
 		"small_queries": *smallQueries, "workers": *workers, "batch": *batch, "seed": *seed, "api": e.apiURL,
 		"text":   "Zipf(1.05) samples of the 30k most frequent alphabetic GloVe words, 8-20 words per entry; queries: 3-5 words of a stored entry + 2 random words",
 		"search": "hybrid (BM25 + GloVe-SIF vectors, min-max fusion), limit 10, no filter, sequential"})
-	rep.Set("machine.load_avg_1m_start", loadAverage())
+	rep.Set("machine.load_avg_1m_start", benchkit.LoadAverage())
 
 	// Small tenants first: they are the neighbours the large tenant's
 	// queries must not wade through.
@@ -272,13 +273,7 @@ func runScale(ctx context.Context, e *env, args []string) error {
 	if err := rep.LatencyCDF(e.out, "latency", "POST /v1/entries/search latency (server side)", latSamples); err != nil {
 		return err
 	}
-	rep.Set("machine.load_avg_1m_end", loadAverage())
-	rep.Note("Machine load (1-minute load average) at the end: %.1f on %d cores; other processes share the machine.", loadAverage(), benchkit.ThisMachine().Cores)
-	if err := rep.Write(e.out); err != nil {
-		return err
-	}
-	fmt.Print(rep.Markdown())
-	return nil
+	return rep.Finish(e.out, os.Stdout)
 }
 
 func sizeLabel(n int) string {

@@ -7,6 +7,7 @@ package benchkit
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -97,6 +98,31 @@ func (r *Report) Write(dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, r.Name+".md"), []byte(r.Markdown()), 0o644)
+}
+
+// Finish records the machine's load at the end (other processes skew
+// latencies on a small machine, so a report says how busy it was), writes
+// the report to dir and prints its Markdown to w.
+func (r *Report) Finish(dir string, w io.Writer) error {
+	load := LoadAverage()
+	r.Set("machine.load_avg_1m_end", load)
+	r.Note("Machine load (1-minute load average) at the end: %.1f on %d cores; other processes share the machine.", load, ThisMachine().Cores)
+	if err := r.Write(dir); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, r.Markdown())
+	return err
+}
+
+// LoadAverage reads the 1-minute load average (0 where /proc has none).
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	_, _ = fmt.Sscanf(string(b), "%f", &l)
+	return l
 }
 
 // Markdown renders the report for people.
