@@ -186,6 +186,10 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			rep.Set(v.prefix+".failed_steps", float64(v.m.FailedSteps))
 			rep.Set(v.prefix+".episodes", float64(v.m.Episodes))
 		}
+		// RMR with the server's signatures, which group mistakes as the
+		// tenant's notes do (coarser than the simulator's digit masking).
+		srv := sim.ComputeMetrics(r.eps, sim.MetricsConfig{Window: *window, Signature: simhttp.ServerSignature})
+		rep.Set(p+".rmr_server_signature", srv.RMR.Rate)
 		rep.Set(p+".memory_errors", float64(r.memErrs))
 		rep.Set(p+".guard_warned", float64(r.all.Guard.Warned))
 		rep.Set(p+".guard_blocked", float64(r.all.Guard.Blocked))
@@ -492,6 +496,6 @@ func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metr
 			full.Success.Rate, notes.Success.Rate, full.RMR.Rate, notes.RMR.Rate, full.FRR.Rate, notes.FRR.Rate,
 			fullTail.Success.Rate, notesTail.Success.Rate, map[bool]string{true: "beats", false: "does NOT beat"}[better])
 	}
-	rep.Note("RMR counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory had turned it into a note yet. Forgetting: success on the first family right after learning it minus success on the same tasks after %d recorded episodes of the other families (a proxy for the issue's 100 adapter updates: the worker trains an adapter at most every 30 s, so 100 real adapter versions would take about an hour), on a world without drift.", forgetUpdates)
+	rep.Note("RMR counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory had turned it into a note yet; ARM.rmr_server_signature groups failures by the server's signature (literals masked as the tenant's mistake notes are keyed) instead. Forgetting: success on the first family right after learning it minus success on the same tasks after %d recorded episodes of the other families (a proxy for the issue's 100 adapter updates: the worker trains an adapter at most every 30 s, so 100 real adapter versions would take about an hour), on a world without drift.", forgetUpdates)
 	rep.Note("Overhead per step is the server time (Server-Timing) of the step's guard call plus the episode's recall divided by its guard calls. Time-to-learn is the time from posting the first trajectory that failed with an error signature to the first guard answer citing that signature; signatures never cited are not in the percentiles.")
 }

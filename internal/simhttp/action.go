@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/admem/admem/client"
+	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/sim"
 )
 
@@ -199,4 +200,12 @@ func ProcedureItem(id, content string, p *client.Procedure) (sim.RecallItem, boo
 		it.Steps = append(it.Steps, sim.ActionFromStep(st.Tool, st.Args))
 	}
 	return it, len(it.Steps) > 0
+}
+
+// ServerSignature is a sim.SignatureFunc with the server's error signature
+// (tool, class and message template with literals masked), which groups
+// mistakes as the tenant's mistake notes do: the repeat-mistake rate as
+// DESIGN.md defines it.
+func ServerSignature(tool, errText string) string {
+	return signature.Normalize(tool, "", errText).String()
 }
