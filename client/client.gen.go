@@ -1098,7 +1098,9 @@ type GuardResult struct {
 	// Action the candidate as canonical action text
 	Action string `json:"action"`
 
-	// AdapterRisk null without an adapter
+	// AdapterRisk the active adapter's probability that the candidate fails here: its class-balanced score
+	// corrected to the tenant's failure base rate (the share of failures among the steps the
+	// version was measured on); null without an adapter
 	AdapterRisk *float32            `json:"adapter_risk"`
 	Decision    GuardResultDecision `json:"decision"`
 	NoteRisk    float32             `json:"note_risk"`

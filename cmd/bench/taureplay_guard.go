@@ -147,6 +147,8 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 	if err := rep.LinePlot(e.out, "roc", "Guard risk vs erroring calls (trial k)", "false-positive rate", "true-positive rate", rocs); err != nil {
 		return err
 	}
+	rep.AddTable(benchkit.Table{Title: "Wrong answers (" + arms[0].name + ")", Header: []string{"task", "what", "decision", "risk", "note risk",
+		"adapter risk", "action"}, Rows: main.wrong})
 	rows := make([][]string, 0, len(main.byTask))
 	for _, t := range main.byTask {
 		rows = append(rows, []string{t.id, strconv.Itoa(t.calls), strconv.Itoa(t.errors), strconv.Itoa(t.repeat), strconv.Itoa(t.flaggedRepeat), strconv.Itoa(t.flaggedOK)})
@@ -181,11 +183,10 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 	rep.Set("learn.time_to_learn_p95_s", benchkit.Percentile(ttl, 95))
 	rep.Set("learn.time_to_learn_n", float64(len(ttl)))
 	rep.Set("learn.time_to_learn_not_learned", float64(notLearned))
-	rep.Note("Time-to-learn: %d failing trajectories of the log posted one at a time to a fresh tenant (POST /v1/trajectories); "+
-		"guard is asked about the first failed call (its task, the steps before it, the call) right after the POST returns and "+
-		"again every 5 ms until it warns or blocks. %d trajectories were skipped because guard already flagged that call "+
-		"before they were posted (a mistake learnt from an earlier one); %d were not flagged within %s and count as %s.",
-		len(ttl), skipped, notLearned, *ttlMax, *ttlMax)
+	rep.Note("Time-to-learn: %d failing trajectories of the log, each posted (POST /v1/trajectories) to a tenant of its own "+
+		"that knows nothing yet; guard is asked about the first failed call (its task, the steps before it, the call) once before "+
+		"the POST, then right after it returns and every 5 ms until it warns or blocks. %d were skipped (flagged before the POST), "+
+		"%d were not flagged within %s and count as %s.", len(ttl), skipped, notLearned, *ttlMax, *ttlMax)
 
 	// Train + gate + publish on 10,000 labelled steps: the worker's code.
 	if *train {
@@ -239,14 +240,17 @@ func groupTrials(eps []taubench.Episode) (map[string][]taubench.Episode, []strin
 
 // replayResult is guard's answers on every trial-k tool call.
 type replayResult struct {
-	adapter               string
-	risks                 []float64
-	erroring              []bool
-	flagged               []bool
-	repeatIdx, anyRepeat  []int // calls whose error repeats one seen before
-	errors, repeat, ok    int
-	byTask                []taskGuard
-	requests              [][]byte
+	adapter              string
+	risks                []float64
+	erroring             []bool
+	flagged              []bool
+	repeatIdx, anyRepeat []int // calls whose error repeats one seen before
+	errors, repeat, ok   int
+	byTask               []taskGuard
+	requests             [][]byte
+	// wrong lists the flagged successful calls and the missed repeat
+	// errors: what limits the figures.
+	wrong                 [][]string
 	flaggedOK, flaggedErr int
 }
 
@@ -376,6 +380,16 @@ func replayGuard(ctx context.Context, e *env, key string, byTask map[string][]ta
 					tg.flaggedOK++
 				}
 			}
+			if flagged != s.Failed() && (flagged || seen[signature.FromStep(s).ID()]) {
+				what, ar := "flagged success", "-"
+				if s.Failed() {
+					what = "missed repeat error"
+				}
+				if r.AdapterRisk != nil {
+					ar = f(*r.AdapterRisk)
+				}
+				res.wrong = append(res.wrong, []string{id, what, r.Decision, f(r.Risk), f(r.NoteRisk), ar, clip(r.Action, 160)})
+			}
 			prog.Step(len(res.risks))
 		}
 		res.byTask = append(res.byTask, tg)
@@ -403,6 +417,13 @@ func guardRequest(task string, context []admem.Step, next admem.Step) map[string
 		"candidates": []map[string]any{{"tool": next.Action, "args": orEmpty(next.Args)}}}
 }
 
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 func orEmpty(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
@@ -414,8 +435,11 @@ func orEmpty(m map[string]any) map[string]any {
 type guardAnswer struct {
 	Adapter string `json:"adapter"`
 	Results []struct {
-		Risk     float64 `json:"risk"`
-		Decision string  `json:"decision"`
+		Risk        float64  `json:"risk"`
+		NoteRisk    float64  `json:"note_risk"`
+		AdapterRisk *float64 `json:"adapter_risk"`
+		Decision    string   `json:"decision"`
+		Action      string   `json:"action"`
 	} `json:"results"`
 }
 
@@ -497,13 +521,11 @@ func adapterSummary(version int, status string, wait time.Duration) string {
 	return fmt.Sprintf("version %d, %s", version, status)
 }
 
-// timeToLearn posts failing trajectories one at a time to a fresh tenant
-// and measures how long until guard flags each one's first failed call.
+// timeToLearn posts failing trajectories, each to a fresh tenant that
+// knows nothing yet, and measures how long until guard flags the first
+// failed call. Guard is asked once before the POST too, as an agent would
+// have, so its per-tenant note cache is warm and stale, as in use.
 func timeToLearn(ctx context.Context, e *env, eps []taubench.Episode, n int, maxWait time.Duration) (secs []float64, notLearned, skipped int, err error) {
-	_, key, err := e.tenant(ctx, "bench-guard-ttl")
-	if err != nil {
-		return nil, 0, 0, err
-	}
 	prog := benchkit.Progress{Label: "taureplay-guard/time-to-learn", Total: n}
 	for _, ep := range eps {
 		if len(secs) >= n {
@@ -524,12 +546,16 @@ func timeToLearn(ctx context.Context, e *env, eps []taubench.Episode, n int, max
 		if err != nil {
 			return nil, 0, 0, err
 		}
+		_, key, err := e.tenant(ctx, "bench-guard-ttl")
+		if err != nil {
+			return nil, 0, 0, err
+		}
 		ans, _, err := askGuard(ctx, e, key, body)
 		if err != nil {
 			return nil, 0, 0, err
 		}
 		if ans.Results[0].Decision != "allow" {
-			skipped++
+			skipped++ // a tenant of its own knows nothing: never expected
 			continue
 		}
 		r, err := e.client.RecordTrajectoryWithResponse(ctx, nil, toRequest(t, 0), bearer(key))

@@ -29,6 +29,49 @@ type Active struct {
 	Model      *adapter.Model
 	EmbedderID string
 	LoadedAt   time.Time
+	// BaseRate is the share of failures among the held-out steps the
+	// version was measured on; 0 when unknown.
+	BaseRate float64
+}
+
+// Probability turns the model's risk, which is class-balanced (trained with
+// failures and successes weighing half each, so 0.5 means "as likely as the
+// average step"), into the probability that the step fails at the tenant's
+// base rate: p = rπ / (rπ + (1−r)(1−π)). Failures are rare, so a balanced
+// risk of 0.8 is usually far from "more likely to fail than not". Without a
+// known base rate it returns the risk unchanged.
+func (a *Active) Probability(risk float64) float64 {
+	pi := a.BaseRate
+	if !(pi > 0 && pi < 1) {
+		return risk
+	}
+	num := risk * pi
+	den := num + (1-risk)*(1-pi)
+	if den <= 0 {
+		return risk
+	}
+	return num / den
+}
+
+// baseRate reads the held-out failure share from a version's metrics.
+func baseRate(metrics map[string]any) float64 {
+	held, _ := metrics["held_out"].(map[string]any)
+	num := func(v any) float64 {
+		switch x := v.(type) {
+		case float64:
+			return x
+		case int:
+			return float64(x)
+		case int64:
+			return float64(x)
+		}
+		return 0
+	}
+	n, f := num(held["n"]), num(held["failures"])
+	if n <= 0 || f <= 0 || f >= n {
+		return 0
+	}
+	return f / n
 }
 
 // Source is where the registry reads active versions from.
@@ -98,7 +141,7 @@ func (r *Registry) Refresh(ctx context.Context, tenantID string) error {
 				}
 				break
 			}
-			next = &Active{Version: v.Version, Model: m, EmbedderID: m.EmbedderID(), LoadedAt: time.Now()}
+			next = &Active{Version: v.Version, Model: m, EmbedderID: m.EmbedderID(), LoadedAt: time.Now(), BaseRate: baseRate(v.Metrics)}
 		}
 		s, _ := r.slots.LoadOrStore(tenantID, &slot{})
 		prev := s.(*slot).p.Swap(next)

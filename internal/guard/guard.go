@@ -208,7 +208,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	var scorer *scorerFor
 	if active != nil {
 		sc := active.Model.ForContext(to64(ctxVec))
-		scorer = &scorerFor{risk: sc.Risk}
+		scorer = &scorerFor{risk: func(x []float64) float64 { return active.Probability(sc.Risk(x)) }}
 	}
 
 	for i, c := range req.Candidates {
