@@ -23,6 +23,16 @@ type Series struct {
 func (r *Report) LinePlot(dir, suffix, title, xlabel, ylabel string, series []Series) error {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xlabel, ylabel
+	if err := addLines(p, series, true); err != nil {
+		return err
+	}
+	p.Legend.Top = true
+	return r.save(p, dir, suffix)
+}
+
+// addLines adds a grid and one line per series, with a legend entry each;
+// dashed tells the lines apart in black and white too.
+func addLines(p *plot.Plot, series []Series, dashed bool) error {
 	p.Add(plotter.NewGrid())
 	for i, s := range series {
 		pts := make(plotter.XYs, len(s.X))
@@ -34,13 +44,14 @@ func (r *Report) LinePlot(dir, suffix, title, xlabel, ylabel string, series []Se
 			return err
 		}
 		l.Color = plotutil.Color(i)
-		l.Dashes = plotutil.Dashes(i)
+		if dashed {
+			l.Dashes = plotutil.Dashes(i)
+		}
 		l.Width = vg.Points(1.5)
 		p.Add(l)
 		p.Legend.Add(s.Name, l)
 	}
-	p.Legend.Top = true
-	return r.save(p, dir, suffix)
+	return nil
 }
 
 // LatencyCDF saves DIR/NAME-SUFFIX.png: the cumulative distribution of each
@@ -68,20 +79,8 @@ func (r *Report) LatencyCDF(dir, suffix, title string, samples map[string][]floa
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "latency (ms, log scale)", "share of requests ≤ x"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{}
-	p.Add(plotter.NewGrid())
-	for i, s := range series {
-		pts := make(plotter.XYs, len(s.X))
-		for j := range s.X {
-			pts[j].X, pts[j].Y = s.X[j], s.Y[j]
-		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return err
-		}
-		l.Color = plotutil.Color(i)
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(s.Name, l)
+	if err := addLines(p, series, false); err != nil {
+		return err
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	return r.save(p, dir, suffix)
