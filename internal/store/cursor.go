@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/admem/admem"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
-// Cursors are opaque to clients: base64url of "unixmicro:id" for lists ordered
-// by (created_at DESC, id DESC), or of "id" for lists ordered by a serial id.
+// Cursors are opaque to clients: base64url of "unixmicro:uuid" for lists
+// ordered by (created_at DESC, id DESC), or of "id" for lists ordered by a
+// serial id.
 
 func encodeTimeCursor(t time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id))
@@ -25,7 +27,12 @@ func decodeTimeCursor(c string) (time.Time, string, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), ":")
 	us, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil {
+		return time.Time{}, "", admem.Invalid("cursor", "not a cursor this service issued")
+	}
+	// Every list ordered by time breaks ties by a uuid id: checking it here
+	// keeps a forged cursor a validation error rather than a failed query.
+	if _, err := uuid.Parse(id); err != nil {
 		return time.Time{}, "", admem.Invalid("cursor", "not a cursor this service issued")
 	}
 	return time.UnixMicro(us), id, nil

@@ -453,9 +453,6 @@ func (db *DB) ListEntries(ctx context.Context, tenantID string, f admem.EntryFil
 			if err != nil {
 				return err
 			}
-			if _, err := uuid.Parse(id); err != nil {
-				return admem.Invalid("cursor", "not a cursor this service issued")
-			}
 			args = append(args, ts, id)
 			where += fmt.Sprintf(" AND (e.created_at, e.id) < ($%d, $%d::uuid)", len(args)-1, len(args))
 		}
