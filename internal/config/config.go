@@ -68,6 +68,17 @@ type Config struct {
 	// EmbedModelDir is the sentence-transformer ONNX folder of
 	// ADMEM_EMBEDDER=onnx.
 	EmbedModelDir string
+
+	// Adapter training and publication. The worker looks for tenants due
+	// for training every AdapterTrainEvery; a tenant is due once
+	// AdapterMinNew labelled steps arrived since its last training, or
+	// any did and AdapterMaxAge has passed. API replicas learn of a new
+	// active version by pub/sub at once, and poll every AdapterPoll in
+	// case a notification was lost.
+	AdapterMinNew     int
+	AdapterMaxAge     time.Duration
+	AdapterTrainEvery time.Duration
+	AdapterPoll       time.Duration
 }
 
 // Embedder names accepted in ADMEM_EMBEDDER.
@@ -75,6 +86,14 @@ const (
 	EmbedderGloVe  = "glove"
 	EmbedderOpenAI = "openai"
 	EmbedderONNX   = "onnx"
+)
+
+// Adapter pipeline defaults (see Config.AdapterMinNew and the rest).
+const (
+	DefaultAdapterMinNew     = 200
+	DefaultAdapterMaxAge     = time.Hour
+	DefaultAdapterTrainEvery = 30 * time.Second
+	DefaultAdapterPoll       = 15 * time.Second
 )
 
 // Getenv is os.Getenv's shape, so tests can pass a map.
@@ -154,9 +173,16 @@ func Load(getenv Getenv) (Config, error) {
 		EmbedDim:           whole("ADMEM_EMBED_DIM"),
 		EmbedTimeout:       dur("ADMEM_EMBED_TIMEOUT", 30*time.Second),
 		EmbedModelDir:      str("ADMEM_EMBED_MODEL_DIR", ""),
+		AdapterMinNew:      whole("ADMEM_ADAPTER_MIN_NEW"),
+		AdapterMaxAge:      dur("ADMEM_ADAPTER_MAX_AGE", DefaultAdapterMaxAge),
+		AdapterTrainEvery:  dur("ADMEM_ADAPTER_TRAIN_EVERY", DefaultAdapterTrainEvery),
+		AdapterPoll:        dur("ADMEM_ADAPTER_POLL", DefaultAdapterPoll),
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
+	}
+	if c.AdapterMinNew == 0 {
+		c.AdapterMinNew = DefaultAdapterMinNew
 	}
 
 	if c.DatabaseURL == "" {
@@ -321,6 +347,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("embed_dim", c.EmbedDim),
 		slog.Duration("embed_timeout", c.EmbedTimeout),
 		slog.String("embed_model_dir", c.EmbedModelDir),
+		slog.Int("adapter_min_new", c.AdapterMinNew),
+		slog.Duration("adapter_max_age", c.AdapterMaxAge),
+		slog.Duration("adapter_train_every", c.AdapterTrainEvery),
+		slog.Duration("adapter_poll", c.AdapterPoll),
 	)
 }
 

@@ -37,6 +37,11 @@ func TestLoadDefaultsAndValidation(t *testing.T) {
 		{"bad proxy", map[string]string{"ADMEM_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, "ADMEM_TRUSTED_PROXIES"},
 		{"bad redis", map[string]string{"ADMEM_REDIS_URL": "http://x"}, "ADMEM_REDIS_URL"},
 		{"bad level", map[string]string{"ADMEM_LOG_LEVEL": "loud"}, "ADMEM_LOG_LEVEL"},
+		{"fractional min new", map[string]string{"ADMEM_ADAPTER_MIN_NEW": "2.5"}, "ADMEM_ADAPTER_MIN_NEW"},
+		{"zero min new", map[string]string{"ADMEM_ADAPTER_MIN_NEW": "0"}, "ADMEM_ADAPTER_MIN_NEW"},
+		{"bad max age", map[string]string{"ADMEM_ADAPTER_MAX_AGE": "daily"}, "ADMEM_ADAPTER_MAX_AGE"},
+		{"negative train interval", map[string]string{"ADMEM_ADAPTER_TRAIN_EVERY": "-1s"}, "ADMEM_ADAPTER_TRAIN_EVERY"},
+		{"zero poll", map[string]string{"ADMEM_ADAPTER_POLL": "0s"}, "ADMEM_ADAPTER_POLL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +57,29 @@ func TestLoadDefaultsAndValidation(t *testing.T) {
 				t.Fatalf("want error mentioning %s, got %v", tt.wantErr, err)
 			}
 		})
+	}
+}
+
+func TestLoadAdapterPipeline(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"ADMEM_DATABASE_URL": "postgres://u:p@127.0.0.1:5432/admem", "ADMEM_JWT_SECRET": strings.Repeat("x", 32)}
+	c, err := Load(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdapterMinNew != DefaultAdapterMinNew || c.AdapterMaxAge != DefaultAdapterMaxAge ||
+		c.AdapterTrainEvery != DefaultAdapterTrainEvery || c.AdapterPoll != DefaultAdapterPoll {
+		t.Fatalf("adapter defaults: %d %v %v %v", c.AdapterMinNew, c.AdapterMaxAge, c.AdapterTrainEvery, c.AdapterPoll)
+	}
+	base["ADMEM_ADAPTER_MIN_NEW"] = "5000"
+	base["ADMEM_ADAPTER_MAX_AGE"] = "6h"
+	base["ADMEM_ADAPTER_TRAIN_EVERY"] = "2m"
+	base["ADMEM_ADAPTER_POLL"] = "5s"
+	if c, err = Load(env(base)); err != nil {
+		t.Fatal(err)
+	}
+	if c.AdapterMinNew != 5000 || c.AdapterMaxAge != 6*time.Hour || c.AdapterTrainEvery != 2*time.Minute || c.AdapterPoll != 5*time.Second {
+		t.Fatalf("adapter settings not read: %d %v %v %v", c.AdapterMinNew, c.AdapterMaxAge, c.AdapterTrainEvery, c.AdapterPoll)
 	}
 }
 

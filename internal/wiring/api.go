@@ -41,7 +41,7 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		learning.FollowAdapters(ctx, infra.Redis, cfg.RedisPrefix, 0, log)
+		learning.FollowAdapters(ctx, infra.Redis, cfg.RedisPrefix, cfg.AdapterPoll, log)
 	}()
 	authn := auth.NewAuthenticator(infra.DB, auth.NewTokenIssuer(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTTTL), log)
 	ten := tenancy.New(infra.DB, authn)

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
+	"github.com/admem/admem/internal/config"
 	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/failures"
 	"github.com/admem/admem/internal/wiring"
@@ -17,10 +17,6 @@ import (
 // the same event stream as the learner, at its own pace, so clustering or
 // training trouble never holds back mistake notes.
 const FailureConsumerGroup = "failures"
-
-// AdapterTrainEvery is how often the worker looks for tenants whose adapter
-// is due for training.
-const AdapterTrainEvery = 30 * time.Second
 
 // addFailureLearning adds the failure-cluster consumer and the adapter
 // training job. Both need the embedder; without one the worker logs why and
@@ -37,14 +33,18 @@ func (w *Worker) addFailureLearning() {
 	cfg.Group = FailureConsumerGroup
 	cfg.DeadStream = w.cfg.RedisPrefix + "events:dead:" + FailureConsumerGroup
 	consumer := events.NewConsumer(rdb, cfg, FailureHandler(db, svc), db, w.log, nil)
-	trainer := adapters.NewTrainer(db, emb.ID(), adapters.NewNotifier(rdb, w.cfg.RedisPrefix), adapters.TrainOptions{}, w.log)
+	trainer := adapters.NewTrainer(db, emb.ID(), adapters.NewNotifier(rdb, w.cfg.RedisPrefix), adapters.TrainOptions{MinNew: w.cfg.AdapterMinNew, MaxAge: w.cfg.AdapterMaxAge}, w.log)
 	w.loops = append(w.loops, Loop{Name: "failure-consumer", Run: func(ctx context.Context) {
 		if err := events.EnsureGroup(ctx, rdb, cfg); err != nil {
 			w.log.Warn("event stream not ready; the failure consumer retries", "err", err)
 		}
 		consumer.Run(ctx)
 	}})
-	w.jobs = append(w.jobs, Job{Name: "adapter-train", Every: AdapterTrainEvery, Run: trainer.RunDue})
+	every := w.cfg.AdapterTrainEvery
+	if every <= 0 { // a Config not made by config.Load
+		every = config.DefaultAdapterTrainEvery
+	}
+	w.jobs = append(w.jobs, Job{Name: "adapter-train", Every: every, Run: trainer.RunDue})
 }
 
 // TrajectoryGetter loads a trajectory with its steps.
