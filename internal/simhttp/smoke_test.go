@@ -32,13 +32,13 @@ func embedFile(t *testing.T) string {
 // TestClosedLoopFullBeatsNone is the benchmark's smoke test: a short seeded
 // closed loop through the real API and the real worker (clustering failures
 // for guard), full admem against no memory on the same episodes. The full
-// arm must succeed more often and repeat fewer mistakes. Five rounds of the
+// arm must succeed more often and repeat fewer mistakes. Three rounds of the
 // eight families keep it to a minute or two under -race on a loaded
 // machine; the none arm needs no HTTP at all.
 func TestClosedLoopFullBeatsNone(t *testing.T) {
 	const (
 		seed     = 7
-		episodes = 40
+		episodes = 24
 	)
 	env := apitest.New(t, apitest.WithEnv("ADMEM_EMBED_FILE", embedFile(t)))
 	ctx, stop := context.WithCancel(context.Background())
