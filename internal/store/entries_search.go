@@ -55,14 +55,7 @@ func (db *DB) lexicalSearch(ctx context.Context, tenantID string, terms []string
 	if o.BM25 == (lexical.BM25Params{}) {
 		o.BM25 = lexical.DefaultBM25
 	}
-	distinct := map[string]bool{}
-	var qs []string
-	for _, t := range terms {
-		if t != "" && len(t) <= maxTermLen && !distinct[t] {
-			distinct[t] = true
-			qs = append(qs, t)
-		}
-	}
+	qs := queryTerms(terms)
 	if len(qs) == 0 {
 		return nil, nil
 	}
@@ -369,15 +362,7 @@ func (db *DB) JudgeCandidates(ctx context.Context, tenantID string, kind admem.E
 				return err
 			}
 		}
-		distinct := map[string]bool{}
-		var qs []string
-		for _, t := range terms {
-			if t != "" && len(t) <= maxTermLen && !distinct[t] {
-				distinct[t] = true
-				qs = append(qs, t)
-			}
-		}
-		if len(qs) > 0 {
+		if qs := queryTerms(terms); len(qs) > 0 {
 			f := admem.EntryFilter{Kinds: []admem.EntryKind{kind}, AgentID: scope.AgentID, UserID: scope.UserID, ExactScope: true}
 			ranked, err := lexicalSearchTx(ctx, tx, tenantID, qs, f, limit, lexicalOptions{MaxCandidates: 2000, ExactTop: limit})
 			if err != nil {
@@ -581,4 +566,18 @@ func (db *DB) EntryIndexSize(ctx context.Context) (map[string]int64, error) {
 		}
 	}
 	return out, translate(rows.Err())
+}
+
+// queryTerms is terms without blanks, repeats and terms too long to have
+// been indexed, in their first order.
+func queryTerms(terms []string) []string {
+	distinct := map[string]bool{}
+	var qs []string
+	for _, t := range terms {
+		if t != "" && len(t) <= maxTermLen && !distinct[t] {
+			distinct[t] = true
+			qs = append(qs, t)
+		}
+	}
+	return qs
 }
