@@ -43,6 +43,7 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 	ttlN := fs.Int("ttl", 40, "failing trajectories for the time-to-learn figure")
 	ttlMax := fs.Duration("ttl-max", 10*time.Second, "give up waiting for guard to flag a posted mistake after this")
 	adapterWait := fs.Duration("adapter-wait", 75*time.Second, "wait this long for the worker to train a first adapter (0: don't wait)")
+	rotate := fs.Bool("rotate", true, "also test on every trial in turn, learning from the other trials (more calls, same file)")
 	train := fs.Bool("train", true, "measure train + gate + publish on 10,000 labelled steps (needs ADMEM_DATABASE_URL etc., as make bench-* sets)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -61,42 +62,13 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var earlier []client.TrajectoryRequest
-	events := 0
-	for _, id := range taskIDs {
-		trials := byTask[id]
-		for _, ep := range trials[:len(trials)-1] {
-			earlier = append(earlier, toRequest(ep.Trajectory, 0))
-			events += 1 + len(ep.Trajectory.FailedSteps())
-		}
-	}
-	before, err := processedEvents(ctx, e.http, *worker)
+	sp := lastTrialSplit(byTask, taskIDs, -1)
+	events, secs, err := learnSplit(ctx, e, *worker, key, sp, taskIDs)
 	if err != nil {
-		return fmt.Errorf("worker metrics: %w (is the worker running with -worker %s?)", err, *worker)
-	}
-	for i := 0; i < len(earlier); i += 50 {
-		if err := recordBatch(ctx, e, key, earlier[i:min(i+50, len(earlier))]); err != nil {
-			return err
-		}
-	}
-	learnStart := time.Now()
-	prog := benchkit.Progress{Label: "taureplay-guard/learn", Total: events}
-	for {
-		n, err := processedEvents(ctx, e.http, *worker)
-		if err != nil {
-			return err
-		}
-		prog.Step(int(n - before))
-		if n-before >= float64(events) {
-			break
-		}
-		if time.Since(learnStart) > 10*time.Minute {
-			return fmt.Errorf("the worker processed %v of %d events in 10 minutes", n-before, events)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return err
 	}
 	rep.Set("learn.events", float64(events))
-	rep.Set("learn.seconds", time.Since(learnStart).Seconds())
+	rep.Set("learn.seconds", secs)
 	version, status, err := waitAdapter(ctx, e, key, *adapterWait)
 	if err != nil {
 		return err
@@ -119,7 +91,7 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 		if err := setUseAdapter(ctx, e, key, a.useAdapter); err != nil {
 			return err
 		}
-		res, err := replayGuard(ctx, e, key, byTask, taskIDs)
+		res, err := replayGuard(ctx, e, key, sp, taskIDs)
 		if err != nil {
 			return err
 		}
@@ -155,6 +127,12 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 	}
 	rep.AddTable(benchkit.Table{Title: "Trial k per task", Header: []string{"task", "tool calls", "errors", "repeat errors", "repeat errors flagged",
 		"successful calls flagged"}, Rows: rows})
+
+	if *rotate {
+		if err := rotateTrials(ctx, e, rep, *worker, byTask, taskIDs, *adapterWait); err != nil {
+			return err
+		}
+	}
 
 	// Guard latency over many requests, cycling through the replay's.
 	var lat benchkit.Latencies
@@ -238,6 +216,136 @@ func groupTrials(eps []taubench.Episode) (map[string][]taubench.Episode, []strin
 	return byTask, ids
 }
 
+// rotateTrials tests on each trial index in turn, each in a tenant of its
+// own that learnt from the task's other trials (later ones included), and
+// reports the pooled figures: four times the calls of the trial-k replay,
+// from the same file.
+func rotateTrials(ctx context.Context, e *env, rep *benchkit.Report, worker string, byTask map[string][]taubench.Episode, taskIDs []string, adapterWait time.Duration) error {
+	most := 0
+	for _, id := range taskIDs {
+		most = max(most, len(byTask[id]))
+	}
+	var pooled replayResult
+	var rows [][]string
+	for k := 0; k < most; k++ {
+		sp := lastTrialSplit(byTask, taskIDs, k)
+		_, key, err := e.tenant(ctx, fmt.Sprintf("bench-guard-rot%d", k+1))
+		if err != nil {
+			return err
+		}
+		if _, _, err := learnSplit(ctx, e, worker, key, sp, taskIDs); err != nil {
+			return err
+		}
+		version, status, err := waitAdapter(ctx, e, key, adapterWait)
+		if err != nil {
+			return err
+		}
+		res, err := replayGuard(ctx, e, key, sp, taskIDs)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []string{strconv.Itoa(k + 1), adapterSummary(version, status, adapterWait), f(res.recallRepeat()), f(res.fpr()), f(res.auc()),
+			strconv.Itoa(res.repeat), strconv.Itoa(res.errors), strconv.Itoa(res.ok)})
+		pooled.merge(res)
+	}
+	rows = append(rows, []string{"pooled", "", f(pooled.recallRepeat()), f(pooled.fpr()), f(pooled.auc()),
+		strconv.Itoa(pooled.repeat), strconv.Itoa(pooled.errors), strconv.Itoa(pooled.ok)})
+	rep.AddTable(benchkit.Table{Title: "Each trial in turn as the test trial (learning from the task's other trials)", Header: []string{"test trial",
+		"adapter", "recall on repeat errors", "false-positive rate", "AUC", "repeat errors", "errors", "successful calls"}, Rows: rows})
+	rep.Set("guard.rotated.recall_repeat_errors", pooled.recallRepeat())
+	rep.Set("guard.rotated.fpr", pooled.fpr())
+	rep.Set("guard.rotated.auc", pooled.auc())
+	rep.Set("guard.rotated.repeat_errors", float64(pooled.repeat))
+	return nil
+}
+
+// merge appends another replay's answers.
+func (r *replayResult) merge(o replayResult) {
+	off := len(r.risks)
+	r.risks = append(r.risks, o.risks...)
+	r.erroring = append(r.erroring, o.erroring...)
+	r.flagged = append(r.flagged, o.flagged...)
+	for _, i := range o.repeatIdx {
+		r.repeatIdx = append(r.repeatIdx, off+i)
+	}
+	for _, i := range o.anyRepeat {
+		r.anyRepeat = append(r.anyRepeat, off+i)
+	}
+	r.errors += o.errors
+	r.repeat += o.repeat
+	r.ok += o.ok
+	r.flaggedOK += o.flaggedOK
+	r.flaggedErr += o.flaggedErr
+}
+
+// split is what a task learns from and the trial it is tested on.
+type split struct {
+	learn []taubench.Episode
+	test  taubench.Episode
+}
+
+// lastTrialSplit tests each task on its trial at index k (-1: the last),
+// learning from the trials before it, or with rotate from all the others.
+// Tasks without that trial are left out.
+func lastTrialSplit(byTask map[string][]taubench.Episode, taskIDs []string, k int) map[string]split {
+	out := map[string]split{}
+	for _, id := range taskIDs {
+		trials := byTask[id]
+		if len(trials) < 2 {
+			continue
+		}
+		if k < 0 {
+			out[id] = split{learn: trials[:len(trials)-1], test: trials[len(trials)-1]}
+			continue
+		}
+		if k >= len(trials) {
+			continue
+		}
+		var learn []taubench.Episode
+		learn = append(learn, trials[:k]...)
+		learn = append(learn, trials[k+1:]...)
+		out[id] = split{learn: learn, test: trials[k]}
+	}
+	return out
+}
+
+// learnSplit records the learning trials through the batch endpoint and
+// waits until the worker has processed their events.
+func learnSplit(ctx context.Context, e *env, worker, key string, sp map[string]split, taskIDs []string) (events int, secs float64, err error) {
+	var reqs []client.TrajectoryRequest
+	for _, id := range taskIDs {
+		for _, ep := range sp[id].learn {
+			reqs = append(reqs, toRequest(ep.Trajectory, 0))
+			events += 1 + len(ep.Trajectory.FailedSteps())
+		}
+	}
+	before, err := processedEvents(ctx, e.http, worker)
+	if err != nil {
+		return 0, 0, fmt.Errorf("worker metrics: %w (is the worker running with -worker %s?)", err, worker)
+	}
+	for i := 0; i < len(reqs); i += 50 {
+		if err := recordBatch(ctx, e, key, reqs[i:min(i+50, len(reqs))]); err != nil {
+			return 0, 0, err
+		}
+	}
+	start := time.Now()
+	prog := benchkit.Progress{Label: "taureplay-guard/learn", Total: events}
+	for {
+		n, err := processedEvents(ctx, e.http, worker)
+		if err != nil {
+			return 0, 0, err
+		}
+		prog.Step(int(n - before))
+		if n-before >= float64(events) {
+			return events, time.Since(start).Seconds(), nil
+		}
+		if time.Since(start) > 10*time.Minute {
+			return 0, 0, fmt.Errorf("the worker processed %v of %d events in 10 minutes", n-before, events)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // replayResult is guard's answers on every trial-k tool call.
 type replayResult struct {
 	adapter              string
@@ -310,32 +418,33 @@ func (r replayResult) roc() (fpr, tpr []float64) {
 }
 
 // replayGuard asks guard before every tool call of each task's last trial.
-func replayGuard(ctx context.Context, e *env, key string, byTask map[string][]taubench.Episode, taskIDs []string) (replayResult, error) {
+func replayGuard(ctx context.Context, e *env, key string, sp map[string]split, taskIDs []string) (replayResult, error) {
 	var res replayResult
 	seenAny := map[string]bool{}
-	for _, id := range taskIDs {
-		trials := byTask[id]
-		for _, ep := range trials[:len(trials)-1] {
-			for _, s := range ep.Trajectory.FailedSteps() {
-				seenAny[signature.FromStep(s).ID()] = true
-			}
-		}
-	}
 	total := 0
 	for _, id := range taskIDs {
-		trials := byTask[id]
-		total += len(trials[len(trials)-1].Trajectory.Steps)
+		if t, ok := sp[id]; ok {
+			for _, ep := range t.learn {
+				for _, s := range ep.Trajectory.FailedSteps() {
+					seenAny[signature.FromStep(s).ID()] = true
+				}
+			}
+			total += len(t.test.Trajectory.Steps)
+		}
 	}
 	prog := benchkit.Progress{Label: "taureplay-guard/replay", Total: total}
 	for _, id := range taskIDs {
-		trials := byTask[id]
+		t, ok := sp[id]
+		if !ok {
+			continue
+		}
 		seen := map[string]bool{}
-		for _, ep := range trials[:len(trials)-1] {
+		for _, ep := range t.learn {
 			for _, s := range ep.Trajectory.FailedSteps() {
 				seen[signature.FromStep(s).ID()] = true
 			}
 		}
-		last := trials[len(trials)-1].Trajectory
+		last := t.test.Trajectory
 		tg := taskGuard{id: id}
 		for i, s := range last.Steps {
 			body, err := json.Marshal(guardRequest(last.Task, last.Steps[max(0, i-guardContextSteps):i], s))
