@@ -184,11 +184,35 @@ func MistakeItem(id, content string, m *client.Mistake) (sim.RecallItem, bool) {
 	}
 	it.Signature = m.FailsWith.ErrorClass + ": " + m.FailsWith.MessageTemplate
 	if m.Correction != nil {
-		if c, ok := ParseAction(m.Correction.Do, false); ok {
-			it.Correction = &c
-		}
+		it.Correction = correction(*m.Correction)
 	}
 	return it, true
+}
+
+// correction is what a note's correction changes: the working call with
+// only the arguments that differ from the failing one, as the note's text
+// writes it ("instead of a(x=1, …), do a(x=2, …)"). The same call with
+// nothing changed ("retry: the same call worked later") changes nothing, so
+// it is no correction.
+func correction(c client.Correction) *sim.Action {
+	do, ok := ParseAction(c.Do, false)
+	if !ok {
+		return nil
+	}
+	instead, ok := ParseAction(c.Instead, false)
+	if !ok || instead.Tool != do.Tool {
+		return &do
+	}
+	diff := sim.Action{Tool: do.Tool, Args: map[string]string{}}
+	for k, v := range do.Args {
+		if w, had := instead.Args[k]; !had || w != v {
+			diff.Args[k] = v
+		}
+	}
+	if len(diff.Args) == 0 {
+		return nil
+	}
+	return &diff
 }
 
 // ProcedureItem converts a structured procedure (the `procedure` of a recall

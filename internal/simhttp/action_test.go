@@ -89,6 +89,16 @@ func TestStructuredMistakeAndProcedure(t *testing.T) {
 	if it.Correction == nil || it.Correction.Tool != "verify_fare" || it.Correction.Args["fare"] != "economy" {
 		t.Errorf("correction %v", it.Correction)
 	}
+	// Only what changed is the correction; "retry the same call" is none.
+	m.Correction = &client.Correction{Kind: "aligned", Instead: "book_flight(date=03/15/2025, fare=economy)", Do: "book_flight(date=2025-03-15, fare=economy)"}
+	it, _ = toItem("n1", "mistake", "text", m, nil)
+	if c := it.Correction; c == nil || c.Tool != "book_flight" || len(c.Args) != 1 || c.Args["date"] != "2025-03-15" {
+		t.Errorf("correction %v, want book_flight(date=2025-03-15)", c)
+	}
+	m.Correction = &client.Correction{Kind: "recovered", Instead: "book_flight(date=2025-03-15, fare=economy)", Do: "book_flight(date=2025-03-15, fare=economy)"}
+	if it, _ = toItem("n1", "mistake", "text", m, nil); it.Correction != nil {
+		t.Errorf("retrying the same call read as the correction %v", it.Correction)
+	}
 	if _, ok := toItem("n2", "mistake", "text", &client.Mistake{DoingPattern: "not a call"}, nil); ok {
 		t.Error("a note without a call pattern was read")
 	}
