@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,11 +194,7 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 		"is a trial-k call that failed with an error signature (tool, error class, message template) seen in trials 1..k-1 of the same "+
 		"task; `guard.recall_repeat_errors_any_task` counts signatures seen in any earlier trial of any task. AUC is of guard's risk "+
 		"against the call erroring, over all trial-k calls. Latency is server side (Server-Timing app;dur).", guardContextSteps)
-	if err := rep.Write(e.out); err != nil {
-		return err
-	}
-	fmt.Print(rep.Markdown())
-	return nil
+	return rep.Finish(e.out, os.Stdout)
 }
 
 // groupTrials groups episodes by task, trials in order; task ids in file order.
