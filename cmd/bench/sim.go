@@ -43,7 +43,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	forgetUpdates := fs.Int("forget-updates", 100, "memory updates (recorded episodes of other families) between the two forgetting evaluations")
 	forgetLearn := fs.Int("forget-learn", 20, "recorded episodes of the first family before the forgetting evaluation")
 	forgetEval := fs.Int("forget-eval", 20, "unrecorded evaluation episodes of the first family, before and after")
-	syncRec := fs.Duration("sync", 30*time.Second, "after recording a failing trajectory, wait at most this long for the worker to cluster it (0: live asynchronous loop)")
+	syncRec := fs.Duration("sync", 30*time.Second, "after recording a trajectory, wait at most this long for the worker to cluster its failures and learn from it (0: live asynchronous loop)")
 	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
 	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures and for its learner to empty its queue, so arms do not inherit each other's backlog")
 	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (its /metrics tells when the learner's queue is empty)")
@@ -89,7 +89,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec, Feedback: *feedback})
+		learnerEvents := func(ctx context.Context) (float64, error) { return processedEvents(ctx, e.http, *worker) }
+		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec, Feedback: *feedback,
+			LearnerEvents: learnerEvents})
 	}
 	for _, arm := range arms {
 		mem, hm, err := newMem(arm, string(arm))
@@ -121,6 +123,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			res.recalled = hm.Recalled()
 			if fb := hm.FeedbackStatuses(); len(fb) > 0 {
 				rep.Note("%s: recall feedback responses by status: %v.", arm, fb)
+			}
+			if err := hm.LearnerError(); err != nil {
+				rep.Note("%s: Record stopped waiting for the learner: %v.", arm, err)
 			}
 			if n := hm.Fallbacks(); n > 0 {
 				rep.Note("%s: %d recalls fell back to listing learned items (the API had no /v1/recall).", arm, n)

@@ -97,6 +97,13 @@ type Config struct {
 	// episode meets a memory that has learnt from the last one whatever the
 	// machine's load. Zero measures the live, asynchronous loop.
 	SyncRecord time.Duration
+	// LearnerEvents, when set, reads how many events the worker's learner
+	// (mistake notes, procedures) has handled so far, e.g. from its
+	// /metrics; with SyncRecord, Record then also waits until the learner
+	// has handled every event this memory's trajectories caused (one per
+	// trajectory and one per failed step). The memory must be the only
+	// writer while it waits.
+	LearnerEvents func(context.Context) (float64, error)
 	// Feedback, for the notes and full arms, rates each episode's recall
 	// with the episode's outcome (POST /v1/recalls/{id}/feedback) when the
 	// trajectory is recorded, so the utilities of the recalled notes and
@@ -125,6 +132,12 @@ type Memory struct {
 	lastRecall string
 	feedback   map[int]int // feedback responses by status
 	ready      bool        // the tenant's settings are the arm's
+	// learner events caused by the trajectories posted, and the learner's
+	// count before the first
+	events      float64
+	learnerBase float64
+	based       bool
+	learnerErr  error
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -278,6 +291,13 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 			return err
 		}
 	}
+	if m.cfg.SyncRecord > 0 && m.cfg.LearnerEvents != nil && !m.based {
+		n, err := m.cfg.LearnerEvents(ctx)
+		if err != nil {
+			m.noLearner(err)
+		}
+		m.learnerBase, m.based = n, true
+	}
 	posted := m.cfg.Clock()
 	r, err := m.c.RecordTrajectoryWithResponse(ctx, nil, req)
 	if err != nil {
@@ -294,12 +314,55 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 		}
 	}
 	m.mu.Unlock()
+	m.events += float64(1 + len(failedSigs))
 	if m.cfg.SyncRecord > 0 && len(failedSigs) > 0 {
 		if _, _, err := m.WaitLearned(ctx, m.cfg.SyncRecord); err != nil {
 			return err
 		}
 	}
+	if m.cfg.SyncRecord > 0 && m.cfg.LearnerEvents != nil {
+		return m.waitLearner(ctx, m.cfg.SyncRecord)
+	}
 	return nil
+}
+
+// noLearner stops waiting for a learner whose count cannot be read; the
+// run goes on as a live loop and LearnerError says why.
+func (m *Memory) noLearner(err error) {
+	m.mu.Lock()
+	m.learnerErr = err
+	m.mu.Unlock()
+	m.cfg.LearnerEvents = nil
+}
+
+// LearnerError is why Record stopped waiting for the learner, or nil.
+func (m *Memory) LearnerError() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.learnerErr
+}
+
+// waitLearner waits until the learner has handled the events of every
+// trajectory posted, or until timeout (then it carries on).
+func (m *Memory) waitLearner(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	wait := 20 * time.Millisecond
+	for {
+		n, err := m.cfg.LearnerEvents(ctx)
+		if err != nil {
+			m.noLearner(err)
+			return nil
+		}
+		if n-m.learnerBase >= m.events || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
 }
 
 // WaitLearned waits until the worker has clustered every failed step this
