@@ -15,9 +15,7 @@ set -a
 . .data/bench/env
 set +a
 # A fresh database per run, so results never depend on an earlier run.
-PGPASSWORD=$(sed -n 's/^pg_super_password=//p' .data/bench/secrets) \
-  psql -X -q -h 127.0.0.1 -p "${ADMEM_PG_PORT:-55434}" -U postgres -d postgres \
-  -c "DROP DATABASE IF EXISTS admem WITH (FORCE)" -c "CREATE DATABASE admem"
+psql -X -q "$ADMEM_TEST_ADMIN_URL" -c "DROP DATABASE IF EXISTS admem WITH (FORCE)" -c "CREATE DATABASE admem"
 
 # ADMEM_BENCH_HTTP_PORT moves the API (and the worker to the next port), so that
 # a second checkout can run a benchmark beside this one (with its own

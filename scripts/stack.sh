@@ -57,23 +57,64 @@ as_svc() { (cd / && "${runas[@]}" "$@"); }
 
 secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
+# redis_ok says whether our Redis answers on its port (redis-cli exits 0 on an
+# error reply, such as another server's NOAUTH, so read the answer).
+redis_ok() {
+  [ "$(redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping 2>/dev/null)" = PONG ]
+}
+
+# port_busy says whether something already listens on a loopback port.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port prints the first free port from $1 on. A busy port fails the dev
+# stack (its clients keep the address), while the throwaway test and bench
+# stacks move to the next free one and write it to their environment file.
+free_port() {
+  local port=$1 what=$2
+  if ! port_busy "$port"; then echo "$port"; return; fi
+  if [ "$name" = dev ]; then
+    log "$what port $port is taken by another process; set ADMEM_${what^^}_PORT"
+    exit 1
+  fi
+  for p in $(seq $((port + 10)) 10 $((port + 1000))); do
+    if ! port_busy "$p"; then
+      log "$what port $port is taken; using $p"
+      echo "$p"
+      return
+    fi
+  done
+  log "no free $what port near $port"
+  exit 1
+}
+
 up() {
   "$root/scripts/deps.sh"
   mkdir -p "$dir"
   chmod 700 "$dir"
   locate_state
   mkdir -p "$state/pg" "$state/redis" "$state/run"
-  if [ ! -f "$dir/secrets" ]; then
-    umask 077
+  # The secrets sit beside the servers' files: a state folder under /var/tmp
+  # outlives a checkout, and a new checkout must not meet an old cluster with
+  # passwords it never knew.
+  secrets="$state/secrets"
+  [ ! -f "$secrets" ] && [ -f "$dir/secrets" ] && [ -f "$state/pg/PG_VERSION" ] && cp "$dir/secrets" "$secrets"
+  if [ ! -f "$secrets" ] && [ -f "$state/pg/PG_VERSION" ]; then
+    log "a Postgres cluster without its secrets is in $state/pg: starting afresh"
+    as_svc "$pgbin/pg_ctl" -D "$state/pg" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$state/pg" "$state/redis"
+    mkdir -p "$state/pg" "$state/redis"
+  fi
+  if [ ! -f "$secrets" ]; then
+    (umask 077
     {
       echo "pg_super_password=$(secret)"
       echo "pg_app_password=$(secret)"
       echo "redis_password=$(secret)"
       echo "jwt_secret=$(secret)$(secret)"
-    } >"$dir/secrets"
+    } >"$secrets")
   fi
   # shellcheck disable=SC1091
-  . "$dir/secrets"
+  . "$secrets"
   if [ "$(id -u)" = 0 ]; then
     chown -R "$svcuser" "$state/pg" "$state/redis" "$state/run"
     chown "$svcuser" "$state"
@@ -103,12 +144,16 @@ up() {
     } >>"$state/pg/postgresql.conf"
   fi
 
-  if ! as_svc "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
-    log "starting Postgres on 127.0.0.1:$pgport"
+  if as_svc "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+    [ -f "$state/run/ports" ] && . "$state/run/ports"
+  else
+    pgport=$(free_port "$pgport" pg)
     # The benchmark stack holds a million entries and their HNSW graphs:
     # give it enough shared memory that index inserts do not thrash.
     pgopts=""
-    [ "$name" = bench ] && pgopts="-c shared_buffers=${ADMEM_PG_SHARED_BUFFERS:-2GB}"
+    pgopts="-p $pgport"
+    [ "$name" = bench ] && pgopts="$pgopts -c shared_buffers=${ADMEM_PG_SHARED_BUFFERS:-2GB}"
+    log "starting Postgres on 127.0.0.1:$pgport"
     as_svc "$pgbin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w -t 60 ${pgopts:+-o "$pgopts"} start >/dev/null
   fi
 
@@ -132,7 +177,8 @@ SQL
   fi
   unset PGPASSWORD
 
-  if ! redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping >/dev/null 2>&1; then
+  if ! redis_ok; then
+    redisport=$(free_port "$redisport" redis)
     log "starting Redis on 127.0.0.1:$redisport"
     persist=(--appendonly yes --appendfsync everysec)
     [ "$name" = test ] && persist=(--appendonly no --save "")
@@ -140,11 +186,14 @@ SQL
       --requirepass "$redis_password" --daemonize yes --pidfile "$state/run/redis.pid" \
       --logfile "$state/redis/redis.log" "${persist[@]}"
     for _ in $(seq 1 50); do
-      redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping >/dev/null 2>&1 && break
+      redis_ok && break
       sleep 0.1
     done
   fi
 
+  echo "pgport=$pgport redisport=$redisport" >"$state/run/ports.tmp"
+  # Redis's port is known only once it answers: keep both where down finds them.
+  mv "$state/run/ports.tmp" "$state/run/ports"
   umask 077
   cat >"$dir/env" <<ENV
 export ADMEM_DATABASE_URL='postgres://admem_api:$pg_app_password@127.0.0.1:$pgport/admem?sslmode=disable'
@@ -165,10 +214,14 @@ down() {
   if [ -f "$state/pg/PG_VERSION" ] && as_svc "$pgbin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
     as_svc "$pgbin/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null && log "Postgres stopped"
   fi
-  if [ -f "$dir/secrets" ]; then
+  # shellcheck disable=SC1091
+  [ -f "$state/run/ports" ] && . "$state/run/ports"
+  secrets="$state/secrets"
+  [ -f "$secrets" ] || secrets="$dir/secrets"
+  if [ -f "$secrets" ]; then
     # shellcheck disable=SC1091
-    . "$dir/secrets"
-    if redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning ping >/dev/null 2>&1; then
+    . "$secrets"
+    if redis_ok; then
       redis-cli -p "$redisport" -a "$redis_password" --no-auth-warning shutdown nosave >/dev/null 2>&1 || true
       log "Redis stopped"
     fi
