@@ -18,6 +18,7 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/vecmath"
 )
 
 // Decision is what guard advises for one candidate.
@@ -356,7 +357,7 @@ func match(pattern string, ctxVec []float32, cl *admem.FailureCluster) float64 {
 	}
 	cs := neutralCtxSim
 	if ctxVec != nil && len(cl.Centroid) == len(ctxVec) {
-		cs = math.Max(0, cosine(ctxVec, cl.Centroid))
+		cs = math.Max(0, vecmath.Cosine(ctxVec, cl.Centroid))
 	}
 	return patternWeight*ps + contextWeight*cs
 }
@@ -432,19 +433,6 @@ func to64(v []float32) []float64 {
 		out[i] = float64(x)
 	}
 	return out
-}
-
-func cosine(a, b []float32) float64 {
-	var d, na, nb float64
-	for i := range a {
-		d += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return d / math.Sqrt(na*nb)
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
