@@ -46,6 +46,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	syncRec := fs.Duration("sync", 30*time.Second, "after recording a trajectory, wait at most this long for the worker to cluster its failures and learn from it (0: live asynchronous loop)")
 	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
 	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures and for its learner to empty its queue, so arms do not inherit each other's backlog")
+	snapshots := fs.Bool("diagnose", true, "list each arm tenant's mistake notes before every episode: RMR counts a failed step as a repeat when a note with its error signature existed (DESIGN.md), and sim.md breaks the repeats down by why they happened")
 	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (its /metrics tells when the learner's queue is empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +80,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		forget   *sim.ForgettingResult
 		memErrs  int
 		recalled map[string]int
+		diag     *rmrDiagnosis
 	}
 	var results []*armResult
 	newMem := func(arm simhttp.Arm, label string) (sim.Memory, *simhttp.Memory, error) {
@@ -89,9 +91,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		learnerEvents := func(ctx context.Context) (float64, error) { return processedEvents(ctx, e.http, *worker) }
+		events := func(ctx context.Context) (float64, error) { return learnerEvents(ctx, e.http, *worker) }
 		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec, Feedback: *feedback,
-			LearnerEvents: learnerEvents})
+			LearnerEvents: events, Snapshots: *snapshots})
 	}
 	for _, arm := range arms {
 		mem, hm, err := newMem(arm, string(arm))
@@ -111,7 +113,17 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("sim %s: %w", arm, err)
 		}
-		res := &armResult{arm: arm, eps: eps,
+		var diag *rmrDiagnosis
+		if hm != nil && *snapshots {
+			snaps := hm.Snapshots()
+			if markNoteHeld(eps, snaps) {
+				d := diagnoseRMR(world, eps, snaps)
+				diag = &d
+			} else {
+				rep.Note("%s: %d note snapshots for %d episodes: RMR falls back to signatures seen in earlier episodes.", arm, len(snaps), len(eps))
+			}
+		}
+		res := &armResult{arm: arm, eps: eps, diag: diag,
 			all:  sim.ComputeMetrics(eps, sim.MetricsConfig{Window: *window}),
 			tail: sim.ComputeMetrics(sim.Tail(eps, *episodes/2), sim.MetricsConfig{Window: *window})}
 		for _, ep := range eps {
@@ -186,6 +198,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			rep.Set(v.prefix+".short_success", v.m.Short.Rate)
 			rep.Set(v.prefix+".frr", v.m.FRR.Rate)
 			rep.Set(v.prefix+".rmr", v.m.RMR.Rate)
+			rep.Set(v.prefix+".rmr_seen", v.m.RMRSeen.Rate)
 			rep.Set(v.prefix+".steps_per_success", v.m.StepsPerSuccess)
 			rep.Set(v.prefix+".ref_steps_per_success", v.m.RefStepsPerSuccess)
 			rep.Set(v.prefix+".failed_steps", float64(v.m.FailedSteps))
@@ -196,6 +209,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		srv := sim.ComputeMetrics(r.eps, sim.MetricsConfig{Window: *window, Signature: simhttp.ServerSignature})
 		rep.Set(p+".rmr_server_signature", srv.RMR.Rate)
 		rep.Set(p+".memory_errors", float64(r.memErrs))
+		if r.diag != nil {
+			r.diag.figures(rep, p)
+		}
 		rep.Set(p+".guard_warned", float64(r.all.Guard.Warned))
 		rep.Set(p+".guard_blocked", float64(r.all.Guard.Blocked))
 		rep.Set(p+".guard_suggested", float64(r.all.Guard.Suggested))
@@ -266,6 +282,11 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			fmt.Sprintf("%d / %d", len(r.ttl), r.never)})
 	}
 	rep.AddTable(lt)
+	for _, r := range results {
+		if r.diag != nil {
+			rep.AddTable(r.diag.table(string(r.arm)))
+		}
+	}
 	for _, r := range results {
 		if r.recalled != nil {
 			rep.Note("%s: recalled items by kind over the run: %v.", r.arm, r.recalled)
@@ -501,6 +522,6 @@ func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metr
 			full.Success.Rate, notes.Success.Rate, full.RMR.Rate, notes.RMR.Rate, full.FRR.Rate, notes.FRR.Rate,
 			fullTail.Success.Rate, notesTail.Success.Rate, map[bool]string{true: "beats", false: "does NOT beat"}[better])
 	}
-	rep.Note("RMR counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory had turned it into a note yet; ARM.rmr_server_signature groups failures by the server's signature (literals masked as the tenant's mistake notes are keyed) instead. Forgetting: success on the first family right after learning it minus success on the same tasks after %d recorded episodes of the other families (a proxy for the issue's 100 adapter updates: the worker trains an adapter at most every 30 s, so 100 real adapter versions would take about an hour; ARM.forgetting_adapter_updates is how many versions the worker did train in between), on a world without drift.", forgetUpdates)
+	rep.Note("RMR (DESIGN.md) counts a failed step as a repeat when the arm's tenant had an active mistake note with the step's error signature at the start of its episode (-diagnose lists the notes before every episode; the none arm has no tenant, so its RMR and any arm's without snapshots fall back to the next figure). ARM.rmr_seen counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory made a note of it; ARM.rmr_server_signature does the same with the server's signatures (literals masked as the tenant's mistake notes are keyed). ARM.rmr_diag.* say why each repeat happened: guard flagged the action and the agent took it anyway (its suggestion failed, every candidate was flagged, or it distrusted memory after two failed suggestions), or guard allowed it (a recalled note's correction proposed it, guard cited the note below the warn threshold, or did not cite it though the action's masked pattern equals or resembles the note's, or the action looks unlike the note's failing action); seen_no_note counts failures seen in an earlier episode whose signature had no note. Forgetting: success on the first family right after learning it minus success on the same tasks after %d recorded episodes of the other families (a proxy for the issue's 100 adapter updates: the worker trains an adapter at most every 30 s, so 100 real adapter versions would take about an hour; ARM.forgetting_adapter_updates is how many versions the worker did train in between), on a world without drift.", forgetUpdates)
 	rep.Note("Overhead per step is the server time (Server-Timing) of the step's guard call plus the episode's recall divided by its guard calls. Time-to-learn is the time from posting the first trajectory that failed with an error signature to the first guard answer citing that signature; signatures never cited are not in the percentiles.")
 }

@@ -87,10 +87,25 @@ type FailedStep struct {
 	// constants) and Decision the guard's verdict on it ("" when the
 	// guard gave none), to tell a mistake the guard missed from one it
 	// flagged and the agent took anyway.
-	Pick      string
-	Decision  Decision
-	Signature string // filled by AnnotateHeld
-	Held      bool   // filled by AnnotateHeld
+	Pick     string
+	Decision Decision
+	// Action is the call that failed, Risk and Cited the guard's risk and
+	// cited error signatures for it (for a suggestion taken, those of the
+	// candidate it replaced), Flagged how many of the step's candidates
+	// the guard warned about or blocked, and Noted whether a recalled
+	// note's correction put the action forward.
+	Action  Action
+	Risk    float64
+	Cited   []string
+	Flagged int
+	Noted   bool
+	// Signature and Seen are filled by AnnotateHeld: Seen when a failure
+	// with the same signature was in an earlier recorded episode. Held is
+	// whether the memory held the mistake before the step: a mistake note
+	// of the server when the benchmark can tell (MarkHeld), else Seen.
+	Signature string
+	Seen      bool
+	Held      bool
 }
 
 // How the agent picked the action it took.
@@ -185,7 +200,8 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 		if serr != nil {
 			step.Status, step.Error, step.ErrorType = admem.StepError, serr.Message, serr.Class
 			ep.Failures = append(ep.Failures, FailedStep{Step: step.Index, Tool: act.Tool, Error: serr.Message, Class: serr.Class, Rule: serr.Rule,
-				Pick: r.pick, Decision: r.decision})
+				Pick: r.pick, Decision: r.decision, Action: act.Clone(), Risk: r.verdict.Risk, Cited: r.verdict.Cited, Flagged: r.flagged,
+				Noted: r.fromMemory[act.String()] && r.pick != PickSuggested})
 		}
 		r.steps = append(r.steps, step)
 		r.observe(act, serr)
@@ -220,7 +236,7 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Action, error) {
 	lo := max(0, len(r.steps)-r.a.cfg.RecentSteps)
 	gs.Calls++
-	r.pick, r.decision = PickNoGuard, ""
+	r.pick, r.decision, r.verdict, r.flagged = PickNoGuard, "", Verdict{}, 0
 	verdicts, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], cands)
 	if err != nil || len(verdicts) != len(cands) {
 		if err == nil {
@@ -234,13 +250,18 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 	case Block:
 		gs.Blocked++
 	}
+	for _, v := range verdicts {
+		if v.Decision == Warn || v.Decision == Block {
+			r.flagged++
+		}
+	}
 	// An agent whose memory's advice failed twice in a row takes no more
 	// suggestions until something works, but a warning still makes it
 	// prefer a candidate the guard allows.
 	distrust := r.distrust()
 	for i, v := range verdicts {
 		if v.Decision == Allow || v.Decision == "" {
-			r.pick, r.decision = PickAllowed, v.Decision
+			r.pick, r.decision, r.verdict = PickAllowed, v.Decision, v
 			if i > 0 {
 				gs.Switched++
 				r.pick = PickSwitched
@@ -263,7 +284,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 		}
 		gs.Suggested++
 		r.fromMemory[s.String()] = true
-		r.pick, r.decision = PickSuggested, ""
+		r.pick, r.decision, r.verdict = PickSuggested, "", v
 		return s, nil
 	}
 	best := 0
@@ -275,7 +296,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 	if best > 0 {
 		gs.Switched++
 	}
-	r.pick, r.decision = PickLeastRisky, verdicts[best].Decision
+	r.pick, r.decision, r.verdict = PickLeastRisky, verdicts[best].Decision, verdicts[best]
 	if distrust {
 		r.pick = PickDistrust
 	}

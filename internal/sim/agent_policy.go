@@ -28,6 +28,8 @@ type run struct {
 	// how the current step's action was picked, for FailedStep
 	pick     string
 	decision Decision
+	verdict  Verdict // the guard's verdict on the action taken
+	flagged  int     // candidates warned or blocked
 
 	steps   []admem.Step
 	seen    []bool // plan steps known done, to tell which step a call completed

@@ -75,7 +75,8 @@ type Verdict struct {
 	Risk       float64 // estimated failure probability in [0, 1]
 	Decision   Decision
 	Reasons    []string
-	Suggestion *Action // a better action, when the memory knows one; may hold placeholders
+	Cited      []string // error signatures of the known mistakes it matched, whatever the decision
+	Suggestion *Action  // a better action, when the memory knows one; may hold placeholders
 }
 
 // NoMemory is the arm without memory: it recalls nothing, allows everything

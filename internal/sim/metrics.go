@@ -92,8 +92,12 @@ type Metrics struct {
 	// step, the share that still succeed.
 	FRR Rate
 	// RMR, repeat-mistake rate: among failed steps, the share whose
-	// signature the memory already held before the step.
+	// signature the memory already held before the step (FailedStep.Held).
 	RMR Rate
+	// RMRSeen is the share of failed steps whose signature an earlier
+	// recorded episode had failed with (FailedStep.Seen), whether or not
+	// the memory made a note of it.
+	RMRSeen Rate
 	// StepsPerSuccess is the mean number of steps of successful episodes.
 	StepsPerSuccess float64
 	// RefStepsPerSuccess is their mean reference length, to read the above
@@ -121,7 +125,7 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 		AnnotateHeld(eps, cfg.Signature)
 	}
 	m := Metrics{Episodes: len(eps), Ends: map[string]int{}, PerFamily: map[string]FamilyMetrics{}, PerRule: map[string]int{}}
-	var succ, long, longOK, withFail, recovered, repeats, steps, refSteps int
+	var succ, long, longOK, withFail, recovered, repeats, seen, steps, refSteps int
 	var recall, guard, record []time.Duration
 	totalSteps := 0
 	famN, famOK, famSteps := map[string]int{}, map[string]int{}, map[string]int{}
@@ -154,6 +158,9 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 			if f.Held {
 				repeats++
 			}
+			if f.Seen {
+				seen++
+			}
 		}
 		m.Guard.Calls += e.Guard.Calls
 		m.Guard.Warned += e.Guard.Warned
@@ -172,6 +179,7 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 	m.Short = rate(succ-longOK, len(eps)-long)
 	m.FRR = rate(recovered, withFail)
 	m.RMR = rate(repeats, m.FailedSteps)
+	m.RMRSeen = rate(seen, m.FailedSteps)
 	if succ > 0 {
 		m.StepsPerSuccess = float64(steps) / float64(succ)
 		m.RefStepsPerSuccess = float64(refSteps) / float64(succ)

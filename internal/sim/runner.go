@@ -136,28 +136,44 @@ func (m *timedMemory) Record(ctx context.Context, t admem.Trajectory) error {
 	return err
 }
 
-// AnnotateHeld fills each failure's Signature and Held in place. A failure
-// is held when a failure with the same signature was in an earlier recorded
-// episode: the memory had been shown that mistake before the step. Failures
-// of the same episode do not count, since the trajectory is recorded only
-// at its end. sig nil means DefaultSignature.
+// AnnotateHeld fills each failure's Signature, Seen and Held in place. A
+// failure is seen when a failure with the same signature was in an earlier
+// recorded episode: the memory had been shown that mistake before the step.
+// Failures of the same episode do not count, since the trajectory is
+// recorded only at its end. Held is set to Seen, the best guess when the
+// memory cannot say what it held; MarkHeld overrides it. sig nil means
+// DefaultSignature.
 func AnnotateHeld(eps []EpisodeResult, sig SignatureFunc) {
 	if sig == nil {
 		sig = DefaultSignature
 	}
-	held := map[string]bool{}
+	seen := map[string]bool{}
 	for i := range eps {
 		var fresh []string
 		for j := range eps[i].Failures {
 			f := &eps[i].Failures[j]
 			f.Signature = sig(f.Tool, f.Error)
-			f.Held = held[f.Signature]
+			f.Seen = seen[f.Signature]
+			f.Held = f.Seen
 			fresh = append(fresh, f.Signature)
 		}
 		if eps[i].Recorded {
 			for _, s := range fresh {
-				held[s] = true
+				seen[s] = true
 			}
+		}
+	}
+}
+
+// MarkHeld sets each failure's Held from what the memory reports it held
+// before the step (a mistake note for the failure's error signature, the
+// DESIGN.md definition of a repeat mistake); held gets the episode's
+// position in eps.
+func MarkHeld(eps []EpisodeResult, held func(pos int, f FailedStep) bool) {
+	for i := range eps {
+		for j := range eps[i].Failures {
+			f := &eps[i].Failures[j]
+			f.Held = held(i, *f)
 		}
 	}
 }

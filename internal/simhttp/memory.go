@@ -109,6 +109,24 @@ type Config struct {
 	// trajectory is recorded, so the utilities of the recalled notes and
 	// procedures follow how they worked out.
 	Feedback bool
+	// Snapshots, for diagnosis, lists the tenant's active mistake notes
+	// (GET /v1/learned?kind=mistake) at the start of every episode, before
+	// its recall, so the benchmark can tell which failed steps repeated a
+	// mistake the server already had a note for (see [Memory.Snapshots]).
+	// It adds a request per episode; the agent never sees the answer.
+	Snapshots bool
+}
+
+// Note is what a snapshot keeps of a mistake note: its error signature
+// ("tool: Class: template", as internal/signature renders it), the failing
+// action pattern guard matches candidates against, the tool before the
+// failure, its correction's working call and how often it was seen.
+type Note struct {
+	Signature    string
+	DoingPattern string
+	After        string
+	Do           string
+	Seen         int
 }
 
 // Memory is sim.Memory over the HTTP API, for the retrieval, notes and full
@@ -138,6 +156,7 @@ type Memory struct {
 	learnerBase float64
 	based       bool
 	learnerErr  error
+	snaps       []map[string]Note
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -493,6 +512,9 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 	}
 	for i, res := range g.Results {
 		v := sim.Verdict{Risk: float64(res.Risk), Decision: sim.Decision(res.Decision)}
+		for _, rs := range res.Reasons {
+			v.Cited = append(v.Cited, rs.Signature)
+		}
 		if v.Decision != sim.Allow {
 			for _, rs := range res.Reasons {
 				v.Reasons = append(v.Reasons, rs.Note)
@@ -634,6 +656,12 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 		m.startEpisode(-1)
 		return sim.RecallResult{}, err
 	}
+	if m.cfg.Snapshots {
+		if err := m.snapshot(ctx); err != nil {
+			m.startEpisode(-1)
+			return sim.RecallResult{}, err
+		}
+	}
 	kinds := []string{"mistake", "procedure", "fact"}
 	switch m.cfg.Arm {
 	case ArmRetrieval:
@@ -686,6 +714,54 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 	}
 	m.startEpisode(ms)
 	return res, nil
+}
+
+// snapshot lists the tenant's active mistake notes (at most 500, the
+// route's limit; a snapshot that hits it says so by holding 500).
+func (m *Memory) snapshot(ctx context.Context) error {
+	k := client.ListLearnedParamsKindMistake
+	r, err := m.c.ListLearnedWithResponse(ctx, &client.ListLearnedParams{Kind: &k, Limit: ptr(500)})
+	if err != nil {
+		return fmt.Errorf("simhttp: snapshot: %w", err)
+	}
+	if r.JSON200 == nil {
+		return fmt.Errorf("simhttp: snapshot: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+	}
+	snap := make(map[string]Note, len(r.JSON200.Items))
+	for _, it := range r.JSON200.Items {
+		mk := it.Mistake
+		if mk == nil {
+			continue
+		}
+		sig := signature.Signature{Tool: mk.Tool, Class: mk.FailsWith.ErrorClass, Template: mk.FailsWith.MessageTemplate}.String()
+		n := Note{Signature: sig, DoingPattern: mk.DoingPattern, Seen: mk.Seen}
+		if mk.After != nil {
+			n.After = *mk.After
+		}
+		if mk.Correction != nil {
+			n.Do = mk.Correction.Do
+		}
+		snap[sig] = n
+	}
+	m.mu.Lock()
+	m.snaps = append(m.snaps, snap)
+	m.mu.Unlock()
+	return nil
+}
+
+// Snapshots returns the mistake notes the tenant held at the start of each
+// episode so far, by error signature, in play order (with
+// Config.Snapshots).
+func (m *Memory) Snapshots() []map[string]Note {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.snaps)
+}
+
+// FailureSignature is the server's error signature of a failed step, as
+// mistake notes and guard reasons name it.
+func FailureSignature(f sim.FailedStep) string {
+	return signature.Normalize(f.Tool, f.Class, f.Error).String()
 }
 
 // toItem reads a recalled or learned item: from its structured form when
