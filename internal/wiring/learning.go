@@ -30,35 +30,16 @@ type Learning struct {
 	Guard    *guard.Service
 }
 
-var (
-	embedMu    sync.Mutex
-	embedCache = map[string]embed.Embedder{}
-)
-
-// Embedder returns the configured embedder, loading it once per process
-// (the word-vector file is read once however many APIs a test starts).
-func Embedder(cfg config.Config) (embed.Embedder, error) {
-	key := cfg.Embedder + "\x00" + cfg.EmbedFile
-	embedMu.Lock()
-	defer embedMu.Unlock()
-	if e, ok := embedCache[key]; ok {
-		return e, nil
-	}
-	e, err := embed.New(embed.Config{Provider: cfg.Embedder, GloVeFile: cfg.EmbedFile})
-	if err != nil {
-		return nil, err
-	}
-	embedCache[key] = e
-	return e, nil
-}
-
-// NewLearning assembles the learning services over infra. Without an
-// embedder, failures cannot be recorded and guard answers from clusters by
-// action alone; it logs why.
+// NewLearning assembles the learning services over infra. They embed with
+// the process's one embedder of cfg (LoadEmbedder: the provider and all its
+// ADMEM_EMBED_* settings), the same instance factual memory and recall use,
+// so failure contexts, guard requests and adapters share one vector space.
+// Without an embedder, failures cannot be recorded and guard answers from
+// clusters by action alone; it logs why.
 func NewLearning(cfg config.Config, infra *Infra, log *slog.Logger) *Learning {
-	emb, err := Embedder(cfg)
+	emb, err := LoadEmbedder(cfg)
 	if err != nil {
-		log.Warn("no embedder: guard runs on mistake notes without context, failures are not recorded", "err", err)
+		log.Warn("no embedder: guard runs on mistake notes without context, failures are not recorded", "embedder", cfg.Embedder, "err", err)
 		emb = nil
 	}
 	l := &Learning{Embedder: emb}

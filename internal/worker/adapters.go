@@ -22,7 +22,7 @@ const FailureConsumerGroup = "failures"
 // training job. Both need the embedder; without one the worker logs why and
 // runs without them.
 func (w *Worker) addFailureLearning() {
-	emb, err := wiring.Embedder(w.cfg)
+	emb, err := wiring.LoadEmbedder(w.cfg)
 	if err != nil {
 		w.log.Warn("no embedder: failure clusters and adapter training are off", "err", err)
 		return

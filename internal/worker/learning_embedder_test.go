@@ -1,0 +1,131 @@
+package worker_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/admem/admem/internal/apitest"
+	"github.com/admem/admem/internal/failures"
+)
+
+// textRecorder passes requests on to the embedding stand-in and keeps the
+// texts it was asked to embed.
+type textRecorder struct {
+	next http.Handler
+
+	mu    sync.Mutex
+	texts []string
+}
+
+func (r *textRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var in struct {
+		Input []string `json:"input"`
+	}
+	if json.Unmarshal(body, &in) == nil {
+		r.mu.Lock()
+		r.texts = append(r.texts, in.Input...)
+		r.mu.Unlock()
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	r.next.ServeHTTP(w, req)
+}
+
+func (r *textRecorder) saw(text string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.texts, text)
+}
+
+// TestFailureLearningUsesTheConfiguredEmbedder configures the API and the
+// worker with ADMEM_EMBEDDER=openai (no word-vector file at all): the
+// worker's failure clustering and the API's guard must embed through the
+// configured service, in its space, like factual memory does. With an
+// embedder built from the provider and file alone, the worker recorded no
+// failures and guard embedded nothing.
+func TestFailureLearningUsesTheConfiguredEmbedder(t *testing.T) {
+	t.Parallel()
+	stand := &textRecorder{next: &embeddingServer{dim: 32, key: "sk-stand-in", texts: map[string]int{}}}
+	ext := httptest.NewServer(stand)
+	defer ext.Close()
+	env := apitest.New(t,
+		apitest.WithEnv("ADMEM_EMBEDDER", "openai"),
+		apitest.WithEnv("ADMEM_EMBED_FILE", ""),
+		apitest.WithEnv("ADMEM_EMBED_URL", ext.URL+"/v1"),
+		apitest.WithEnv("ADMEM_EMBED_MODEL", "stand-in-learning"),
+		apitest.WithEnv("ADMEM_EMBED_DIM", "32"),
+		apitest.WithEnv("ADMEM_EMBED_API_KEY", "sk-stand-in"),
+	)
+	tenantID, admin := env.Tenant(t, "learning-embedder")
+	startWorker(t, env.Config, env.Infra)
+
+	const task = "book a flight for the user"
+	for i := range 3 {
+		steps := []map[string]any{
+			{"action": "search", "args": map[string]any{"mode": "fast"}},
+			{"action": "book", "args": map[string]any{"mode": "fast", "seat": i}, "error": "Error: payment method not found"},
+		}
+		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": task, "outcome": "failure", "steps": steps})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("record: %d %s", r.Status, r.Body)
+		}
+	}
+	var list struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Count int    `json:"count"`
+		} `json:"items"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list.Items = nil
+		env.Do(t, "GET", "/v1/failures", admin, nil).JSON(t, &list)
+		if len(list.Items) == 1 && list.Items[0].Count == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never clustered the 3 failures (no embedder?): %+v", list.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The cluster lives in the configured space.
+	cl, err := env.Infra.DB.GetFailureCluster(t.Context(), tenantID, list.Items[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.EmbedderID != "openai-stand-in-learning-32d" || len(cl.Centroid) != 32 {
+		t.Fatalf("cluster in space %q with a %d-d centroid", cl.EmbedderID, len(cl.Centroid))
+	}
+	if id := env.API.Learning.Embedder; id == nil || id.ID() != cl.EmbedderID || env.API.Learning.Failures.Embedder() != id {
+		t.Fatalf("the API's learning embedder is not the configured one: %v", id)
+	}
+
+	// Guard embeds its request's context and candidates through the same
+	// service and cites the cluster.
+	candidate := map[string]any{"tool": "book", "args": map[string]any{"mode": "fast", "seat": 7}}
+	r := env.Do(t, "POST", "/v1/guard", admin, map[string]any{"task": task, "candidates": []any{candidate}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("guard: %d %s", r.Status, r.Body)
+	}
+	if want := failures.ActionText("book", candidate["args"].(map[string]any)); !stand.saw(want) {
+		t.Fatalf("guard did not embed its candidate %q through the configured embedder", want)
+	}
+	if want := failures.ContextText(task, nil); !stand.saw(want) {
+		t.Fatalf("guard did not embed its context %q through the configured embedder", want)
+	}
+	if !strings.Contains(string(r.Body), list.Items[0].ID) {
+		t.Fatalf("guard does not cite the cluster: %s", r.Body)
+	}
+}
