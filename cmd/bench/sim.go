@@ -47,6 +47,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
 	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures and for its learner to empty its queue, so arms do not inherit each other's backlog")
 	snapshots := fs.Bool("diagnose", true, "list each arm tenant's mistake notes before every episode: RMR counts a failed step as a repeat when a note with its error signature existed (DESIGN.md), and sim.md breaks the repeats down by why they happened")
+	dump := fs.String("dump-repeats", "", "append each repeated mistake (a failed step whose signature had a note) with its diagnosis to this JSON-lines file")
 	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (its /metrics tells when the learner's queue is empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -119,6 +120,11 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			if markNoteHeld(eps, snaps) {
 				d := diagnoseRMR(world, eps, snaps)
 				diag = &d
+				if *dump != "" {
+					if err := dumpRepeats(*dump, string(arm), world, eps, snaps); err != nil {
+						return err
+					}
+				}
 			} else {
 				rep.Note("%s: %d note snapshots for %d episodes: RMR falls back to signatures seen in earlier episodes.", arm, len(snaps), len(eps))
 			}

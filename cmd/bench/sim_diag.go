@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"net/http"
 	"slices"
 	"sort"
@@ -255,4 +257,34 @@ func (d rmrDiagnosis) table(arm string) benchkit.Table {
 		t.Rows = append(t.Rows, append(row, strconv.Itoa(d.SeenNoNote)))
 	}
 	return t
+}
+
+// dumpRepeats writes one JSON line per failed step whose signature had a
+// note, with what the diagnosis read (for -dump-repeats).
+func dumpRepeats(path, arm string, w *sim.World, eps []sim.EpisodeResult, snaps []map[string]simhttp.Note) error {
+	kinds := map[string]string{}
+	for _, r := range w.Rules() {
+		kinds[r.ID] = string(r.Kind)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for i, e := range eps {
+		for _, fs := range e.Failures {
+			if !fs.Held || i >= len(snaps) {
+				continue
+			}
+			note := snaps[i][simhttp.FailureSignature(fs)]
+			if err := enc.Encode(map[string]any{"arm": arm, "episode": e.Index, "family": e.Family, "step": fs.Step, "rule": fs.Rule,
+				"kind": kinds[fs.Rule], "why": whyRepeated(fs, note), "action": fs.Action.String(), "error": fs.Class + ": " + fs.Error,
+				"pick": fs.Pick, "decision": fs.Decision, "risk": fs.Risk, "cited": fs.Cited, "flagged": fs.Flagged,
+				"note_doing": note.DoingPattern, "note_after": note.After, "note_do": note.Do, "note_seen": note.Seen}); err != nil {
+				f.Close()
+				return err
+			}
+		}
+	}
+	return f.Close()
 }
