@@ -153,10 +153,10 @@ func procedureOf(s trajectories.ProcedureState) *Procedure {
 	for _, a := range p.Steps {
 		out.Steps = append(out.Steps, Call{Tool: a.Tool, Args: nonNilArgs(a.Args), Text: a.Text()})
 	}
-	// Stored placeholders decode as plain strings holding their name; the
-	// names the procedure lists are its placeholders.
+	// Placeholders decode as learner.Param, in the stored form of either
+	// version (learner.Procedure's UnmarshalJSON).
 	for _, st := range p.Script {
-		args, _ := braced(st.Args, p.Params).(map[string]any)
+		args, _ := braced(st.Args).(map[string]any)
 		args = nonNilArgs(args)
 		out.Script = append(out.Script, ScriptStep{Tool: st.Tool, Args: args, Support: st.Support,
 			Text: signature.CanonicalAction(st.Tool, args, signature.ActionOptions{})})
@@ -167,27 +167,21 @@ func procedureOf(s trajectories.ProcedureState) *Procedure {
 	return out
 }
 
-// braced renders placeholder leaves as "{name}": a learner.Param, or a
-// string equal to one of the procedure's placeholder names.
-func braced(v any, params []string) any {
+// braced renders placeholder leaves (learner.Param) as "{name}".
+func braced(v any) any {
 	switch x := v.(type) {
 	case learner.Param:
 		return "{" + string(x) + "}"
-	case string:
-		if slices.Contains(params, x) {
-			return "{" + x + "}"
-		}
-		return x
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = braced(e, params)
+			out[k] = braced(e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = braced(e, params)
+			out[i] = braced(e)
 		}
 		return out
 	}
