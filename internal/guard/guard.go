@@ -18,6 +18,7 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/vecmath"
 )
 
@@ -206,6 +207,14 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			resp.AdapterVersion = a.Version
 		}
 	}
+	// Calls that just failed in the context, by their exact text: a
+	// candidate that is one of them repeats that failure verbatim.
+	failedCalls := map[string]string{}
+	for _, st := range req.Context {
+		if st.Failed() {
+			failedCalls[canonical(Candidate{Tool: st.Action, Args: st.Args})] = signature.FromStep(st).ID()
+		}
+	}
 	var scorer *scorerFor
 	if active != nil {
 		sc := active.Model.ForContext(to64(ctxVec))
@@ -218,7 +227,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			r := scorer.risk(to64(actVecs[i]))
 			adapterRisk = &r
 		}
-		v := judge(c, ctxVec, adapterRisk, clusters, notes, th)
+		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, failedCalls[canonical(c)])
 		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
 			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool)
 			if err != nil {
@@ -235,9 +244,12 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 
 // judge decides about one candidate from what is known: the adapter's risk
 // (nil without an adapter), the clusters and notes of the tenant, the
-// context embedding (nil without an embedder) and the thresholds. It is
-// pure, so the decision rules are table-tested.
-func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem.FailureCluster, notes []Note, th Thresholds) Verdict {
+// context embedding (nil without an embedder) and the thresholds. retried is
+// the error signature id of the context step the candidate repeats call
+// for call, "" when it repeats none: a known mistake of that signature then
+// matches fully, since the very same call has just failed with it here. It
+// is pure, so the decision rules are table-tested.
+func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem.FailureCluster, notes []Note, th Thresholds, retried string) Verdict {
 	pattern := failures.ActionPattern(c.Tool, c.Args)
 	v := Verdict{Tool: c.Tool, Action: canonical(c), AdapterRisk: adapterRisk}
 	var best *admem.FailureCluster
@@ -249,6 +261,9 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 			continue
 		}
 		m := match(pattern, ctxVec, cl)
+		if retried != "" && cl.SignatureID == retried {
+			m = 1
+		}
 		if m < MinMatch {
 			continue
 		}
@@ -275,6 +290,9 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 			ps = 1
 		}
 		m := patternWeight*ps + contextWeight*neutralCtxSim
+		if retried != "" && n.SignatureID == retried {
+			m = 1
+		}
 		if m < MinMatch {
 			continue
 		}

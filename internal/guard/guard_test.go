@@ -69,21 +69,26 @@ func TestJudgeDecisions(t *testing.T) {
 		want       Decision
 		suggestion bool
 		reasons    int
+		retried    string
 	}{
-		{"nothing known", fast, same, nil, nil, nil, def, Allow, false, 0},
-		{"one failure of the same action in the same context warns", fast, same, nil, []admem.FailureCluster{cluster(1, "do safe")}, nil, def, Warn, true, 1},
-		{"many failures in the same context block", fast, same, nil, []admem.FailureCluster{cluster(20, "")}, nil, def, Block, false, 1},
-		{"same action in another context only warns", fast, other, nil, []admem.FailureCluster{cluster(20, "")}, nil, def, Warn, false, 1},
-		{"tenant thresholds block earlier", fast, other, nil, []admem.FailureCluster{cluster(20, "")}, nil, Thresholds{Warn: 0.3, Block: 0.55}, Block, false, 1},
-		{"other arguments are allowed", safe, same, nil, []admem.FailureCluster{cluster(20, "do safe")}, nil, def, Allow, false, 0},
-		{"a note not yet clustered warns", fast, same, nil, nil, []Note{note}, def, Warn, true, 1},
-		{"a note of a cited signature is not cited twice", fast, same, nil, []admem.FailureCluster{cluster(2, "")}, []Note{{ID: "n2", SignatureID: "s", Tool: "book", Doing: "book(mode=fast)", Count: 2}}, def, Warn, false, 1},
-		{"the adapter alone can block", safe, same, f(0.9), nil, nil, def, Block, false, 0},
-		{"a low adapter risk does not hide a known mistake", fast, same, f(0.05), []admem.FailureCluster{cluster(1, "do safe")}, nil, def, Warn, true, 1},
+		{"nothing known", fast, same, nil, nil, nil, def, Allow, false, 0, ""},
+		{"one failure of the same action in the same context warns", fast, same, nil, []admem.FailureCluster{cluster(1, "do safe")}, nil, def, Warn, true, 1, ""},
+		{"many failures in the same context block", fast, same, nil, []admem.FailureCluster{cluster(20, "")}, nil, def, Block, false, 1, ""},
+		{"same action in another context only warns", fast, other, nil, []admem.FailureCluster{cluster(20, "")}, nil, def, Warn, false, 1, ""},
+		{"tenant thresholds block earlier", fast, other, nil, []admem.FailureCluster{cluster(20, "")}, nil, Thresholds{Warn: 0.3, Block: 0.55}, Block, false, 1, ""},
+		{"other arguments are allowed", safe, same, nil, []admem.FailureCluster{cluster(20, "do safe")}, nil, def, Allow, false, 0, ""},
+		{"a note not yet clustered warns", fast, same, nil, nil, []Note{note}, def, Warn, true, 1, ""},
+		{"a note of a cited signature is not cited twice", fast, same, nil, []admem.FailureCluster{cluster(2, "")}, []Note{{ID: "n2", SignatureID: "s", Tool: "book", Doing: "book(mode=fast)", Count: 2}}, def, Warn, false, 1, ""},
+		{"the adapter alone can block", safe, same, f(0.9), nil, nil, def, Block, false, 0, ""},
+		{"a low adapter risk does not hide a known mistake", fast, same, f(0.05), []admem.FailureCluster{cluster(1, "do safe")}, nil, def, Warn, true, 1, ""},
+		{"one known failure in another context is allowed", fast, other, nil, []admem.FailureCluster{cluster(1, "")}, nil, def, Allow, false, 1, ""},
+		{"the call that just failed with it, repeated, matches fully", fast, other, nil, []admem.FailureCluster{cluster(1, "")}, nil, def, Warn, false, 1, "s"},
+		{"a repeat of a call that failed with another signature does not", fast, other, nil, []admem.FailureCluster{cluster(1, "")}, nil, def, Allow, false, 1, "s9"},
+		{"a note of the repeated call's failure matches fully", safe, same, nil, nil, []Note{note}, def, Warn, true, 1, "s2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := judge(Candidate{Tool: "book", Args: c.args}, c.ctx, c.adapter, c.clusters, c.notes, c.th)
+			v := judge(Candidate{Tool: "book", Args: c.args}, c.ctx, c.adapter, c.clusters, c.notes, c.th, c.retried)
 			if v.Decision != c.want || (v.Suggestion != nil) != c.suggestion || len(v.Reasons) != c.reasons {
 				t.Fatalf("verdict %+v (suggestion %+v), want %s, suggestion=%v, %d reasons", v, v.Suggestion, c.want, c.suggestion, c.reasons)
 			}

@@ -272,7 +272,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 			continue
 		}
 		s, step, ok := r.groundStep(*v.Suggestion)
-		if !ok || r.succeeded(s) {
+		if !ok || r.succeeded(s) || r.failed(s) {
 			continue
 		}
 		// Advice to make the call it is about ("retry it: the same call

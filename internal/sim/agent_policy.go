@@ -257,7 +257,7 @@ func (r *run) avoidNoted(cands []Action, gs *GuardStats) []Action {
 			kept = false
 			gs.Avoided++
 			if n.Correction != nil {
-				if g, ok := r.ground(*n.Correction); ok && !r.noted(g) && !r.succeeded(g) {
+				if g, ok := r.ground(*n.Correction); ok && !r.noted(g) && !r.succeeded(g) && !r.failed(g) {
 					out = appendNew(out, g)
 					r.fromMemory[g.String()] = true
 				}
@@ -283,6 +283,18 @@ func (r *run) distrust() bool { return r.memFails >= 2 }
 func (r *run) succeeded(a Action) bool {
 	for _, s := range r.steps {
 		if s.Status == admem.StepOK && s.Action == a.Tool && ActionFromStep(s.Action, s.Args).Equal(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// failed reports whether a already failed in this episode: advice to make
+// a call that has just failed is advice the agent has tried, so it looks
+// at its other candidates instead.
+func (r *run) failed(a Action) bool {
+	for _, s := range r.steps {
+		if s.Failed() && s.Action == a.Tool && ActionFromStep(s.Action, s.Args).Equal(a) {
 			return true
 		}
 	}
