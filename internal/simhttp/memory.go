@@ -478,6 +478,12 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		if s.Failed() {
 			status = client.GuardStepStatusError
 			gs.Error = ptr(s.Error)
+			// The error type is part of the error signature: without it
+			// the server reads the class from the message and keys the
+			// context's failures apart from the tenant's notes.
+			if s.ErrorType != "" {
+				gs.ErrorType = ptr(s.ErrorType)
+			}
 		}
 		gs.Status = &status
 		gctx[i] = gs
