@@ -193,6 +193,10 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			if base, arm, n := sim.PairedSteps(noneEps, r.eps); n > 0 {
 				rep.Set(p+".paired_steps_delta", arm/base-1)
 				rep.Set(p+".paired_episodes", float64(n))
+				// The floor: the same episodes' reference plans.
+				if ref, _ := pairedRefSteps(noneEps, r.eps); ref > 0 {
+					rep.Set(p+".paired_ref_steps_delta", ref/base-1)
+				}
 			}
 		}
 		for _, v := range []struct {
@@ -207,6 +211,10 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			rep.Set(v.prefix+".rmr_seen", v.m.RMRSeen.Rate)
 			rep.Set(v.prefix+".steps_per_success", v.m.StepsPerSuccess)
 			rep.Set(v.prefix+".ref_steps_per_success", v.m.RefStepsPerSuccess)
+			if v.m.RefStepsPerSuccess > 0 {
+				// Steps above the shortest solutions of the same tasks.
+				rep.Set(v.prefix+".steps_over_ref", v.m.StepsPerSuccess/v.m.RefStepsPerSuccess-1)
+			}
 			rep.Set(v.prefix+".failed_steps", float64(v.m.FailedSteps))
 			rep.Set(v.prefix+".episodes", float64(v.m.Episodes))
 		}
@@ -521,6 +529,10 @@ func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metr
 			rep.Note("Targets, full vs none (%s): long-horizon %+.1f pp (target ≥ +30), success %+.1f pp, FRR %.1f %% (target ≥ 60 %%), RMR %.1f %% (target ≤ 10 %%), steps per success %+.1f %% (target ≤ −25 %%): %s.",
 				v.label, c.LongHorizonPP, c.SuccessPP, 100*c.FRR, 100*c.RMR, 100*c.StepsPerSuccessDelta, strings.Join(met, ", "))
 		}
+	}
+	if okN && none.RefStepsPerSuccess > 0 {
+		rep.Note("Steps per success: no memory takes %.1f steps per solved task whose shortest solutions average %.1f (%+.1f %%). No run takes fewer steps than its task's shortest solution, so a 25 %% reduction on the same tasks is out of reach unless no memory takes at least a third more steps than the plans (ARM.paired_ref_steps_delta is that floor on the tasks both arms solved).",
+			none.StepsPerSuccess, none.RefStepsPerSuccess, 100*(none.StepsPerSuccess/none.RefStepsPerSuccess-1))
 	}
 	if notes, notesTail, ok := get(simhttp.ArmNotes); ok && okF {
 		better := full.Success.Rate > notes.Success.Rate || full.RMR.Rate < notes.RMR.Rate || full.FRR.Rate > notes.FRR.Rate

@@ -288,3 +288,27 @@ func dumpRepeats(path, arm string, w *sim.World, eps []sim.EpisodeResult, snaps 
 	}
 	return f.Close()
 }
+
+// pairedRefSteps is the mean reference-plan length of the episodes both
+// base and arm solved: no run can take fewer steps than its plan, so
+// ref/base − 1 is the largest reduction of steps per success any memory
+// could give on those episodes.
+func pairedRefSteps(base, arm []sim.EpisodeResult) (float64, int) {
+	ok := map[int]bool{}
+	for _, e := range base {
+		if e.Success {
+			ok[e.Index] = true
+		}
+	}
+	sum, n := 0, 0
+	for _, e := range arm {
+		if e.Success && ok[e.Index] {
+			sum += e.RefSteps
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return float64(sum) / float64(n), n
+}
