@@ -279,7 +279,7 @@ func dumpRepeats(path, arm string, w *sim.World, eps []sim.EpisodeResult, snaps 
 			note := snaps[i][simhttp.FailureSignature(fs)]
 			if err := enc.Encode(map[string]any{"arm": arm, "episode": e.Index, "family": e.Family, "step": fs.Step, "rule": fs.Rule,
 				"kind": kinds[fs.Rule], "why": whyRepeated(fs, note), "action": fs.Action.String(), "error": fs.Class + ": " + fs.Error,
-				"pick": fs.Pick, "decision": fs.Decision, "risk": fs.Risk, "cited": fs.Cited, "flagged": fs.Flagged,
+				"pick": fs.Pick, "decision": fs.Decision, "risk": fs.Risk, "cited": fs.Cited, "flagged": fs.Flagged, "advice": fs.Advice,
 				"note_doing": note.DoingPattern, "note_after": note.After, "note_do": note.Do, "note_seen": note.Seen}); err != nil {
 				f.Close()
 				return err

@@ -99,6 +99,7 @@ type FailedStep struct {
 	Cited   []string
 	Flagged int
 	Noted   bool
+	Advice  string // the guard's suggestion for it, as sent, "" for none
 	// Signature and Seen are filled by AnnotateHeld: Seen when a failure
 	// with the same signature was in an earlier recorded episode. Held is
 	// whether the memory held the mistake before the step: a mistake note
@@ -200,7 +201,7 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 		if serr != nil {
 			step.Status, step.Error, step.ErrorType = admem.StepError, serr.Message, serr.Class
 			ep.Failures = append(ep.Failures, FailedStep{Step: step.Index, Tool: act.Tool, Error: serr.Message, Class: serr.Class, Rule: serr.Rule,
-				Pick: r.pick, Decision: r.decision, Action: act.Clone(), Risk: r.verdict.Risk, Cited: r.verdict.Cited, Flagged: r.flagged,
+				Pick: r.pick, Decision: r.decision, Action: act.Clone(), Risk: r.verdict.Risk, Cited: r.verdict.Cited, Flagged: r.flagged, Advice: advice(r.verdict),
 				Noted: r.fromMemory[act.String()] && r.pick != PickSuggested})
 		}
 		r.steps = append(r.steps, step)
@@ -228,6 +229,13 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 		}
 	}
 	return ep, nil
+}
+
+func advice(v Verdict) string {
+	if v.Suggestion == nil {
+		return ""
+	}
+	return v.Suggestion.String()
 }
 
 // choose asks the guard about the candidates and picks the first allowed
@@ -272,7 +280,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 			continue
 		}
 		s, step, ok := r.groundStep(*v.Suggestion)
-		if !ok || r.succeeded(s) || r.failed(s) {
+		if !ok {
 			continue
 		}
 		// Advice to make the call it is about ("retry it: the same call
@@ -281,6 +289,9 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 		// the earlier step first, as it writes it.
 		if _, ref := r.next(); step >= 0 && ref >= 0 && ref < step {
 			s = r.render(ref, false, false)
+		}
+		if r.succeeded(s) || r.failed(s) {
+			continue
 		}
 		gs.Suggested++
 		r.fromMemory[s.String()] = true
