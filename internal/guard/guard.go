@@ -106,9 +106,10 @@ type Models interface {
 }
 
 // Procedures suggests an action from the tenant's procedures for a task,
-// where one knows what to do instead of tool; it may be nil.
+// where one knows how tasks like it call tool differently from the flagged
+// action (its canonical text); it may be nil.
 type Procedures interface {
-	SuggestAlternative(ctx context.Context, tenantID, task, tool string) (action, text string, ok bool, err error)
+	SuggestAlternative(ctx context.Context, tenantID, task, tool, flagged string) (action, text string, ok bool, err error)
 }
 
 // Note is a mistake note learnt from trajectories (at append time, before
@@ -173,6 +174,11 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	if err != nil {
 		return Response{}, err
 	}
+	embedderID := ""
+	if s.emb != nil {
+		embedderID = s.emb.ID()
+	}
+	clusters = inSpace(clusters, embedderID)
 	var notes []Note
 	if s.notes != nil {
 		if notes, err = s.notes.MistakeNotes(ctx, p.TenantID, tools); err != nil {
@@ -229,7 +235,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		}
 		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, failedCalls[canonical(c)])
 		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
-			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool)
+			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool, v.Action)
 			if err != nil {
 				return Response{}, err
 			}
@@ -240,6 +246,19 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		resp.Verdicts[i] = v
 	}
 	return resp, nil
+}
+
+// inSpace drops the context centroids of clusters made in another vector
+// space than embedderID's (or with no embedder): two models of the same
+// dimension still make incomparable vectors, so such a cluster matches on
+// its actions alone until the worker re-clusters it.
+func inSpace(clusters []admem.FailureCluster, embedderID string) []admem.FailureCluster {
+	for i := range clusters {
+		if clusters[i].EmbedderID != embedderID {
+			clusters[i].Centroid = nil
+		}
+	}
+	return clusters
 }
 
 // judge decides about one candidate from what is known: the adapter's risk

@@ -141,3 +141,22 @@ func asError(err error, target **admem.Error) bool {
 	}
 	return ok
 }
+
+func TestInSpaceDropsOtherSpacesCentroids(t *testing.T) {
+	cs := []admem.FailureCluster{
+		{ID: "same", EmbedderID: "glove-sif-100d", Centroid: []float32{1, 0}},
+		{ID: "other", EmbedderID: "openai-x-100d", Centroid: []float32{0, 1}},
+	}
+	got := inSpace(cs, "glove-sif-100d")
+	if got[0].Centroid == nil || got[1].Centroid != nil {
+		t.Fatalf("centroids kept: same %v, other %v", got[0].Centroid, got[1].Centroid)
+	}
+	// Without a context vector in the other space, the cluster matches on its
+	// action alone, with the neutral context similarity.
+	if m := match("book(mode=fast)", []float32{0, 1}, &admem.FailureCluster{Actions: map[string]int{"book(mode=fast)": 1}}); m != patternWeight+contextWeight*neutralCtxSim {
+		t.Fatalf("match without a centroid = %v", m)
+	}
+	if inSpace(cs, "")[0].Centroid != nil {
+		t.Fatal("without an embedder no centroid is comparable")
+	}
+}

@@ -719,3 +719,55 @@ func TestSplitIncoherentCluster(t *testing.T) {
 		t.Fatalf("counts after split: %d + %d, want %d", rest.Count, part.Count, len(tasks))
 	}
 }
+
+// TestGuardSuggestsFromProcedures: when a flagged call's mistake note knows
+// no correction, guard suggests how a procedure of a similar task calls the
+// same tool; another tenant's procedures never answer.
+func TestGuardSuggestsFromProcedures(t *testing.T) {
+	t.Parallel()
+	env := learningEnv(t)
+	tenantID, admin := env.Tenant(t, "guard-procs")
+	_, reader := env.Key(t, admin, "read")
+	otherID, other := env.Tenant(t, "guard-procs-other")
+
+	record := func(key, task, outcome string, steps ...map[string]any) {
+		t.Helper()
+		if r := env.Do(t, "POST", "/v1/trajectories", key, map[string]any{"task": task, "outcome": outcome, "steps": steps}); r.Status != http.StatusCreated {
+			t.Fatalf("record: %d %s", r.Status, r.Body)
+		}
+	}
+	search := map[string]any{"action": "search", "args": map[string]any{"mode": "fast"}}
+	// The failure's task shares no words with the booking task, so no
+	// success teaches its note a correction: only a procedure knows better.
+	record(admin, "reserve seats quickly", "failure", search,
+		map[string]any{"action": "book", "args": map[string]any{"mode": "fast"}, "error": "Error: payment method credit_card_881 not found"})
+	record(admin, "book a flight for the user", "success", search,
+		map[string]any{"action": "book", "args": map[string]any{"mode": "safe", "seat": "12A"}})
+	record(other, "book a flight for the user", "success", search,
+		map[string]any{"action": "book", "args": map[string]any{"mode": "other-tenant"}})
+	learnPending(t, env, tenantID)
+	learnPending(t, env, otherID)
+
+	var g struct {
+		Results []struct {
+			Decision   string
+			Suggestion *struct{ Action, Text, Source string }
+		}
+	}
+	r := env.Do(t, "POST", "/v1/guard", reader, guardReq("book a flight for the user", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}}))
+	r.JSON(t, &g)
+	res := g.Results[0]
+	if res.Decision == "allow" {
+		t.Fatalf("guard did not flag the noted mistake: %s", r.Body)
+	}
+	if res.Suggestion == nil || res.Suggestion.Source != "procedure" || res.Suggestion.Action != "book(mode=safe, seat=12A)" || res.Suggestion.Text == "" {
+		t.Fatalf("suggestion = %+v, want the procedure's call of book", res.Suggestion)
+	}
+	// A task no procedure is like gets a warning without a suggestion.
+	r = env.Do(t, "POST", "/v1/guard", reader, guardReq("close the quarterly accounts", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}}))
+	g.Results = nil
+	r.JSON(t, &g)
+	if g.Results[0].Decision == "allow" || g.Results[0].Suggestion != nil {
+		t.Fatalf("unrelated task: %s", r.Body)
+	}
+}

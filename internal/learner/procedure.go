@@ -401,6 +401,12 @@ func renderScriptStep(s ScriptStep) string {
 	return signature.CanonicalAction(s.Tool, braceParams(s.Args).(map[string]any), signature.ActionOptions{MaxValueLen: maxRenderValue})
 }
 
+// Text is the step's whole canonical call, placeholders as "{name}": the
+// action an agent fills in and takes.
+func (s ScriptStep) Text() string {
+	return signature.CanonicalAction(s.Tool, braceParams(s.Args).(map[string]any), signature.ActionOptions{})
+}
+
 // braceParams turns Param leaves into "{name}" strings for rendering.
 func braceParams(v any) any {
 	switch x := v.(type) {
