@@ -274,6 +274,18 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	var best *admem.FailureCluster
 	var bestNote *Note
 	cited := map[string]bool{}
+	// A cluster keeps the first correction it was given and gets none when
+	// its failures were clustered before any recovery was seen (a replaced
+	// tool never recovers in the failing run itself); the tenant's mistake
+	// note of the same signature is where corrections learnt later, from
+	// aligning failures with successes, are kept. A cluster without a
+	// correction borrows its note's.
+	noteFix := map[string]*Note{}
+	for k := range notes {
+		if n := &notes[k]; n.Tool == c.Tool && n.Correction != "" {
+			noteFix[n.SignatureID] = n
+		}
+	}
 	for k := range clusters {
 		cl := &clusters[k]
 		if cl.Tool != c.Tool {
@@ -293,6 +305,13 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		cited[cl.SignatureID] = true
 		v.Reasons = append(v.Reasons, Reason{Kind: "failure_cluster", ClusterID: cl.ID, Signature: cl.Signature, Label: cl.Label,
 			Note: cl.Note.Text, Count: cl.Count, Match: round3(m)})
+		if cl.Note.Correction == "" {
+			if n := noteFix[cl.SignatureID]; n != nil {
+				borrowed := *cl
+				borrowed.Note.Correction, borrowed.Note.Do = n.Correction, n.Do
+				cl = &borrowed
+			}
+		}
 		if cl.Note.Correction != "" && (best == nil || m > bestMatch(v.Reasons, best.ID)) {
 			best = cl
 		}

@@ -85,6 +85,8 @@ func TestJudgeDecisions(t *testing.T) {
 		{"the call that just failed with it, repeated, matches fully", fast, other, nil, []admem.FailureCluster{cluster(1, "")}, nil, def, Warn, false, 1, "s"},
 		{"a repeat of a call that failed with another signature does not", fast, other, nil, []admem.FailureCluster{cluster(1, "")}, nil, def, Allow, false, 1, "s9"},
 		{"a note of the repeated call's failure matches fully", safe, same, nil, nil, []Note{note}, def, Warn, true, 1, "s2"},
+		{"a cluster without a correction borrows its note's", fast, same, nil, []admem.FailureCluster{cluster(1, "")}, []Note{{ID: "n3", SignatureID: "s", Tool: "book", Doing: "book(mode=fast)", Count: 1, Correction: "do safe", Do: "book(mode=safe)"}}, def, Warn, true, 1, ""},
+		{"a note of another tool lends nothing", fast, same, nil, []admem.FailureCluster{cluster(1, "")}, []Note{{ID: "n4", SignatureID: "s", Tool: "hotel", Doing: "hotel(mode=fast)", Count: 1, Correction: "do safe", Do: "hotel(mode=safe)"}}, def, Warn, false, 1, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

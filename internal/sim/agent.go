@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/admem/admem"
 )
@@ -289,6 +290,11 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 		// the earlier step first, as it writes it.
 		if _, ref := r.next(); step >= 0 && ref >= 0 && ref < step {
 			s = r.render(ref, false, false)
+			// That call is the agent's own, not advice: when the guard
+			// flagged it among the candidates, it looks further.
+			if j := slices.IndexFunc(cands, s.Equal); j >= 0 && verdicts[j].Decision != Allow && verdicts[j].Decision != "" {
+				continue
+			}
 		}
 		if r.succeeded(s) || r.failed(s) {
 			continue

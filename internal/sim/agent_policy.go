@@ -312,7 +312,9 @@ func (r *run) noted(a Action) bool {
 
 // ground turns a suggestion from memory into an action for this task: it
 // fills placeholders, finds the undone plan step the suggestion is about and
-// writes that step's values in the formats the suggestion uses. A
+// writes that step's values in the formats the suggestion uses, and the
+// arguments it does not name (or whose format it cannot tell) as the agent
+// would write them anyway. A
 // suggestion about no step of the plan is used as it is.
 func (r *run) ground(s Action) (Action, bool) {
 	a, _, ok := r.groundStep(s)
@@ -349,13 +351,15 @@ func (r *run) groundStep(s Action) (Action, int, bool) {
 		return res, -1, true
 	}
 	st := r.task.Plan[best]
+	// What the suggestion does not say, the agent writes as it would.
+	own := r.render(best, false, false)
 	out := Action{Tool: res.Tool, Args: map[string]string{}}
 	for _, as := range spec.Args {
 		kind := kinds[as.Kind]
 		v, has := res.Args[as.Name]
 		switch idx := kind.Detect(v); {
 		case !has || idx < 0:
-			out.Args[as.Name] = st.Action.Args[as.Name]
+			out.Args[as.Name] = own.Args[as.Name]
 		case kind.Equivalent(v, st.Natural[as.Name]):
 			out.Args[as.Name] = v
 		default:

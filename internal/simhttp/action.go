@@ -233,3 +233,25 @@ func ProcedureItem(id, content string, p *client.Procedure) (sim.RecallItem, boo
 func ServerSignature(tool, errText string) string {
 	return signature.Normalize(tool, "", errText).String()
 }
+
+// suggestion reads a guard suggestion as what it changes, like a note's
+// correction: for the same tool its text ("instead of a(x=1, …), do a(x=2,
+// …)") names only the arguments that differ, while its action is the
+// whole working call of another task, whose other values (and their
+// formats) were right there and then. Other suggestions ("instead of a(…),
+// do b(…)", "before a(…), do b(…)", "retry …") are read from the action.
+func suggestion(text string, action *string) *sim.Action {
+	var full *sim.Action
+	if action != nil {
+		if a, ok := ParseAction(*action, false); ok {
+			full = &a
+		}
+	}
+	if strings.HasPrefix(text, "instead of ") {
+		if diff, ok := lastCall(text); ok && len(diff.Args) > 0 && (full == nil || full.Tool == diff.Tool) &&
+			strings.HasPrefix(text, "instead of "+diff.Tool+"(") {
+			return &diff
+		}
+	}
+	return full
+}

@@ -118,3 +118,27 @@ func TestStructuredMistakeAndProcedure(t *testing.T) {
 		t.Error("an empty procedure was read")
 	}
 }
+
+func TestSuggestionIsWhatChanges(t *testing.T) {
+	full := `issue_refund(amount=1031.07, order_id=ORD-35924, reason=late_delivery)`
+	cases := []struct {
+		name, text string
+		action     *string
+		want       string
+	}{
+		{"same tool: only the changed argument", `instead of issue_refund(amount="$1031.07", …), do issue_refund(amount=1031.07, …)`, &full, "issue_refund(amount=1031.07)"},
+		{"another tool: the whole call", `instead of refund_payment(…), do issue_refund(amount=1031.07, order_id=ORD-35924, reason=late_delivery)`, &full, full},
+		{"a step before: the action", `before issue_refund(…), do verify_identity(customer_id=CUS-1, method=otp)`, &full, full},
+		{"retry: the action", `retry issue_refund(amount=1.00): the same call worked later`, &full, full},
+		{"no action, a diff", `instead of a(x=1, …), do a(x=2, …)`, nil, "a(x=2)"},
+	}
+	for _, c := range cases {
+		got := suggestion(c.text, c.action)
+		if got == nil || got.String() != c.want {
+			t.Errorf("%s: got %v, want %s", c.name, got, c.want)
+		}
+	}
+	if got := suggestion("no call here", nil); got != nil {
+		t.Errorf("no call: got %v", got)
+	}
+}

@@ -526,10 +526,8 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 				v.Reasons = append(v.Reasons, rs.Note)
 				m.learned(rs.Signature, now)
 			}
-			if s := res.Suggestion; s != nil && s.Action != nil {
-				if a, ok := ParseAction(*s.Action, false); ok {
-					v.Suggestion = &a
-				}
+			if s := res.Suggestion; s != nil {
+				v.Suggestion = suggestion(s.Text, s.Action)
 			}
 		}
 		out[i] = v
