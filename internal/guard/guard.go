@@ -280,6 +280,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	// note of the same signature is where corrections learnt later, from
 	// aligning failures with successes, are kept. A cluster without a
 	// correction borrows its note's.
+	var fixes []*admem.FailureCluster // cited clusters with a correction
 	noteFix := map[string]*Note{}
 	for k := range notes {
 		if n := &notes[k]; n.Tool == c.Tool && n.Correction != "" {
@@ -312,10 +313,14 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 				cl = &borrowed
 			}
 		}
-		if cl.Note.Correction != "" && (best == nil || m > bestMatch(v.Reasons, best.ID)) {
-			best = cl
+		if cl.Note.Correction != "" {
+			fixes = append(fixes, cl)
+			if best == nil || m > bestMatch(v.Reasons, best.ID) {
+				best = cl
+			}
 		}
 	}
+	best = newest(best, fixes)
 	// Notes whose failures no cluster holds yet (the worker has not
 	// caught up): matched on the action alone.
 	for k := range notes {
@@ -375,6 +380,25 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		}
 	}
 	return v
+}
+
+// newest returns the cited cluster whose correction to suggest: best, the
+// closest match, unless the candidate also matches a cluster whose first
+// failure came after best's last one. Then the tool's rules changed in
+// between (best's failures stopped as the other's began), and best's
+// correction, learnt before the change, is stale: the newest such cluster's
+// correction wins.
+func newest(best *admem.FailureCluster, fixes []*admem.FailureCluster) *admem.FailureCluster {
+	if best == nil || best.LastSeenAt.IsZero() {
+		return best
+	}
+	out := best
+	for _, cl := range fixes {
+		if cl.FirstSeenAt.After(best.LastSeenAt) && cl.FirstSeenAt.After(out.FirstSeenAt) {
+			out = cl
+		}
+	}
+	return out
 }
 
 type scorerFor struct{ risk func([]float64) float64 }

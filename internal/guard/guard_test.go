@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/admem/admem"
 )
@@ -98,6 +99,35 @@ func TestJudgeDecisions(t *testing.T) {
 				t.Fatalf("risk %v", v.Risk)
 			}
 		})
+	}
+}
+
+func TestStaleCorrectionGivesWay(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	cl := func(id, sig string, first, last time.Time, ctx []float32, do string) admem.FailureCluster {
+		return admem.FailureCluster{ID: id, Tool: "book", SignatureID: sig, Count: 5, Actions: map[string]int{"book(mode=fast)": 5},
+			Centroid: ctx, FirstSeenAt: first, LastSeenAt: last, Note: admem.FailureNote{Correction: "do " + do, Do: do}}
+	}
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	fast := map[string]any{"mode": "fast"}
+	closer, farther := []float32{1, 0}, []float32{0.8, 0.6}
+	cases := []struct {
+		name     string
+		clusters []admem.FailureCluster
+		want     string
+	}{
+		{"the closer match wins while both keep failing", []admem.FailureCluster{
+			cl("old", "s1", t0, t0.Add(10*time.Hour), closer, "book(mode=safe)"),
+			cl("new", "s2", t0.Add(5*time.Hour), t0.Add(10*time.Hour), farther, "book(mode=slow)")}, "book(mode=safe)"},
+		{"failures that stopped before another's began give way", []admem.FailureCluster{
+			cl("old", "s1", t0, t0.Add(time.Hour), closer, "book(mode=safe)"),
+			cl("new", "s2", t0.Add(5*time.Hour), t0.Add(10*time.Hour), farther, "book(mode=slow)")}, "book(mode=slow)"},
+	}
+	for _, c := range cases {
+		v := judge(Candidate{Tool: "book", Args: fast}, closer, nil, c.clusters, nil, def, "")
+		if v.Suggestion == nil || v.Suggestion.Action != c.want {
+			t.Errorf("%s: suggestion %+v, want %s", c.name, v.Suggestion, c.want)
+		}
 	}
 }
 

@@ -281,7 +281,9 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 			continue
 		}
 		s, step, ok := r.groundStep(*v.Suggestion)
-		if !ok {
+		// Advice that, written for this task, is the very call the guard
+		// flagged says nothing the agent can act on.
+		if !ok || s.Equal(cands[i]) {
 			continue
 		}
 		// Advice to make the call it is about ("retry it: the same call
