@@ -281,9 +281,10 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 			continue
 		}
 		s, step, ok := r.groundStep(*v.Suggestion)
-		// Advice that, written for this task, is the very call the guard
-		// flagged says nothing the agent can act on.
-		if !ok || s.Equal(cands[i]) {
+		// Advice about no step left in its plan (another task's call,
+		// with that task's ids), or that, written for this task, is the
+		// very call the guard flagged, says nothing the agent can act on.
+		if !ok || step < 0 || s.Equal(cands[i]) {
 			continue
 		}
 		// Advice to make the call it is about ("retry it: the same call

@@ -257,7 +257,7 @@ func (r *run) avoidNoted(cands []Action, gs *GuardStats) []Action {
 			kept = false
 			gs.Avoided++
 			if n.Correction != nil {
-				if g, ok := r.ground(*n.Correction); ok && !r.noted(g) && !r.succeeded(g) && !r.failed(g) {
+				if g, step, ok := r.groundStep(*n.Correction); ok && step >= 0 && !r.noted(g) && !r.succeeded(g) && !r.failed(g) {
 					out = appendNew(out, g)
 					r.fromMemory[g.String()] = true
 				}
@@ -310,19 +310,14 @@ func (r *run) noted(a Action) bool {
 	return false
 }
 
-// ground turns a suggestion from memory into an action for this task: it
+// groundStep turns a suggestion from memory into an action for this task: it
 // fills placeholders, finds the undone plan step the suggestion is about and
 // writes that step's values in the formats the suggestion uses, and the
 // arguments it does not name (or whose format it cannot tell) as the agent
 // would write them anyway. A
 // suggestion about no step of the plan is used as it is.
-func (r *run) ground(s Action) (Action, bool) {
-	a, _, ok := r.groundStep(s)
-	return a, ok
-}
-
-// groundStep is ground that also returns the index of the plan step the
-// suggestion is about, -1 for none.
+// It also returns the index of the plan step the suggestion is about, -1
+// for none (then the action is the suggestion as it is).
 func (r *run) groundStep(s Action) (Action, int, bool) {
 	res, ok := Resolve(s, r.task.Params)
 	if !ok {
