@@ -314,10 +314,9 @@ func (r *run) noted(a Action) bool {
 // fills placeholders, finds the undone plan step the suggestion is about and
 // writes that step's values in the formats the suggestion uses, and the
 // arguments it does not name (or whose format it cannot tell) as the agent
-// would write them anyway. A
-// suggestion about no step of the plan is used as it is.
-// It also returns the index of the plan step the suggestion is about, -1
-// for none (then the action is the suggestion as it is).
+// would write them anyway. It also returns the index of that plan step, -1
+// when the suggestion is about no step of the plan (the action is then the
+// suggestion as it is, which the agent does not take).
 func (r *run) groundStep(s Action) (Action, int, bool) {
 	res, ok := Resolve(s, r.task.Params)
 	if !ok {
