@@ -152,7 +152,9 @@ up() {
     # give it enough shared memory that index inserts do not thrash.
     pgopts=""
     pgopts="-p $pgport"
-    [ "$name" = bench ] && pgopts="$pgopts -c shared_buffers=${ADMEM_PG_SHARED_BUFFERS:-2GB}"
+    # Checkpoints far apart, so a bulk load's HNSW inserts do not rewrite
+    # whole pages to the WAL after every checkpoint.
+    [ "$name" = bench ] && pgopts="$pgopts -c shared_buffers=${ADMEM_PG_SHARED_BUFFERS:-2GB} -c max_wal_size=16GB -c checkpoint_timeout=30min"
     log "starting Postgres on 127.0.0.1:$pgport"
     as_svc "$pgbin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w -t 60 ${pgopts:+-o "$pgopts"} start >/dev/null
   fi
