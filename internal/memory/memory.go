@@ -33,6 +33,7 @@ import (
 	"github.com/admem/admem/internal/embed"
 	"github.com/admem/admem/internal/judge"
 	"github.com/admem/admem/internal/lexical"
+	"github.com/admem/admem/internal/store"
 )
 
 // Store is the storage the service needs (internal/store implements it).
@@ -50,6 +51,8 @@ type Store interface {
 	VectorSearch(ctx context.Context, tenantID, embedder string, v []float32, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error)
 	SessionLayout(ctx context.Context, tenantID string, sessions []string, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error)
 	JudgeCandidates(ctx context.Context, tenantID string, kind admem.EntryKind, scope admem.Scope, key string, terms []string, embedder string, limit int) ([]admem.JudgeCandidate, error)
+	JudgeCandidatesBatch(ctx context.Context, tenantID string, reqs []store.JudgeRequest, limit int) ([]store.JudgeCandidateSet, store.JudgeStats, error)
+	ApplyBatch(ctx context.Context, tenantID string, ops []store.BatchWrite) ([]admem.Entry, error)
 	EmbedPending(ctx context.Context, tenantID, embedder string, limit int, embed func(ctx context.Context, texts []string) ([][]float32, error)) (int, error)
 	TenantsToEmbed(ctx context.Context, embedder string) (queued, switching []string, err error)
 	SwitchEmbedder(ctx context.Context, tenantID, embedder string) (int, error)
@@ -217,10 +220,10 @@ func (s *Service) Write(ctx context.Context, tenantID string, in admem.NewEntry,
 	return res, nil
 }
 
-// WriteBatch stores up to admem.MaxBatch entries. Without inference they are
-// inserted in one transaction (all or nothing), and embedded in the
-// background; with it, each is judged and written in turn, in order, so a
-// later entry can update an earlier one.
+// WriteBatch stores up to admem.MaxBatch entries in one transaction (all or
+// nothing). Without inference they are inserted and embedded in the
+// background; with it, each is judged in turn, in order, so a later entry
+// can update or repeat an earlier one (see writeJudged).
 func (s *Service) WriteBatch(ctx context.Context, tenantID string, ins []admem.NewEntry, o admem.WriteOptions) ([]admem.WriteResult, error) {
 	if len(ins) == 0 {
 		return nil, admem.Invalid("entries", "at least one entry")
@@ -254,6 +257,11 @@ func (s *Service) WriteBatch(ctx context.Context, tenantID string, ins []admem.N
 		}
 		return out, nil
 	}
+	if out, err := s.writeJudged(ctx, tenantID, ins, o); !errors.Is(err, admem.ErrConflict) {
+		return out, err
+	}
+	// A concurrent write took a key the batch adds: judge the entries one at
+	// a time, each write retrying as an update of that entry.
 	out := make([]admem.WriteResult, 0, len(ins))
 	for _, in := range ins {
 		r, err := s.write(ctx, tenantID, in, o, false)
@@ -328,21 +336,7 @@ func (s *Service) write(ctx context.Context, tenantID string, in admem.NewEntry,
 		res = admem.WriteResult{Op: admem.OpNoop, Entry: e}
 	case admem.OpUpdate:
 		e, err := s.store.ReviseEntry(ctx, tenantID, d.MatchID, func(cur admem.Entry) (admem.EntryRevision, error) {
-			next := cur
-			next.Content, next.Status = in.Content, admem.EntryActive
-			if in.Key != "" {
-				next.Key = in.Key
-			}
-			if len(in.Metadata) > 0 {
-				next.Metadata = mergeMetadata(cur.Metadata, in.Metadata)
-			}
-			if len(in.Tags) > 0 {
-				next.Tags = mergeTags(cur.Tags, in.Tags)
-			}
-			if in.ExpiresAt != nil {
-				next.ExpiresAt = in.ExpiresAt
-			}
-			return s.revision(next, admem.OpUpdate, in.Provenance, d.Reason, vec, space), nil
+			return s.revision(updated(cur, in), admem.OpUpdate, in.Provenance, d.Reason, vec, space), nil
 		})
 		if err != nil {
 			return admem.WriteResult{}, err
@@ -369,6 +363,26 @@ func (s *Service) write(ctx context.Context, tenantID string, in admem.NewEntry,
 		res.Decision, res.Matched = &d, matched
 	}
 	return res, nil
+}
+
+// updated is the state an UPDATE by write in gives the entry cur: the new
+// content, the write's key (if any), merged metadata and tags, and its expiry.
+func updated(cur admem.Entry, in admem.NewEntry) admem.Entry {
+	next := cur
+	next.Content, next.Status = in.Content, admem.EntryActive
+	if in.Key != "" {
+		next.Key = in.Key
+	}
+	if len(in.Metadata) > 0 {
+		next.Metadata = mergeMetadata(cur.Metadata, in.Metadata)
+	}
+	if len(in.Tags) > 0 {
+		next.Tags = mergeTags(cur.Tags, in.Tags)
+	}
+	if in.ExpiresAt != nil {
+		next.ExpiresAt = in.ExpiresAt
+	}
+	return next
 }
 
 func nonNil(m map[string]float64) map[string]float64 {

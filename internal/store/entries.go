@@ -198,27 +198,52 @@ func (db *DB) InsertEntries(ctx context.Context, tenantID string, ws []admem.Ent
 	if len(ws) == 0 {
 		return nil, nil
 	}
-	n := len(ws)
-	var (
-		ids, kinds, keys, contents, agents, users, sessions, statuses, lexes, embedders []string
-		metas                                                                           []string
-		tags                                                                            [][]string
-		expires                                                                         []*time.Time
-		docLens                                                                         []int32
-		vectors                                                                         []*string
-		actors                                                                          []*string
-		sources, sourceIDs, reasons                                                     []string
-	)
-	var delta statsDelta
+	p, err := prepareInserts(ws)
+	if err != nil {
+		return nil, err
+	}
+	var out []admem.Entry
+	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var delta statsDelta
+		var err error
+		if out, err = insertEntriesTx(ctx, tx, tenantID, p, &delta); err != nil {
+			return err
+		}
+		return delta.apply(ctx, tx, tenantID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: insert entries: %w", err)
+	}
+	return out, nil
+}
+
+// preparedInserts are entries to insert as the statements' array arguments.
+type preparedInserts struct {
+	ids, kinds, keys, contents, agents, users, sessions, statuses, lexes, embedders []string
+	metas                                                                           []string
+	tagsJSON                                                                        string
+	expires                                                                         []*time.Time
+	docLens                                                                         []int32
+	counts                                                                          []map[string]int
+	vectors                                                                         []*string
+	actors                                                                          []*string
+	sources, sourceIDs, reasons                                                     []string
+}
+
+// prepareInserts renders ws for insertEntriesTx; an entry keeps its ID when
+// it has one.
+func prepareInserts(ws []admem.EntryWrite) (*preparedInserts, error) {
+	p := &preparedInserts{}
+	tags := make([][]string, 0, len(ws))
 	for _, w := range ws {
 		e := w.Entry
-		id := uuid.NewString()
+		id := e.ID
+		if id == "" {
+			id = uuid.NewString()
+		}
 		counts, dl := termCounts(w.Index.Terms)
 		if e.Status == "" {
 			e.Status = admem.EntryActive
-		}
-		if e.Status == admem.EntryActive {
-			delta.add(counts, dl, 1)
 		}
 		md := e.Metadata
 		if md == nil {
@@ -228,94 +253,105 @@ func (db *DB) InsertEntries(ctx context.Context, tenantID string, ws []admem.Ent
 		if tg == nil {
 			tg = []string{}
 		}
-		ids = append(ids, id)
-		kinds = append(kinds, string(e.Kind))
-		keys = append(keys, e.Key)
-		contents = append(contents, e.Content)
+		p.ids = append(p.ids, id)
+		p.kinds = append(p.kinds, string(e.Kind))
+		p.keys = append(p.keys, e.Key)
+		p.contents = append(p.contents, e.Content)
 		mdJSON, err := json.Marshal(md)
 		if err != nil {
 			return nil, admem.Invalid("metadata", "not representable as JSON")
 		}
-		metas = append(metas, string(mdJSON))
+		p.metas = append(p.metas, string(mdJSON))
 		tags = append(tags, tg)
-		agents = append(agents, e.Scope.AgentID)
-		users = append(users, e.Scope.UserID)
-		sessions = append(sessions, e.Scope.SessionID)
-		expires = append(expires, e.ExpiresAt)
-		statuses = append(statuses, string(e.Status))
-		lexes = append(lexes, tsvectorLiteral(counts))
-		docLens = append(docLens, int32(dl))
+		p.agents = append(p.agents, e.Scope.AgentID)
+		p.users = append(p.users, e.Scope.UserID)
+		p.sessions = append(p.sessions, e.Scope.SessionID)
+		p.expires = append(p.expires, e.ExpiresAt)
+		p.statuses = append(p.statuses, string(e.Status))
+		p.lexes = append(p.lexes, tsvectorLiteral(counts))
+		p.docLens = append(p.docLens, int32(dl))
+		p.counts = append(p.counts, counts)
 		if w.Index.Vector != nil {
-			embedders = append(embedders, w.Index.Embedder)
+			p.embedders = append(p.embedders, w.Index.Embedder)
 		} else {
-			embedders = append(embedders, "")
+			p.embedders = append(p.embedders, "")
 		}
-		vectors = append(vectors, entryVectorLiteral(w.Index.Vector))
-		actors = append(actors, nullableUUID(w.Provenance.ActorKeyID))
-		sources = append(sources, w.Provenance.Source)
-		sourceIDs = append(sourceIDs, w.Provenance.SourceID)
-		reasons = append(reasons, w.Reason)
+		p.vectors = append(p.vectors, entryVectorLiteral(w.Index.Vector))
+		p.actors = append(p.actors, nullableUUID(w.Provenance.ActorKeyID))
+		p.sources = append(p.sources, w.Provenance.Source)
+		p.sourceIDs = append(p.sourceIDs, w.Provenance.SourceID)
+		p.reasons = append(p.reasons, w.Reason)
 	}
 	tagsJSON, err := json.Marshal(tags)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]admem.Entry, 0, n)
-	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			INSERT INTO entries AS e (tenant_id, id, kind, key, content, metadata, tags, agent_id, user_id, session_id,
-				expires_at, status, lex, doc_len)
-			SELECT $1, x.id, x.kind, x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.agent_id, x.user_id, x.session_id,
-				x.expires_at, x.status, x.lex::tsvector, x.doc_len
-			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $8::text[], $9::text[], $10::text[],
-				$11::timestamptz[], $12::text[], $13::text[], $14::int[])
-				WITH ORDINALITY AS x(id, kind, key, content, metadata, agent_id, user_id, session_id,
-				expires_at, status, lex, doc_len, ord)
-			LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($7::jsonb -> (x.ord::int - 1)) AS tag) t ON true
-			ORDER BY x.ord
-			RETURNING `+entryColumns,
-			tenantID, ids, kinds, keys, contents, metas, string(tagsJSON), agents, users, sessions,
-			expires, statuses, lexes, docLens)
-		if err != nil {
-			return translate(err)
+	p.tagsJSON = string(tagsJSON)
+	return p, nil
+}
+
+// insertEntriesTx inserts the prepared entries with their first versions and
+// vectors (or embedding queue rows) in tx, adds the active ones to delta, and
+// returns them in order.
+func insertEntriesTx(ctx context.Context, tx pgx.Tx, tenantID string, p *preparedInserts, delta *statsDelta) ([]admem.Entry, error) {
+	if len(p.ids) == 0 {
+		return nil, nil
+	}
+	for i, st := range p.statuses {
+		if st == string(admem.EntryActive) {
+			delta.add(p.counts[i], int(p.docLens[i]), 1)
 		}
-		byID := map[string]admem.Entry{}
-		for rows.Next() {
-			e, err := scanEntry(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			byID[e.ID] = e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return translate(err)
-		}
-		for _, id := range ids {
-			out = append(out, byID[id])
-		}
-		// The first versions copy what was inserted (now() is the
-		// transaction's time, the entries' created_at).
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
-				actor_key_id, source, source_id, reason, created_at)
-			SELECT $1, x.id, 1, 'ADD', x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.expires_at, x.status,
-				x.actor, x.source, x.source_id, x.reason, now()
-			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[],
-				$8::uuid[], $9::text[], $10::text[], $11::text[])
-				WITH ORDINALITY AS x(id, key, content, metadata, expires_at, status, actor, source, source_id, reason, ord)
-			LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($12::jsonb -> (x.ord::int - 1)) AS tag) t ON true`,
-			tenantID, ids, keys, contents, metas, expires, statuses, actors, sources, sourceIDs, reasons, string(tagsJSON)); err != nil {
-			return translate(err)
-		}
-		if err := storeVectors(ctx, tx, tenantID, ids, embedders, vectors); err != nil {
-			return err
-		}
-		return delta.apply(ctx, tx, tenantID)
-	})
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO entries AS e (tenant_id, id, kind, key, content, metadata, tags, agent_id, user_id, session_id,
+			expires_at, status, lex, doc_len)
+		SELECT $1, x.id, x.kind, x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.agent_id, x.user_id, x.session_id,
+			x.expires_at, x.status, x.lex::tsvector, x.doc_len
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $8::text[], $9::text[], $10::text[],
+			$11::timestamptz[], $12::text[], $13::text[], $14::int[])
+			WITH ORDINALITY AS x(id, kind, key, content, metadata, agent_id, user_id, session_id,
+			expires_at, status, lex, doc_len, ord)
+		LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($7::jsonb -> (x.ord::int - 1)) AS tag) t ON true
+		ORDER BY x.ord
+		RETURNING `+entryColumns,
+		tenantID, p.ids, p.kinds, p.keys, p.contents, p.metas, p.tagsJSON, p.agents, p.users, p.sessions,
+		p.expires, p.statuses, p.lexes, p.docLens)
 	if err != nil {
-		return nil, fmt.Errorf("store: insert entries: %w", err)
+		return nil, translate(err)
+	}
+	byID := map[string]admem.Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byID[e.ID] = e
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]admem.Entry, 0, len(p.ids))
+	for _, id := range p.ids {
+		out = append(out, byID[id])
+	}
+	// The first versions copy what was inserted (now() is the
+	// transaction's time, the entries' created_at).
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
+			actor_key_id, source, source_id, reason, created_at)
+		SELECT $1, x.id, 1, 'ADD', x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.expires_at, x.status,
+			x.actor, x.source, x.source_id, x.reason, now()
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[],
+			$8::uuid[], $9::text[], $10::text[], $11::text[])
+			WITH ORDINALITY AS x(id, key, content, metadata, expires_at, status, actor, source, source_id, reason, ord)
+		LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($12::jsonb -> (x.ord::int - 1)) AS tag) t ON true`,
+		tenantID, p.ids, p.keys, p.contents, p.metas, p.expires, p.statuses, p.actors, p.sources, p.sourceIDs, p.reasons, p.tagsJSON); err != nil {
+		return nil, translate(err)
+	}
+	if err := storeVectors(ctx, tx, tenantID, p.ids, p.embedders, p.vectors); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
