@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,11 +9,11 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/benchkit"
 	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/guard"
 	"github.com/admem/admem/internal/sim"
 	"github.com/admem/admem/internal/simhttp"
 )
@@ -26,44 +25,7 @@ import (
 // one for one: counted in, they made Record stop waiting long before the
 // learner had caught up.
 func learnerEvents(ctx context.Context, hc *http.Client, worker string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(worker, "/")+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("worker metrics: %s", resp.Status)
-	}
-	total, seen := 0.0, false
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "admem_events_processed_total{") || !strings.Contains(line, `result="ok"`) {
-			continue
-		}
-		if !strings.Contains(line, `type="`+admem.EventTrajectoryRecorded+`"`) && !strings.Contains(line, `type="`+admem.EventStepFailed+`"`) {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("worker metrics: %q: %w", line, err)
-		}
-		total += v
-		seen = true
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	if !seen {
-		// Before the learner's first event the series does not exist yet.
-		return 0, nil
-	}
-	return total, nil
+	return processedEvents(ctx, hc, worker, admem.EventTrajectoryRecorded, admem.EventStepFailed)
 }
 
 // markNoteHeld sets each failure's Held to whether the tenant had an active
@@ -177,39 +139,10 @@ func whyRepeated(f sim.FailedStep, note simhttp.Note) string {
 	switch {
 	case p == note.DoingPattern:
 		return diagSamePattern
-	case tokenJaccard(p, note.DoingPattern) >= 0.5:
+	case guard.ActionJaccard(p, note.DoingPattern) >= 0.5:
 		return diagNearPattern
 	}
 	return diagFarPattern
-}
-
-// tokenJaccard compares two canonical actions by their key=value tokens, as
-// guard does when it matches a candidate against a note.
-func tokenJaccard(a, b string) float64 {
-	ta, tb := callTokens(a), callTokens(b)
-	inter := 0
-	for t := range ta {
-		if tb[t] {
-			inter++
-		}
-	}
-	union := len(ta) + len(tb) - inter
-	if union == 0 {
-		return 1
-	}
-	return float64(inter) / float64(union)
-}
-
-func callTokens(s string) map[string]bool {
-	if i := strings.IndexByte(s, '('); i >= 0 {
-		s = s[i+1:]
-	}
-	s = strings.TrimSuffix(s, ")")
-	out := map[string]bool{}
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(",{}[] ", r) }) {
-		out[f] = true
-	}
-	return out
 }
 
 // figures writes the diagnosis as ARM.rmr_diag.* figures.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -313,8 +314,11 @@ func historyText(t admem.Trajectory) string {
 	return b.String()
 }
 
-// processedEvents reads the worker's count of events it handled.
-func processedEvents(ctx context.Context, hc *http.Client, worker string) (float64, error) {
+// processedEvents reads the worker's count of events it handled with result
+// ok (admem_events_processed_total), only of the given event types when any
+// are named. Before the worker's first event the series does not exist yet:
+// that counts 0.
+func processedEvents(ctx context.Context, hc *http.Client, worker string, types ...string) (float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(worker, "/")+"/metrics", nil)
 	if err != nil {
 		return 0, err
@@ -324,16 +328,25 @@ func processedEvents(ctx context.Context, hc *http.Client, worker string) (float
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("worker metrics: %s", resp.Status)
+	}
 	total := 0.0
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "admem_events_processed_total{") && strings.Contains(line, `result="ok"`) {
-			if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
-				total += v
-			}
+		if !strings.HasPrefix(line, "admem_events_processed_total{") || !strings.Contains(line, `result="ok"`) {
+			continue
 		}
+		if len(types) > 0 && !slices.ContainsFunc(types, func(t string) bool { return strings.Contains(line, `type="`+t+`"`) }) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("worker metrics: %q: %w", line, err)
+		}
+		total += v
 	}
 	return total, sc.Err()
 }

@@ -328,7 +328,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		if n.Tool != c.Tool || cited[n.SignatureID] {
 			continue
 		}
-		ps := jaccard(pattern, n.Doing)
+		ps := ActionJaccard(pattern, n.Doing)
 		if ps == 1 || pattern == n.Doing {
 			ps = 1
 		}
@@ -429,10 +429,10 @@ func match(pattern string, ctxVec []float32, cl *admem.FailureCluster) float64 {
 		ps = 1
 	} else {
 		for a := range cl.Actions {
-			ps = math.Max(ps, jaccard(pattern, a))
+			ps = math.Max(ps, ActionJaccard(pattern, a))
 		}
 		if cl.Note.Doing != "" {
-			ps = math.Max(ps, jaccard(pattern, cl.Note.Doing))
+			ps = math.Max(ps, ActionJaccard(pattern, cl.Note.Doing))
 		}
 	}
 	cs := neutralCtxSim
@@ -442,9 +442,9 @@ func match(pattern string, ctxVec []float32, cl *admem.FailureCluster) float64 {
 	return patternWeight*ps + contextWeight*cs
 }
 
-// jaccard compares two canonical actions by their argument tokens
+// ActionJaccard compares two canonical actions by their argument tokens
 // (key=value pairs), so that calls differing in one argument score high.
-func jaccard(a, b string) float64 {
+func ActionJaccard(a, b string) float64 {
 	ta, tb := argTokens(a), argTokens(b)
 	if len(ta) == 0 && len(tb) == 0 {
 		return 1

@@ -22,7 +22,7 @@ func TestJaccard(t *testing.T) {
 		{"book(items=[a, b])", "book(items=[a, c])", 0.5},
 	}
 	for _, c := range cases {
-		if got := jaccard(c.a, c.b); math.Abs(got-c.want) > 1e-9 {
+		if got := ActionJaccard(c.a, c.b); math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("jaccard(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
 		}
 	}
