@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -233,23 +234,11 @@ func batchBM25(ctx context.Context, tx pgx.Tx, tenantID string, reqs []JudgeRequ
 	if st.Docs <= 0 || len(allTerms) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT term, df FROM entry_terms WHERE tenant_id = $1 AND term = ANY($2::text[]) AND df > 0`, tenantID, allTerms)
+	df, err := queryCounts(ctx, tx, `SELECT term, df FROM entry_terms WHERE tenant_id = $1 AND term = ANY($2::text[]) AND df > 0`, tenantID, allTerms)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
-	for rows.Next() {
-		var t string
-		var n int
-		if err := rows.Scan(&t, &n); err != nil {
-			rows.Close()
-			return nil, translate(err)
-		}
-		st.DF[t] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, translate(err)
-	}
+	maps.Copy(st.DF, df)
 	avgdl := float64(st.TotalLen) / float64(st.Docs)
 	state := make([]*bm25Req, len(reqs))
 	var todo []int
@@ -297,24 +286,12 @@ func batchBM25(ctx context.Context, tx pgx.Tx, tenantID string, reqs []JudgeRequ
 		}
 	}
 	if len(usersAsked) > 0 {
-		rows, err := tx.Query(ctx, `SELECT user_id, count(*) FROM entries WHERE tenant_id = $1 AND user_id = ANY($2::text[]) AND user_id <> ''
+		counts, err := queryCounts(ctx, tx, `SELECT user_id, count(*) FROM entries WHERE tenant_id = $1 AND user_id = ANY($2::text[]) AND user_id <> ''
 			GROUP BY user_id`, tenantID, usersAsked)
 		if err != nil {
-			return nil, translate(err)
+			return nil, err
 		}
-		for rows.Next() {
-			var u string
-			var n int
-			if err := rows.Scan(&u, &n); err != nil {
-				rows.Close()
-				return nil, translate(err)
-			}
-			userEntries[u] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, translate(err)
-		}
+		maps.Copy(userEntries, counts)
 	}
 	for pass := 0; pass < 2 && len(todo) > 0; pass++ {
 		if err := scoreBM25Batch(ctx, tx, tenantID, reqs, state, todo, o, avgdl, limit, userEntries); err != nil {
@@ -730,4 +707,24 @@ func applyStates(ctx context.Context, tx pgx.Tx, tenantID string, states map[str
 		}
 	}
 	return delta.apply(ctx, tx, tenantID)
+}
+
+// queryCounts runs a query of (name, count) rows into a map.
+func queryCounts(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[string]int, error) {
+	type kv struct {
+		k string
+		n int
+	}
+	rows, err := queryAll(ctx, tx, func(r pgx.Row) (kv, error) {
+		var x kv
+		return x, translate(r.Scan(&x.k, &x.n))
+	}, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(rows))
+	for _, x := range rows {
+		out[x.k] = x.n
+	}
+	return out, nil
 }

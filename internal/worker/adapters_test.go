@@ -29,35 +29,7 @@ func TestWorkerClustersFailuresForGuard(t *testing.T) {
 	defer func() { stop(); <-done }()
 
 	posted := time.Now()
-	for i := range 3 {
-		steps := []map[string]any{
-			{"action": "search", "args": map[string]any{"mode": "fast"}},
-			{"action": "book", "args": map[string]any{"mode": "fast", "seat": i}, "error": "Error: payment method not found"},
-		}
-		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "book a flight for the user", "outcome": "failure", "steps": steps})
-		if r.Status != http.StatusCreated {
-			t.Fatalf("record: %d %s", r.Status, r.Body)
-		}
-	}
-	var list struct {
-		Items []struct {
-			ID    string `json:"id"`
-			Tool  string `json:"tool"`
-			Count int    `json:"count"`
-		} `json:"items"`
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		list.Items = nil
-		env.Do(t, "GET", "/v1/failures", admin, nil).JSON(t, &list)
-		if len(list.Items) == 1 && list.Items[0].Count == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("clusters never reached one cluster of 3 failures: %+v", list.Items)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	clusterID := clusterThreeFailures(t, env, admin, "book a flight for the user", "clusters never reached one cluster of 3 failures")
 	r := env.Do(t, "POST", "/v1/guard", admin, map[string]any{"task": "book a flight for the user",
 		"candidates": []any{map[string]any{"tool": "book", "args": map[string]any{"mode": "fast", "seat": 7}}}})
 	var g struct {
@@ -69,8 +41,43 @@ func TestWorkerClustersFailuresForGuard(t *testing.T) {
 		}
 	}
 	r.JSON(t, &g)
-	if g.Results[0].Decision == "allow" || len(g.Results[0].Reasons) == 0 || g.Results[0].Reasons[0].ClusterID != list.Items[0].ID {
+	if g.Results[0].Decision == "allow" || len(g.Results[0].Reasons) == 0 || g.Results[0].Reasons[0].ClusterID != clusterID {
 		t.Fatalf("guard does not cite the worker's cluster: %s", r.Body)
 	}
 	t.Logf("posted → clustered → flagged by guard in %v", time.Since(posted).Round(time.Millisecond))
+}
+
+// clusterThreeFailures records three failing bookings for task and waits
+// until the worker has clustered them into one cluster of three; it returns
+// the cluster's id. why says what a timeout means.
+func clusterThreeFailures(t *testing.T, env *apitest.Env, admin, task, why string) string {
+	t.Helper()
+	for i := range 3 {
+		steps := []map[string]any{
+			{"action": "search", "args": map[string]any{"mode": "fast"}},
+			{"action": "book", "args": map[string]any{"mode": "fast", "seat": i}, "error": "Error: payment method not found"},
+		}
+		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": task, "outcome": "failure", "steps": steps})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("record: %d %s", r.Status, r.Body)
+		}
+	}
+	var list struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Count int    `json:"count"`
+		} `json:"items"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list.Items = nil
+		env.Do(t, "GET", "/v1/failures", admin, nil).JSON(t, &list)
+		if len(list.Items) == 1 && list.Items[0].Count == 3 {
+			return list.Items[0].ID
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %+v", why, list.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

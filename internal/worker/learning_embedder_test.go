@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/admem/admem/internal/apitest"
 	"github.com/admem/admem/internal/failures"
@@ -72,36 +71,9 @@ func TestFailureLearningUsesTheConfiguredEmbedder(t *testing.T) {
 	startWorker(t, env.Config, env.Infra)
 
 	const task = "book a flight for the user"
-	for i := range 3 {
-		steps := []map[string]any{
-			{"action": "search", "args": map[string]any{"mode": "fast"}},
-			{"action": "book", "args": map[string]any{"mode": "fast", "seat": i}, "error": "Error: payment method not found"},
-		}
-		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": task, "outcome": "failure", "steps": steps})
-		if r.Status != http.StatusCreated {
-			t.Fatalf("record: %d %s", r.Status, r.Body)
-		}
-	}
-	var list struct {
-		Items []struct {
-			ID    string `json:"id"`
-			Count int    `json:"count"`
-		} `json:"items"`
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		list.Items = nil
-		env.Do(t, "GET", "/v1/failures", admin, nil).JSON(t, &list)
-		if len(list.Items) == 1 && list.Items[0].Count == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker never clustered the 3 failures (no embedder?): %+v", list.Items)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	clusterID := clusterThreeFailures(t, env, admin, task, "the worker never clustered the 3 failures (no embedder?)")
 	// The cluster lives in the configured space.
-	cl, err := env.Infra.DB.GetFailureCluster(t.Context(), tenantID, list.Items[0].ID)
+	cl, err := env.Infra.DB.GetFailureCluster(t.Context(), tenantID, clusterID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +97,7 @@ func TestFailureLearningUsesTheConfiguredEmbedder(t *testing.T) {
 	if want := failures.ContextText(task, nil); !stand.saw(want) {
 		t.Fatalf("guard did not embed its context %q through the configured embedder", want)
 	}
-	if !strings.Contains(string(r.Body), list.Items[0].ID) {
+	if !strings.Contains(string(r.Body), clusterID) {
 		t.Fatalf("guard does not cite the cluster: %s", r.Body)
 	}
 }
