@@ -40,7 +40,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	armsFlag := fs.String("arms", "none,retrieval,notes,full", "comma-separated arms")
 	window := fs.Int("window", 50, "learning-curve window in episodes")
 	forget := fs.Bool("forget", true, "run the forgetting protocol per arm")
-	forgetUpdates := fs.Int("forget-updates", 100, "memory updates (recorded episodes of other families) between the two forgetting evaluations")
+	forgetUpdates := fs.Int("forget-updates", 100, "updates between the two forgetting evaluations: adapter versions for the full arm (see -forget-count), recorded episodes of the other families for arms without an adapter")
+	forgetCount := fs.String("forget-count", "trained", "what counts as an adapter update in the forgetting protocol: trained (every candidate the worker trained, whatever the gate decided) or published (versions the gate made active)")
+	forgetWait := fs.Duration("forget-wait", time.Minute, "in the forgetting protocol, wait at most this long after each recorded episode for the next adapter update")
 	forgetLearn := fs.Int("forget-learn", 20, "recorded episodes of the first family before the forgetting evaluation")
 	forgetEval := fs.Int("forget-eval", 20, "unrecorded evaluation episodes of the first family, before and after")
 	syncRec := fs.Duration("sync", 30*time.Second, "after recording a trajectory, wait at most this long for the worker to cluster its failures and learn from it (0: live asynchronous loop)")
@@ -63,9 +65,13 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	if *drift < 0 {
 		*drift = *episodes / 2
 	}
+	count := sim.UpdateKind(*forgetCount)
+	if count != sim.UpdateTrained && count != sim.UpdatePublished {
+		return fmt.Errorf("sim: -forget-count %q: want trained or published", *forgetCount)
+	}
 	rep := benchkit.NewReport("sim", map[string]any{"episodes": *episodes, "seed": *seed, "long_share": *long, "drift_at": *drift,
 		"arms": *armsFlag, "window": *window, "forget": *forget, "forget_updates": *forgetUpdates, "forget_learn": *forgetLearn,
-		"forget_eval": *forgetEval, "sync": syncRec.String(), "feedback": *feedback, "api": e.apiURL})
+		"forget_eval": *forgetEval, "forget_count": *forgetCount, "forget_wait": forgetWait.String(), "sync": syncRec.String(), "feedback": *feedback, "api": e.apiURL})
 	world := sim.NewWorld(sim.Config{Seed: *seed, DriftAt: *drift})
 	sched := sim.Schedule(*seed, *episodes, world.Families(), *long)
 	agent := sim.DefaultAgentConfig()
@@ -157,17 +163,25 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			}
 			fams := world.Families()
 			fworld := sim.NewWorld(sim.Config{Seed: *seed}) // no drift: only memory may change the second evaluation
-			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting protocol: learn %s, %d updates on the other families\n", arm, fams[0], *forgetUpdates)
 			fcfg := sim.ForgettingConfig{Seed: *seed + 1, Family: fams[0], Others: fams[1:],
-				LearnEpisodes: *forgetLearn, EvalEpisodes: *forgetEval, LongShare: *long, UpdatesTarget: *forgetUpdates}
-			if fhm != nil {
-				fcfg.AdapterVersions = fhm.AdapterVersions
+				LearnEpisodes: *forgetLearn, EvalEpisodes: *forgetEval, LongShare: *long, UpdatesTarget: *forgetUpdates,
+				Count: count, UpdateWait: *forgetWait}
+			what := "recorded episodes of the other families (no adapter in this arm)"
+			if arm == simhttp.ArmFull {
+				// Only this arm serves the adapter: its updates are real
+				// versions the protocol waits for.
+				fcfg.Adapter = fhm.AdapterCounts
+				what = string(count) + " adapter versions"
 			}
+			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting protocol: learn %s, then %d %s\n", arm, fams[0], *forgetUpdates, what)
+			fstart := time.Now()
 			fr, err := sim.RunForgetting(ctx, fworld, fmem, agent, fcfg)
 			if err != nil {
 				return fmt.Errorf("sim %s forgetting: %w", arm, err)
 			}
 			res.forget = &fr
+			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting: %d updates counted over %d episodes in %s (adapter versions trained %d, published %d; %d episodes brought no update within %s)\n",
+				arm, fr.Updates, fr.Intervening, time.Since(fstart).Round(time.Second), fr.Trained, fr.Published, fr.Timeouts, *forgetWait)
 			if fhm != nil {
 				waitWorker(ctx, e, fhm, *worker, "sim/"+string(arm)+"-forget", *drain)
 			}
@@ -234,8 +248,12 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			rep.Set(p+".forgetting_before", r.forget.Before.Rate)
 			rep.Set(p+".forgetting_after", r.forget.After.Rate)
 			rep.Set(p+".forgetting_updates", float64(r.forget.Updates))
-			if r.forget.AdapterUpdates >= 0 {
-				rep.Set(p+".forgetting_adapter_updates", float64(r.forget.AdapterUpdates))
+			rep.Set(p+".forgetting_episodes", float64(r.forget.Intervening))
+			rep.Set(p+".forgetting_proxy", b2f(r.forget.Proxy))
+			if !r.forget.Proxy {
+				rep.Set(p+".forgetting_adapter_trained", float64(r.forget.Trained))
+				rep.Set(p+".forgetting_adapter_published", float64(r.forget.Published))
+				rep.Set(p+".forgetting_update_timeouts", float64(r.forget.Timeouts))
 			}
 		}
 		if r.timings != nil {
@@ -269,7 +287,11 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	row := func(r *armResult, m sim.Metrics) []string {
 		fg := "–"
 		if r.forget != nil {
-			fg = fmt.Sprintf("%.1f (%d→%d of %d)", r.forget.Forgetting, r.forget.Before.Hits, r.forget.After.Hits, r.forget.Before.N)
+			fg = fmt.Sprintf("%.1f (%d→%d of %d; %d episodes)", r.forget.Forgetting, r.forget.Before.Hits, r.forget.After.Hits, r.forget.Before.N, r.forget.Intervening)
+			if !r.forget.Proxy {
+				fg = fmt.Sprintf("%.1f (%d→%d of %d; %d adapter versions trained, %d published)", r.forget.Forgetting, r.forget.Before.Hits,
+					r.forget.After.Hits, r.forget.Before.N, r.forget.Trained, r.forget.Published)
+			}
 		}
 		return []string{string(r.arm), pct(m.Success), pct(m.LongHorizon), pct(m.FRR), pct(m.RMR),
 			fmt.Sprintf("%.1f (ref %.1f)", m.StepsPerSuccess, m.RefStepsPerSuccess), fg, fmt.Sprint(m.FailedSteps),
@@ -313,7 +335,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		return sim.Metrics{}, sim.Metrics{}, false
-	}, *forgetUpdates)
+	}, *forgetUpdates, count)
 
 	// Plots.
 	var curves, rmr []benchkit.Series
@@ -506,7 +528,7 @@ func rmrCurve(name string, eps []sim.EpisodeResult, window int) benchkit.Series 
 }
 
 // simNotes writes the targets, met or not, into the report.
-func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metrics, bool), forgetUpdates int) {
+func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metrics, bool), forgetUpdates int, count sim.UpdateKind) {
 	none, noneTail, okN := get(simhttp.ArmNone)
 	full, fullTail, okF := get(simhttp.ArmFull)
 	if okN && okF {
@@ -540,6 +562,13 @@ func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metr
 			full.Success.Rate, notes.Success.Rate, full.RMR.Rate, notes.RMR.Rate, full.FRR.Rate, notes.FRR.Rate,
 			fullTail.Success.Rate, notesTail.Success.Rate, map[bool]string{true: "beats", false: "does NOT beat"}[better])
 	}
-	rep.Note("RMR (DESIGN.md) counts a failed step as a repeat when the arm's tenant had an active mistake note with the step's error signature at the start of its episode (-diagnose lists the notes before every episode; the none arm has no tenant, so its RMR and any arm's without snapshots fall back to the next figure). ARM.rmr_seen counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory made a note of it; ARM.rmr_server_signature does the same with the server's signatures (literals masked as the tenant's mistake notes are keyed). ARM.rmr_diag.* say why each repeat happened: guard flagged the action and the agent took it anyway (its suggestion failed, every candidate was flagged, or it distrusted memory after two failed suggestions), or guard allowed it (a recalled note's correction proposed it, guard cited the note below the warn threshold, or did not cite it though the action's masked pattern equals or resembles the note's, or the action looks unlike the note's failing action); seen_no_note counts failures seen in an earlier episode whose signature had no note. Forgetting: success on the first family right after learning it minus success on the same tasks after %d recorded episodes of the other families (a proxy for the issue's 100 adapter updates: the worker trains an adapter at most every 30 s, so 100 real adapter versions would take about an hour; ARM.forgetting_adapter_updates is how many versions the worker did train in between), on a world without drift.", forgetUpdates)
+	rep.Note("RMR (DESIGN.md) counts a failed step as a repeat when the arm's tenant had an active mistake note with the step's error signature at the start of its episode (-diagnose lists the notes before every episode; the none arm has no tenant, so its RMR and any arm's without snapshots fall back to the next figure). ARM.rmr_seen counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory made a note of it; ARM.rmr_server_signature does the same with the server's signatures (literals masked as the tenant's mistake notes are keyed). ARM.rmr_diag.* say why each repeat happened: guard flagged the action and the agent took it anyway (its suggestion failed, every candidate was flagged, or it distrusted memory after two failed suggestions), or guard allowed it (a recalled note's correction proposed it, guard cited the note below the warn threshold, or did not cite it though the action's masked pattern equals or resembles the note's, or the action looks unlike the note's failing action); seen_no_note counts failures seen in an earlier episode whose signature had no note. Forgetting: success on the first family right after learning it minus success on the same tasks (same agent streams, unrecorded, on a world without drift) after %d further updates. In the full arm an update is an adapter version the worker %s (ARM.forgetting_adapter_trained and ARM.forgetting_adapter_published count both kinds; the protocol waits for each update after each recorded episode of the other families, and ARM.forgetting_update_timeouts counts episodes after which none came in time; make bench-sim runs the worker with a 1 s training interval and a few new examples as its threshold, so each episode can bring one). The other arms serve no adapter: there an update is a recorded episode of the other families (ARM.forgetting_proxy 1).", forgetUpdates, map[sim.UpdateKind]string{sim.UpdateTrained: "trained (a candidate, whatever the gate decided)", sim.UpdatePublished: "published (made active by the gate)"}[count])
 	rep.Note("Overhead per step is the server time (Server-Timing) of the step's guard call plus the episode's recall divided by its guard calls. Time-to-learn is the time from posting the first trajectory that failed with an error signature to the first guard answer citing that signature; signatures never cited are not in the percentiles.")
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

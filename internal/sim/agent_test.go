@@ -148,7 +148,7 @@ func TestNoMemoryDoesNotForget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Forgetting != 0 || res.Before != res.After || res.Updates != 5 || res.Intervening != 5 || len(res.EvalAfter) != 6 {
+	if res.Forgetting != 0 || res.Before != res.After || res.Updates != 5 || res.Intervening != 5 || !res.Proxy || len(res.EvalAfter) != 6 {
 		t.Fatalf("forgetting %+v", res)
 	}
 }

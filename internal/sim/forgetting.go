@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"time"
 )
 
 // PairedSteps compares steps on the episodes both runs solved (matched by
@@ -31,6 +32,33 @@ func PairedSteps(base, arm []EpisodeResult) (baseMean, armMean float64, n int) {
 	return float64(bs) / float64(n), float64(as) / float64(n), n
 }
 
+// AdapterCount is how many adapter versions a memory has trained so far
+// (candidates, whatever the gate decided) and how many of them it published
+// (made active).
+type AdapterCount struct {
+	Trained   int
+	Published int
+}
+
+// UpdateKind says what the forgetting protocol counts as one adapter update.
+type UpdateKind string
+
+// Update kinds.
+const (
+	// UpdateTrained counts every trained candidate: new training data went
+	// through the trainer, whether or not the gate let the candidate serve.
+	UpdateTrained UpdateKind = "trained"
+	// UpdatePublished counts only versions the gate published.
+	UpdatePublished UpdateKind = "published"
+)
+
+func (k UpdateKind) of(c AdapterCount) int {
+	if k == UpdatePublished {
+		return c.Published
+	}
+	return c.Trained
+}
+
 // ForgettingConfig sets up the forgetting protocol: learn one family, measure
 // it, train on the other families until the memory has made UpdatesTarget
 // adapter updates, and measure the first family again on the same tasks.
@@ -44,15 +72,21 @@ type ForgettingConfig struct {
 	// UpdatesTarget is how many adapter updates must happen in between
 	// (the issue says 100).
 	UpdatesTarget int
-	// Updates reads the memory's adapter update counter. When nil, every
+	// Adapter reads the memory's adapter counters. When nil, every
 	// recorded episode counts as one update, a proxy for memories without
 	// an adapter.
-	Updates func(context.Context) (int, error)
-	// AdapterVersions, when set, reads how many adapter versions the
-	// memory has trained; the result reports how many were trained in
-	// between, whatever counted as an update.
-	AdapterVersions func(context.Context) (int, error)
-	// MaxEpisodes caps the episodes played in between.
+	Adapter func(context.Context) (AdapterCount, error)
+	// Count is what counts as an update ("": UpdateTrained).
+	Count UpdateKind
+	// UpdateWait is how long the protocol waits, after each recorded
+	// episode of the other families, for the counted adapter counter to
+	// move before it plays the next episode (0: 60 s); UpdatePoll is how
+	// often it reads the counters meanwhile (0: 200 ms). An episode after
+	// which no update came in time is counted in the result's Timeouts.
+	UpdateWait time.Duration
+	UpdatePoll time.Duration
+	// MaxEpisodes caps the episodes played in between (0: three times
+	// UpdatesTarget).
 	MaxEpisodes int
 	// StartIndex is the episode index the protocol starts at (drift rules
 	// read it).
@@ -66,25 +100,45 @@ type ForgettingResult struct {
 	After  Rate // success after the intervening updates
 	// Forgetting is Before minus After, in percentage points.
 	Forgetting float64
-	Updates    int
-	// AdapterUpdates is how many adapter versions were trained in between
-	// (-1: not read).
-	AdapterUpdates int
-	Intervening    int // episodes played in between
-	Learn          []EpisodeResult
-	EvalBefore     []EpisodeResult
-	Between        []EpisodeResult
-	EvalAfter      []EpisodeResult
+	// Updates is how many updates were counted in between: adapter
+	// versions of the config's Count kind, or recorded episodes when Proxy.
+	Updates int
+	Proxy   bool
+	Count   UpdateKind
+	// Trained and Published are the adapter versions trained and
+	// published in between (-1: not read).
+	Trained   int
+	Published int
+	// Timeouts counts intervening episodes after which no update came
+	// within UpdateWait.
+	Timeouts    int
+	Intervening int // episodes played in between
+	Learn       []EpisodeResult
+	EvalBefore  []EpisodeResult
+	Between     []EpisodeResult
+	EvalAfter   []EpisodeResult
 }
 
-// RunForgetting plays the forgetting protocol against mem.
+// RunForgetting plays the forgetting protocol against mem. With an Adapter
+// counter it waits after each intervening episode until the memory has
+// made one more update (or UpdateWait passed), so the second evaluation
+// rests on UpdatesTarget real updates, not on a number of episodes.
 func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig, cfg ForgettingConfig) (ForgettingResult, error) {
-	res := ForgettingResult{Family: cfg.Family}
+	res := ForgettingResult{Family: cfg.Family, Proxy: cfg.Adapter == nil, Count: cfg.Count, Trained: -1, Published: -1}
+	if res.Count == "" {
+		res.Count = UpdateTrained
+	}
 	if len(cfg.Others) == 0 || cfg.EvalEpisodes <= 0 {
 		return res, fmt.Errorf("sim: forgetting needs other families and eval episodes")
 	}
 	if cfg.MaxEpisodes <= 0 {
-		cfg.MaxEpisodes = 10 * max(cfg.UpdatesTarget, 1)
+		cfg.MaxEpisodes = 3 * max(cfg.UpdatesTarget, 1)
+	}
+	if cfg.UpdateWait <= 0 {
+		cfg.UpdateWait = time.Minute
+	}
+	if cfg.UpdatePoll <= 0 {
+		cfg.UpdatePoll = 200 * time.Millisecond
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xf0f0))
 	idx := cfg.StartIndex
@@ -105,16 +159,12 @@ func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig,
 	if res.EvalBefore, err = Run(ctx, w, mem, eval, RunConfig{Agent: agent, NoRecord: true}); err != nil {
 		return res, err
 	}
-	start, err := updates(ctx, cfg, 0)
-	if err != nil {
-		return res, err
-	}
-	res.AdapterUpdates = -1
-	versions := 0
-	if cfg.AdapterVersions != nil {
-		if versions, err = cfg.AdapterVersions(ctx); err != nil {
+	var start, now AdapterCount
+	if cfg.Adapter != nil {
+		if start, err = cfg.Adapter(ctx); err != nil {
 			return res, err
 		}
+		now = start
 	}
 	for res.Updates < cfg.UpdatesTarget && res.Intervening < cfg.MaxEpisodes {
 		spec := specs(cfg.Others, 1)
@@ -125,18 +175,21 @@ func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig,
 		}
 		res.Between = append(res.Between, eps...)
 		res.Intervening++
-		n, err := updates(ctx, cfg, res.Intervening)
-		if err != nil {
+		if cfg.Adapter == nil {
+			res.Updates = res.Intervening
+			continue
+		}
+		var moved bool
+		if now, moved, err = waitUpdate(ctx, cfg, res.Count, now); err != nil {
 			return res, err
 		}
-		res.Updates = n - start
+		if !moved {
+			res.Timeouts++
+		}
+		res.Updates = res.Count.of(now) - res.Count.of(start)
 	}
-	if cfg.AdapterVersions != nil {
-		n, err := cfg.AdapterVersions(ctx)
-		if err != nil {
-			return res, err
-		}
-		res.AdapterUpdates = n - versions
+	if cfg.Adapter != nil {
+		res.Trained, res.Published = now.Trained-start.Trained, now.Published-start.Published
 	}
 	// The same tasks and agent streams as before, so only memory changed.
 	if res.EvalAfter, err = Run(ctx, w, mem, slices.Clone(eval), RunConfig{Agent: agent, NoRecord: true}); err != nil {
@@ -148,9 +201,26 @@ func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig,
 	return res, nil
 }
 
-func updates(ctx context.Context, cfg ForgettingConfig, episodes int) (int, error) {
-	if cfg.Updates == nil {
-		return episodes, nil
+// waitUpdate polls the adapter counters until the counted one exceeds
+// last's, or until cfg.UpdateWait has passed; it returns the last reading
+// and whether the counter moved.
+func waitUpdate(ctx context.Context, cfg ForgettingConfig, kind UpdateKind, last AdapterCount) (AdapterCount, bool, error) {
+	deadline := time.Now().Add(cfg.UpdateWait)
+	for {
+		c, err := cfg.Adapter(ctx)
+		if err != nil {
+			return last, false, err
+		}
+		if kind.of(c) > kind.of(last) {
+			return c, true, nil
+		}
+		if !time.Now().Before(deadline) {
+			return c, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return c, false, ctx.Err()
+		case <-time.After(cfg.UpdatePoll):
+		}
 	}
-	return cfg.Updates(ctx)
 }

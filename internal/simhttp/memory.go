@@ -427,21 +427,32 @@ func (m *Memory) WaitLearned(ctx context.Context, timeout time.Duration) (cluste
 	}
 }
 
-// AdapterVersions is the newest adapter version trained for the arm's
-// tenant (GET /v1/adapters, admin scope), whatever the gate decided about
-// it: the number of adapter updates so far, 0 before the first.
-func (m *Memory) AdapterVersions(ctx context.Context) (int, error) {
-	r, err := m.c.ListAdaptersWithResponse(ctx, &client.ListAdaptersParams{Limit: ptr(1)})
-	if err != nil {
-		return 0, fmt.Errorf("simhttp: adapters: %w", err)
+// AdapterCounts reads the arm's tenant's adapter versions (GET
+// /v1/adapters, admin scope, every page): how many the worker trained,
+// whatever the gate decided, and how many of them were published (made
+// active by the gate or an admin).
+func (m *Memory) AdapterCounts(ctx context.Context) (sim.AdapterCount, error) {
+	var out sim.AdapterCount
+	var cursor *string
+	for {
+		r, err := m.c.ListAdaptersWithResponse(ctx, &client.ListAdaptersParams{Limit: ptr(500), Cursor: cursor})
+		if err != nil {
+			return out, fmt.Errorf("simhttp: adapters: %w", err)
+		}
+		if r.JSON200 == nil {
+			return out, fmt.Errorf("simhttp: adapters: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+		}
+		for _, v := range r.JSON200.Items {
+			out.Trained++
+			if v.ActivatedAt != nil {
+				out.Published++
+			}
+		}
+		if r.JSON200.NextCursor == nil || *r.JSON200.NextCursor == "" {
+			return out, nil
+		}
+		cursor = r.JSON200.NextCursor
 	}
-	if r.JSON200 == nil {
-		return 0, fmt.Errorf("simhttp: adapters: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
-	}
-	if len(r.JSON200.Items) == 0 {
-		return 0, nil
-	}
-	return r.JSON200.Items[0].Version, nil
 }
 
 func scopeOf(s admem.Scope) *client.TrajectoryScope {
