@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -50,6 +52,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures and for its learner to empty its queue, so arms do not inherit each other's backlog")
 	snapshots := fs.Bool("diagnose", true, "list each arm tenant's mistake notes before every episode: RMR counts a failed step as a repeat when a note with its error signature existed (DESIGN.md), and sim.md breaks the repeats down by why they happened")
 	dump := fs.String("dump-repeats", "", "append each repeated mistake (a failed step whose signature had a note) with its diagnosis to this JSON-lines file")
+	tauPath := fs.String("tau", "../shared/data/taubench/airline-dev.json", "real agents' logs (tau-bench format) whose wasted calls are measured as the arms' are, to compare the stand-in agent's noise with data (\"\": skip)")
 	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (its /metrics tells when the learner's queue is empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -109,6 +112,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		}
 		prog := benchkit.Progress{Label: "sim/" + string(arm), Total: *episodes}
 		done, ok := 0, 0
+		armStart := time.Now()
 		eps, err := sim.Run(ctx, world, mem, sched, sim.RunConfig{Arm: string(arm), Agent: agent, OnEpisode: func(r sim.EpisodeResult) {
 			done++
 			if r.Success {
@@ -116,10 +120,14 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			}
 			prog.Label = fmt.Sprintf("sim/%s success %d/%d", arm, ok, done)
 			prog.Step(done)
+			if hm != nil && done%50 == 0 {
+				fmt.Fprintf(os.Stderr, "[sim/%s] client time so far: %s\n", arm, phaseSummary(hm.Phases()))
+			}
 		}})
 		if err != nil {
 			return fmt.Errorf("sim %s: %w", arm, err)
 		}
+		rep.Set(string(arm)+".run_s", time.Since(armStart).Seconds())
 		var diag *rmrDiagnosis
 		if hm != nil && *snapshots {
 			snaps := hm.Snapshots()
@@ -145,6 +153,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			res.timings = hm.Timings()
 			res.ttl, res.never = hm.TimeToLearn()
 			res.recalled = hm.Recalled()
+			for k, d := range hm.Phases() {
+				rep.Set(string(arm)+".client_s."+k, d.Seconds())
+			}
 			if fb := hm.FeedbackStatuses(); len(fb) > 0 {
 				rep.Note("%s: recall feedback responses by status: %v.", arm, fb)
 			}
@@ -180,6 +191,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 				return fmt.Errorf("sim %s forgetting: %w", arm, err)
 			}
 			res.forget = &fr
+			rep.Set(string(arm)+".forgetting_s", time.Since(fstart).Seconds())
 			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting: %d updates counted over %d episodes in %s (adapter versions trained %d, published %d; %d episodes brought no update within %s)\n",
 				arm, fr.Updates, fr.Intervening, time.Since(fstart).Round(time.Second), fr.Trained, fr.Published, fr.Timeouts, *forgetWait)
 			if fhm != nil {
@@ -237,6 +249,8 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		srv := sim.ComputeMetrics(r.eps, sim.MetricsConfig{Window: *window, Signature: simhttp.ServerSignature})
 		rep.Set(p+".rmr_server_signature", srv.RMR.Rate)
 		rep.Set(p+".memory_errors", float64(r.memErrs))
+		setWaste(rep, p, world.EpisodeWaste(r.eps, false))
+		setWaste(rep, p+".solved", world.EpisodeWaste(r.eps, true))
 		if r.diag != nil {
 			r.diag.figures(rep, p)
 		}
@@ -318,6 +332,13 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			fmt.Sprintf("%d / %d", len(r.ttl), r.never)})
 	}
 	rep.AddTable(lt)
+	tauAll, tauSolved, tauOK := tauWaste(rep, *tauPath)
+	var wrows [][]string
+	for _, r := range results {
+		wrows = append(wrows, wasteRow(string(r.arm), world.EpisodeWaste(r.eps, false), world.EpisodeWaste(r.eps, true)))
+	}
+	rep.AddTable(wasteTable(wrows, tauAll, tauSolved, tauOK, *tauPath))
+	rep.Note("Wasted calls (ARM.waste_*, ARM.solved.waste_*, tau.waste_*, tau.solved.waste_*): failed calls, and successful read calls identical to an earlier successful call of the episode, as shares of all calls (think, tau-bench's scratchpad, is no call); ARM.calls_per_useful is calls over calls not wasted. The tau-bench figures measure real agents (gpt-4o, no memory) the same way, to tell whether the stand-in agent wastes fewer steps than language-model agents do; its noise is the same in every arm, and memory removes waste only through what it returns.")
 	for _, r := range results {
 		if r.diag != nil {
 			rep.AddTable(r.diag.table(string(r.arm)))
@@ -571,4 +592,14 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// phaseSummary renders client-side time per kind of call, largest first.
+func phaseSummary(ph map[string]time.Duration) string {
+	keys := slices.SortedFunc(maps.Keys(ph), func(a, b string) int { return cmp.Compare(ph[b], ph[a]) })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %s", k, ph[k].Round(100*time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -157,6 +157,8 @@ type Memory struct {
 	based       bool
 	learnerErr  error
 	snaps       []map[string]Note
+	// client-side time per kind of call, to tell where an arm's time goes
+	phases map[string]time.Duration
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -193,8 +195,27 @@ func New(cfg Config) (sim.Memory, *Memory, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}, recalled: map[string]int{}, feedback: map[int]int{}}
+	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}, recalled: map[string]int{}, feedback: map[int]int{},
+		phases: map[string]time.Duration{}}
 	return m, m, nil
+}
+
+// took adds the time since start to a phase's total.
+func (m *Memory) took(phase string, start time.Time) {
+	d := time.Since(start)
+	m.mu.Lock()
+	m.phases[phase] += d
+	m.mu.Unlock()
+}
+
+// Phases is the client-side time spent so far per kind of call: snapshot,
+// recall, past_example (the retrieval arm's trajectory lookups), guard,
+// record (the POST), wait_clusters and wait_learner (Record waiting for the
+// worker, with SyncRecord).
+func (m *Memory) Phases() map[string]time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.phases)
 }
 
 func serverMS(h http.Header) float64 {
@@ -318,7 +339,9 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 		m.learnerBase, m.based = n, true
 	}
 	posted := m.cfg.Clock()
+	t0 := time.Now()
 	r, err := m.c.RecordTrajectoryWithResponse(ctx, nil, req)
+	m.took("record", t0)
 	if err != nil {
 		return fmt.Errorf("simhttp: record: %w", err)
 	}
@@ -335,11 +358,15 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 	m.mu.Unlock()
 	m.events += float64(1 + len(failedSigs))
 	if m.cfg.SyncRecord > 0 && len(failedSigs) > 0 {
-		if _, _, err := m.WaitLearned(ctx, m.cfg.SyncRecord); err != nil {
+		t0 := time.Now()
+		_, _, err := m.WaitLearned(ctx, m.cfg.SyncRecord)
+		m.took("wait_clusters", t0)
+		if err != nil {
 			return err
 		}
 	}
 	if m.cfg.SyncRecord > 0 && m.cfg.LearnerEvents != nil {
+		defer m.took("wait_learner", time.Now())
 		return m.waitLearner(ctx, m.cfg.SyncRecord)
 	}
 	return nil
@@ -510,7 +537,9 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 			Tool string                  `json:"tool"`
 		}{Args: &args, Tool: c.Tool})
 	}
+	t0 := time.Now()
 	r, err := m.c.CheckGuardWithResponse(ctx, req)
+	m.took("guard", t0)
 	if err != nil {
 		return nil, fmt.Errorf("simhttp: guard: %w", err)
 	}
@@ -672,7 +701,10 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 		return sim.RecallResult{}, err
 	}
 	if m.cfg.Snapshots {
-		if err := m.snapshot(ctx); err != nil {
+		t0 := time.Now()
+		err := m.snapshot(ctx)
+		m.took("snapshot", t0)
+		if err != nil {
 			m.startEpisode(-1)
 			return sim.RecallResult{}, err
 		}
@@ -685,7 +717,9 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 		kinds = []string{"mistake", "procedure"}
 	}
 	var res sim.RecallResult
+	t0 := time.Now()
 	rr, ms, err := m.postRecall(ctx, task, scope, kinds)
+	m.took("recall", t0)
 	switch {
 	case err == errNoRecallRoute:
 		m.mu.Lock()
@@ -718,7 +752,9 @@ func (m *Memory) Recall(ctx context.Context, task string, scope admem.Scope) (si
 		m.mu.Unlock()
 	}
 	if m.cfg.Arm == ArmRetrieval {
+		t0 := time.Now()
 		ex, err := m.pastExample(ctx, task, scope)
+		m.took("past_example", t0)
 		if err != nil {
 			m.startEpisode(ms)
 			return res, err
