@@ -52,7 +52,25 @@ type MistakeNote struct {
 	TrajectoryIDs []string // trajectories it happened in, sorted
 	Tasks         []string // distinct task texts it happened in, sorted
 	Corrections   []Correction
+	// Shapes holds, per top-level argument, the shapes (see Shape) the
+	// argument had in failing calls; with the corrections they make the
+	// note's format rules (ArgRules).
+	Shapes map[string][]string
+	// FailedForms are the forms (see Form) of the failing calls, sorted
+	// and bounded: a correction that writes one of them is refuted.
+	FailedForms []string
+	// RepeatedCall: a failure repeated, argument for argument, a call that
+	// had succeeded earlier in its run (a quota, a one-time operation).
+	// NewCall: a failure was of a call not made successfully before in its
+	// run. A note with RepeatedCall only is about calling again.
+	RepeatedCall bool
+	NewCall      bool
 }
+
+// RepeatOnly reports whether every failure the note knows repeated a call
+// that had succeeded earlier in its run: the call is wrong only as a
+// repeat.
+func (n MistakeNote) RepeatOnly() bool { return n.RepeatedCall && !n.NewCall }
 
 // MistakeOptions configures DistillMistakes. The zero value uses
 // TokenJaccard, DefaultMinSimilarity, DefaultIgnoredTools and
@@ -140,11 +158,22 @@ func DistillMistakes(trajs []admem.Trajectory, opt MistakeOptions) []MistakeNote
 				after = actions[k-1].Tool
 			}
 			afterCounts[n.ID][after]++
-			if c, ok := recovery(t, idx, k); ok {
+			n.Shapes = addShapes(n.Shapes, actions[k])
+			n.FailedForms = unionCapped(n.FailedForms, []string{Form(actions[k])}, maxFailedForms)
+			repeated := repeatsSuccess(t, idx, k)
+			if repeated {
+				n.RepeatedCall = true
+			} else {
+				n.NewCall = true
+			}
+			// A call that failed as a repeat was right the first time: a
+			// later call of the same tool is about another target, not a
+			// fix of this one.
+			if c, ok := recovery(t, idx, k); ok && !(repeated && c.Do.Tool == c.Instead.Tool) {
 				n.addCorrection(c)
 			}
 			if guide != nil {
-				if c, ok := divergence(actions, guideActions, pairs, k, guide.ID); ok {
+				if c, ok := divergence(actions, guideActions, pairs, k, guide.ID, sameAs(t.Task, guide.Task)); ok && !(repeated && c.Do.Tool == c.Instead.Tool) {
 					n.addCorrection(c)
 				}
 			}
@@ -199,35 +228,113 @@ func bestGuide(t admem.Trajectory, actions []Action, successes []admem.Trajector
 }
 
 // recovery finds a later successful call of the same tool in the same
-// trajectory: the agent's own fix.
+// trajectory: the agent's own fix. Failing that, when the error is about
+// the tool itself (its message names the tool: removed, renamed, read-only),
+// a later successful call of another tool that takes the same arguments and
+// shares a value with the failed call: the tool that replaced it.
 func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 	failed := t.Steps[idx[k]]
+	aboutTool := strings.Contains(signature.FromStep(failed).Template, failed.Action)
+	var replacement *admem.Step
 	for _, i := range idx[k+1:] {
 		s := t.Steps[i]
-		if s.Action == failed.Action && !s.Failed() {
+		if s.Failed() {
+			continue
+		}
+		if s.Action == failed.Action {
 			return newCorrection(CorrectionRecovered, ActionOf(failed), ActionOf(s), t.ID), true
 		}
+		if replacement == nil && aboutTool && replaces(ActionOf(failed), ActionOf(s)) {
+			replacement = &t.Steps[i]
+		}
+	}
+	if replacement != nil {
+		return newCorrection(CorrectionRecovered, ActionOf(failed), ActionOf(*replacement), t.ID), true
 	}
 	return Correction{}, false
 }
 
+// replaces reports whether b, a call of another tool, can stand in for a:
+// it takes the same argument names and agrees on at least one value up to
+// how it is written (case, separators).
+func replaces(a, b Action) bool {
+	if a.Tool == b.Tool || len(a.Args) == 0 || len(a.Args) != len(b.Args) {
+		return false
+	}
+	same := false
+	for k, v := range a.Args {
+		w, ok := b.Args[k]
+		if !ok {
+			return false
+		}
+		if foldValue(v) != "" && foldValue(v) == foldValue(w) {
+			same = true
+		}
+	}
+	return same
+}
+
+// foldValue is a scalar's letters and digits, lower-cased: ORD-123 and ord-123
+// are one value written two ways.
+func foldValue(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return ""
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127:
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// repeatsSuccess reports whether the failed call at position k of idx
+// repeats, argument for argument, a call that succeeded earlier in t.
+func repeatsSuccess(t admem.Trajectory, idx []int, k int) bool {
+	failed := ActionOf(t.Steps[idx[k]])
+	text := failed.Text()
+	for _, i := range idx[:k] {
+		s := t.Steps[i]
+		if !s.Failed() && s.Action == failed.Tool && ActionOf(s).Text() == text {
+			return true
+		}
+	}
+	return false
+}
+
+// sameAs returns how calls of a run of task are compared with a guide's of
+// guideTask: literally when it is the same task; by form (sameCall) when the
+// guide did another task, whose ids and amounts differ because its task
+// does: such a call is the same call, and what differs must be elsewhere.
+func sameAs(task, guideTask string) func(a, b Action) bool {
+	if task == guideTask {
+		return func(a, b Action) bool { return a.Text() == b.Text() }
+	}
+	return sameCall
+}
+
 // divergence states what the guide did where the failing sequence a went
-// wrong at position k. pairs aligns a with the guide's actions g.
-func divergence(a, g []Action, pairs []Pair, k int, from string) (Correction, bool) {
+// wrong at position k. pairs aligns a with the guide's actions g; same
+// tells a call of a from the same call of the guide (see sameAs).
+func divergence(a, g []Action, pairs []Pair, k int, from string, same func(a, b Action) bool) (Correction, bool) {
 	col := slices.IndexFunc(pairs, func(p Pair) bool { return p.A == k })
 	if col < 0 {
 		return Correction{}, false
 	}
 	p := pairs[col]
 	switch {
-	case p.B >= 0 && a[k].Text() != g[p.B].Text():
+	case p.B >= 0 && !same(a[k], g[p.B]):
 		// The guide made a call at this point that differs: a substitution
 		// of tool, or the same tool with other arguments.
 		return newCorrection(CorrectionAligned, a[k], g[p.B], from), true
 	case p.B < 0:
 		// The guide never made this call; it went on with its next one.
 		for _, q := range pairs[col+1:] {
-			if q.B >= 0 && (q.A < 0 || a[q.A].Text() != g[q.B].Text()) {
+			if q.B >= 0 && (q.A < 0 || !same(a[q.A], g[q.B])) {
 				return newCorrection(CorrectionAligned, a[k], g[q.B], from), true
 			}
 		}
@@ -240,7 +347,7 @@ func divergence(a, g []Action, pairs []Pair, k int, from string) (Correction, bo
 		if q.A < 0 && q.B >= 0 {
 			return newCorrection(CorrectionBefore, a[k], g[q.B], from), true
 		}
-		if q.A >= 0 && q.B >= 0 && a[q.A].Text() != g[q.B].Text() {
+		if q.A >= 0 && q.B >= 0 && !same(a[q.A], g[q.B]) {
 			return newCorrection(CorrectionAligned, a[q.A], g[q.B], from), true
 		}
 	}
@@ -295,13 +402,18 @@ func (n *MistakeNote) addCorrection(c Correction) {
 	n.Corrections = append(n.Corrections, c)
 }
 
-// sortCorrections orders corrections by support, preferring the agent's own
-// recoveries on ties (they were verified in the very state that failed),
-// and keeps the first max.
+// sortCorrections drops refuted corrections, orders the rest by whether
+// they can take the failed call's place, then by support, preferring the
+// agent's own recoveries on ties (they were verified in the very state that
+// failed), and keeps the first max.
 func (n *MistakeNote) sortCorrections(maxN int) {
+	n.Corrections = slices.DeleteFunc(n.Corrections, n.refuted)
 	rank := map[CorrectionKind]int{CorrectionRecovered: 0, CorrectionAligned: 1, CorrectionBefore: 2}
 	sort.SliceStable(n.Corrections, func(i, j int) bool {
 		a, b := n.Corrections[i], n.Corrections[j]
+		if pa, pb := a.inPlace(), b.inPlace(); pa != pb {
+			return pa
+		}
 		if a.Support != b.Support {
 			return a.Support > b.Support
 		}
@@ -313,6 +425,35 @@ func (n *MistakeNote) sortCorrections(maxN int) {
 	if maxN > 0 && len(n.Corrections) > maxN {
 		n.Corrections = n.Corrections[:maxN]
 	}
+}
+
+// refuted reports whether a correction learnt from another run rewrites
+// the failed call in a form (see Form) that itself failed with the note's
+// signature: the form was not the fix (the rule changed, or the difference
+// lay elsewhere). The agent's own recoveries were verified where they
+// failed; a correction of the same form is about instances, not forms.
+func (n *MistakeNote) refuted(c Correction) bool {
+	if c.Kind == CorrectionRecovered || c.Do.Tool != n.Signature.Tool {
+		return false
+	}
+	f := Form(c.Do)
+	return f != Form(c.Instead) && slices.Contains(n.FailedForms, f)
+}
+
+// inPlace reports whether the correction's call can take the failed call's
+// place: the same tool, a step to do before it, or a tool taking the same
+// argument names. An aligned call of an unrelated tool (what a similar run
+// happened to do at that point) says less about this mistake.
+func (c Correction) inPlace() bool {
+	if c.Kind == CorrectionBefore || c.Do.Tool == c.Instead.Tool {
+		return true
+	}
+	for k := range c.Do.Args {
+		if _, ok := c.Instead.Args[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func mostCommon(counts map[string]int) string {
@@ -413,6 +554,10 @@ func MergeNotes(existing, incoming MistakeNote, opt MistakeOptions) MistakeNote 
 	if out.After == "" {
 		out.After = incoming.After
 	}
+	out.Shapes = unionShapes(existing.Shapes, incoming.Shapes)
+	out.FailedForms = unionCapped(existing.FailedForms, incoming.FailedForms, maxFailedForms)
+	out.RepeatedCall = existing.RepeatedCall || incoming.RepeatedCall
+	out.NewCall = existing.NewCall || incoming.NewCall
 	out.Corrections = slices.Clone(existing.Corrections)
 	for _, c := range incoming.Corrections {
 		out.addCorrection(c)

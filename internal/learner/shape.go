@@ -1,0 +1,199 @@
+package learner
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/admem/admem/internal/signature"
+)
+
+// Masking makes 2026-01-05 and 05/01/2026, or 1031.07 and 103107, look alike
+// (<DATE>, <NUM>): right for grouping failures under one signature, but a
+// format rule is exactly the difference between them. A literal's shape
+// keeps how it is written and drops what it says.
+
+// maxShapeLen bounds a shape: a long text has no format worth comparing.
+const maxShapeLen = 32
+
+// Shape returns how a scalar literal is written: runs of digits become 9,
+// of upper-case letters A, of lower-case letters a; every other character
+// is kept. 2026-01-05 is 9-9-9, 05/01/2026 is 9/9/9, 1031.07 is 9.9, $1031.07
+// is $9.9, ORD-123 is A-9, ord-123 is a-9, Ana.Berg@Corp.example is
+// Aa.Aa@Aa.a. Non-scalar values (objects, lists, null) have no shape: "".
+func Shape(v any) string {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	case float32:
+		s = strconv.FormatFloat(float64(x), 'f', -1, 32)
+	case int:
+		s = strconv.Itoa(x)
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	default:
+		return ""
+	}
+	var b strings.Builder
+	last := rune(0)
+	for _, r := range s {
+		c := r
+		switch {
+		case unicode.IsDigit(r):
+			c = '9'
+		case unicode.IsUpper(r):
+			c = 'A'
+		case unicode.IsLower(r):
+			c = 'a'
+		}
+		if c == last && (c == '9' || c == 'A' || c == 'a') {
+			continue
+		}
+		last = c
+		b.WriteRune(c)
+		if b.Len() >= maxShapeLen {
+			break
+		}
+	}
+	return b.String()
+}
+
+// argShapes returns the shapes of an action's top-level scalar arguments.
+func argShapes(a Action) map[string]string {
+	out := map[string]string{}
+	for k, v := range a.Args {
+		if s := Shape(v); s != "" {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// Form renders an action as its pattern does (instance literals masked,
+// vocabulary kept) except that a top-level literal with an instance part is
+// written as its shape: two calls share a form when they differ only in
+// which instance they are about, not in how they are written.
+func Form(a Action) string {
+	args := make(map[string]any, len(a.Args))
+	for k, v := range a.Args {
+		s, ok := v.(string)
+		switch {
+		case ok && signature.Mask(s) == s:
+			args[k] = s
+		case Shape(v) != "":
+			args[k] = "⟨" + Shape(v) + "⟩"
+		default:
+			// Objects and lists: their masked pattern.
+			args[k] = signature.CanonicalAction("", map[string]any{"v": v}, signature.ActionOptions{Literals: signature.MaskLiterals, MaxValueLen: -1})
+		}
+	}
+	return signature.CanonicalAction(a.Tool, args, signature.ActionOptions{MaxValueLen: -1})
+}
+
+// sameCall reports whether a and b, from two different tasks, are the same
+// call: same tool and form. Their ids and amounts differ because their
+// tasks do, not because one was wrong.
+func sameCall(a, b Action) bool { return a.Tool == b.Tool && Form(a) == Form(b) }
+
+// ArgRule is what a mistake note knows about how one argument must be
+// written: the shapes it had when the call failed, and the shapes the
+// note's corrections write it in instead, none of which ever failed.
+type ArgRule struct {
+	Fail []string
+	Fix  []string
+}
+
+// ArgRules returns the note's format rules: for each argument its
+// same-tool corrections rewrite in another shape, the failing and the
+// correcting shapes, when no correcting shape is one that failed. A note
+// about something else than a format (a missing step, a quota, a gone
+// tool) has none.
+func (n MistakeNote) ArgRules() map[string]ArgRule {
+	if len(n.Shapes) == 0 {
+		return nil
+	}
+	fix := map[string][]string{}
+	for _, c := range n.Corrections {
+		if c.Do.Tool != n.Signature.Tool || c.Instead.Tool != c.Do.Tool {
+			continue
+		}
+		was, now := argShapes(c.Instead), argShapes(c.Do)
+		for k, s := range now {
+			if was[k] != s && !slices.Contains(fix[k], s) {
+				fix[k] = append(fix[k], s)
+			}
+		}
+	}
+	var out map[string]ArgRule
+	for k, fs := range fix {
+		fail := n.Shapes[k]
+		if len(fail) == 0 || slices.ContainsFunc(fs, func(s string) bool { return slices.Contains(fail, s) }) {
+			continue
+		}
+		if out == nil {
+			out = map[string]ArgRule{}
+		}
+		slices.Sort(fs)
+		out[k] = ArgRule{Fail: slices.Clone(fail), Fix: fs}
+	}
+	return out
+}
+
+// Bounds on what a note keeps about its failing calls.
+const (
+	maxShapesPerArg = 8
+	maxShapeArgs    = 16
+	maxFailedForms  = 16
+)
+
+// addShapes unites the shapes of a failing call into shapes.
+func addShapes(shapes map[string][]string, a Action) map[string][]string {
+	for k, s := range argShapes(a) {
+		if shapes == nil {
+			shapes = map[string][]string{}
+		}
+		if _, ok := shapes[k]; !ok && len(shapes) >= maxShapeArgs {
+			continue
+		}
+		if !slices.Contains(shapes[k], s) && len(shapes[k]) < maxShapesPerArg {
+			shapes[k] = append(shapes[k], s)
+			slices.Sort(shapes[k])
+		}
+	}
+	return shapes
+}
+
+func unionShapes(a, b map[string][]string) map[string][]string {
+	out := maps.Clone(a)
+	for k, ss := range b {
+		for _, s := range ss {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			if _, ok := out[k]; !ok && len(out) >= maxShapeArgs {
+				break
+			}
+			if !slices.Contains(out[k], s) && len(out[k]) < maxShapesPerArg {
+				out[k] = append(slices.Clone(out[k]), s)
+				slices.Sort(out[k])
+			}
+		}
+	}
+	return out
+}
+
+// unionCapped unites two sorted sets, keeping at most n.
+func unionCapped(a, b []string, n int) []string {
+	out := union(a, b)
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
