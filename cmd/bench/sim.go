@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/admem/admem"
 	"github.com/admem/admem/internal/benchkit"
 	"github.com/admem/admem/internal/sim"
 	"github.com/admem/admem/internal/simhttp"
@@ -91,6 +92,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		memErrs  int
 		recalled map[string]int
 		diag     *rmrDiagnosis
+		guard    *guardEvidence
 	}
 	var results []*armResult
 	newMem := func(arm simhttp.Arm, label string) (sim.Memory, *simhttp.Memory, error) {
@@ -153,6 +155,10 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			res.timings = hm.Timings()
 			res.ttl, res.never = hm.TimeToLearn()
 			res.recalled = hm.Recalled()
+			if arm != simhttp.ArmRetrieval {
+				g := newGuardEvidence(eps, hm.Decisions(), guardWarn)
+				res.guard = &g
+			}
 			for k, d := range hm.Phases() {
 				rep.Set(string(arm)+".client_s."+k, d.Seconds())
 			}
@@ -254,6 +260,9 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		if r.diag != nil {
 			r.diag.figures(rep, p)
 		}
+		if r.guard != nil {
+			r.guard.set(rep, p)
+		}
 		rep.Set(p+".guard_warned", float64(r.all.Guard.Warned))
 		rep.Set(p+".guard_blocked", float64(r.all.Guard.Blocked))
 		rep.Set(p+".guard_suggested", float64(r.all.Guard.Suggested))
@@ -332,6 +341,15 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			fmt.Sprintf("%d / %d", len(r.ttl), r.never)})
 	}
 	rep.AddTable(lt)
+	var grows [][]string
+	for _, r := range results {
+		if r.guard != nil {
+			grows = append(grows, r.guard.row(string(r.arm)))
+		}
+	}
+	if len(grows) > 0 {
+		rep.AddTable(guardEvidenceTable(grows))
+	}
 	tauAll, tauSolved, tauOK := tauWaste(rep, *tauPath)
 	var wrows [][]string
 	for _, r := range results {
@@ -603,3 +621,6 @@ func phaseSummary(ph map[string]time.Duration) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// guardWarn is guard's default warn threshold, which the arms' tenants keep.
+const guardWarn = admem.DefaultGuardWarn

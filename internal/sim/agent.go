@@ -120,6 +120,14 @@ const (
 	PickNoGuard    = "no_guard"    // the guard call failed
 )
 
+// TakenStep is the guard's verdict on the action the agent took at a step
+// and how the step went, to measure the guard's risks against outcomes.
+type TakenStep struct {
+	Verdict Verdict
+	Pick    string // how the action was picked (Pick* constants)
+	Failed  bool
+}
+
 // Episode is what the agent did on one task.
 type Episode struct {
 	Task         *Task
@@ -130,6 +138,7 @@ type Episode struct {
 	Guard        GuardStats
 	Failures     []FailedStep
 	MemoryErrors int // failed memory calls; the agent carries on without
+	Taken        []TakenStep
 }
 
 // Agent is the stand-in agent.
@@ -206,6 +215,7 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 				Noted: r.fromMemory[act.String()] && r.pick != PickSuggested})
 		}
 		r.steps = append(r.steps, step)
+		ep.Taken = append(ep.Taken, TakenStep{Verdict: r.verdict, Pick: r.pick, Failed: serr != nil})
 		r.observe(act, serr)
 	}
 

@@ -72,11 +72,15 @@ const (
 
 // Verdict is the guard's answer for one candidate.
 type Verdict struct {
-	Risk       float64 // estimated failure probability in [0, 1]
-	Decision   Decision
-	Reasons    []string
-	Cited      []string // error signatures of the known mistakes it matched, whatever the decision
-	Suggestion *Action  // a better action, when the memory knows one; may hold placeholders
+	Risk float64 // estimated failure probability in [0, 1]
+	// AdapterRisk is the adapter's share of Risk (nil: no adapter scored
+	// the candidate) and NoteRisk the mistake notes' share.
+	AdapterRisk *float64
+	NoteRisk    float64
+	Decision    Decision
+	Reasons     []string
+	Cited       []string // error signatures of the known mistakes it matched, whatever the decision
+	Suggestion  *Action  // a better action, when the memory knows one; may hold placeholders
 }
 
 // NoMemory is the arm without memory: it recalls nothing, allows everything

@@ -65,6 +65,8 @@ type EpisodeResult struct {
 	// MemoryErrors counts memory calls that failed.
 	MemoryErrors int
 	Trajectory   admem.Trajectory
+	// Taken is the guard's verdict on each step's action and its outcome.
+	Taken []TakenStep
 }
 
 // agentSeed derives the agent's random stream for an episode, the same in
@@ -97,7 +99,7 @@ func Run(ctx context.Context, w *World, mem Memory, sched []EpisodeSpec, cfg Run
 			Index: spec.Index, Family: spec.Family, Long: task.Long, UserID: task.User.ID,
 			RefSteps: len(task.Plan), Budget: ep.Budget, Success: ep.Success, End: ep.End,
 			Steps: len(ep.Trajectory.Steps), Failures: ep.Failures, Recorded: !cfg.NoRecord,
-			Guard: ep.Guard, Timings: tm.t, MemoryErrors: ep.MemoryErrors, Trajectory: ep.Trajectory,
+			Guard: ep.Guard, Timings: tm.t, MemoryErrors: ep.MemoryErrors, Trajectory: ep.Trajectory, Taken: ep.Taken,
 		}
 		out = append(out, res)
 		if cfg.OnEpisode != nil {

@@ -34,3 +34,26 @@ func TestWasteCountsRepeatsFailuresAndRetries(t *testing.T) {
 		t.Fatalf("share %v calls per useful %v retried %v", w.Share(), w.CallsPerUseful(), w.RetriedShare())
 	}
 }
+
+// Every step keeps the guard's verdict on its action and its outcome.
+func TestTakenStepsFollowTheTrajectory(t *testing.T) {
+	w := testWorld()
+	eps := runArm(t, w, NoMemory{}, Schedule(3, 16, w.Families(), 0.3))
+	for _, e := range eps {
+		failed := 0
+		for i, s := range e.Taken {
+			if s.Failed != e.Trajectory.Steps[i].Failed() {
+				t.Fatalf("episode %d step %d: taken failed %v, step %+v", e.Index, i, s.Failed, e.Trajectory.Steps[i])
+			}
+			if s.Failed {
+				failed++
+			}
+			if s.Verdict.Decision != Allow || s.Pick != PickAllowed {
+				t.Fatalf("episode %d step %d: no memory gave %+v (%s)", e.Index, i, s.Verdict, s.Pick)
+			}
+		}
+		if len(e.Taken) != e.Steps || failed != len(e.Failures) {
+			t.Fatalf("episode %d: %d taken steps, %d failed, for %d steps and %d failures", e.Index, len(e.Taken), failed, e.Steps, len(e.Failures))
+		}
+	}
+}

@@ -158,7 +158,8 @@ type Memory struct {
 	learnerErr  error
 	snaps       []map[string]Note
 	// client-side time per kind of call, to tell where an arm's time goes
-	phases map[string]time.Duration
+	phases    map[string]time.Duration
+	decisions map[DecisionKey]int
 }
 
 // EpisodeTiming is the server time (Server-Timing, milliseconds) of one
@@ -196,8 +197,41 @@ func New(cfg Config) (sim.Memory, *Memory, error) {
 		return nil, nil, err
 	}
 	m := &Memory{cfg: cfg, c: c, hc: cfg.HTTP, pending: map[string]time.Time{}, learnt: map[string]bool{}, recalled: map[string]int{}, feedback: map[int]int{},
-		phases: map[string]time.Duration{}}
+		phases: map[string]time.Duration{}, decisions: map[DecisionKey]int{}}
 	return m, m, nil
+}
+
+// DecisionKey is a guard decision as the mistake notes alone made it and as
+// served (the risk is the larger of the notes' and the adapter's, so the
+// adapter can only raise a decision).
+type DecisionKey struct {
+	Notes, Served sim.Decision
+}
+
+func decide(risk, warn, block float64) sim.Decision {
+	switch {
+	case risk >= block:
+		return sim.Block
+	case risk >= warn:
+		return sim.Warn
+	}
+	return sim.Allow
+}
+
+func (m *Memory) countDecision(v sim.Verdict, warn, block float64) {
+	k := DecisionKey{Notes: decide(v.NoteRisk, warn, block), Served: v.Decision}
+	m.mu.Lock()
+	m.decisions[k]++
+	m.mu.Unlock()
+}
+
+// Decisions counts the guard's verdicts on candidates by the decision the
+// notes alone gave and the one served; where they differ the adapter
+// changed it.
+func (m *Memory) Decisions() map[DecisionKey]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.decisions)
 }
 
 // took adds the time since start to a phase's total.
@@ -557,7 +591,11 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		return nil, fmt.Errorf("simhttp: guard: the notes arm was answered with adapter v%d", *g.AdapterVersion)
 	}
 	for i, res := range g.Results {
-		v := sim.Verdict{Risk: float64(res.Risk), Decision: sim.Decision(res.Decision)}
+		v := sim.Verdict{Risk: float64(res.Risk), Decision: sim.Decision(res.Decision), NoteRisk: float64(res.NoteRisk)}
+		if res.AdapterRisk != nil {
+			v.AdapterRisk = ptr(float64(*res.AdapterRisk))
+		}
+		m.countDecision(v, float64(g.Thresholds.Warn), float64(g.Thresholds.Block))
 		for _, rs := range res.Reasons {
 			v.Cited = append(v.Cited, rs.Signature)
 		}
