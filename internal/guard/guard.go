@@ -14,10 +14,12 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/learner"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/vecmath"
 )
@@ -124,6 +126,16 @@ type Note struct {
 	Count       int
 	Correction  string
 	Do          string
+	// RepeatedCall: some failure repeated a call that had succeeded
+	// earlier in its run; RepeatOnly: every failure did (a quota, a
+	// one-time operation), so only a repeat makes this mistake.
+	RepeatedCall bool
+	RepeatOnly   bool
+	// Args are the note's format rules by argument: the shapes that
+	// failed and the shapes its corrections use (learner.ArgRules).
+	Args map[string]learner.ArgRule
+	// Created is when the note was first learnt.
+	Created time.Time
 }
 
 // Notes gives the tenant's mistake notes of the given tools; it may be nil.
@@ -214,11 +226,16 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		}
 	}
 	// Calls that just failed in the context, by their exact text: a
-	// candidate that is one of them repeats that failure verbatim.
+	// candidate that is one of them repeats that failure verbatim. Calls
+	// that succeeded: a candidate that is one of them calls again.
 	failedCalls := map[string]string{}
+	succeeded := map[string]bool{}
 	for _, st := range req.Context {
+		text := canonical(Candidate{Tool: st.Action, Args: st.Args})
 		if st.Failed() {
-			failedCalls[canonical(Candidate{Tool: st.Action, Args: st.Args})] = signature.FromStep(st).ID()
+			failedCalls[text] = signature.FromStep(st).ID()
+		} else {
+			succeeded[text] = true
 		}
 	}
 	var scorer *scorerFor
@@ -233,7 +250,8 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			r := scorer.risk(to64(actVecs[i]))
 			adapterRisk = &r
 		}
-		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, failedCalls[canonical(c)])
+		text := canonical(c)
+		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: succeeded[text]})
 		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
 			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool, v.Action)
 			if err != nil {
@@ -261,15 +279,27 @@ func inSpace(clusters []admem.FailureCluster, embedderID string) []admem.Failure
 	return clusters
 }
 
+// seen is what the request's context says about a candidate.
+type seen struct {
+	// retried is the error signature id of the context step the candidate
+	// repeats call for call, "" when it repeats no failed step: a known
+	// mistake of that signature then matches fully, since the very same
+	// call has just failed with it here.
+	retried string
+	// repeats: the candidate is, call for call, a context step that
+	// succeeded.
+	repeats bool
+}
+
 // judge decides about one candidate from what is known: the adapter's risk
 // (nil without an adapter), the clusters and notes of the tenant, the
-// context embedding (nil without an embedder) and the thresholds. retried is
-// the error signature id of the context step the candidate repeats call
-// for call, "" when it repeats none: a known mistake of that signature then
-// matches fully, since the very same call has just failed with it here. It
-// is pure, so the decision rules are table-tested.
-func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem.FailureCluster, notes []Note, th Thresholds, retried string) Verdict {
+// context embedding (nil without an embedder), the thresholds and what the
+// context says about the candidate. It is pure, so the decision rules are
+// table-tested.
+func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem.FailureCluster, notes []Note, th Thresholds, sn seen) Verdict {
+	retried := sn.retried
 	pattern := failures.ActionPattern(c.Tool, c.Args)
+	pre := preconditions(c, notes, sn)
 	v := Verdict{Tool: c.Tool, Action: canonical(c), AdapterRisk: adapterRisk}
 	var best *admem.FailureCluster
 	var bestNote *Note
@@ -293,8 +323,13 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 			continue
 		}
 		m := match(pattern, ctxVec, cl)
-		if retried != "" && cl.SignatureID == retried {
+		switch p := pre[cl.SignatureID]; {
+		case retried != "" && cl.SignatureID == retried, p == preFull:
 			m = 1
+		case p == preNone:
+			continue
+		case p == preShape:
+			m = max(m, patternWeight+contextWeight*contextSim(ctxVec, cl))
 		}
 		if m < MinMatch {
 			continue
@@ -333,8 +368,13 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 			ps = 1
 		}
 		m := patternWeight*ps + contextWeight*neutralCtxSim
-		if retried != "" && n.SignatureID == retried {
+		switch p := pre[n.SignatureID]; {
+		case retried != "" && n.SignatureID == retried, p == preFull:
 			m = 1
+		case p == preNone:
+			continue
+		case p == preShape:
+			m = max(m, patternWeight+contextWeight*neutralCtxSim)
 		}
 		if m < MinMatch {
 			continue
@@ -435,11 +475,100 @@ func match(pattern string, ctxVec []float32, cl *admem.FailureCluster) float64 {
 			ps = math.Max(ps, ActionJaccard(pattern, cl.Note.Doing))
 		}
 	}
-	cs := neutralCtxSim
+	return patternWeight*ps + contextWeight*contextSim(ctxVec, cl)
+}
+
+func contextSim(ctxVec []float32, cl *admem.FailureCluster) float64 {
 	if ctxVec != nil && len(cl.Centroid) == len(ctxVec) {
-		cs = math.Max(0, vecmath.Cosine(ctxVec, cl.Centroid))
+		return math.Max(0, vecmath.Cosine(ctxVec, cl.Centroid))
 	}
-	return patternWeight*ps + contextWeight*cs
+	return neutralCtxSim
+}
+
+// How a note's preconditions bear on a candidate (by its signature).
+type precondition int
+
+const (
+	preUnknown precondition = iota // the note says nothing more: match as usual
+	preFull                        // the candidate meets the note's conditions exactly: full match
+	preShape                       // it writes a ruled argument in a shape no correction uses: the action matches
+	preNone                        // it does not make this mistake (follows the fix, or is no repeat)
+)
+
+// preconditions reads, for each of the tenant's notes of the candidate's
+// tool, whether the candidate meets the conditions under which the note's
+// failures happened, which the masked action pattern and the context
+// embedding cannot see:
+//   - a note whose failures all repeated a call that had succeeded before
+//     (a quota) is this candidate's mistake if, and only if, the candidate
+//     repeats a call that succeeded in the context;
+//   - a note with format rules (an argument that failed written one way and
+//     worked written another) is matched on those arguments' shapes: a
+//     shape that failed matches fully, the corrections' shapes not at all,
+//     since masking writes both as the same placeholder;
+//   - of two notes whose format rules contradict (one's fix is the other's
+//     failure), the older is stale: the tool's rule changed in between.
+func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
+	var mine []*Note
+	for k := range notes {
+		if notes[k].Tool == c.Tool {
+			mine = append(mine, &notes[k])
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	out := map[string]precondition{}
+	for _, n := range mine {
+		switch {
+		case stale(n, mine):
+			out[n.SignatureID] = preNone
+		case n.RepeatOnly && !sn.repeats:
+			out[n.SignatureID] = preNone
+		case n.RepeatedCall && sn.repeats:
+			out[n.SignatureID] = preFull
+		case len(n.Args) > 0:
+			out[n.SignatureID] = shapeMatch(c, n.Args)
+		}
+	}
+	return out
+}
+
+// shapeMatch compares a candidate's ruled arguments with a note's rules.
+func shapeMatch(c Candidate, rules map[string]learner.ArgRule) precondition {
+	follows, failed := true, false
+	for k, r := range rules {
+		sh := learner.Shape(c.Args[k])
+		if !slices.Contains(r.Fix, sh) {
+			follows = false
+		}
+		if slices.Contains(r.Fail, sh) {
+			failed = true
+		}
+	}
+	switch {
+	case failed:
+		return preFull
+	case follows:
+		return preNone
+	}
+	return preShape
+}
+
+// stale reports whether a newer note of the same tool failed with a shape
+// n's corrections write an argument in.
+func stale(n *Note, mine []*Note) bool {
+	for _, o := range mine {
+		if o == n || !o.Created.After(n.Created) {
+			continue
+		}
+		for k, r := range n.Args {
+			if or, ok := o.Args[k]; ok && slices.ContainsFunc(r.Fix, func(s string) bool { return slices.Contains(or.Fail, s) }) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ActionJaccard compares two canonical actions by their argument tokens

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/learner"
 )
 
 func TestJaccard(t *testing.T) {
@@ -91,7 +92,7 @@ func TestJudgeDecisions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := judge(Candidate{Tool: "book", Args: c.args}, c.ctx, c.adapter, c.clusters, c.notes, c.th, c.retried)
+			v := judge(Candidate{Tool: "book", Args: c.args}, c.ctx, c.adapter, c.clusters, c.notes, c.th, seen{retried: c.retried})
 			if v.Decision != c.want || (v.Suggestion != nil) != c.suggestion || len(v.Reasons) != c.reasons {
 				t.Fatalf("verdict %+v (suggestion %+v), want %s, suggestion=%v, %d reasons", v, v.Suggestion, c.want, c.suggestion, c.reasons)
 			}
@@ -124,7 +125,7 @@ func TestStaleCorrectionGivesWay(t *testing.T) {
 			cl("new", "s2", t0.Add(5*time.Hour), t0.Add(10*time.Hour), farther, "book(mode=slow)")}, "book(mode=slow)"},
 	}
 	for _, c := range cases {
-		v := judge(Candidate{Tool: "book", Args: fast}, closer, nil, c.clusters, nil, def, "")
+		v := judge(Candidate{Tool: "book", Args: fast}, closer, nil, c.clusters, nil, def, seen{})
 		if v.Suggestion == nil || v.Suggestion.Action != c.want {
 			t.Errorf("%s: suggestion %+v, want %s", c.name, v.Suggestion, c.want)
 		}
@@ -190,5 +191,104 @@ func TestInSpaceDropsOtherSpacesCentroids(t *testing.T) {
 	}
 	if inSpace(cs, "")[0].Centroid != nil {
 		t.Fatal("without an embedder no centroid is comparable")
+	}
+}
+
+// A quota note (every failure repeated a call that had just worked) is about
+// calling again: a candidate that repeats a call that succeeded in the
+// context makes it, whatever its ids look like once masked; a first call
+// does not, however alike its pattern.
+func TestJudgeRepeatOnlyNote(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	quota := Note{ID: "n", SignatureID: "q", Tool: "get_price", Doing: "get_price(sku=<ID>)", Count: 1, RepeatedCall: true, RepeatOnly: true}
+	cl := admem.FailureCluster{ID: "c", Tool: "get_price", SignatureID: "q", Count: 1, Actions: map[string]int{"get_price(sku=<ID>)": 1}, Centroid: []float32{1, 0}}
+	bare := Candidate{Tool: "get_price", Args: map[string]any{"sku": "7638"}}
+	prefixed := Candidate{Tool: "get_price", Args: map[string]any{"sku": "SKU-7638"}}
+	cases := []struct {
+		name     string
+		c        Candidate
+		clusters []admem.FailureCluster
+		sn       seen
+		want     Decision
+		reasons  int
+	}{
+		{"a repeat matches though its id masks otherwise", bare, nil, seen{repeats: true}, Warn, 1},
+		{"a repeat matches the cluster too", bare, []admem.FailureCluster{cl}, seen{repeats: true}, Warn, 1},
+		{"a first call of the same pattern does not match the note", prefixed, nil, seen{}, Allow, 0},
+		{"nor the note's cluster", prefixed, []admem.FailureCluster{cl}, seen{}, Allow, 0},
+	}
+	for _, c := range cases {
+		v := judge(c.c, []float32{1, 0}, nil, c.clusters, []Note{quota}, def, c.sn)
+		if v.Decision != c.want || len(v.Reasons) != c.reasons {
+			t.Errorf("%s: %s with %d reasons (risk %v), want %s with %d", c.name, v.Decision, len(v.Reasons), v.Risk, c.want, c.reasons)
+		}
+	}
+	// A note that also failed on first calls keeps matching by pattern.
+	mixed := quota
+	mixed.RepeatOnly = false
+	if v := judge(prefixed, []float32{1, 0}, nil, []admem.FailureCluster{cl}, []Note{mixed}, def, seen{}); v.Decision != Warn {
+		t.Errorf("a first call against a mixed note: %s (risk %v)", v.Decision, v.Risk)
+	}
+}
+
+// Masking writes 20250105, 2025-01-05 and dt=2025-01-05 alike enough that a
+// note's failing and correcting calls look the same; its format rules tell
+// them apart.
+func TestJudgeFormatRules(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	rules := map[string]learner.ArgRule{"partition": {Fail: []string{"9-9-9"}, Fix: []string{"a=9-9-9"}}}
+	note := Note{ID: "n", SignatureID: "f", Tool: "run_transform", Doing: "run_transform(job_id=<ID>, partition=<DATE>)", Count: 1,
+		Correction: "instead of run_transform(partition=2025-01-04, …), do run_transform(partition=dt=2025-01-04, …)", Do: "run_transform(job_id=JOB-1, partition=dt=2025-01-04)", Args: rules}
+	// The cluster's context is unlike the request's: the format is wrong
+	// in any context.
+	cl := admem.FailureCluster{ID: "c", Tool: "run_transform", SignatureID: "f", Count: 1, Actions: map[string]int{"run_transform(job_id=<ID>, partition=<DATE>)": 1}, Centroid: []float32{0, 1}}
+	cand := func(p string) Candidate {
+		return Candidate{Tool: "run_transform", Args: map[string]any{"job_id": "JOB-87678", "partition": p}}
+	}
+	cases := []struct {
+		name       string
+		partition  string
+		ctx        []float32
+		want       Decision
+		reasons    int
+		suggestion bool
+	}{
+		{"the shape that failed matches fully", "2025-01-12", []float32{1, 0}, Warn, 1, true},
+		{"another shape than the fix's matches on the action", "20250112", []float32{0.8, 0.6}, Warn, 1, true},
+		{"the fix's shape does not match", "dt=2025-01-12", []float32{0, 1}, Allow, 0, false},
+	}
+	for _, c := range cases {
+		for _, clusters := range [][]admem.FailureCluster{nil, {cl}} {
+			v := judge(cand(c.partition), c.ctx, nil, clusters, []Note{note}, def, seen{})
+			if v.Decision != c.want || len(v.Reasons) != c.reasons || (v.Suggestion != nil) != c.suggestion {
+				t.Errorf("%s (%d clusters): %s with %d reasons (risk %v, suggestion %+v)", c.name, len(clusters), v.Decision, len(v.Reasons), v.Risk, v.Suggestion)
+			}
+		}
+	}
+}
+
+// After a drift the tool wants what it used to reject: the newer note's
+// failures are the older note's fix, so the older note no longer speaks.
+func TestJudgeContradictedRulesGiveWay(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	before := Note{ID: "a", SignatureID: "a", Tool: "add_line_item", Doing: "add_line_item(unit_price=<NUM>)", Count: 4, Created: t0,
+		Correction: "use decimals", Do: "add_line_item(unit_price=97.50)", Args: map[string]learner.ArgRule{"unit_price": {Fail: []string{"$9.9", "9"}, Fix: []string{"9.9"}}}}
+	after := Note{ID: "b", SignatureID: "b", Tool: "add_line_item", Doing: "add_line_item(unit_price=<NUM>)", Count: 2, Created: t0.Add(time.Hour),
+		Correction: "use minor units", Do: "add_line_item(unit_price=12650)", Args: map[string]learner.ArgRule{"unit_price": {Fail: []string{"9.9"}, Fix: []string{"9"}}}}
+	notes := []Note{before, after}
+	price := func(p string) Candidate {
+		return Candidate{Tool: "add_line_item", Args: map[string]any{"unit_price": p}}
+	}
+	if v := judge(price("12650"), nil, nil, nil, notes, def, seen{}); v.Decision != Allow || len(v.Reasons) != 0 {
+		t.Errorf("minor units after the drift: %s, reasons %+v", v.Decision, v.Reasons)
+	}
+	v := judge(price("128.75"), nil, nil, nil, notes, def, seen{})
+	if v.Decision == Allow || v.Suggestion == nil || v.Suggestion.Action != after.Do || len(v.Reasons) != 1 || v.Reasons[0].NoteID != "b" {
+		t.Errorf("decimals after the drift: %s, reasons %+v, suggestion %+v", v.Decision, v.Reasons, v.Suggestion)
+	}
+	// Before the drift only the older note exists, and it holds.
+	if v := judge(price("12650"), nil, nil, nil, notes[:1], def, seen{}); v.Decision == Allow || v.Suggestion == nil || v.Suggestion.Action != before.Do {
+		t.Errorf("minor units before the drift: %s, suggestion %+v", v.Decision, v.Suggestion)
 	}
 }
