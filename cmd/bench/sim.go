@@ -192,6 +192,11 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			}
 			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting protocol: learn %s, then %d %s\n", arm, fams[0], *forgetUpdates, what)
 			fstart := time.Now()
+			fcfg.Progress = func(updates, episodes int) {
+				if episodes%20 == 0 {
+					fmt.Fprintf(os.Stderr, "[sim/%s] forgetting: %d updates over %d episodes in %s\n", arm, updates, episodes, time.Since(fstart).Round(time.Second))
+				}
+			}
 			fr, err := sim.RunForgetting(ctx, fworld, fmem, agent, fcfg)
 			if err != nil {
 				return fmt.Errorf("sim %s forgetting: %w", arm, err)

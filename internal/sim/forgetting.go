@@ -91,6 +91,9 @@ type ForgettingConfig struct {
 	// StartIndex is the episode index the protocol starts at (drift rules
 	// read it).
 	StartIndex int
+	// Progress, when set, is called after each intervening episode with
+	// the updates counted and the episodes played so far.
+	Progress func(updates, episodes int)
 }
 
 // ForgettingResult is the outcome of the forgetting protocol.
@@ -177,6 +180,9 @@ func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig,
 		res.Intervening++
 		if cfg.Adapter == nil {
 			res.Updates = res.Intervening
+			if cfg.Progress != nil {
+				cfg.Progress(res.Updates, res.Intervening)
+			}
 			continue
 		}
 		var moved bool
@@ -187,6 +193,9 @@ func RunForgetting(ctx context.Context, w *World, mem Memory, agent AgentConfig,
 			res.Timeouts++
 		}
 		res.Updates = res.Count.of(now) - res.Count.of(start)
+		if cfg.Progress != nil {
+			cfg.Progress(res.Updates, res.Intervening)
+		}
 	}
 	if cfg.Adapter != nil {
 		res.Trained, res.Published = now.Trained-start.Trained, now.Published-start.Published
