@@ -131,6 +131,9 @@ type Note struct {
 	// one-time operation), so only a repeat makes this mistake.
 	RepeatedCall bool
 	RepeatOnly   bool
+	// Replaced: the note's correction is another tool taking the same
+	// arguments, so any call of this tool makes the mistake.
+	Replaced bool
 	// Args are the note's format rules by argument: the shapes that
 	// failed and the shapes its corrections use (learner.ArgRules).
 	Args map[string]learner.ArgRule
@@ -491,7 +494,7 @@ type precondition int
 const (
 	preUnknown precondition = iota // the note says nothing more: match as usual
 	preFull                        // the candidate meets the note's conditions exactly: full match
-	preShape                       // it writes a ruled argument in a shape no correction uses: the action matches
+	preShape                       // the action matches: a ruled argument in a shape no correction uses, or a replaced tool
 	preNone                        // it does not make this mistake (follows the fix, or is no repeat)
 )
 
@@ -506,6 +509,8 @@ const (
 //     worked written another) is matched on those arguments' shapes: a
 //     shape that failed matches fully, the corrections' shapes not at all,
 //     since masking writes both as the same placeholder;
+//   - a note whose correction replaces the tool by another taking the same
+//     arguments matches any call of the tool on the action;
 //   - of two notes whose format rules contradict (one's fix is the other's
 //     failure), the older is stale: the tool's rule changed in between.
 func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
@@ -529,6 +534,8 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 			out[n.SignatureID] = preFull
 		case len(n.Args) > 0:
 			out[n.SignatureID] = shapeMatch(c, n.Args)
+		case n.Replaced:
+			out[n.SignatureID] = preShape
 		}
 	}
 	return out

@@ -292,3 +292,20 @@ func TestJudgeContradictedRulesGiveWay(t *testing.T) {
 		t.Errorf("minor units before the drift: %s, suggestion %+v", v.Decision, v.Suggestion)
 	}
 }
+
+// A tool replaced by another is the mistake whatever its arguments, which
+// mask unlike the note's (bare and prefixed ids).
+func TestJudgeReplacedTool(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	gone := Note{ID: "n", SignatureID: "g", Tool: "refund_payment", Doing: "refund_payment(amount=<NUM>, order_id=<ID>, reason=late_delivery)", Count: 6,
+		Correction: "instead of refund_payment(…), do issue_refund(amount=1.00, order_id=ORD-1, reason=late_delivery)", Do: "issue_refund(amount=1.00, order_id=ORD-1, reason=late_delivery)"}
+	c := Candidate{Tool: "refund_payment", Args: map[string]any{"amount": "1549.33", "order_id": "27030", "reason": "changed_mind"}}
+	if v := judge(c, nil, nil, nil, []Note{gone}, def, seen{}); v.Decision != Allow {
+		t.Fatalf("without knowing the tool was replaced: %s (risk %v)", v.Decision, v.Risk)
+	}
+	gone.Replaced = true
+	v := judge(c, nil, nil, nil, []Note{gone}, def, seen{})
+	if v.Decision == Allow || v.Suggestion == nil || v.Suggestion.Action != gone.Do {
+		t.Fatalf("replaced tool: %s (risk %v), suggestion %+v", v.Decision, v.Risk, v.Suggestion)
+	}
+}

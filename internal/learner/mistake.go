@@ -440,6 +440,18 @@ func (n *MistakeNote) refuted(c Correction) bool {
 	return f != Form(c.Instead) && slices.Contains(n.FailedForms, f)
 }
 
+// Replaced reports whether the note's error is about its tool (the message
+// names it) and its first correction is another tool taking the failed
+// call's arguments: the tool itself is the mistake (it was removed or
+// renamed), whatever the call's arguments.
+func (n MistakeNote) Replaced() bool {
+	if len(n.Corrections) == 0 || !strings.Contains(n.Signature.Template, n.Signature.Tool) {
+		return false
+	}
+	c := n.Corrections[0]
+	return c.Kind != CorrectionBefore && c.Do.Tool != c.Instead.Tool && c.inPlace()
+}
+
 // inPlace reports whether the correction's call can take the failed call's
 // place: the same tool, a step to do before it, or a tool taking the same
 // argument names. An aligned call of an unrelated tool (what a similar run

@@ -102,13 +102,23 @@ func TestDistillMistakesReplacement(t *testing.T) {
 	if len(n.Corrections) != 1 || n.Corrections[0].Do.Tool != "issue_refund" || n.Corrections[0].Kind != CorrectionRecovered {
 		t.Fatalf("corrections %+v", n.Corrections)
 	}
+	if !n.Replaced() {
+		t.Error("the note does not say its tool was replaced")
+	}
 	// An error about the call's target, not the tool, is not fixed by
 	// another tool that takes the same arguments.
 	cancel := map[string]any{"reservation_id": "NO6JO3"}
 	run = traj("c", "Cancel reservation NO6JO3", admem.OutcomeFailure,
 		fail("cancel_reservation", cancel, "Error: reservation NO6JO3 cannot be cancelled"), ok("get_reservation_details", cancel))
-	if n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]; len(n.Corrections) != 0 {
+	n = DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]
+	if len(n.Corrections) != 0 {
 		t.Fatalf("corrections %+v", n.Corrections)
+	}
+	// Nor does a similar run's call of another tool on the same target
+	// say that the tool was replaced.
+	n.addCorrection(Correction{Kind: CorrectionAligned, Instead: ActionOf(run.Steps[0]), Do: ActionOf(run.Steps[1]), Text: "x", Support: 1})
+	if n.Replaced() {
+		t.Error("cancel_reservation replaced by get_reservation_details")
 	}
 }
 
