@@ -1,11 +1,14 @@
 package learner
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/admem/admem/internal/signature"
 )
@@ -94,8 +97,21 @@ func Form(a Action) string {
 			args[k] = signature.CanonicalAction("", map[string]any{"v": v}, signature.ActionOptions{Literals: signature.MaskLiterals, MaxValueLen: -1})
 		}
 	}
-	return signature.CanonicalAction(a.Tool, args, signature.ActionOptions{MaxValueLen: -1})
+	f := signature.CanonicalAction(a.Tool, args, signature.ActionOptions{MaxValueLen: -1})
+	if len(f) > maxFormLen {
+		// Notes store forms: a long one keeps its start and a digest.
+		sum := sha256.Sum256([]byte(f))
+		cut := maxFormLen - 17
+		for cut > 0 && !utf8.RuneStart(f[cut]) {
+			cut--
+		}
+		f = f[:cut] + "#" + hex.EncodeToString(sum[:8])
+	}
+	return f
 }
+
+// maxFormLen bounds a form in bytes.
+const maxFormLen = 256
 
 // sameCall reports whether a and b, from two different tasks, are the same
 // call: same tool and form. Their ids and amounts differ because their

@@ -57,6 +57,16 @@ func TestForm(t *testing.T) {
 	if Form(a) == Form(d) {
 		t.Errorf("another vocabulary value has the same form %s", Form(d))
 	}
+	long := func(x string) Action {
+		args := map[string]any{"last": x}
+		for i := range 40 {
+			args["field_"+strings.Repeat("x", i)] = "value"
+		}
+		return Action{Tool: "note", Args: args}
+	}
+	if f := Form(long("end")); len(f) > maxFormLen || f == Form(long("other end")) {
+		t.Errorf("long forms: %d bytes, equal %v", len(f), f == Form(long("other end")))
+	}
 }
 
 // A quota: the same read, called again after it succeeded, fails; the next
