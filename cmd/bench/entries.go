@@ -113,18 +113,23 @@ func (e *env) db(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // waitEmbedded waits until the tenant's embedding queue is empty (every
-// entry has its vector in the active space) and returns how long that took.
+// entry has its vector in the active space) and returns how long that took;
+// tenantID "" waits for every tenant's.
 func waitEmbedded(ctx context.Context, conn *pgx.Conn, tenantID string, label string) (time.Duration, error) {
 	start := time.Now()
+	where, args := "", []any{}
+	if tenantID != "" {
+		where, args = " WHERE tenant_id = $1", []any{tenantID}
+	}
 	var total int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM entries WHERE tenant_id = $1`, tenantID).Scan(&total); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM entries`+where, args...).Scan(&total); err != nil {
 		return 0, err
 	}
 	prog := benchkit.Progress{Label: label, Total: total}
 	last, lastChange := -1, time.Now()
 	for {
 		var pending int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM entry_embed_queue WHERE tenant_id = $1`, tenantID).Scan(&pending); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM entry_embed_queue`+where, args...).Scan(&pending); err != nil {
 			return 0, err
 		}
 		prog.Step(total - pending)

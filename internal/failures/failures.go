@@ -126,11 +126,14 @@ func ContextText(task string, recent []admem.Step) string {
 	return b.String()
 }
 
+// nameSeparators splits tool names into words.
+var nameSeparators = strings.NewReplacer("_", " ", "-", " ", ".", " ")
+
 // ActionText is the text whose embedding is an action: the canonical call
 // with instance literals masked and the tool name split into words.
 func ActionText(tool string, args map[string]any) string {
 	p := signature.CanonicalAction(tool, args, signature.ActionOptions{Literals: signature.MaskLiterals})
-	return strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(p)
+	return nameSeparators.Replace(p)
 }
 
 // ActionPattern is the canonical action with instance literals masked: the

@@ -19,6 +19,13 @@ const (
 	maxDefer  = 5 * time.Second
 )
 
+// maxEmbedBatches is how many embedding batches one API process runs at
+// once, whatever the number of tenants written to: each batch is an embed
+// call plus HNSW inserts, and many tenants embedding at the same time (after
+// a burst of small writes everywhere) would only contend with each other and
+// with the writes for the same cores and index pages.
+const maxEmbedBatches = 2
+
 // kick starts embedding the tenant's new entries in the background, unless a
 // run for the tenant is already going (it then makes one more pass). Vectors
 // are derived data: losing a run loses nothing, the next write or the
@@ -50,10 +57,12 @@ func (s *Service) kick(tenantID string) {
 					time.Sleep(bulkQuiet / 4)
 					continue
 				}
+				s.embSlots <- struct{}{}
 				lastBatch = time.Now()
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				n, err = s.store.EmbedPending(ctx, tenantID, s.emb.ID(), embedBatch, s.emb.Embed)
 				cancel()
+				<-s.embSlots
 			}
 			s.embMu.Lock()
 			if err == nil && s.again[tenantID] {

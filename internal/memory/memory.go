@@ -71,6 +71,8 @@ type Service struct {
 	// lastWrite is when each tenant with a run in flight last wrote.
 	lastWrite map[string]time.Time
 	embWG     sync.WaitGroup
+	// embSlots bounds the embedding batches in flight across tenants.
+	embSlots chan struct{}
 }
 
 // New returns the service. emb may be nil, in which case entries are not
@@ -80,7 +82,8 @@ func New(store Store, emb embed.Embedder, log *slog.Logger) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, emb: emb, log: log, judge: judge.DefaultWriteThresholds, now: time.Now,
-		active: map[string]bool{}, again: map[string]bool{}, lastWrite: map[string]time.Time{}}
+		active: map[string]bool{}, again: map[string]bool{}, lastWrite: map[string]time.Time{},
+		embSlots: make(chan struct{}, maxEmbedBatches)}
 }
 
 // Embedder returns the active embedder's id, or "" without one.
@@ -189,6 +192,10 @@ func normalizeTags(tags []string, at string) ([]string, error) {
 	return out, nil
 }
 
+// keySeparators turns a key's separators into spaces, so that its parts are
+// indexed as words.
+var keySeparators = strings.NewReplacer(".", " ", "_", " ", ":", " ", "/", " ", "-", " ")
+
 // indexText is the text an entry is searched by: its content, tags and key.
 func indexText(content string, tags []string, key string) string {
 	var b strings.Builder
@@ -197,7 +204,7 @@ func indexText(content string, tags []string, key string) string {
 		b.WriteString(" " + t)
 	}
 	if key != "" {
-		b.WriteString(" " + strings.NewReplacer(".", " ", "_", " ", ":", " ", "/", " ", "-", " ").Replace(key))
+		b.WriteString(" " + keySeparators.Replace(key))
 	}
 	return b.String()
 }

@@ -64,9 +64,12 @@ func termCounts(terms []string) (map[string]int, int) {
 	return m, n
 }
 
+// lexemeEscaper escapes a term inside a quoted tsvector or tsquery lexeme.
+var lexemeEscaper = strings.NewReplacer(`\`, `\\`, `'`, `''`)
+
 // quoteLexeme quotes a term for tsvector and tsquery input.
 func quoteLexeme(t string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(t) + "'"
+	return "'" + lexemeEscaper.Replace(t) + "'"
 }
 
 // tsvectorLiteral builds the tsvector of analysed terms: one lexeme per
@@ -203,7 +206,7 @@ func (db *DB) InsertEntries(ctx context.Context, tenantID string, ws []admem.Ent
 		return nil, err
 	}
 	var out []admem.Entry
-	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	err = db.inTenantEntries(ctx, tenantID, func(tx pgx.Tx) error {
 		var delta statsDelta
 		var err error
 		if out, err = insertEntriesTx(ctx, tx, tenantID, p, &delta); err != nil {
@@ -511,7 +514,7 @@ func (db *DB) ListEntries(ctx context.Context, tenantID string, f admem.EntryFil
 // revise may return an *admem.Error to refuse the change.
 func (db *DB) ReviseEntry(ctx context.Context, tenantID, id string, revise func(cur admem.Entry) (admem.EntryRevision, error)) (admem.Entry, error) {
 	var out admem.Entry
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	err := db.inTenantEntries(ctx, tenantID, func(tx pgx.Tx) error {
 		var oldLex string
 		var oldLen int
 		cur, err := scanEntry(tx.QueryRow(ctx, `SELECT `+entryColumns+`, e.lex::text, e.doc_len FROM entries e

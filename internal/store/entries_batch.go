@@ -495,7 +495,7 @@ func (db *DB) ApplyBatch(ctx context.Context, tenantID string, ops []BatchWrite)
 		return nil, err
 	}
 	out := make([]admem.Entry, len(ops))
-	err = db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	err = db.inTenantEntries(ctx, tenantID, func(tx pgx.Tx) error {
 		var delta statsDelta
 		inserted, err := insertEntriesTx(ctx, tx, tenantID, p, &delta)
 		if err != nil {

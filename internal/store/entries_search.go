@@ -416,7 +416,7 @@ func (db *DB) JudgeCandidates(ctx context.Context, tenantID string, kind admem.E
 // consumed.
 func (db *DB) EmbedPending(ctx context.Context, tenantID, embedder string, limit int, embed func(ctx context.Context, texts []string) ([][]float32, error)) (int, error) {
 	n := 0
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	err := db.inTenantEntries(ctx, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			WITH q AS (SELECT entry_id FROM entry_embed_queue WHERE tenant_id = $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
 			SELECT q.entry_id, e.content FROM q LEFT JOIN entries e ON e.tenant_id = $1 AND e.id = q.entry_id AND e.status <> 'deleted'`,
@@ -489,7 +489,7 @@ func zeroVector(v []float32) bool {
 // It returns how many entries it queued.
 func (db *DB) SwitchEmbedder(ctx context.Context, tenantID, embedder string) (int, error) {
 	var n int64
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	err := db.inTenantEntries(ctx, tenantID, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO entry_embed_queue (tenant_id, entry_id)
 			SELECT e.tenant_id, e.id FROM entries e
 			WHERE e.tenant_id = $1 AND e.status <> 'deleted' AND NOT EXISTS (
