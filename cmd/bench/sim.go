@@ -47,7 +47,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	forgetCount := fs.String("forget-count", "trained", "what counts as an adapter update in the forgetting protocol: trained (every candidate the worker trained, whatever the gate decided) or published (versions the gate made active)")
 	forgetWait := fs.Duration("forget-wait", time.Minute, "in the forgetting protocol, wait at most this long after each recorded episode for the next adapter update")
 	forgetLearn := fs.Int("forget-learn", 20, "recorded episodes of the first family before the forgetting evaluation")
-	forgetEval := fs.Int("forget-eval", 20, "unrecorded evaluation episodes of the first family, before and after")
+	forgetEval := fs.Int("forget-eval", 40, "unrecorded evaluation episodes of the first family, before and after (one episode is 100/N points of forgetting)")
 	syncRec := fs.Duration("sync", 30*time.Second, "after recording a trajectory, wait at most this long for the worker to cluster its failures and learn from it (0: live asynchronous loop)")
 	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
 	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures and for its learner to empty its queue, so arms do not inherit each other's backlog")
