@@ -25,14 +25,13 @@ export ADMEM_HTTP_ADDR=127.0.0.1:$http_port ADMEM_WORKER_ADDR=127.0.0.1:$((http_
 export ADMEM_BENCH_WORKER=http://$ADMEM_WORKER_ADDR
 export ADMEM_BOOTSTRAP_KEY_FILE=$PWD/.data/bench/platform.key
 export ADMEM_LOG_LEVEL=${ADMEM_LOG_LEVEL:-warn}
-# sim: the worker looks for tenants due for adapter training every 3 s (the
-# job's run is also bounded by that interval, and a training on the 4,000
-# example replay reservoir takes about a second) and trains one once 10 new
-# labelled steps arrived (an episode has 10-60), so the forgetting protocol's
-# 100 adapter updates take about 100 episodes instead of an hour at the
-# defaults (30 s, 200 steps).
+# sim: the worker looks for tenants due for adapter training every 3 s and
+# trains one as soon as a labelled step arrived (a failed episode may label
+# only its few failed steps), so each recorded episode brings one adapter
+# update and the forgetting protocol's 100 updates take about 100 episodes
+# instead of an hour at the defaults (30 s, 200 steps).
 if [ "$name" = sim ]; then
-  export ADMEM_ADAPTER_TRAIN_EVERY=${ADMEM_ADAPTER_TRAIN_EVERY:-3s} ADMEM_ADAPTER_MIN_NEW=${ADMEM_ADAPTER_MIN_NEW:-10}
+  export ADMEM_ADAPTER_TRAIN_EVERY=${ADMEM_ADAPTER_TRAIN_EVERY:-3s} ADMEM_ADAPTER_MIN_NEW=${ADMEM_ADAPTER_MIN_NEW:-1}
 fi
 rm -f "$ADMEM_BOOTSTRAP_KEY_FILE"
 mkdir -p bin .data/bench/logs

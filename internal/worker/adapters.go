@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
@@ -44,7 +45,9 @@ func (w *Worker) addFailureLearning() {
 	if every <= 0 { // a Config not made by config.Load
 		every = config.DefaultAdapterTrainEvery
 	}
-	w.jobs = append(w.jobs, Job{Name: "adapter-train", Every: every, Run: trainer.RunDue})
+	// A training takes seconds (more under load): a short interval, as the
+	// closed-loop benchmark sets, must not cut it off before it is saved.
+	w.jobs = append(w.jobs, Job{Name: "adapter-train", Every: every, Timeout: max(every, 2*time.Minute), Run: trainer.RunDue})
 }
 
 // TrajectoryGetter loads a trajectory with its steps.

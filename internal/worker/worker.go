@@ -36,7 +36,10 @@ type Loop struct {
 type Job struct {
 	Name  string
 	Every time.Duration
-	Run   func(ctx context.Context) error
+	// Timeout bounds one run (0: Every). A job whose runs may outlast a
+	// short interval sets it, or a run that takes longer is cut off.
+	Timeout time.Duration
+	Run     func(ctx context.Context) error
 }
 
 // New returns a worker with the standard jobs.
@@ -95,7 +98,11 @@ func (w *Worker) loop(ctx context.Context, j Job) {
 	defer t.Stop()
 	for {
 		start := time.Now()
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.Every)
+		timeout := j.Timeout
+		if timeout <= 0 {
+			timeout = j.Every
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		err := j.Run(rctx)
 		cancel()
 		result := "ok"
