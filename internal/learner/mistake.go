@@ -256,7 +256,7 @@ func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 
 // replaces reports whether b, a call of another tool, can stand in for a:
 // it takes the same argument names and agrees on at least one value up to
-// how it is written (case, separators).
+// how it is written (see sameValue).
 func replaces(a, b Action) bool {
 	if a.Tool == b.Tool || len(a.Args) == 0 || len(a.Args) != len(b.Args) {
 		return false
@@ -267,11 +267,36 @@ func replaces(a, b Action) bool {
 		if !ok {
 			return false
 		}
-		if foldValue(v) != "" && foldValue(v) == foldValue(w) {
+		if sameValue(v, w) {
 			same = true
 		}
 	}
 	return same
+}
+
+// sameValue reports whether two literals are one value written two ways:
+// the same letters and digits up to case and separators (ORD-20027,
+// ord-20027), or an id with and without its prefix: the same digits, at
+// least three of them, one side having no letters (20027, ORD-20027).
+func sameValue(v, w any) bool {
+	a, b := foldValue(v), foldValue(w)
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	da, db := digitsOf(a), digitsOf(b)
+	return len(da) >= 3 && da == db && (len(da) == len(a) || len(db) == len(b))
+}
+
+func digitsOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // foldValue is a scalar's letters and digits, lower-cased: ORD-123 and ord-123

@@ -115,6 +115,13 @@ func TestDistillMistakesReplacement(t *testing.T) {
 	if !n.Replaced() {
 		t.Error("the note does not say its tool was replaced")
 	}
+	// The replacement may write the id another way.
+	label := traj("l", "Ship order ORD-20027", admem.OutcomeSuccess,
+		fail("print_label", map[string]any{"order_id": "ORD-20027"}, "Gone: print_label was retired in WMS 10 on 2025-06-01; order ORD-20027 has no label"),
+		ok("generate_label", map[string]any{"order_id": "20027"}))
+	if n := DistillMistakes([]admem.Trajectory{label}, MistakeOptions{})[0]; !n.Replaced() || n.Corrections[0].Do.Tool != "generate_label" {
+		t.Errorf("print_label: corrections %+v", n.Corrections)
+	}
 	// An error about the call's target, not the tool, is not fixed by
 	// another tool that takes the same arguments.
 	cancel := map[string]any{"reservation_id": "NO6JO3"}
@@ -194,5 +201,28 @@ func TestCorrectionsInPlaceFirst(t *testing.T) {
 	n.sortCorrections(3)
 	if n.Corrections[0].Do.Tool != "issue_refund" {
 		t.Errorf("first correction %+v", n.Corrections[0])
+	}
+}
+
+func TestSameValue(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		a, b any
+		want bool
+	}{
+		{"ORD-20027", "ord-20027", true},
+		{"ORD-20027", "20027", true},
+		{"20027", "ORD-20027", true},
+		{"ORD-20027", "ORD-20028", false},
+		{"ORD-20027", "INV-20027", false},
+		{"12", "AB-12", false},
+		{"economy", "Economy", true},
+		{"", "", false},
+		{1.0, 1.0, false},
+	}
+	for _, c := range cases {
+		if got := sameValue(c.a, c.b); got != c.want {
+			t.Errorf("sameValue(%v, %v) = %v", c.a, c.b, got)
+		}
 	}
 }
