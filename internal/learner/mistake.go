@@ -166,14 +166,18 @@ func DistillMistakes(trajs []admem.Trajectory, opt MistakeOptions) []MistakeNote
 			} else {
 				n.NewCall = true
 			}
-			// A call that failed as a repeat was right the first time: a
-			// later call of the same tool is about another target, not a
-			// fix of this one.
-			if c, ok := recovery(t, idx, k); ok && !(repeated && c.Do.Tool == c.Instead.Tool) {
+			// A call that failed as a repeat was right the first time: its
+			// fix is not to make it again. A later call of the same tool
+			// is about another target, and what a similar run did next
+			// is just the next step, written as that run wrote it.
+			if repeated {
+				continue
+			}
+			if c, ok := recovery(t, idx, k); ok {
 				n.addCorrection(c)
 			}
 			if guide != nil {
-				if c, ok := divergence(actions, guideActions, pairs, k, guide.ID, sameAs(t.Task, guide.Task)); ok && !(repeated && c.Do.Tool == c.Instead.Tool) {
+				if c, ok := divergence(actions, guideActions, pairs, k, guide.ID, sameAs(t.Task, guide.Task)); ok {
 					n.addCorrection(c)
 				}
 			}

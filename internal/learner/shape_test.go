@@ -75,9 +75,13 @@ func TestDistillMistakesRepeatedCall(t *testing.T) {
 	t.Parallel()
 	price := func(sku string) map[string]any { return map[string]any{"sku": sku} }
 	quota := "429: price lookups limited to 1 per SKU per invoice (sku SKU-7638)"
+	line := map[string]any{"invoice_id": "INV-1", "sku": "SKU-7638", "unit_price": "160.50"}
 	run := traj("q", "Invoice customer CUS-1 for SKU-7638 and SKU-4312", admem.OutcomeSuccess,
 		ok("get_price", price("SKU-7638")), fail("get_price", price("SKU-7638"), quota), ok("get_price", price("SKU-4312")))
-	notes := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})
+	// A similar run went on with the next step (written its own way).
+	guide := traj("g", "Invoice customer CUS-2 for SKU-7638 and SKU-4312", admem.OutcomeSuccess,
+		ok("get_price", price("SKU-7638")), ok("add_line_item", line), ok("get_price", price("SKU-4312")))
+	notes := DistillMistakes([]admem.Trajectory{run, guide}, MistakeOptions{})
 	if len(notes) != 1 {
 		t.Fatalf("%d notes", len(notes))
 	}
@@ -86,7 +90,7 @@ func TestDistillMistakesRepeatedCall(t *testing.T) {
 		t.Errorf("repeated %v new %v", n.RepeatedCall, n.NewCall)
 	}
 	if len(n.Corrections) != 0 {
-		t.Errorf("a call about another SKU taught %+v", n.Corrections)
+		t.Errorf("a repeat was taught %+v", n.Corrections)
 	}
 	// A first call that fails the same way is a new call: the note is no
 	// longer about repeats only.
