@@ -104,8 +104,11 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			return nil, nil, err
 		}
 		events := func(ctx context.Context) (float64, error) { return learnerEvents(ctx, e.http, *worker) }
+		// The retrieval arm's tenant makes no mistake notes (no failure
+		// learning): its RMR counts signatures seen in earlier episodes,
+		// as the none arm's does.
 		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec, Feedback: *feedback,
-			LearnerEvents: events, Snapshots: *snapshots})
+			LearnerEvents: events, Snapshots: *snapshots && arm != simhttp.ArmRetrieval})
 	}
 	for _, arm := range arms {
 		mem, hm, err := newMem(arm, string(arm))
@@ -131,7 +134,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		}
 		rep.Set(string(arm)+".run_s", time.Since(armStart).Seconds())
 		var diag *rmrDiagnosis
-		if hm != nil && *snapshots {
+		if hm != nil && *snapshots && arm != simhttp.ArmRetrieval {
 			snaps := hm.Snapshots()
 			if markNoteHeld(eps, snaps) {
 				d := diagnoseRMR(world, eps, snaps)
@@ -606,7 +609,7 @@ func simNotes(rep *benchkit.Report, get func(simhttp.Arm) (sim.Metrics, sim.Metr
 			full.Success.Rate, notes.Success.Rate, full.RMR.Rate, notes.RMR.Rate, full.FRR.Rate, notes.FRR.Rate,
 			fullTail.Success.Rate, notesTail.Success.Rate, map[bool]string{true: "beats", false: "does NOT beat"}[better])
 	}
-	rep.Note("RMR (DESIGN.md) counts a failed step as a repeat when the arm's tenant had an active mistake note with the step's error signature at the start of its episode (-diagnose lists the notes before every episode; the none arm has no tenant, so its RMR and any arm's without snapshots fall back to the next figure). ARM.rmr_seen counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory made a note of it; ARM.rmr_server_signature does the same with the server's signatures (literals masked as the tenant's mistake notes are keyed). ARM.rmr_diag.* say why each repeat happened: guard flagged the action and the agent took it anyway (its suggestion failed, every candidate was flagged, or it distrusted memory after two failed suggestions), or guard allowed it (a recalled note's correction proposed it, guard cited the note below the warn threshold, or did not cite it though the action's masked pattern equals or resembles the note's, or the action looks unlike the note's failing action); seen_no_note counts failures seen in an earlier episode whose signature had no note. Forgetting: success on the first family right after learning it minus success on the same tasks (same agent streams, unrecorded, on a world without drift) after %d further updates. In the full arm an update is an adapter version the worker %s (ARM.forgetting_adapter_trained and ARM.forgetting_adapter_published count both kinds; the protocol waits for each update after each recorded episode of the other families, and ARM.forgetting_update_timeouts counts episodes after which none came in time; make bench-sim runs the worker with a 3 s training interval and one new labelled step as its threshold, so each episode brings one). The other arms serve no adapter: there an update is a recorded episode of the other families (ARM.forgetting_proxy 1).", forgetUpdates, map[sim.UpdateKind]string{sim.UpdateTrained: "trained (a candidate, whatever the gate decided)", sim.UpdatePublished: "published (made active by the gate)"}[count])
+	rep.Note("RMR (DESIGN.md) counts a failed step as a repeat when the arm's tenant had an active mistake note with the step's error signature at the start of its episode (-diagnose lists the notes before every episode; the none arm has no tenant and the retrieval arm's tenant learns from successes only (success_only: no mistake notes), so their RMR and any arm's without snapshots fall back to the next figure). ARM.rmr_seen counts a failed step as a repeat when a failure with the same signature (tool plus error with digits masked) was in an earlier recorded episode of the arm, whether or not the memory made a note of it; ARM.rmr_server_signature does the same with the server's signatures (literals masked as the tenant's mistake notes are keyed). ARM.rmr_diag.* say why each repeat happened: guard flagged the action and the agent took it anyway (its suggestion failed, every candidate was flagged, or it distrusted memory after two failed suggestions), or guard allowed it (a recalled note's correction proposed it, guard cited the note below the warn threshold, or did not cite it though the action's masked pattern equals or resembles the note's, or the action looks unlike the note's failing action); seen_no_note counts failures seen in an earlier episode whose signature had no note. Forgetting: success on the first family right after learning it minus success on the same tasks (same agent streams, unrecorded, on a world without drift) after %d further updates. In the full arm an update is an adapter version the worker %s (ARM.forgetting_adapter_trained and ARM.forgetting_adapter_published count both kinds; the protocol waits for each update after each recorded episode of the other families, and ARM.forgetting_update_timeouts counts episodes after which none came in time; make bench-sim runs the worker with a 3 s training interval and one new labelled step as its threshold, so each episode brings one). The other arms serve no adapter: there an update is a recorded episode of the other families (ARM.forgetting_proxy 1).", forgetUpdates, map[sim.UpdateKind]string{sim.UpdateTrained: "trained (a candidate, whatever the gate decided)", sim.UpdatePublished: "published (made active by the gate)"}[count])
 	rep.Note("Overhead per step is the server time (Server-Timing) of the step's guard call plus the episode's recall divided by its guard calls. Time-to-learn is the time from posting the first trajectory that failed with an error signature to the first guard answer citing that signature; signatures never cited are not in the percentiles.")
 }
 

@@ -14,7 +14,10 @@
 //     (GET /v1/trajectories/{id}) and hands its successful steps, literal
 //     values and all, to the agent as a worked example (a procedure item
 //     without placeholders). Guard is never called: every candidate is
-//     allowed. Trajectories are recorded as in every arm.
+//     allowed. Trajectories are recorded as in every arm, but the tenant's
+//     learning strategy is success_only (no mistake notes: no failure
+//     learning), and Record never waits for the worker, whose output the
+//     arm does not read.
 //   - notes: mistake notes and procedures without the adapter. Before its
 //     first call the arm turns the tenant's adapter off (PUT
 //     /v1/guard/settings, use_adapter false), so guard decides from the
@@ -391,6 +394,11 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 	}
 	m.mu.Unlock()
 	m.events += float64(1 + len(failedSigs))
+	if m.cfg.Arm == ArmRetrieval {
+		// The arm reads only the raw trajectories, there at once: there is
+		// nothing of the worker's to wait for.
+		return nil
+	}
 	if m.cfg.SyncRecord > 0 && len(failedSigs) > 0 {
 		t0 := time.Now()
 		_, _, err := m.WaitLearned(ctx, m.cfg.SyncRecord)
@@ -701,14 +709,36 @@ func (m *Memory) FeedbackStatuses() map[int]int {
 	return maps.Clone(m.feedback)
 }
 
-// setup turns the adapter off for the notes arm's tenant, once: PUT
-// /v1/guard/settings with use_adapter false and the thresholds unchanged,
-// so guard and recall answer from mistake notes alone.
+// setup makes the tenant's settings the arm's, once. The notes arm turns
+// the adapter off: PUT /v1/guard/settings with use_adapter false and the
+// thresholds unchanged, so guard and recall answer from mistake notes alone.
+// The retrieval arm turns failure learning off: PUT /v1/learning/settings
+// with strategy success_only, so the learner writes no mistake notes the arm
+// would never read (teaching corrections from each success to the notes of
+// similar failures made the worker's learner take seconds per episode after
+// 150 retrieval episodes, most of the arm's time).
 func (m *Memory) setup(ctx context.Context) error {
 	m.mu.Lock()
 	done := m.ready
 	m.mu.Unlock()
-	if done || m.cfg.Arm != ArmNotes {
+	if done {
+		return nil
+	}
+	switch m.cfg.Arm {
+	case ArmRetrieval:
+		r, err := m.c.PutLearningSettingsWithResponse(ctx, client.LearningSettingsRequest{Strategy: ptr(client.LearningSettingsRequestStrategySuccessOnly)})
+		if err != nil {
+			return fmt.Errorf("simhttp: learning settings: %w", err)
+		}
+		if r.JSON200 == nil || r.JSON200.Strategy != client.LearningSettingsStrategySuccessOnly {
+			return fmt.Errorf("simhttp: learning settings: failure learning stays on: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
+		}
+		m.mu.Lock()
+		m.ready = true
+		m.mu.Unlock()
+		return nil
+	case ArmNotes:
+	default:
 		return nil
 	}
 	g, err := m.c.GetGuardSettingsWithResponse(ctx)
