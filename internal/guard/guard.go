@@ -72,6 +72,7 @@ type Suggestion struct {
 	Text      string // "instead of A, do B"
 	Source    string // "mistake_note" or "procedure"
 	ClusterID string
+	do        learner.Action // Action as data, when a note's correction gave it
 }
 
 // Verdict is guard's answer for one candidate.
@@ -139,6 +140,8 @@ type Note struct {
 	Args map[string]learner.ArgRule
 	// Created is when the note was first learnt.
 	Created time.Time
+	// Fix is Do as data (zero when the note has no correction).
+	Fix learner.Action
 }
 
 // Notes gives the tenant's mistake notes of the given tools; it may be nil.
@@ -264,9 +267,48 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 				v.Suggestion = &Suggestion{Action: action, Text: text, Source: "procedure"}
 			}
 		}
+		if v.Suggestion != nil && v.Suggestion.do.Tool != "" {
+			if v.Suggestion, err = s.recheck(ctx, p.TenantID, notes, th, v.Suggestion); err != nil {
+				return Response{}, err
+			}
+		}
 		resp.Verdicts[i] = v
 	}
 	return resp, nil
+}
+
+// recheck judges a suggested call against the notes of its tool: advice
+// learnt before a rule of the suggested tool changed (another tool's
+// replacement, written as a run before the change wrote it) is a known
+// mistake itself. Then the correction of the note that flags it, when it
+// calls the same tool, is suggested instead; otherwise the suggestion
+// stands. One hop: the replacement is not rechecked.
+func (s *Service) recheck(ctx context.Context, tenantID string, notes []Note, th Thresholds, sg *Suggestion) (*Suggestion, error) {
+	tool := sg.do.Tool
+	var mine []Note
+	known := false
+	for _, n := range notes {
+		if n.Tool == tool {
+			mine = append(mine, n)
+			known = true
+		}
+	}
+	if !known && s.notes != nil {
+		var err error
+		if mine, err = s.notes.MistakeNotes(ctx, tenantID, []string{tool}); err != nil {
+			return nil, err
+		}
+	}
+	if len(mine) == 0 {
+		return sg, nil
+	}
+	w := judge(Candidate{Tool: tool, Args: sg.do.Args}, nil, nil, nil, mine, th, seen{})
+	if w.Decision == Allow || w.Suggestion == nil || w.Suggestion.do.Tool != tool || w.Suggestion.Action == sg.Action {
+		return sg, nil
+	}
+	out := *w.Suggestion
+	out.ClusterID = sg.ClusterID
+	return &out, nil
 }
 
 // inSpace drops the context centroids of clusters made in another vector
@@ -311,9 +353,12 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	// its failures were clustered before any recovery was seen (a replaced
 	// tool never recovers in the failing run itself); the tenant's mistake
 	// note of the same signature is where corrections learnt later, from
-	// aligning failures with successes, are kept. A cluster without a
-	// correction borrows its note's.
+	// aligning failures with successes, are kept and ranked. A cluster
+	// takes its note's correction when the note has one (the cluster's
+	// first one may be long stale: run_extract's pre-drift since format
+	// was still suggested after the drift).
 	var fixes []*admem.FailureCluster // cited clusters with a correction
+	fixOf := map[string]*Note{}       // cluster id -> the note whose correction it took
 	noteFix := map[string]*Note{}
 	for k := range notes {
 		if n := &notes[k]; n.Tool == c.Tool && n.Correction != "" {
@@ -344,12 +389,11 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		cited[cl.SignatureID] = true
 		v.Reasons = append(v.Reasons, Reason{Kind: "failure_cluster", ClusterID: cl.ID, Signature: cl.Signature, Label: cl.Label,
 			Note: cl.Note.Text, Count: cl.Count, Match: round3(m)})
-		if cl.Note.Correction == "" {
-			if n := noteFix[cl.SignatureID]; n != nil {
-				borrowed := *cl
-				borrowed.Note.Correction, borrowed.Note.Do = n.Correction, n.Do
-				cl = &borrowed
-			}
+		if n := noteFix[cl.SignatureID]; n != nil && n.Correction != cl.Note.Correction {
+			borrowed := *cl
+			borrowed.Note.Correction, borrowed.Note.Do = n.Correction, n.Do
+			cl = &borrowed
+			fixOf[cl.ID] = n
 		}
 		if cl.Note.Correction != "" {
 			fixes = append(fixes, cl)
@@ -418,8 +462,11 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	if v.Decision != Allow {
 		if best != nil {
 			v.Suggestion = &Suggestion{Action: best.Note.Do, Text: best.Note.Correction, Source: "mistake_note", ClusterID: best.ID}
+			if n := fixOf[best.ID]; n != nil {
+				v.Suggestion.do = n.Fix
+			}
 		} else if bestNote != nil {
-			v.Suggestion = &Suggestion{Action: bestNote.Do, Text: bestNote.Correction, Source: "mistake_note"}
+			v.Suggestion = &Suggestion{Action: bestNote.Do, Text: bestNote.Correction, Source: "mistake_note", do: bestNote.Fix}
 		}
 	}
 	return v

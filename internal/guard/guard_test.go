@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -307,5 +308,51 @@ func TestJudgeReplacedTool(t *testing.T) {
 	v := judge(c, nil, nil, nil, []Note{gone}, def, seen{})
 	if v.Decision == Allow || v.Suggestion == nil || v.Suggestion.Action != gone.Do {
 		t.Fatalf("replaced tool: %s (risk %v), suggestion %+v", v.Decision, v.Risk, v.Suggestion)
+	}
+}
+
+// A replacement learnt before the replacing tool's own rule changed is a
+// known mistake itself: the correction of the note that flags it is
+// suggested instead.
+func TestRecheckSuggestion(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	stale := learner.Action{Tool: "run_extract", Args: map[string]any{"since": "2025-10-01T00:00:00Z", "source_id": "SRC-3576"}}
+	epoch := learner.Action{Tool: "run_extract", Args: map[string]any{"since": "1751328000", "source_id": "SRC-4115"}}
+	gone := Note{ID: "g", SignatureID: "g", Tool: "trigger_job", Doing: "trigger_job(since=<TS>, source_id=<ID>)", Count: 5, Replaced: true, Created: t0,
+		Correction: "instead of trigger_job(…), do " + stale.Text(), Do: stale.Text(), Fix: stale}
+	since := Note{ID: "s", SignatureID: "s", Tool: "run_extract", Doing: "run_extract(since=<TS>, source_id=<ID>)", Count: 3, Created: t0.Add(time.Hour),
+		Correction: "write since as epoch seconds", Do: epoch.Text(), Fix: epoch,
+		Args: map[string]learner.ArgRule{"since": {Fail: []string{"9-9-9A9:9:9A"}, Fix: []string{"9"}}}}
+	svc := &Service{}
+	c := Candidate{Tool: "trigger_job", Args: map[string]any{"since": "1751328000", "source_id": "SRC-8053"}}
+	v := judge(c, nil, nil, nil, []Note{gone}, def, seen{})
+	if v.Suggestion == nil || v.Suggestion.Action != stale.Text() {
+		t.Fatalf("suggestion %+v", v.Suggestion)
+	}
+	sg, err := svc.recheck(context.Background(), "t", []Note{gone, since}, def, v.Suggestion)
+	if err != nil || sg.Action != epoch.Text() {
+		t.Fatalf("rechecked suggestion %+v, %v; want %s", sg, err, epoch.Text())
+	}
+	// Advice its tool's notes do not flag stands.
+	fine := *v.Suggestion
+	fine.do = epoch
+	fine.Action = epoch.Text()
+	if sg, err := svc.recheck(context.Background(), "t", []Note{gone, since}, def, &fine); err != nil || sg.Action != epoch.Text() {
+		t.Fatalf("unflagged suggestion became %+v, %v", sg, err)
+	}
+}
+
+// The tenant's note of a cluster's signature keeps corrections learnt after
+// the cluster took its first one: its ranked correction is suggested.
+func TestClusterTakesItsNotesCorrection(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	cl := admem.FailureCluster{ID: "c", Tool: "book", SignatureID: "s", Count: 3, Actions: map[string]int{"book(mode=fast)": 3}, Centroid: []float32{1, 0},
+		Note: admem.FailureNote{Correction: "do slow", Do: "book(mode=slow)"}}
+	n := Note{ID: "n", SignatureID: "s", Tool: "book", Doing: "book(mode=fast)", Count: 3, Correction: "do safe", Do: "book(mode=safe)",
+		Fix: learner.Action{Tool: "book", Args: map[string]any{"mode": "safe"}}}
+	v := judge(Candidate{Tool: "book", Args: map[string]any{"mode": "fast"}}, []float32{1, 0}, nil, []admem.FailureCluster{cl}, []Note{n}, def, seen{})
+	if v.Suggestion == nil || v.Suggestion.Action != "book(mode=safe)" || v.Suggestion.ClusterID != "c" || v.Suggestion.do.Tool != "book" {
+		t.Fatalf("suggestion %+v", v.Suggestion)
 	}
 }

@@ -131,6 +131,7 @@ func decodeNote(it store.LearnedItem) (guard.Note, bool) {
 		gn.Correction = n.Corrections[0].Text
 		if !n.Corrections[0].Do.IsZero() {
 			gn.Do = n.Corrections[0].Do.Text()
+			gn.Fix = n.Corrections[0].Do
 		}
 	}
 	return gn, true
