@@ -40,7 +40,10 @@ func TestClosedLoopFullBeatsNone(t *testing.T) {
 		seed     = 7
 		episodes = 24
 	)
-	env := apitest.New(t, apitest.WithEnv("ADMEM_EMBED_FILE", embedFile(t)))
+	// The worker trains adapters as make bench-sim has it do: every few
+	// seconds, once a new labelled step arrived.
+	env := apitest.New(t, apitest.WithEnv("ADMEM_EMBED_FILE", embedFile(t)),
+		apitest.WithEnv("ADMEM_ADAPTER_TRAIN_EVERY", "3s"), apitest.WithEnv("ADMEM_ADAPTER_MIN_NEW", "1"))
 	ctx, stop := context.WithCancel(context.Background())
 	w := worker.New(env.Config, env.Infra, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	done := make(chan struct{})
@@ -73,6 +76,13 @@ func TestClosedLoopFullBeatsNone(t *testing.T) {
 			arm, m.Success.Rate, m.Success.Hits, m.Success.N, m.LongHorizon.Rate, m.LongHorizon.N, m.FRR.Rate, m.FRR.N,
 			m.RMR.Rate, m.RMR.Hits, m.RMR.N, m.StepsPerSuccess, m.Guard.Warned, m.Guard.Blocked, m.Guard.Suggested)
 		if hm != nil {
+			// The forgetting protocol's counters: the worker trained the
+			// full arm's adapter from its episodes.
+			c, err := hm.AdapterCounts(ctx)
+			if err != nil || c.Trained < 1 || c.Published > c.Trained {
+				t.Errorf("%s: adapter versions %+v, %v: want at least one trained", arm, c, err)
+			}
+			t.Logf("%-5s adapter versions trained %d, published %d", arm, c.Trained, c.Published)
 			ttl, never := hm.TimeToLearn()
 			t.Logf("%-5s time-to-learn: %d signatures cited by guard, %d never; recalled items %v; recall fallbacks %d", arm, len(ttl), never, hm.Recalled(), hm.Fallbacks())
 		}
