@@ -235,13 +235,12 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	// candidate that is one of them repeats that failure verbatim. Calls
 	// that succeeded: a candidate that is one of them calls again.
 	failedCalls := map[string]string{}
-	succeeded := map[string]bool{}
+	var succeeded []learner.Action
 	for _, st := range req.Context {
-		text := canonical(Candidate{Tool: st.Action, Args: st.Args})
 		if st.Failed() {
-			failedCalls[text] = signature.FromStep(st).ID()
+			failedCalls[canonical(Candidate{Tool: st.Action, Args: st.Args})] = signature.FromStep(st).ID()
 		} else {
-			succeeded[text] = true
+			succeeded = append(succeeded, learner.Action{Tool: st.Action, Args: st.Args})
 		}
 	}
 	var scorer *scorerFor
@@ -257,7 +256,8 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			adapterRisk = &r
 		}
 		text := canonical(c)
-		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: succeeded[text]})
+		repeats := slices.ContainsFunc(succeeded, func(a learner.Action) bool { return learner.Repeats(learner.Action{Tool: c.Tool, Args: c.Args}, a) })
+		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: repeats})
 		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
 			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool, v.Action)
 			if err != nil {
@@ -331,8 +331,8 @@ type seen struct {
 	// mistake of that signature then matches fully, since the very same
 	// call has just failed with it here.
 	retried string
-	// repeats: the candidate is, call for call, a context step that
-	// succeeded.
+	// repeats: the candidate makes a call that succeeded in the context
+	// again (learner.Repeats: ids may be written another way).
 	repeats bool
 }
 

@@ -356,3 +356,40 @@ func TestClusterTakesItsNotesCorrection(t *testing.T) {
 		t.Fatalf("suggestion %+v", v.Suggestion)
 	}
 }
+
+// Check reads from the request's context whether a candidate calls again a
+// call that worked, with its id written either way.
+func TestCheckSeesRepeats(t *testing.T) {
+	quota := Note{ID: "n", SignatureID: "q", Tool: "get_job_status", Doing: "get_job_status(job_id=<NUM>)", Count: 1, RepeatedCall: true, RepeatOnly: true}
+	svc := New(fixedStore{gs: admem.DefaultGuardSettings()}, nil, nil, nil, fixedNotes{quota})
+	req := Request{Task: "Poll job JOB-64532",
+		Context:    []admem.Step{{Action: "get_job_status", Args: map[string]any{"job_id": "JOB-64532"}, Status: admem.StepOK}},
+		Candidates: []Candidate{{Tool: "get_job_status", Args: map[string]any{"job_id": "64532"}}, {Tool: "get_job_status", Args: map[string]any{"job_id": "JOB-11111"}}}}
+	resp, err := svc.Check(context.Background(), admem.Principal{TenantID: "t"}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := resp.Verdicts[0].Decision; d == Allow {
+		t.Errorf("the repeat of JOB-64532 written bare: %s", d)
+	}
+	if d := resp.Verdicts[1].Decision; d != Allow {
+		t.Errorf("a first call of another job: %s", d)
+	}
+}
+
+// fixedStore and fixedNotes hand Check fixed inputs, so that what it reads
+// from a request is tested without a database (judge's rules are tested on
+// their own above; the HTTP tests run guard against Postgres).
+type fixedStore struct{ gs admem.GuardSettings }
+
+func (f fixedStore) GuardInputs(context.Context, string, []string) ([]admem.FailureCluster, admem.GuardSettings, error) {
+	return nil, f.gs, nil
+}
+
+func (f fixedStore) SetGuardSettings(context.Context, string, string, admem.GuardSettings) error {
+	return nil
+}
+
+type fixedNotes []Note
+
+func (f fixedNotes) MistakeNotes(context.Context, string, []string) ([]Note, error) { return f, nil }

@@ -322,17 +322,31 @@ func foldValue(v any) string {
 }
 
 // repeatsSuccess reports whether the failed call at position k of idx
-// repeats, argument for argument, a call that succeeded earlier in t.
+// repeats (see Repeats) a call that succeeded earlier in t.
 func repeatsSuccess(t admem.Trajectory, idx []int, k int) bool {
 	failed := ActionOf(t.Steps[idx[k]])
-	text := failed.Text()
 	for _, i := range idx[:k] {
-		s := t.Steps[i]
-		if !s.Failed() && s.Action == failed.Tool && ActionOf(s).Text() == text {
+		if s := t.Steps[i]; !s.Failed() && Repeats(failed, ActionOf(s)) {
 			return true
 		}
 	}
 	return false
+}
+
+// Repeats reports whether a makes call b again: the same tool and argument
+// names, each value the same up to how it is written (20027 and ORD-20027,
+// see sameValue). Nested values must be equal.
+func Repeats(a, b Action) bool {
+	if a.Tool != b.Tool || len(a.Args) != len(b.Args) {
+		return false
+	}
+	for k, v := range a.Args {
+		w, ok := b.Args[k]
+		if !ok || leafKey(v) != leafKey(w) && !sameValue(v, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameAs returns how calls of a run of task are compared with a guide's of

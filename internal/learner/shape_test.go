@@ -230,3 +230,33 @@ func TestSameValue(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeats(t *testing.T) {
+	t.Parallel()
+	job := func(id string) Action { return Action{Tool: "get_job_status", Args: map[string]any{"job_id": id}} }
+	cases := []struct {
+		a, b Action
+		want bool
+	}{
+		{job("JOB-64532"), job("JOB-64532"), true},
+		{job("64532"), job("JOB-64532"), true},
+		{job("job-64532"), job("JOB-64532"), true},
+		{job("JOB-64533"), job("JOB-64532"), false},
+		{Action{Tool: "get_job_log", Args: map[string]any{"job_id": "JOB-64532"}}, job("JOB-64532"), false},
+		{Action{Tool: "get_job_status", Args: map[string]any{"job_id": "JOB-64532", "verbose": true}}, job("JOB-64532"), false},
+		{Action{Tool: "get_metrics", Args: map[string]any{"service": "auth-svc", "window": "15m"}}, Action{Tool: "get_metrics", Args: map[string]any{"service": "AUTH-SVC", "window": "15m"}}, true},
+		{Action{Tool: "get_metrics", Args: map[string]any{"service": "auth-svc", "window": "15m"}}, Action{Tool: "get_metrics", Args: map[string]any{"service": "auth-svc", "window": "1h"}}, false},
+	}
+	for _, c := range cases {
+		if got := Repeats(c.a, c.b); got != c.want {
+			t.Errorf("Repeats(%s, %s) = %v", c.a.Text(), c.b.Text(), got)
+		}
+	}
+	// A quota failure that repeats the earlier call with its id written
+	// another way is a repeat.
+	run := traj("q", "Poll job JOB-64532", admem.OutcomeFailure,
+		ok("get_job_status", job("JOB-64532").Args), fail("get_job_status", job("64532").Args, "429: get_job_status allows 1 call per job per 60s (job JOB-64532)"))
+	if n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]; !n.RepeatOnly() {
+		t.Errorf("repeated %v new %v", n.RepeatedCall, n.NewCall)
+	}
+}
