@@ -57,13 +57,18 @@ func (e *env) call(ctx context.Context, method, path, cred string, body, out any
 	return nil
 }
 
-// writeKey makes a write-scoped key in the tenant of adminKey.
-func (e *env) writeKey(ctx context.Context, adminKey string) (string, error) {
+// writerTenant makes a tenant (its name starts with prefix) and a
+// write-scoped key in it.
+func (e *env) writerTenant(ctx context.Context, prefix string) (id, writeKey string, err error) {
+	id, adminKey, err := e.tenant(ctx, prefix)
+	if err != nil {
+		return "", "", err
+	}
 	var k struct {
 		Key string `json:"key"`
 	}
-	err := e.call(ctx, "POST", "/v1/keys", adminKey, map[string]any{"name": "bench-writer", "scopes": []string{"write"}}, &k, nil)
-	return k.Key, err
+	err = e.call(ctx, "POST", "/v1/keys", adminKey, map[string]any{"name": "bench-writer", "scopes": []string{"write"}}, &k, nil)
+	return id, k.Key, err
 }
 
 type benchEntry struct {

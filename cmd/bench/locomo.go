@@ -54,11 +54,7 @@ func runLoCoMo(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(os.Stderr, "[locomo] %s: %d conversations, %d turns, %d questions (categories 1-4), %d malformed or unknown evidence ids skipped\n",
 		path, len(convs), nTurns, len(qs), skipped)
 
-	tenantID, admin, err := e.tenant(ctx, "bench-locomo")
-	if err != nil {
-		return err
-	}
-	cred, err := e.writeKey(ctx, admin)
+	tenantID, cred, err := e.writerTenant(ctx, "bench-locomo")
 	if err != nil {
 		return err
 	}

@@ -130,11 +130,7 @@ func runScale(ctx context.Context, e *env, args []string) error {
 	prog := &benchkit.Progress{Label: "scale/small-tenants", Total: smallTotal}
 	smallStart := time.Now()
 	for i := 0; i < *tenants-1; i++ {
-		id, admin, err := e.tenant(ctx, fmt.Sprintf("bench-scale-s%d", i))
-		if err != nil {
-			return err
-		}
-		cred, err := e.writeKey(ctx, admin)
+		id, cred, err := e.writerTenant(ctx, fmt.Sprintf("bench-scale-s%d", i))
 		if err != nil {
 			return err
 		}
@@ -154,11 +150,7 @@ func runScale(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	bigID, bigAdmin, err := e.tenant(ctx, "bench-scale-big")
-	if err != nil {
-		return err
-	}
-	bigCred, err := e.writeKey(ctx, bigAdmin)
+	bigID, bigCred, err := e.writerTenant(ctx, "bench-scale-big")
 	if err != nil {
 		return err
 	}
