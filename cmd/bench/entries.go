@@ -57,6 +57,26 @@ func (e *env) call(ctx context.Context, method, path, cred string, body, out any
 	return nil
 }
 
+// search asks POST /v1/entries/search and returns the ids found, best
+// first, timing the request into lat.
+func (e *env) search(ctx context.Context, cred string, body map[string]any, lat *benchkit.Latencies) ([]string, error) {
+	var res struct {
+		Items []struct {
+			Entry struct {
+				ID string `json:"id"`
+			} `json:"entry"`
+		} `json:"items"`
+	}
+	if err := e.call(ctx, "POST", "/v1/entries/search", cred, body, &res, lat); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(res.Items))
+	for i, it := range res.Items {
+		ids[i] = it.Entry.ID
+	}
+	return ids, nil
+}
+
 // writerTenant makes a tenant (its name starts with prefix) and a
 // write-scoped key in it.
 func (e *env) writerTenant(ctx context.Context, prefix string) (id, writeKey string, err error) {

@@ -109,19 +109,13 @@ func runLoCoMo(ctx context.Context, e *env, args []string) error {
 			for k, v := range a.body {
 				body[k] = v
 			}
-			var res struct {
-				Items []struct {
-					Entry struct {
-						ID string `json:"id"`
-					} `json:"entry"`
-				} `json:"items"`
-			}
-			if err := e.call(ctx, "POST", "/v1/entries/search", cred, body, &res, &lats[ai]); err != nil {
+			found, err := e.search(ctx, cred, body, &lats[ai])
+			if err != nil {
 				return err
 			}
-			ranked := make([]string, len(res.Items))
-			for i, it := range res.Items {
-				ranked[i] = idToDia[it.Entry.ID]
+			ranked := make([]string, len(found))
+			for i, id := range found {
+				ranked[i] = idToDia[id]
 			}
 			for ki, k := range lcKs {
 				r := q.RecallAt(k, ranked)

@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -205,20 +206,12 @@ func runScale(ctx context.Context, e *env, args []string) error {
 		prog = &benchkit.Progress{Label: "scale/search-" + label, Total: *queries}
 		for i := 0; i < *queries; i++ {
 			j := rng.IntN(len(contents))
-			var res struct {
-				Items []struct {
-					Entry struct {
-						ID string `json:"id"`
-					} `json:"entry"`
-				} `json:"items"`
-			}
-			if err := e.call(ctx, "POST", "/v1/entries/search", bigCred, map[string]any{"query": vocab.query(rng, contents[j]), "limit": 10}, &res, &lat); err != nil {
+			found, err := e.search(ctx, bigCred, map[string]any{"query": vocab.query(rng, contents[j]), "limit": 10}, &lat)
+			if err != nil {
 				return err
 			}
-			for _, it := range res.Items {
-				if it.Entry.ID == ids[j] {
-					hits10++
-				}
+			if slices.Contains(found, ids[j]) {
+				hits10++
 			}
 			prog.Step(i + 1)
 		}
