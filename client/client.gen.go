@@ -69,6 +69,7 @@ func (e CloseTrajectoryRequestOutcome) Valid() bool {
 const (
 	Aligned   CorrectionKind = "aligned"
 	Before    CorrectionKind = "before"
+	Missing   CorrectionKind = "missing"
 	Recovered CorrectionKind = "recovered"
 )
 
@@ -78,6 +79,8 @@ func (e CorrectionKind) Valid() bool {
 	case Aligned:
 		return true
 	case Before:
+		return true
+	case Missing:
 		return true
 	case Recovered:
 		return true
@@ -808,8 +811,10 @@ type Correction struct {
 	// Instead the canonical action that failed
 	Instead string `json:"instead"`
 
-	// Kind `recovered`: later in the same trajectory the same tool worked; `aligned`: a successful
-	// trajectory of a similar task did this instead; `before`: it took this step first
+	// Kind `recovered`: later in the same trajectory the same tool worked; `missing`: later in the same
+	// trajectory the very same call worked once this step of another tool, about the same
+	// things, had been taken (a precondition); `aligned`: a successful trajectory of a similar
+	// task did this instead; `before`: it took this step first
 	Kind CorrectionKind `json:"kind"`
 
 	// Support occurrences that taught this correction
@@ -820,8 +825,10 @@ type Correction struct {
 	TrajectoryId *openapi_types.UUID `json:"trajectory_id,omitempty"`
 }
 
-// CorrectionKind `recovered`: later in the same trajectory the same tool worked; `aligned`: a successful
-// trajectory of a similar task did this instead; `before`: it took this step first
+// CorrectionKind `recovered`: later in the same trajectory the same tool worked; `missing`: later in the same
+// trajectory the very same call worked once this step of another tool, about the same
+// things, had been taken (a precondition); `aligned`: a successful trajectory of a similar
+// task did this instead; `before`: it took this step first
 type CorrectionKind string
 
 // CreateEntriesRequest defines model for CreateEntriesRequest.

@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,16 +84,24 @@ func Measure(ctx context.Context, db BacklogStore, rdb redis.UniversalClient, cf
 		m.outboxPending.Set(float64(d.OutboxPending))
 		m.outboxAge.Set(d.OutboxAge.Seconds())
 	}
-	n, rerr := rdb.XLen(ctx, cfg.Stream).Result()
-	if rerr != nil && !errors.Is(rerr, redis.Nil) {
+	info, rerr := rdb.XInfoStream(ctx, cfg.Stream).Result()
+	if rerr != nil {
 		return d, nil
 	}
-	d.StreamLength = n
+	d.StreamLength = info.Length
 	groups, rerr := rdb.XInfoGroups(ctx, cfg.Stream).Result()
 	if rerr == nil {
 		for _, g := range groups {
-			if g.Name == cfg.Group {
-				d.GroupPending, d.GroupLag = g.Pending, g.Lag
+			if g.Name != cfg.Group {
+				continue
+			}
+			d.GroupPending, d.GroupLag = g.Pending, g.Lag
+			// Redis counts the lag from entries-read, which some
+			// histories leave behind (a group created or moved by id):
+			// a group that was delivered the stream's last entry has
+			// none left, whatever the counter says.
+			if g.LastDeliveredID == info.LastGeneratedID {
+				d.GroupLag = 0
 			}
 		}
 	}

@@ -138,6 +138,10 @@ type Note struct {
 	// Args are the note's format rules by argument: the shapes that
 	// failed and the shapes its corrections use (learner.ArgRules).
 	Args map[string]learner.ArgRule
+	// Need: the note's failures lacked a step of another tool (a
+	// precondition); a call made after that step does not make the
+	// mistake, one made without it does, whatever its arguments.
+	Need learner.Need
 	// Created is when the note was first learnt.
 	Created time.Time
 	// Fix is Do as data (zero when the note has no correction).
@@ -235,7 +239,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	// candidate that is one of them repeats that failure verbatim. Calls
 	// that succeeded: a candidate that is one of them calls again.
 	failedCalls := map[string]string{}
-	var succeeded []learner.Action
+	var succeeded []learner.Action // calls that worked in the context
 	for _, st := range req.Context {
 		if st.Failed() {
 			failedCalls[canonical(Candidate{Tool: st.Action, Args: st.Args})] = signature.FromStep(st).ID()
@@ -257,7 +261,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		}
 		text := canonical(c)
 		repeats := slices.ContainsFunc(succeeded, func(a learner.Action) bool { return learner.Repeats(learner.Action{Tool: c.Tool, Args: c.Args}, a) })
-		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: repeats})
+		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: repeats, done: succeeded})
 		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
 			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool, v.Action)
 			if err != nil {
@@ -334,6 +338,8 @@ type seen struct {
 	// repeats: the candidate makes a call that succeeded in the context
 	// again (learner.Repeats: ids may be written another way).
 	repeats bool
+	// done: the calls that succeeded in the context.
+	done []learner.Action
 }
 
 // judge decides about one candidate from what is known: the adapter's risk
@@ -558,6 +564,10 @@ const (
 //     since masking writes both as the same placeholder;
 //   - a note whose correction replaces the tool by another taking the same
 //     arguments matches any call of the tool on the action;
+//   - a note whose failures lacked a step (learner.Need) does not match a
+//     candidate the context shows that step taken for, and matches any
+//     other call of the tool on the action: the step is missing (or was
+//     taken before the context's window, which the guard cannot tell);
 //   - of two notes whose format rules contradict (one's fix is the other's
 //     failure), the older is stale: the tool's rule changed in between.
 func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
@@ -579,6 +589,11 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 			out[n.SignatureID] = preNone
 		case n.RepeatedCall && sn.repeats:
 			out[n.SignatureID] = preFull
+		case n.Need.Tool != "":
+			out[n.SignatureID] = preShape
+			if n.Need.Met(learner.Action{Tool: c.Tool, Args: c.Args}, sn.done) {
+				out[n.SignatureID] = preNone
+			}
 		case len(n.Args) > 0:
 			out[n.SignatureID] = shapeMatch(c, n.Args)
 		case n.Replaced:
@@ -593,7 +608,9 @@ func shapeMatch(c Candidate, rules map[string]learner.ArgRule) precondition {
 	follows, failed := true, false
 	for k, r := range rules {
 		sh := learner.Shape(c.Args[k])
-		if !slices.Contains(r.Fix, sh) {
+		// A rule with no fix yet is followed by any shape that never
+		// failed.
+		if len(r.Fix) > 0 && !slices.Contains(r.Fix, sh) || len(r.Fix) == 0 && slices.Contains(r.Fail, sh) {
 			follows = false
 		}
 		if slices.Contains(r.Fail, sh) {

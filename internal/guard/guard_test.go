@@ -393,3 +393,39 @@ func (f fixedStore) SetGuardSettings(context.Context, string, string, admem.Guar
 type fixedNotes []Note
 
 func (f fixedNotes) MistakeNotes(context.Context, string, []string) ([]Note, error) { return f, nil }
+
+// A note learnt from a missing step flags a call of its tool, whatever the
+// arguments, unless the context shows the step taken for the call's values;
+// its suggestion is the step.
+func TestJudgeMissingStep(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	health := learner.Action{Tool: "check_health", Args: map[string]any{"region": "us-east-2", "service": "payments-api"}}
+	n := Note{ID: "n", SignatureID: "p", Tool: "promote_release", Doing: "promote_release(build_id=<ID>, region=ap-southeast-1, service=payments-api)", Count: 4,
+		Correction: "before promote_release(…), do " + health.Text(), Do: health.Text(), Fix: health,
+		Need: learner.Need{Tool: "check_health", Keys: []string{"region", "service"}}}
+	c := Candidate{Tool: "promote_release", Args: map[string]any{"build_id": "BLD-3045", "region": "eu-west-3", "service": "ledger"}}
+	other := learner.Action{Tool: "check_health", Args: map[string]any{"region": "sa-east-1", "service": "ledger"}}
+	v := judge(c, nil, nil, nil, []Note{n}, def, seen{done: []learner.Action{other}})
+	if v.Decision == Allow || v.Suggestion == nil || v.Suggestion.Action != health.Text() {
+		t.Fatalf("step missing: %s (risk %v), suggestion %+v", v.Decision, v.Risk, v.Suggestion)
+	}
+	same := learner.Action{Tool: "check_health", Args: map[string]any{"region": "eu-west-3", "service": "ledger"}}
+	if v := judge(c, nil, nil, nil, []Note{n}, def, seen{done: []learner.Action{other, same}}); v.Decision != Allow || len(v.Reasons) != 0 {
+		t.Fatalf("step taken: %s (risk %v) %+v", v.Decision, v.Risk, v.Reasons)
+	}
+	// Without the need the unlike call is not matched at all.
+	n.Need = learner.Need{}
+	if v := judge(c, nil, nil, nil, []Note{n}, def, seen{}); v.Decision != Allow {
+		t.Fatalf("plain note: %s (risk %v)", v.Decision, v.Risk)
+	}
+}
+
+// A rule that knows only the failing shapes is followed by any other.
+func TestShapeMatchWithoutFix(t *testing.T) {
+	rules := map[string]learner.ArgRule{"unit_price": {Fail: []string{"$9.9", "9.9"}}}
+	for v, want := range map[string]precondition{"111.75": preFull, "$1.50": preFull, "11175": preNone} {
+		if got := shapeMatch(Candidate{Tool: "add_line_item", Args: map[string]any{"unit_price": v}}, rules); got != want {
+			t.Errorf("%s: %v, want %v", v, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package learner
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -25,6 +26,10 @@ const (
 	// CorrectionBefore: the successful trajectory took a step the failing
 	// one skipped before the failed call.
 	CorrectionBefore CorrectionKind = "before"
+	// CorrectionMissing: later in the same trajectory the very same call
+	// worked once a step of another tool, about the same things, had been
+	// taken in between: that step was missing (a precondition).
+	CorrectionMissing CorrectionKind = "missing"
 )
 
 // Correction is "instead of A, do B": the failed action and the action that
@@ -36,6 +41,10 @@ type Correction struct {
 	Text    string // compact rendering; only the arguments that changed
 	From    string // trajectory the working action comes from
 	Support int    // occurrences that yielded this same correction
+	// Last is the note's Clock when an occurrence last taught this
+	// correction (0: before notes kept a clock): of two fixes that
+	// contradict each other, the one still being taught is current.
+	Last int
 }
 
 // MistakeNote is what the memory knows about one failure signature: when
@@ -65,6 +74,9 @@ type MistakeNote struct {
 	// run. A note with RepeatedCall only is about calling again.
 	RepeatedCall bool
 	NewCall      bool
+	// Clock counts the merges that made the note: a logical time for its
+	// corrections' Last.
+	Clock int
 }
 
 // RepeatOnly reports whether every failure the note knows repeated a call
@@ -232,30 +244,139 @@ func bestGuide(t admem.Trajectory, actions []Action, successes []admem.Trajector
 }
 
 // recovery finds a later successful call of the same tool in the same
-// trajectory: the agent's own fix. Failing that, when the error is about
-// the tool itself (its message names the tool: removed, renamed, read-only),
-// a later successful call of another tool that takes the same arguments and
-// shares a value with the failed call: the tool that replaced it.
+// trajectory: the agent's own fix. When that call is the failed call again,
+// written the same way, what changed was not the call but
+// a step in between: the latest successful call of another tool that
+// shares a value with the failed call and was not made before it is the
+// missing step. Failing that, when the error is about the tool itself (its
+// message names the tool: removed, renamed, read-only), a later successful
+// call of another tool that takes the same arguments and shares a value
+// with the failed call: the tool that replaced it.
 func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 	failed := t.Steps[idx[k]]
+	fa := ActionOf(failed)
 	aboutTool := strings.Contains(signature.FromStep(failed).Template, failed.Action)
 	var replacement *admem.Step
-	for _, i := range idx[k+1:] {
+	for j, i := range idx[k+1:] {
 		s := t.Steps[i]
 		if s.Failed() {
 			continue
 		}
 		if s.Action == failed.Action {
-			return newCorrection(CorrectionRecovered, ActionOf(failed), ActionOf(s), t.ID), true
+			if sameWriting(fa, ActionOf(s)) {
+				if m, ok := missingStep(t, idx, k, k+1+j); ok {
+					return newCorrection(CorrectionMissing, fa, m, t.ID), true
+				}
+			}
+			return newCorrection(CorrectionRecovered, fa, ActionOf(s), t.ID), true
 		}
-		if replacement == nil && aboutTool && replaces(ActionOf(failed), ActionOf(s)) {
+		if replacement == nil && aboutTool && replaces(fa, ActionOf(s)) {
 			replacement = &t.Steps[i]
 		}
 	}
 	if replacement != nil {
-		return newCorrection(CorrectionRecovered, ActionOf(failed), ActionOf(*replacement), t.ID), true
+		return newCorrection(CorrectionRecovered, fa, ActionOf(*replacement), t.ID), true
 	}
 	return Correction{}, false
+}
+
+// sameWriting reports whether b is call a again written the same way: the
+// same values (see Repeats) in the same shapes. 111.75 and 11175 are the
+// same digits but not the same writing: a call that worked once rewritten
+// so was fixed by its format, not by a step in between.
+func sameWriting(a, b Action) bool {
+	if !Repeats(a, b) {
+		return false
+	}
+	for k, v := range a.Args {
+		if Shape(v) != Shape(b.Args[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// missingStep looks between positions k (a failed call) and ok (the same
+// call working) of idx for the step that made the difference: a
+// successful call of another tool sharing the most values with the failed
+// call (the latest on ties), not a call already made before k.
+func missingStep(t admem.Trajectory, idx []int, k, ok int) (Action, bool) {
+	failed := ActionOf(t.Steps[idx[k]])
+	var best Action
+	bestN := 0
+	for _, i := range idx[k+1 : ok] {
+		s := t.Steps[i]
+		if s.Failed() || s.Action == failed.Tool {
+			continue
+		}
+		a := ActionOf(s)
+		if slices.ContainsFunc(idx[:k], func(p int) bool { return !t.Steps[p].Failed() && Repeats(a, ActionOf(t.Steps[p])) }) {
+			continue
+		}
+		if n := len(sharedKeys(failed, a)); n > 0 && n >= bestN {
+			best, bestN = a, n
+		}
+	}
+	return best, bestN > 0
+}
+
+// sharedKeys returns the arguments of a whose values b also takes (in any
+// argument, written either way), sorted.
+func sharedKeys(a, b Action) []string {
+	var out []string
+	for k, v := range a.Args {
+		for _, w := range b.Args {
+			if sameValue(v, w) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Need is a step a call needs first: a call of Tool taking the values the
+// failing call had in its arguments Keys.
+type Need struct {
+	Tool string
+	Keys []string
+}
+
+// MissingStep returns the step the note's first correction says was
+// missing before the failed call (see CorrectionMissing).
+func (n MistakeNote) MissingStep() (Need, bool) {
+	if len(n.Corrections) == 0 || n.Corrections[0].Kind != CorrectionMissing {
+		return Need{}, false
+	}
+	c := n.Corrections[0]
+	keys := sharedKeys(c.Instead, c.Do)
+	if len(keys) == 0 {
+		return Need{}, false
+	}
+	return Need{Tool: c.Do.Tool, Keys: keys}, true
+}
+
+// Met reports whether one of done, calls that worked, is the needed step
+// for call a: a call of the needed tool taking a's values of every key.
+func (nd Need) Met(a Action, done []Action) bool {
+	for _, d := range done {
+		if d.Tool != nd.Tool {
+			continue
+		}
+		all := true
+		for _, k := range nd.Keys {
+			v, ok := a.Args[k]
+			if !ok || !slices.ContainsFunc(slices.Collect(maps.Values(d.Args)), func(w any) bool { return sameValue(v, w) }) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // replaces reports whether b, a call of another tool, can stand in for a:
@@ -405,7 +526,7 @@ func newCorrection(kind CorrectionKind, instead, do Action, from string) Correct
 // arguments are shown: the reader needs the difference, not the call.
 func correctionText(kind CorrectionKind, a, b Action) string {
 	opt := signature.ActionOptions{MaxValueLen: maxRenderValue}
-	if kind == CorrectionBefore {
+	if kind == CorrectionBefore || kind == CorrectionMissing {
 		return fmt.Sprintf("before %s(…), do %s", a.Tool, signature.CanonicalAction(b.Tool, b.Args, opt))
 	}
 	if a.Tool != b.Tool {
@@ -439,26 +560,35 @@ func (n *MistakeNote) addCorrection(c Correction) {
 	for i := range n.Corrections {
 		if n.Corrections[i].Text == c.Text {
 			n.Corrections[i].Support += c.Support
+			n.Corrections[i].Last = max(n.Corrections[i].Last, c.Last)
 			return
 		}
 	}
 	n.Corrections = append(n.Corrections, c)
 }
 
-// sortCorrections drops refuted corrections, orders the rest by whether
-// they can take the failed call's place, then by support, preferring the
-// agent's own recoveries on ties (they were verified in the very state that
-// failed), and keeps the first max.
+// sortCorrections drops refuted and superseded corrections and orders the
+// rest: those that can take the failed call's place first, then the
+// agent's own recoveries (verified in the very state that failed) before
+// fixes read off other runs, then by support and by how recently they were
+// taught; it keeps the first max.
 func (n *MistakeNote) sortCorrections(maxN int) {
-	n.Corrections = slices.DeleteFunc(n.Corrections, n.refuted)
-	rank := map[CorrectionKind]int{CorrectionRecovered: 0, CorrectionAligned: 1, CorrectionBefore: 2}
+	all := n.Corrections
+	n.Corrections = slices.DeleteFunc(slices.Clone(all), func(c Correction) bool { return n.refuted(c) || superseded(c, all) })
+	rank := map[CorrectionKind]int{CorrectionRecovered: 0, CorrectionMissing: 0, CorrectionAligned: 1, CorrectionBefore: 2}
 	sort.SliceStable(n.Corrections, func(i, j int) bool {
 		a, b := n.Corrections[i], n.Corrections[j]
-		if pa, pb := a.inPlace(), b.inPlace(); pa != pb {
+		if pa, pb := n.inPlace(a), n.inPlace(b); pa != pb {
 			return pa
+		}
+		if va, vb := rank[a.Kind] == 0, rank[b.Kind] == 0; va != vb {
+			return va
 		}
 		if a.Support != b.Support {
 			return a.Support > b.Support
+		}
+		if a.Last != b.Last {
+			return a.Last > b.Last
 		}
 		if rank[a.Kind] != rank[b.Kind] {
 			return rank[a.Kind] < rank[b.Kind]
@@ -468,6 +598,23 @@ func (n *MistakeNote) sortCorrections(maxN int) {
 	if maxN > 0 && len(n.Corrections) > maxN {
 		n.Corrections = n.Corrections[:maxN]
 	}
+}
+
+// superseded reports whether a recovery taught after c's last occurrence
+// calls c's tool with an argument written in another shape: the rule
+// changed (a drift), so c, still well supported, is the old fix.
+func superseded(c Correction, all []Correction) bool {
+	for _, o := range all {
+		if o.Kind != CorrectionRecovered || o.Last <= c.Last || o.Do.Tool != c.Do.Tool || o.Text == c.Text {
+			continue
+		}
+		for k, v := range c.Do.Args {
+			if w, ok := o.Do.Args[k]; ok && Shape(v) != "" && Shape(w) != "" && Shape(v) != Shape(w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // refuted reports whether a correction learnt from another run rewrites
@@ -492,23 +639,30 @@ func (n MistakeNote) Replaced() bool {
 		return false
 	}
 	c := n.Corrections[0]
-	return c.Kind != CorrectionBefore && c.Do.Tool != c.Instead.Tool && c.inPlace()
+	return c.Kind != CorrectionBefore && c.Kind != CorrectionMissing && c.Do.Tool != c.Instead.Tool && n.inPlace(c)
 }
 
 // inPlace reports whether the correction's call can take the failed call's
-// place: the same tool, a step to do before it, or a tool taking the same
-// argument names. An aligned call of an unrelated tool (what a similar run
-// happened to do at that point) says less about this mistake.
-func (c Correction) inPlace() bool {
-	if c.Kind == CorrectionBefore || c.Do.Tool == c.Instead.Tool {
+// place: a step to do before it, or, for a correction of the failed call
+// itself, another call of its tool (not the same call again: that says
+// "retry", not what to change) or a tool taking all its argument names. An
+// aligned call of an unrelated tool (what a similar run happened to do at
+// that point), or a fix of an earlier step, says less about this mistake.
+func (n MistakeNote) inPlace(c Correction) bool {
+	switch {
+	case c.Kind == CorrectionBefore || c.Kind == CorrectionMissing:
 		return true
+	case c.Instead.Tool != n.Signature.Tool:
+		return false
+	case c.Do.Tool == c.Instead.Tool:
+		return !sameWriting(c.Do, c.Instead)
 	}
-	for k := range c.Do.Args {
-		if _, ok := c.Instead.Args[k]; ok {
-			return true
+	for k := range c.Instead.Args {
+		if _, ok := c.Do.Args[k]; !ok {
+			return false
 		}
 	}
-	return false
+	return len(c.Instead.Args) > 0
 }
 
 func mostCommon(counts map[string]int) string {
@@ -613,8 +767,13 @@ func MergeNotes(existing, incoming MistakeNote, opt MistakeOptions) MistakeNote 
 	out.FailedForms = unionCapped(existing.FailedForms, incoming.FailedForms, maxFailedForms)
 	out.RepeatedCall = existing.RepeatedCall || incoming.RepeatedCall
 	out.NewCall = existing.NewCall || incoming.NewCall
+	if len(incoming.Corrections) > 0 {
+		// A merge that teaches nothing leaves the note as it was.
+		out.Clock = existing.Clock + 1
+	}
 	out.Corrections = slices.Clone(existing.Corrections)
 	for _, c := range incoming.Corrections {
+		c.Last = out.Clock
 		out.addCorrection(c)
 	}
 	out.sortCorrections(opt.MaxCorrections)

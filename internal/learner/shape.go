@@ -120,7 +120,8 @@ func sameCall(a, b Action) bool { return a.Tool == b.Tool && Form(a) == Form(b) 
 
 // ArgRule is what a mistake note knows about how one argument must be
 // written: the shapes it had when the call failed, and the shapes the
-// note's corrections write it in instead, none of which ever failed.
+// note's corrections write it in instead, none of which ever failed (none
+// yet: only the failing shapes are known).
 type ArgRule struct {
 	Fail []string
 	Fix  []string
@@ -128,9 +129,10 @@ type ArgRule struct {
 
 // ArgRules returns the note's format rules: for each argument its
 // same-tool corrections rewrite in another shape, the failing and the
-// correcting shapes, when no correcting shape is one that failed. A note
-// about something else than a format (a missing step, a quota, a gone
-// tool) has none.
+// correcting shapes, when no correcting shape is one that failed; and for
+// the argument the error message names, when no correction rewrote it yet,
+// the failing shapes alone (Fix empty). A note about something else than a
+// format (a missing step, a quota, a gone tool) has none.
 func (n MistakeNote) ArgRules() map[string]ArgRule {
 	if len(n.Shapes) == 0 {
 		return nil
@@ -159,7 +161,44 @@ func (n MistakeNote) ArgRules() map[string]ArgRule {
 		slices.Sort(fs)
 		out[k] = ArgRule{Fail: slices.Clone(fail), Fix: fs}
 	}
+	// The argument the error message is about, when no correction has
+	// rewritten it yet: the shapes it failed in are known, the fix not.
+	if k := n.subjectArg(); k != "" && len(n.Shapes[k]) > 0 && len(fix[k]) == 0 {
+		if out == nil {
+			out = map[string]ArgRule{}
+		}
+		out[k] = ArgRule{Fail: slices.Clone(n.Shapes[k])}
+	}
 	return out
+}
+
+// subjectArg returns the argument the note's error message names first
+// (`unit_price "111.75" rejected: ...` is about unit_price), "" when it
+// names none.
+func (n MistakeNote) subjectArg() string {
+	best, at := "", -1
+	t := n.Signature.Template
+	for k := range n.Shapes {
+		for i := 0; i+len(k) <= len(t); {
+			j := strings.Index(t[i:], k)
+			if j < 0 {
+				break
+			}
+			j += i
+			if (j == 0 || !wordByte(t[j-1])) && (j+len(k) == len(t) || !wordByte(t[j+len(k)])) {
+				if at < 0 || j < at || j == at && k < best {
+					best, at = k, j
+				}
+				break
+			}
+			i = j + 1
+		}
+	}
+	return best
+}
+
+func wordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
 // Bounds on what a note keeps about its failing calls.

@@ -2,6 +2,7 @@ package learner
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -258,5 +259,164 @@ func TestRepeats(t *testing.T) {
 		ok("get_job_status", job("JOB-64532").Args), fail("get_job_status", job("64532").Args, "429: get_job_status allows 1 call per job per 60s (job JOB-64532)"))
 	if n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]; !n.RepeatOnly() {
 		t.Errorf("repeated %v new %v", n.RepeatedCall, n.NewCall)
+	}
+}
+
+// A precondition: the very same call worked once another tool's step about
+// the same things had been taken. That step is the fix, not the call.
+func TestDistillMistakesMissingStep(t *testing.T) {
+	t.Parallel()
+	promote := map[string]any{"build_id": "BLD-3045", "region": "eu-west-3", "service": "ledger"}
+	run := traj("p", "Roll out ledger BLD-3045", admem.OutcomeSuccess,
+		ok("check_health", map[string]any{"service": "ledger", "region": "us-east-1"}),
+		fail("promote_release", promote, "FailedPrecondition: promotion of build BLD-3045 blocked: no health check for eu-west-3"),
+		ok("get_metrics", map[string]any{"window": "15m"}),
+		ok("check_health", map[string]any{"service": "ledger", "region": "eu-west-3"}),
+		ok("promote_release", map[string]any{"build_id": "BLD-3045", "region": "eu-west-3", "service": "ledger"}))
+	n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]
+	if len(n.Corrections) == 0 || n.Corrections[0].Kind != CorrectionMissing {
+		t.Fatalf("corrections %+v", n.Corrections)
+	}
+	if c := n.Corrections[0]; c.Do.Tool != "check_health" || c.Do.Args["region"] != "eu-west-3" {
+		t.Fatalf("missing step %+v", c.Do)
+	}
+	need, found := n.MissingStep()
+	if !found || need.Tool != "check_health" || !slices.Equal(need.Keys, []string{"region", "service"}) {
+		t.Fatalf("need %+v %v", need, found)
+	}
+	west := Action{Tool: "promote_release", Args: map[string]any{"build_id": "BLD-9", "region": "eu-west-3", "service": "ledger"}}
+	for _, c := range []struct {
+		done []Action
+		want bool
+	}{
+		{nil, false},
+		{[]Action{{Tool: "check_health", Args: map[string]any{"service": "ledger", "region": "us-east-1"}}}, false},
+		{[]Action{{Tool: "check_health", Args: map[string]any{"service": "Ledger", "region": "eu-west-3"}}}, true},
+		{[]Action{{Tool: "get_metrics", Args: map[string]any{"service": "ledger", "region": "eu-west-3"}}}, false},
+	} {
+		if got := need.Met(west, c.done); got != c.want {
+			t.Errorf("Met after %+v = %v", c.done, got)
+		}
+	}
+	// The call worked written another way (the same digits): a format
+	// fix, whatever happened in between.
+	price := func(p string) map[string]any {
+		return map[string]any{"invoice_id": "INV-1", "sku": "SKU-7", "unit_price": p}
+	}
+	cents := traj("c", "Invoice INV-1", admem.OutcomeSuccess,
+		fail("add_line_item", price("111.75"), "InvalidArgument: unit_price \"111.75\" rejected: Billing API v2 takes integer cents"),
+		ok("get_price", map[string]any{"sku": "SKU-7"}),
+		ok("add_line_item", price("11175")))
+	n = DistillMistakes([]admem.Trajectory{cents}, MistakeOptions{})[0]
+	if len(n.Corrections) != 1 || n.Corrections[0].Kind != CorrectionRecovered || n.Corrections[0].Do.Args["unit_price"] != "11175" {
+		t.Fatalf("format fix taken for a missing step: %+v", n.Corrections)
+	}
+	// The same call worked again with nothing new in between: a retry, not
+	// a missing step, and no fix worth ranking above others.
+	retry := traj("r", "Roll out ledger BLD-3045", admem.OutcomeSuccess,
+		ok("check_health", map[string]any{"service": "ledger", "region": "eu-west-3"}),
+		fail("promote_release", promote, "Unavailable: try again"),
+		ok("check_health", map[string]any{"service": "ledger", "region": "eu-west-3"}),
+		ok("promote_release", promote))
+	n = DistillMistakes([]admem.Trajectory{retry}, MistakeOptions{})[0]
+	if len(n.Corrections) != 1 || n.Corrections[0].Kind != CorrectionRecovered || n.inPlace(n.Corrections[0]) {
+		t.Fatalf("retry corrections %+v", n.Corrections)
+	}
+	if _, ok := n.MissingStep(); ok {
+		t.Fatal("a retry needs no step")
+	}
+}
+
+// The agent's own recovery outranks fixes read off other runs, however
+// often those were taught: ten failures aligned with the same similar run
+// must not crowd out the replacement seen to work once.
+func TestRecoveryOutranksAlignedGuesses(t *testing.T) {
+	t.Parallel()
+	legacy := Action{Tool: "add_user_to_group", Args: map[string]any{"user_id": "UID-1", "group_id": "GRP-3"}}
+	n := MistakeNote{Signature: DistillMistakes([]admem.Trajectory{traj("x", "t", admem.OutcomeFailure,
+		fail(legacy.Tool, legacy.Args, "Gone: add_user_to_group is not available"))}, MistakeOptions{})[0].Signature}
+	n.addCorrection(Correction{Kind: CorrectionAligned, Instead: legacy, Do: Action{Tool: "audit_group", Args: map[string]any{"group_id": "GRP-9"}}, Text: "a", Support: 10})
+	n.addCorrection(Correction{Kind: CorrectionAligned, Instead: legacy, Do: Action{Tool: "send_welcome", Args: map[string]any{"user_id": "UID-2", "email": "x@y.example"}}, Text: "b", Support: 5})
+	n.addCorrection(Correction{Kind: CorrectionAligned, Instead: Action{Tool: "create_user", Args: map[string]any{"user_id": "UID-1"}}, Do: Action{Tool: "create_user", Args: map[string]any{"user_id": "uid-1"}}, Text: "c", Support: 5})
+	n.addCorrection(Correction{Kind: CorrectionRecovered, Instead: legacy, Do: Action{Tool: "add_to_group", Args: map[string]any{"user_id": "UID-1", "group_id": "GRP-3"}}, Text: "d", Support: 1})
+	n.sortCorrections(3)
+	if n.Corrections[0].Do.Tool != "add_to_group" || !n.Replaced() {
+		t.Fatalf("corrections %+v", n.Corrections)
+	}
+}
+
+// After a drift the fix that used to work stops being taught and a new
+// recovery writes the argument another way: the new one comes first at
+// once, however much support the old one gathered.
+func TestNewerRecoverySupersedesDriftedFix(t *testing.T) {
+	t.Parallel()
+	gone := "Gone: trigger_job has been removed"
+	run := func(id, since, fixed string) admem.Trajectory {
+		return traj(id, "Load partitions from SRC-1 since "+since, admem.OutcomeSuccess,
+			fail("trigger_job", map[string]any{"source_id": "SRC-1", "since": since}, gone),
+			ok("run_extract", map[string]any{"source_id": "SRC-1", "since": fixed}))
+	}
+	opt := MistakeOptions{}
+	note := DistillMistakes([]admem.Trajectory{run("a0", "2025-04-01T00:00:00Z", "2025-04-01T00:00:00Z")}, opt)[0]
+	for i := range 12 {
+		in := DistillMistakes([]admem.Trajectory{run("a"+itoa(i+1), "2025-04-01T00:00:00Z", "2025-04-01T00:00:00Z")}, opt)[0]
+		note = MergeNotes(note, in, opt)
+	}
+	if got := note.Corrections[0].Do.Args["since"]; got != "2025-04-01T00:00:00Z" || note.Corrections[0].Support != 13 {
+		t.Fatalf("before the drift: %+v", note.Corrections[0])
+	}
+	note = MergeNotes(note, DistillMistakes([]admem.Trajectory{run("b1", "2025-04-01T00:00:00Z", "1743465600")}, opt)[0], opt)
+	if got := note.Corrections[0].Do.Args["since"]; got != "1743465600" {
+		t.Fatalf("after the drift: %+v", note.Corrections)
+	}
+	if len(note.Corrections) != 1 {
+		t.Fatalf("the old fix stays: %+v", note.Corrections)
+	}
+	// A merge that teaches nothing leaves the note (and its clock) alone.
+	if again := MergeNotes(note, MistakeNote{ID: note.ID, Signature: note.Signature}, opt); again.Clock != note.Clock {
+		t.Fatalf("clock moved: %d -> %d", note.Clock, again.Clock)
+	}
+}
+
+// The argument an error message names first gets a rule from its failing
+// shapes alone until a correction shows the fix.
+func TestArgRulesFromTheMessage(t *testing.T) {
+	t.Parallel()
+	price := func(p, sku string) map[string]any {
+		return map[string]any{"invoice_id": "INV-1", "sku": sku, "unit_price": p}
+	}
+	msg := func(p, sku string) string {
+		return "InvalidArgument: unit_price \"" + p + "\" rejected: Billing API v2 expects integer minor units (sku " + sku + ")"
+	}
+	run := traj("d", "Invoice INV-1", admem.OutcomeFailure,
+		fail("add_line_item", price("111.75", "SKU-7"), msg("111.75", "SKU-7")),
+		fail("add_line_item", price("$12.50", "7"), msg("$12.50", "SKU-7")))
+	n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]
+	if got := n.subjectArg(); got != "unit_price" {
+		t.Fatalf("subject %q of %q", got, n.Signature.Template)
+	}
+	rules := n.ArgRules()
+	if r, ok := rules["unit_price"]; !ok || len(r.Fix) != 0 || !slices.Equal(r.Fail, []string{"$9.9", "9.9"}) {
+		t.Fatalf("rules %+v", rules)
+	}
+	if _, ok := rules["sku"]; ok {
+		t.Fatalf("sku ruled: %+v", rules)
+	}
+	// Once a correction rewrites it, the rule has its fix.
+	n.addCorrection(newCorrection(CorrectionRecovered, ActionOf(run.Steps[0]), Action{Tool: "add_line_item", Args: price("11175", "SKU-7")}, "d"))
+	if r := n.ArgRules()["unit_price"]; !slices.Equal(r.Fix, []string{"9"}) {
+		t.Fatalf("rule with fix %+v", r)
+	}
+	for tmpl, want := range map[string]string{
+		"partition spec <STR> invalid for job <ID>: expected dt=YYYY-MM-DD":      "",
+		"since <STR> rejected: connector v5 expects epoch seconds (source <ID>)": "since",
+		"email address for user <ID> must be lowercase (directory <ID>)":         "email",
+		"refund of <NUM> exceeds agent limit <NUM> for order <ID>":               "",
+	} {
+		m := MistakeNote{Signature: n.Signature, Shapes: map[string][]string{"since": {"x"}, "email": {"x"}, "job_id": {"x"}, "order_id": {"x"}, "source_id": {"x"}}}
+		m.Signature.Template = tmpl
+		if got := m.subjectArg(); got != want {
+			t.Errorf("subject of %q = %q, want %q", tmpl, got, want)
+		}
 	}
 }

@@ -47,6 +47,10 @@ type AgentConfig struct {
 	MaxConsecutiveErrors int
 	// RecentSteps is how many recent steps the guard sees.
 	RecentSteps int
+	// Rethink: when the guard flags every candidate and gives no advice
+	// the agent can take, it drafts fresh candidates once before taking
+	// the least risky.
+	Rethink bool
 }
 
 // DefaultAgentConfig is the benchmark's agent.
@@ -56,6 +60,7 @@ func DefaultAgentConfig() AgentConfig {
 		Noise:    NoiseRates{Format: 0.2, Context: 0.4, Skip: 0.5, Swap: 0.2, Legacy: 0.4, Repeat: 0.15, Slip: 0.06},
 		RetryFix: 0.2, RetrySame: 0.3, InContext: 0.3, Heed: 0.9,
 		BudgetSlack: 0.15, BudgetMin: 10, MaxConsecutiveErrors: 8, RecentSteps: 6,
+		Rethink: true,
 	}
 }
 
@@ -75,6 +80,7 @@ type GuardStats struct {
 	Suggested int // the agent took a suggestion
 	Switched  int // the agent took another candidate
 	Avoided   int // candidates dropped because a recalled note matched
+	Rethought int // every candidate flagged: the agent drafted fresh ones
 }
 
 // FailedStep is one step that errored.
@@ -251,16 +257,15 @@ func advice(v Verdict) string {
 
 // choose asks the guard about the candidates and picks the first allowed
 // one, or the suggestion of the first one that is warned or blocked with a
-// suggestion, or else the least risky.
+// suggestion. When the guard flags them all and gives no advice the agent
+// can take, the agent thinks again once (Rethink): it drafts fresh
+// candidates for the step, as a language-model agent told that its options
+// are known mistakes does, and asks about those. Failing that it takes the
+// least risky of all.
 func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Action, error) {
-	lo := max(0, len(r.steps)-r.a.cfg.RecentSteps)
-	gs.Calls++
 	r.pick, r.decision, r.verdict, r.flagged = PickNoGuard, "", Verdict{}, 0
-	verdicts, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], cands)
-	if err != nil || len(verdicts) != len(cands) {
-		if err == nil {
-			err = fmt.Errorf("sim: guard returned %d verdicts for %d candidates", len(verdicts), len(cands))
-		}
+	verdicts, err := r.ask(ctx, cands, gs)
+	if err != nil {
 		return cands[0], err
 	}
 	switch verdicts[0].Decision {
@@ -269,23 +274,89 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 	case Block:
 		gs.Blocked++
 	}
+	// An agent whose memory's advice failed twice in a row takes no more
+	// suggestions until something works, but a warning still makes it
+	// prefer a candidate the guard allows.
+	distrust := r.distrust()
+	if a, ok := r.pickFrom(cands, verdicts, 0, distrust, gs); ok {
+		return a, nil
+	}
+	if r.a.cfg.Rethink {
+		if more := r.rethink(cands); len(more) > 0 {
+			if mv, err := r.ask(ctx, more, gs); err == nil {
+				gs.Rethought++
+				if a, ok := r.pickFrom(more, mv, len(cands), distrust, gs); ok {
+					return a, nil
+				}
+				cands, verdicts = append(cands, more...), append(verdicts, mv...)
+			}
+		}
+	}
+	best := 0
+	for i, v := range verdicts {
+		if v.Risk < verdicts[best].Risk {
+			best = i
+		}
+	}
+	if best > 0 {
+		gs.Switched++
+	}
+	r.pick, r.decision, r.verdict = PickLeastRisky, verdicts[best].Decision, verdicts[best]
+	if distrust {
+		r.pick = PickDistrust
+	}
+	return cands[best], nil
+}
+
+// ask sends candidates to the guard with the recent steps and counts the
+// ones it flags.
+func (r *run) ask(ctx context.Context, cands []Action, gs *GuardStats) ([]Verdict, error) {
+	lo := max(0, len(r.steps)-r.a.cfg.RecentSteps)
+	gs.Calls++
+	verdicts, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], cands)
+	if err != nil || len(verdicts) != len(cands) {
+		if err == nil {
+			err = fmt.Errorf("sim: guard returned %d verdicts for %d candidates", len(verdicts), len(cands))
+		}
+		return nil, err
+	}
 	for _, v := range verdicts {
 		if v.Decision == Warn || v.Decision == Block {
 			r.flagged++
 		}
 	}
-	// An agent whose memory's advice failed twice in a row takes no more
-	// suggestions until something works, but a warning still makes it
-	// prefer a candidate the guard allows.
-	distrust := r.distrust()
+	return verdicts, nil
+}
+
+// rethink drafts up to K fresh candidates for the step the agent is on,
+// none of them one it has already considered.
+func (r *run) rethink(seen []Action) []Action {
+	working, ref := r.next()
+	var out []Action
+	for try := 0; len(out) < r.a.cfg.Candidates && try < 3*r.a.cfg.Candidates; try++ {
+		i := working
+		if try%2 == 0 {
+			i = ref
+		}
+		if a := r.render(i, false, true); !slices.ContainsFunc(seen, a.Equal) {
+			out = appendNew(out, a)
+		}
+	}
+	return out
+}
+
+// pickFrom picks, among candidates the guard judged, the first allowed one,
+// or the first usable suggestion for a flagged one; off is the candidates'
+// position among all the agent considered at this step.
+func (r *run) pickFrom(cands []Action, verdicts []Verdict, off int, distrust bool, gs *GuardStats) (Action, bool) {
 	for i, v := range verdicts {
 		if v.Decision == Allow || v.Decision == "" {
 			r.pick, r.decision, r.verdict = PickAllowed, v.Decision, v
-			if i > 0 {
+			if off+i > 0 {
 				gs.Switched++
 				r.pick = PickSwitched
 			}
-			return cands[i], nil
+			return cands[i], true
 		}
 		if v.Suggestion == nil || distrust {
 			continue
@@ -315,20 +386,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 		gs.Suggested++
 		r.fromMemory[s.String()] = true
 		r.pick, r.decision, r.verdict = PickSuggested, "", v
-		return s, nil
+		return s, true
 	}
-	best := 0
-	for i, v := range verdicts {
-		if v.Risk < verdicts[best].Risk {
-			best = i
-		}
-	}
-	if best > 0 {
-		gs.Switched++
-	}
-	r.pick, r.decision, r.verdict = PickLeastRisky, verdicts[best].Decision, verdicts[best]
-	if distrust {
-		r.pick = PickDistrust
-	}
-	return cands[best], nil
+	return Action{}, false
 }

@@ -188,3 +188,62 @@ func TestAgentFollowsRecalledProcedure(t *testing.T) {
 		}
 	}
 }
+
+// blockTool blocks every call of one tool, with no advice, and allows the
+// rest; it counts the guard calls.
+type blockTool struct {
+	NoMemory
+	tool  string
+	calls *int
+}
+
+func (m blockTool) Guard(_ context.Context, _ string, _ []admem.Step, c []Action) ([]Verdict, error) {
+	*m.calls++
+	out := make([]Verdict, len(c))
+	for i, a := range c {
+		out[i] = Verdict{Decision: Allow}
+		if a.Tool == m.tool {
+			out[i] = Verdict{Decision: Block, Risk: 0.9}
+		}
+	}
+	return out, nil
+}
+
+// An agent whose candidates are all blocked without advice drafts fresh
+// ones before taking a blocked call: with Rethink it calls the blocked
+// legacy tool far less often than without.
+func TestAgentRethinksWhenEveryCandidateIsBlocked(t *testing.T) {
+	w := testWorld()
+	legacyCalls := func(rethink bool) (calls, guards, rethought int) {
+		cfg := DefaultAgentConfig()
+		cfg.Noise = NoiseRates{Legacy: 0.8}
+		cfg.Rethink = rethink
+		for seed := range uint64(20) {
+			spec := EpisodeSpec{Index: int(seed), Family: "accounts", Seed: 100 + seed}
+			task, err := w.NewTask(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep, err := NewAgent(w, blockTool{tool: "add_user_to_group", calls: &guards}, cfg).Run(context.Background(), task, agentRNG(spec), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range ep.Trajectory.Steps {
+				if s.Action == "add_user_to_group" {
+					calls++
+				}
+			}
+			rethought += ep.Guard.Rethought
+		}
+		return calls, guards, rethought
+	}
+	without, g0, r0 := legacyCalls(false)
+	with, g1, r1 := legacyCalls(true)
+	t.Logf("blocked legacy calls %d / %d, rethought %d / %d times, guard calls %d / %d", without, with, r0, r1, g0, g1)
+	if r0 != 0 || r1 == 0 {
+		t.Fatalf("rethought %d / %d times", r0, r1)
+	}
+	if with*2 > without {
+		t.Fatalf("blocked legacy calls: %d with rethinking, %d without", with, without)
+	}
+}
