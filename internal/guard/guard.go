@@ -11,6 +11,7 @@ package guard
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -133,8 +134,10 @@ type Note struct {
 	RepeatedCall bool
 	RepeatOnly   bool
 	// Replaced: the note's correction is another tool taking the same
-	// arguments, so any call of this tool makes the mistake.
+	// arguments, so any call of this tool makes the mistake; Gone: any
+	// call makes it, replaced or not (learner.MistakeNote.ToolGone).
 	Replaced bool
+	Gone     bool
 	// Args are the note's format rules by argument: the shapes that
 	// failed and the shapes its corrections use (learner.ArgRules).
 	Args map[string]learner.ArgRule
@@ -205,6 +208,21 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	if s.notes != nil {
 		if notes, err = s.notes.MistakeNotes(ctx, p.TenantID, tools); err != nil {
 			return Response{}, err
+		}
+		// The notes of the tools the candidates' tools were replaced by:
+		// one of them may say the replacement is gone in turn.
+		var more []string
+		for _, n := range notes {
+			if n.Replaced && n.Fix.Tool != "" && !slices.Contains(tools, n.Fix.Tool) && !slices.Contains(more, n.Fix.Tool) {
+				more = append(more, n.Fix.Tool)
+			}
+		}
+		if len(more) > 0 {
+			extra, err := s.notes.MistakeNotes(ctx, p.TenantID, more)
+			if err != nil {
+				return Response{}, err
+			}
+			notes = append(notes, extra...)
 		}
 	}
 	th := Thresholds{Warn: gs.Warn, Block: gs.Block}
@@ -283,10 +301,12 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 
 // recheck judges a suggested call against the notes of its tool: advice
 // learnt before a rule of the suggested tool changed (another tool's
-// replacement, written as a run before the change wrote it) is a known
-// mistake itself. Then the correction of the note that flags it, when it
-// calls the same tool, is suggested instead; otherwise the suggestion
-// stands. One hop: the replacement is not rechecked.
+// replacement, written as a run before the change wrote it), or a fix of one
+// argument that writes another the way a second note says fails, is a known
+// mistake itself. Then the arguments the flagging note's format rules say
+// are wrong are rewritten as its correction writes them (a note without
+// such rules gives its whole correction instead, when it calls the same
+// tool), up to maxRecheck times; otherwise the suggestion stands.
 func (s *Service) recheck(ctx context.Context, tenantID string, notes []Note, th Thresholds, sg *Suggestion) (*Suggestion, error) {
 	tool := sg.do.Tool
 	var mine []Note
@@ -306,13 +326,48 @@ func (s *Service) recheck(ctx context.Context, tenantID string, notes []Note, th
 	if len(mine) == 0 {
 		return sg, nil
 	}
-	w := judge(Candidate{Tool: tool, Args: sg.do.Args}, nil, nil, nil, mine, th, seen{})
-	if w.Decision == Allow || w.Suggestion == nil || w.Suggestion.do.Tool != tool || w.Suggestion.Action == sg.Action {
+	do, text := sg.do, sg.Text
+	for range maxRecheck {
+		w := judge(Candidate{Tool: tool, Args: do.Args}, nil, nil, nil, mine, th, seen{})
+		if w.Decision == Allow || w.Suggestion == nil || w.Suggestion.do.Tool != tool || w.Suggestion.Action == do.Text() {
+			break
+		}
+		next, ok := patch(do, w.Suggestion, mine)
+		if !ok {
+			next, text = w.Suggestion.do, w.Suggestion.Text
+		} else {
+			text += "; " + w.Suggestion.Text
+		}
+		do = next
+	}
+	if do.Text() == sg.do.Text() {
 		return sg, nil
 	}
-	out := *w.Suggestion
-	out.ClusterID = sg.ClusterID
-	return &out, nil
+	return &Suggestion{Action: do.Text(), Text: text, Source: sg.Source, ClusterID: sg.ClusterID, do: do}, nil
+}
+
+// maxRecheck bounds how many notes may amend one suggestion.
+const maxRecheck = 3
+
+// patch rewrites the arguments of do that the format rules of the note
+// whose correction is fix say are written wrong, as fix writes them. It
+// reports false when that note has no rule do breaks.
+func patch(do learner.Action, fix *Suggestion, notes []Note) (learner.Action, bool) {
+	k := slices.IndexFunc(notes, func(n Note) bool { return n.Do == fix.Action && len(n.Args) > 0 })
+	if k < 0 {
+		return do, false
+	}
+	out := learner.Action{Tool: do.Tool, Args: maps.Clone(do.Args)}
+	patched := false
+	for arg, r := range notes[k].Args {
+		sh := learner.Shape(do.Args[arg])
+		v, ok := fix.do.Args[arg]
+		if ok && (slices.Contains(r.Fail, sh) || len(r.Fix) > 0 && !slices.Contains(r.Fix, sh)) {
+			out.Args[arg] = v
+			patched = true
+		}
+	}
+	return out, patched
 }
 
 // inSpace drops the context centroids of clusters made in another vector
@@ -466,6 +521,10 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		v.Decision = Allow
 	}
 	if v.Decision != Allow {
+		if n := gone(c.Tool, notes, pre); n != nil {
+			v.Suggestion = &Suggestion{Action: n.Do, Text: n.Correction, Source: "mistake_note", do: n.Fix}
+			return v
+		}
 		if best != nil {
 			v.Suggestion = &Suggestion{Action: best.Note.Do, Text: best.Note.Correction, Source: "mistake_note", ClusterID: best.ID}
 			if n := fixOf[best.ID]; n != nil {
@@ -476,6 +535,23 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		}
 	}
 	return v
+}
+
+// gone returns the note saying tool was replaced by another (Replaced)
+// when it is the tenant's newest note of the tool: no fix of the tool's own
+// calls, learnt before it was removed (another format of its arguments),
+// helps then; its replacement does.
+func gone(tool string, notes []Note, pre map[string]precondition) *Note {
+	var newest *Note
+	for k := range notes {
+		if n := &notes[k]; n.Tool == tool && (newest == nil || n.Created.After(newest.Created)) {
+			newest = n
+		}
+	}
+	if newest == nil || !newest.Replaced || newest.Fix.Tool == "" || newest.Fix.Tool == tool || pre[newest.SignatureID] == preNone {
+		return nil
+	}
+	return newest
 }
 
 // newest returns the cited cluster whose correction to suggest: best, the
@@ -583,7 +659,7 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 	out := map[string]precondition{}
 	for _, n := range mine {
 		switch {
-		case stale(n, mine):
+		case stale(n, mine), replacedByGone(n, notes):
 			out[n.SignatureID] = preNone
 		case n.RepeatOnly && !sn.repeats:
 			out[n.SignatureID] = preNone
@@ -596,7 +672,7 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 			}
 		case len(n.Args) > 0:
 			out[n.SignatureID] = shapeMatch(c, n.Args)
-		case n.Replaced:
+		case n.Gone || n.Replaced:
 			out[n.SignatureID] = preShape
 		}
 	}
@@ -624,6 +700,21 @@ func shapeMatch(c Candidate, rules map[string]learner.ArgRule) precondition {
 		return preNone
 	}
 	return preShape
+}
+
+// replacedByGone reports whether n says its tool was replaced by one that a
+// newer note says is gone itself: the rule changed (a migration that
+// retired the old tool in favour of the one n warned about).
+func replacedByGone(n *Note, notes []Note) bool {
+	if !n.Replaced || n.Fix.Tool == "" {
+		return false
+	}
+	for k := range notes {
+		if o := &notes[k]; o.Tool == n.Fix.Tool && o.Gone && o.Created.After(n.Created) {
+			return true
+		}
+	}
+	return false
 }
 
 // stale reports whether a newer note of the same tool failed with a shape

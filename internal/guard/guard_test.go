@@ -330,9 +330,12 @@ func TestRecheckSuggestion(t *testing.T) {
 	if v.Suggestion == nil || v.Suggestion.Action != stale.Text() {
 		t.Fatalf("suggestion %+v", v.Suggestion)
 	}
+	// The flagged argument is rewritten as the flagging note writes it;
+	// the rest of the suggestion stands.
+	patched := learner.Action{Tool: "run_extract", Args: map[string]any{"since": "1751328000", "source_id": "SRC-3576"}}
 	sg, err := svc.recheck(context.Background(), "t", []Note{gone, since}, def, v.Suggestion)
-	if err != nil || sg.Action != epoch.Text() {
-		t.Fatalf("rechecked suggestion %+v, %v; want %s", sg, err, epoch.Text())
+	if err != nil || sg.Action != patched.Text() {
+		t.Fatalf("rechecked suggestion %+v, %v; want %s", sg, err, patched.Text())
 	}
 	// Advice its tool's notes do not flag stands.
 	fine := *v.Suggestion
@@ -427,5 +430,77 @@ func TestShapeMatchWithoutFix(t *testing.T) {
 		if got := shapeMatch(Candidate{Tool: "add_line_item", Args: map[string]any{"unit_price": v}}, rules); got != want {
 			t.Errorf("%s: %v, want %v", v, got, want)
 		}
+	}
+}
+
+// Once the newest note of a tool says it was replaced, a fix of the tool's
+// own arguments learnt before is no advice: the replacement is.
+func TestGoneToolSuggestsItsReplacement(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	format := Note{ID: "f", SignatureID: "fmt", Tool: "print_label", Doing: "print_label(order_id=<NUM>)", Count: 8,
+		Correction: "instead of print_label(order_id=31269), do print_label(order_id=ORD-31269)", Do: "print_label(order_id=ORD-31269)",
+		Fix: learner.Action{Tool: "print_label", Args: map[string]any{"order_id": "ORD-31269"}}, Created: t0}
+	label := learner.Action{Tool: "generate_label", Args: map[string]any{"order_id": "ORD-34682"}}
+	gone := Note{ID: "g", SignatureID: "gone", Tool: "print_label", Doing: "print_label(order_id=<ID>)", Count: 2, Replaced: true,
+		Correction: "instead of print_label(…), do " + label.Text(), Do: label.Text(), Fix: label, Created: t0.Add(time.Hour)}
+	c := Candidate{Tool: "print_label", Args: map[string]any{"order_id": "34682"}}
+	v := judge(c, nil, nil, nil, []Note{format, gone}, def, seen{})
+	if v.Decision == Allow || v.Suggestion == nil || v.Suggestion.Action != label.Text() {
+		t.Fatalf("%s, suggestion %+v", v.Decision, v.Suggestion)
+	}
+	// The other way round (the format note is newer) the format fix stands.
+	gone.Created, format.Created = t0, t0.Add(time.Hour)
+	if v := judge(c, nil, nil, nil, []Note{format, gone}, def, seen{}); v.Suggestion == nil || v.Suggestion.Action == label.Text() {
+		t.Fatalf("older replacement: suggestion %+v", v.Suggestion)
+	}
+}
+
+// A tool that fails whatever its arguments (Gone) is matched on any call;
+// a note saying a tool was replaced by one that a newer note says is gone
+// has had its day (a migration the other way).
+func TestJudgeGoneTools(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := Candidate{Tool: "add_user_to_group", Args: map[string]any{"group_id": "430", "user_id": "36933"}}
+	n := Note{ID: "n", SignatureID: "g", Tool: "add_user_to_group", Doing: "add_user_to_group(group_id=GRP-<NUM>, user_id=uid-<NUM>)", Count: 3}
+	if v := judge(c, nil, nil, nil, []Note{n}, def, seen{}); v.Decision != Allow {
+		t.Fatalf("plain note: %s (risk %v)", v.Decision, v.Risk)
+	}
+	n.Gone = true
+	if v := judge(c, nil, nil, nil, []Note{n}, def, seen{}); v.Decision == Allow {
+		t.Fatalf("gone tool allowed (risk %v)", v.Risk)
+	}
+	label := Candidate{Tool: "generate_label", Args: map[string]any{"order_id": "ORD-1"}}
+	unknown := Note{ID: "u", SignatureID: "u", Tool: "generate_label", Doing: "generate_label(order_id=<ID>)", Count: 9, Replaced: true, Gone: true,
+		Correction: "instead of generate_label(…), do print_label(order_id=ORD-2)", Do: "print_label(order_id=ORD-2)",
+		Fix: learner.Action{Tool: "print_label", Args: map[string]any{"order_id": "ORD-2"}}, Created: t0}
+	if v := judge(label, nil, nil, nil, []Note{unknown}, def, seen{}); v.Decision == Allow {
+		t.Fatalf("before the migration: %s", v.Decision)
+	}
+	retired := Note{ID: "r", SignatureID: "r", Tool: "print_label", Doing: "print_label(order_id=<ID>)", Count: 2, Gone: true, Created: t0.Add(time.Hour)}
+	if v := judge(label, nil, nil, nil, []Note{unknown, retired}, def, seen{}); v.Decision != Allow {
+		t.Fatalf("after the migration: %s (risk %v)", v.Decision, v.Risk)
+	}
+}
+
+// Two notes of one tool, each about one argument: a suggestion fixing one
+// and writing the other as the second note says fails gets both fixed.
+func TestRecheckComposesFixes(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	refund := func(amount, reason string) learner.Action {
+		return learner.Action{Tool: "issue_refund", Args: map[string]any{"amount": amount, "order_id": "ORD-1", "reason": reason}}
+	}
+	amountFix, reasonFix := refund("1031.07", "late_delivery"), refund("491.17", "R01")
+	amount := Note{ID: "a", SignatureID: "a", Tool: "issue_refund", Doing: "issue_refund(amount=<NUM>, order_id=<ID>, reason=late_delivery)", Count: 6,
+		Correction: "write amount as a decimal", Do: amountFix.Text(), Fix: amountFix,
+		Args: map[string]learner.ArgRule{"amount": {Fail: []string{"9", "$9.9"}, Fix: []string{"9.9"}}}}
+	reason := Note{ID: "r", SignatureID: "r", Tool: "issue_refund", Doing: "issue_refund(amount=<NUM>, order_id=<ID>, reason=<STR>)", Count: 4,
+		Correction: "write reason as a code", Do: reasonFix.Text(), Fix: reasonFix,
+		Args: map[string]learner.ArgRule{"reason": {Fail: []string{"a_a"}, Fix: []string{"A9"}}}}
+	sg := &Suggestion{Action: amountFix.Text(), Text: amount.Correction, Source: "mistake_note", do: amountFix}
+	got, err := (&Service{}).recheck(context.Background(), "t", []Note{amount, reason}, def, sg)
+	if want := refund("1031.07", "R01"); err != nil || got.Action != want.Text() {
+		t.Fatalf("got %+v, %v; want %s", got, err, want.Text())
 	}
 }

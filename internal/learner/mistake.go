@@ -255,7 +255,9 @@ func bestGuide(t admem.Trajectory, actions []Action, successes []admem.Trajector
 func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 	failed := t.Steps[idx[k]]
 	fa := ActionOf(failed)
-	aboutTool := strings.Contains(signature.FromStep(failed).Template, failed.Action)
+	sig := signature.FromStep(failed)
+	aboutTool := strings.Contains(sig.Template, failed.Action)
+	subject := subjectOf(sig.Template, slices.Collect(maps.Keys(fa.Args)))
 	var replacement *admem.Step
 	for j, i := range idx[k+1:] {
 		s := t.Steps[i]
@@ -263,7 +265,7 @@ func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 			continue
 		}
 		if s.Action == failed.Action {
-			if sameWriting(fa, ActionOf(s)) {
+			if sameWriting(fa, ActionOf(s), subject) {
 				if m, ok := missingStep(t, idx, k, k+1+j); ok {
 					return newCorrection(CorrectionMissing, fa, m, t.ID), true
 				}
@@ -281,19 +283,25 @@ func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 }
 
 // sameWriting reports whether b is call a again written the same way: the
-// same values (see Repeats) in the same shapes. 111.75 and 11175 are the
-// same digits but not the same writing: a call that worked once rewritten
-// so was fixed by its format, not by a step in between.
-func sameWriting(a, b Action) bool {
+// same values (see Repeats), and the argument the error message names
+// (subject, "" for none) in the same shape. 111.75 and 11175 are the same
+// digits but not the same writing: when the error was about unit_price, a
+// call rewritten so was fixed by its format, not by a step in between. Ids
+// written another way elsewhere in the call (BLD-3045, bld-3045) are not
+// what the error was about.
+func sameWriting(a, b Action, subject string) bool {
 	if !Repeats(a, b) {
 		return false
 	}
-	for k, v := range a.Args {
-		if Shape(v) != Shape(b.Args[k]) {
-			return false
+	if subject == "" {
+		for k, v := range a.Args {
+			if Shape(v) != Shape(b.Args[k]) && !strings.EqualFold(fmt.Sprint(v), fmt.Sprint(b.Args[k])) {
+				return false
+			}
 		}
+		return true
 	}
-	return true
+	return Shape(a.Args[subject]) == Shape(b.Args[subject])
 }
 
 // missingStep looks between positions k (a failed call) and ok (the same
@@ -642,6 +650,20 @@ func (n MistakeNote) Replaced() bool {
 	return c.Kind != CorrectionBefore && c.Kind != CorrectionMissing && c.Do.Tool != c.Instead.Tool && n.inPlace(c)
 }
 
+// ToolGone reports whether the tool itself is the mistake, whatever its
+// arguments: it was replaced (Replaced), or the message names the tool and
+// it failed written in several forms, never as a repeat, with no fix of its
+// own calls known (removed, before anyone found what replaced it).
+func (n MistakeNote) ToolGone() bool {
+	if n.Replaced() {
+		return true
+	}
+	if !strings.Contains(n.Signature.Template, n.Signature.Tool) || n.RepeatedCall || len(n.FailedForms) < 2 {
+		return false
+	}
+	return !slices.ContainsFunc(n.Corrections, func(c Correction) bool { return c.Do.Tool == n.Signature.Tool })
+}
+
 // inPlace reports whether the correction's call can take the failed call's
 // place: a step to do before it, or, for a correction of the failed call
 // itself, another call of its tool (not the same call again: that says
@@ -655,7 +677,7 @@ func (n MistakeNote) inPlace(c Correction) bool {
 	case c.Instead.Tool != n.Signature.Tool:
 		return false
 	case c.Do.Tool == c.Instead.Tool:
-		return !sameWriting(c.Do, c.Instead)
+		return !sameWriting(c.Do, c.Instead, n.subjectArg())
 	}
 	for k := range c.Instead.Args {
 		if _, ok := c.Do.Args[k]; !ok {

@@ -176,10 +176,16 @@ func (n MistakeNote) ArgRules() map[string]ArgRule {
 // (`unit_price "111.75" rejected: ...` is about unit_price), "" when it
 // names none.
 func (n MistakeNote) subjectArg() string {
+	return subjectOf(n.Signature.Template, slices.Collect(maps.Keys(n.Shapes)))
+}
+
+// subjectOf returns the one of args that template names first, as a whole
+// word.
+func subjectOf(template string, args []string) string {
 	best, at := "", -1
-	t := n.Signature.Template
-	for k := range n.Shapes {
-		for i := 0; i+len(k) <= len(t); {
+	t := template
+	for _, k := range args {
+		for i := 0; k != "" && i+len(k) <= len(t); {
 			j := strings.Index(t[i:], k)
 			if j < 0 {
 				break

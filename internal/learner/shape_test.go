@@ -272,7 +272,7 @@ func TestDistillMistakesMissingStep(t *testing.T) {
 		fail("promote_release", promote, "FailedPrecondition: promotion of build BLD-3045 blocked: no health check for eu-west-3"),
 		ok("get_metrics", map[string]any{"window": "15m"}),
 		ok("check_health", map[string]any{"service": "ledger", "region": "eu-west-3"}),
-		ok("promote_release", map[string]any{"build_id": "BLD-3045", "region": "eu-west-3", "service": "ledger"}))
+		ok("promote_release", map[string]any{"build_id": "bld-3045", "region": "eu-west-3", "service": "ledger"}))
 	n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]
 	if len(n.Corrections) == 0 || n.Corrections[0].Kind != CorrectionMissing {
 		t.Fatalf("corrections %+v", n.Corrections)
@@ -418,5 +418,29 @@ func TestArgRulesFromTheMessage(t *testing.T) {
 		if got := m.subjectArg(); got != want {
 			t.Errorf("subject of %q = %q, want %q", tmpl, got, want)
 		}
+	}
+}
+
+// A tool whose calls fail in every form with a message naming it is gone,
+// before any replacement is known; a quota or a fixed format is not.
+func TestToolGone(t *testing.T) {
+	t.Parallel()
+	gone := func(uid string) admem.Step {
+		return fail("add_user_to_group", map[string]any{"group_id": "GRP-430", "user_id": uid},
+			"Gone: 404 Not Found: add_user_to_group is not available in Directory API v2 (user UID-1)")
+	}
+	n := DistillMistakes([]admem.Trajectory{traj("a", "t", admem.OutcomeFailure, gone("UID-1"), gone("1"))}, MistakeOptions{})[0]
+	if !n.ToolGone() {
+		t.Fatalf("two forms failed: %+v", n.FailedForms)
+	}
+	n = DistillMistakes([]admem.Trajectory{traj("a", "t", admem.OutcomeFailure, gone("UID-1"))}, MistakeOptions{})[0]
+	if n.ToolGone() {
+		t.Fatal("one form is not enough")
+	}
+	poll := func() admem.Step { return ok("get_job_status", map[string]any{"job_id": "JOB-1"}) }
+	quota := fail("get_job_status", map[string]any{"job_id": "1"}, "ResourceExhausted: 429: get_job_status allows 1 call per job per 60s")
+	n = DistillMistakes([]admem.Trajectory{traj("q", "t", admem.OutcomeFailure, poll(), quota)}, MistakeOptions{})[0]
+	if n.ToolGone() {
+		t.Fatal("a quota is not a gone tool")
 	}
 }

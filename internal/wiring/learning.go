@@ -126,7 +126,7 @@ func decodeNote(it store.LearnedItem) (guard.Note, bool) {
 	}
 	gn := guard.Note{ID: it.ID, SignatureID: n.Signature.ID(), Signature: n.Signature.String(), Tool: n.Signature.Tool,
 		Doing: n.DoingPattern, Text: it.Content, Count: max(n.Count, it.Count),
-		RepeatedCall: n.RepeatedCall, RepeatOnly: n.RepeatOnly(), Replaced: n.Replaced(), Args: n.ArgRules(), Created: it.CreatedAt}
+		RepeatedCall: n.RepeatedCall, RepeatOnly: n.RepeatOnly(), Replaced: n.Replaced(), Gone: n.ToolGone(), Args: n.ArgRules(), Created: it.CreatedAt}
 	gn.Need, _ = n.MissingStep()
 	if len(n.Corrections) > 0 {
 		gn.Correction = n.Corrections[0].Text
