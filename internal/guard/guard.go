@@ -435,7 +435,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		switch p := pre[cl.SignatureID]; {
 		case retried != "" && cl.SignatureID == retried, p == preFull:
 			m = 1
-		case p == preNone:
+		case p == preNone || p == preCleared:
 			continue
 		case p == preShape:
 			m = max(m, patternWeight+contextWeight*contextSim(ctxVec, cl))
@@ -479,7 +479,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		switch p := pre[n.SignatureID]; {
 		case retried != "" && n.SignatureID == retried, p == preFull:
 			m = 1
-		case p == preNone:
+		case p == preNone || p == preCleared:
 			continue
 		case p == preShape:
 			m = max(m, patternWeight+contextWeight*neutralCtxSim)
@@ -508,7 +508,12 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		v.Reasons = v.Reasons[:maxReasons]
 	}
 	v.Risk = v.NoteRisk
-	if v.AdapterRisk != nil && *v.AdapterRisk > v.Risk {
+	// A candidate that follows a note's fix (writes the arguments as its
+	// corrections do, or comes after the step it lacked) and that no note
+	// flags is cleared by what the tenant verified: the adapter, which
+	// generalises over the tool's calls, does not overrule that.
+	cleared := slices.ContainsFunc(slices.Collect(maps.Values(pre)), func(p precondition) bool { return p == preCleared })
+	if v.AdapterRisk != nil && *v.AdapterRisk > v.Risk && !(cleared && v.NoteRisk < th.Warn) {
 		v.Risk = *v.AdapterRisk
 	}
 	v.Risk, v.NoteRisk = round4(v.Risk), round4(v.NoteRisk)
@@ -548,7 +553,7 @@ func gone(tool string, notes []Note, pre map[string]precondition) *Note {
 			newest = n
 		}
 	}
-	if newest == nil || !newest.Replaced || newest.Fix.Tool == "" || newest.Fix.Tool == tool || pre[newest.SignatureID] == preNone {
+	if newest == nil || !newest.Replaced || newest.Fix.Tool == "" || newest.Fix.Tool == tool || pre[newest.SignatureID] == preNone || pre[newest.SignatureID] == preCleared {
 		return nil
 	}
 	return newest
@@ -624,7 +629,8 @@ const (
 	preUnknown precondition = iota // the note says nothing more: match as usual
 	preFull                        // the candidate meets the note's conditions exactly: full match
 	preShape                       // the action matches: a ruled argument in a shape no correction uses, or a replaced tool
-	preNone                        // it does not make this mistake (follows the fix, or is no repeat)
+	preNone                        // it does not make this mistake (the note is stale, or the candidate is no repeat)
+	preCleared                     // it does not make this mistake: it follows the note's fix (format rules, the missing step taken)
 )
 
 // preconditions reads, for each of the tenant's notes of the candidate's
@@ -639,7 +645,9 @@ const (
 //     shape that failed matches fully, the corrections' shapes not at all,
 //     since masking writes both as the same placeholder;
 //   - a note whose correction replaces the tool by another taking the same
-//     arguments matches any call of the tool on the action;
+//     arguments, or whose tool fails whatever its arguments (Gone), matches
+//     any call of the tool on the action; one whose replacement a newer
+//     note says is gone has had its day;
 //   - a note whose failures lacked a step (learner.Need) does not match a
 //     candidate the context shows that step taken for, and matches any
 //     other call of the tool on the action: the step is missing (or was
@@ -668,7 +676,7 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 		case n.Need.Tool != "":
 			out[n.SignatureID] = preShape
 			if n.Need.Met(learner.Action{Tool: c.Tool, Args: c.Args}, sn.done) {
-				out[n.SignatureID] = preNone
+				out[n.SignatureID] = preCleared
 			}
 		case len(n.Args) > 0:
 			out[n.SignatureID] = shapeMatch(c, n.Args)
@@ -697,7 +705,7 @@ func shapeMatch(c Candidate, rules map[string]learner.ArgRule) precondition {
 	case failed:
 		return preFull
 	case follows:
-		return preNone
+		return preCleared
 	}
 	return preShape
 }

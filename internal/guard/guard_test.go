@@ -426,7 +426,7 @@ func TestJudgeMissingStep(t *testing.T) {
 // A rule that knows only the failing shapes is followed by any other.
 func TestShapeMatchWithoutFix(t *testing.T) {
 	rules := map[string]learner.ArgRule{"unit_price": {Fail: []string{"$9.9", "9.9"}}}
-	for v, want := range map[string]precondition{"111.75": preFull, "$1.50": preFull, "11175": preNone} {
+	for v, want := range map[string]precondition{"111.75": preFull, "$1.50": preFull, "11175": preCleared} {
 		if got := shapeMatch(Candidate{Tool: "add_line_item", Args: map[string]any{"unit_price": v}}, rules); got != want {
 			t.Errorf("%s: %v, want %v", v, got, want)
 		}
@@ -502,5 +502,25 @@ func TestRecheckComposesFixes(t *testing.T) {
 	got, err := (&Service{}).recheck(context.Background(), "t", []Note{amount, reason}, def, sg)
 	if want := refund("1031.07", "R01"); err != nil || got.Action != want.Text() {
 		t.Fatalf("got %+v, %v; want %s", got, err, want.Text())
+	}
+}
+
+// The adapter does not overrule notes that clear a candidate: one that
+// writes the argument as the note's corrections do is allowed however high
+// the adapter's risk; without that evidence the adapter's risk decides.
+func TestClearedCandidateOverrulesAdapter(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	epoch := learner.Action{Tool: "run_extract", Args: map[string]any{"since": "1751328000", "source_id": "SRC-4115"}}
+	since := Note{ID: "s", SignatureID: "s", Tool: "run_extract", Doing: "run_extract(since=<TS>, source_id=<ID>)", Count: 3,
+		Correction: "write since as epoch seconds", Do: epoch.Text(), Fix: epoch,
+		Args: map[string]learner.ArgRule{"since": {Fail: []string{"9-9-9A9:9:9A"}, Fix: []string{"9"}}}}
+	high := 0.97
+	c := Candidate{Tool: "run_extract", Args: map[string]any{"since": "1754006400", "source_id": "SRC-8450"}}
+	if v := judge(c, nil, &high, nil, []Note{since}, def, seen{}); v.Decision != Allow || *v.AdapterRisk != high {
+		t.Fatalf("cleared candidate: %s (risk %v)", v.Decision, v.Risk)
+	}
+	other := Candidate{Tool: "get_job_status", Args: map[string]any{"job_id": "JOB-1"}}
+	if v := judge(other, nil, &high, nil, []Note{since}, def, seen{}); v.Decision != Block {
+		t.Fatalf("no note speaks: %s (risk %v)", v.Decision, v.Risk)
 	}
 }
