@@ -284,24 +284,21 @@ func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 
 // sameWriting reports whether b is call a again written the same way: the
 // same values (see Repeats), and the argument the error message names
-// (subject, "" for none) in the same shape. 111.75 and 11175 are the same
-// digits but not the same writing: when the error was about unit_price, a
-// call rewritten so was fixed by its format, not by a step in between. Ids
-// written another way elsewhere in the call (BLD-3045, bld-3045) are not
-// what the error was about.
+// (subject, "" for none) in the same shape or up to case. 111.75 and 11175
+// are the same digits but not the same writing: when the error was about
+// unit_price, a call rewritten so was fixed by its format, not by a step in
+// between. Ids written another way elsewhere in the call (BLD-3045, 3045),
+// or anywhere when the message names no argument, are not what the error
+// was about.
 func sameWriting(a, b Action, subject string) bool {
 	if !Repeats(a, b) {
 		return false
 	}
 	if subject == "" {
-		for k, v := range a.Args {
-			if Shape(v) != Shape(b.Args[k]) && !strings.EqualFold(fmt.Sprint(v), fmt.Sprint(b.Args[k])) {
-				return false
-			}
-		}
 		return true
 	}
-	return Shape(a.Args[subject]) == Shape(b.Args[subject])
+	v, w := a.Args[subject], b.Args[subject]
+	return Shape(v) == Shape(w) || strings.EqualFold(fmt.Sprint(v), fmt.Sprint(w))
 }
 
 // missingStep looks between positions k (a failed call) and ok (the same

@@ -272,7 +272,7 @@ func TestDistillMistakesMissingStep(t *testing.T) {
 		fail("promote_release", promote, "FailedPrecondition: promotion of build BLD-3045 blocked: no health check for eu-west-3"),
 		ok("get_metrics", map[string]any{"window": "15m"}),
 		ok("check_health", map[string]any{"service": "ledger", "region": "eu-west-3"}),
-		ok("promote_release", map[string]any{"build_id": "bld-3045", "region": "eu-west-3", "service": "ledger"}))
+		ok("promote_release", map[string]any{"build_id": "3045", "region": "EU-WEST-3", "service": "ledger"}))
 	n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]
 	if len(n.Corrections) == 0 || n.Corrections[0].Kind != CorrectionMissing {
 		t.Fatalf("corrections %+v", n.Corrections)
