@@ -245,10 +245,9 @@ func bestGuide(t admem.Trajectory, actions []Action, successes []admem.Trajector
 
 // recovery finds a later successful call of the same tool in the same
 // trajectory: the agent's own fix. When that call is the failed call again,
-// written the same way, what changed was not the call but
-// a step in between: the latest successful call of another tool that
-// shares a value with the failed call and was not made before it is the
-// missing step. Failing that, when the error is about the tool itself (its
+// written the same way, what changed was not the call but a step in
+// between: the successful call of another tool that shares the most values
+// with the failed call and was not made before it is the missing step. Failing that, when the error is about the tool itself (its
 // message names the tool: removed, renamed, read-only), a later successful
 // call of another tool that takes the same arguments and shares a value
 // with the failed call: the tool that replaced it.
@@ -330,11 +329,8 @@ func missingStep(t admem.Trajectory, idx []int, k, ok int) (Action, bool) {
 func sharedKeys(a, b Action) []string {
 	var out []string
 	for k, v := range a.Args {
-		for _, w := range b.Args {
-			if sameValue(v, w) {
-				out = append(out, k)
-				break
-			}
+		if takesValue(b, v) {
+			out = append(out, k)
 		}
 	}
 	sort.Strings(out)
@@ -369,15 +365,17 @@ func (nd Need) Met(a Action, done []Action) bool {
 		if d.Tool != nd.Tool {
 			continue
 		}
-		all := true
-		for _, k := range nd.Keys {
-			v, ok := a.Args[k]
-			if !ok || !slices.ContainsFunc(slices.Collect(maps.Values(d.Args)), func(w any) bool { return sameValue(v, w) }) {
-				all = false
-				break
-			}
+		if !slices.ContainsFunc(nd.Keys, func(k string) bool { return !takesValue(d, a.Args[k]) }) {
+			return true
 		}
-		if all {
+	}
+	return false
+}
+
+// takesValue reports whether one of a's arguments is v, written either way.
+func takesValue(a Action, v any) bool {
+	for _, w := range a.Args {
+		if sameValue(v, w) {
 			return true
 		}
 	}
