@@ -435,7 +435,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		switch p := pre[cl.SignatureID]; {
 		case retried != "" && cl.SignatureID == retried, p == preFull:
 			m = 1
-		case p == preNone || p == preCleared:
+		case p.excludes():
 			continue
 		case p == preShape:
 			m = max(m, patternWeight+contextWeight*contextSim(ctxVec, cl))
@@ -479,7 +479,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		switch p := pre[n.SignatureID]; {
 		case retried != "" && n.SignatureID == retried, p == preFull:
 			m = 1
-		case p == preNone || p == preCleared:
+		case p.excludes():
 			continue
 		case p == preShape:
 			m = max(m, patternWeight+contextWeight*neutralCtxSim)
@@ -512,7 +512,10 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	// corrections do, or comes after the step it lacked) and that no note
 	// flags is cleared by what the tenant verified: the adapter, which
 	// generalises over the tool's calls, does not overrule that.
-	cleared := slices.ContainsFunc(slices.Collect(maps.Values(pre)), func(p precondition) bool { return p == preCleared })
+	cleared := false
+	for _, p := range pre {
+		cleared = cleared || p == preCleared
+	}
 	if v.AdapterRisk != nil && *v.AdapterRisk > v.Risk && !(cleared && v.NoteRisk < th.Warn) {
 		v.Risk = *v.AdapterRisk
 	}
@@ -553,7 +556,7 @@ func gone(tool string, notes []Note, pre map[string]precondition) *Note {
 			newest = n
 		}
 	}
-	if newest == nil || !newest.Replaced || newest.Fix.Tool == "" || newest.Fix.Tool == tool || pre[newest.SignatureID] == preNone || pre[newest.SignatureID] == preCleared {
+	if newest == nil || !newest.Replaced || newest.Fix.Tool == "" || newest.Fix.Tool == tool || pre[newest.SignatureID].excludes() {
 		return nil
 	}
 	return newest
@@ -632,6 +635,9 @@ const (
 	preNone                        // it does not make this mistake (the note is stale, or the candidate is no repeat)
 	preCleared                     // it does not make this mistake: it follows the note's fix (format rules, the missing step taken)
 )
+
+// excludes reports whether the candidate does not make the note's mistake.
+func (p precondition) excludes() bool { return p == preNone || p == preCleared }
 
 // preconditions reads, for each of the tenant's notes of the candidate's
 // tool, whether the candidate meets the conditions under which the note's

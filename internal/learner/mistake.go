@@ -247,10 +247,11 @@ func bestGuide(t admem.Trajectory, actions []Action, successes []admem.Trajector
 // trajectory: the agent's own fix. When that call is the failed call again,
 // written the same way, what changed was not the call but a step in
 // between: the successful call of another tool that shares the most values
-// with the failed call and was not made before it is the missing step. Failing that, when the error is about the tool itself (its
-// message names the tool: removed, renamed, read-only), a later successful
-// call of another tool that takes the same arguments and shares a value
-// with the failed call: the tool that replaced it.
+// with the failed call and was not made before it is the missing step.
+// Failing that, when the error is about the tool itself (its message names
+// the tool: removed, renamed, read-only), a later successful call of
+// another tool that takes the same arguments and shares a value with the
+// failed call: the tool that replaced it.
 func recovery(t admem.Trajectory, idx []int, k int) (Correction, bool) {
 	failed := t.Steps[idx[k]]
 	fa := ActionOf(failed)
@@ -579,9 +580,10 @@ func (n *MistakeNote) sortCorrections(maxN int) {
 	all := n.Corrections
 	n.Corrections = slices.DeleteFunc(slices.Clone(all), func(c Correction) bool { return n.refuted(c) || superseded(c, all) })
 	rank := map[CorrectionKind]int{CorrectionRecovered: 0, CorrectionMissing: 0, CorrectionAligned: 1, CorrectionBefore: 2}
+	subject := n.subjectArg()
 	sort.SliceStable(n.Corrections, func(i, j int) bool {
 		a, b := n.Corrections[i], n.Corrections[j]
-		if pa, pb := n.inPlace(a), n.inPlace(b); pa != pb {
+		if pa, pb := n.inPlace(a, subject), n.inPlace(b, subject); pa != pb {
 			return pa
 		}
 		if va, vb := rank[a.Kind] == 0, rank[b.Kind] == 0; va != vb {
@@ -642,7 +644,7 @@ func (n MistakeNote) Replaced() bool {
 		return false
 	}
 	c := n.Corrections[0]
-	return c.Kind != CorrectionBefore && c.Kind != CorrectionMissing && c.Do.Tool != c.Instead.Tool && n.inPlace(c)
+	return c.Kind != CorrectionBefore && c.Kind != CorrectionMissing && c.Do.Tool != c.Instead.Tool && n.inPlace(c, n.subjectArg())
 }
 
 // ToolGone reports whether the tool itself is the mistake, whatever its
@@ -665,14 +667,15 @@ func (n MistakeNote) ToolGone() bool {
 // "retry", not what to change) or a tool taking all its argument names. An
 // aligned call of an unrelated tool (what a similar run happened to do at
 // that point), or a fix of an earlier step, says less about this mistake.
-func (n MistakeNote) inPlace(c Correction) bool {
+// subject is the argument the note's error names (subjectArg).
+func (n MistakeNote) inPlace(c Correction, subject string) bool {
 	switch {
 	case c.Kind == CorrectionBefore || c.Kind == CorrectionMissing:
 		return true
 	case c.Instead.Tool != n.Signature.Tool:
 		return false
 	case c.Do.Tool == c.Instead.Tool:
-		return !sameWriting(c.Do, c.Instead, n.subjectArg())
+		return !sameWriting(c.Do, c.Instead, subject)
 	}
 	for k := range c.Instead.Args {
 		if _, ok := c.Do.Args[k]; !ok {

@@ -183,15 +183,14 @@ func (n MistakeNote) subjectArg() string {
 // word.
 func subjectOf(template string, args []string) string {
 	best, at := "", -1
-	t := template
 	for _, k := range args {
-		for i := 0; k != "" && i+len(k) <= len(t); {
-			j := strings.Index(t[i:], k)
+		for i := 0; k != "" && i+len(k) <= len(template); {
+			j := strings.Index(template[i:], k)
 			if j < 0 {
 				break
 			}
 			j += i
-			if (j == 0 || !wordByte(t[j-1])) && (j+len(k) == len(t) || !wordByte(t[j+len(k)])) {
+			if (j == 0 || !wordByte(template[j-1])) && (j+len(k) == len(template) || !wordByte(template[j+len(k)])) {
 				if at < 0 || j < at || j == at && k < best {
 					best, at = k, j
 				}

@@ -319,7 +319,7 @@ func TestDistillMistakesMissingStep(t *testing.T) {
 		ok("check_health", map[string]any{"service": "ledger", "region": "eu-west-3"}),
 		ok("promote_release", promote))
 	n = DistillMistakes([]admem.Trajectory{retry}, MistakeOptions{})[0]
-	if len(n.Corrections) != 1 || n.Corrections[0].Kind != CorrectionRecovered || n.inPlace(n.Corrections[0]) {
+	if len(n.Corrections) != 1 || n.Corrections[0].Kind != CorrectionRecovered || n.inPlace(n.Corrections[0], n.subjectArg()) {
 		t.Fatalf("retry corrections %+v", n.Corrections)
 	}
 	if _, ok := n.MissingStep(); ok {

@@ -282,7 +282,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 		return a, nil
 	}
 	if r.a.cfg.Rethink {
-		if more := r.rethink(cands); len(more) > 0 {
+		if more := r.draft(nil, r.a.cfg.Candidates, cands); len(more) > 0 {
 			if mv, err := r.ask(ctx, more, gs); err == nil {
 				gs.Rethought++
 				if a, ok := r.pickFrom(more, mv, len(cands), distrust, gs); ok {
@@ -326,23 +326,6 @@ func (r *run) ask(ctx context.Context, cands []Action, gs *GuardStats) ([]Verdic
 		}
 	}
 	return verdicts, nil
-}
-
-// rethink drafts up to K fresh candidates for the step the agent is on,
-// none of them one it has already considered.
-func (r *run) rethink(seen []Action) []Action {
-	working, ref := r.next()
-	var out []Action
-	for try := 0; len(out) < r.a.cfg.Candidates && try < 3*r.a.cfg.Candidates; try++ {
-		i := working
-		if try%2 == 0 {
-			i = ref
-		}
-		if a := r.render(i, false, true); !slices.ContainsFunc(seen, a.Equal) {
-			out = appendNew(out, a)
-		}
-	}
-	return out
 }
 
 // pickFrom picks, among candidates the guard judged, the first allowed one,

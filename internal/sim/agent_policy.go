@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math/rand/v2"
+	"slices"
 
 	"github.com/admem/admem"
 )
@@ -207,13 +208,22 @@ func (r *run) candidates() []Action {
 			pref = r.slip(working, pref)
 		}
 	}
-	out := []Action{pref}
-	for try := 0; len(out) < cfg.Candidates && try < 3*cfg.Candidates; try++ {
+	return r.draft([]Action{pref}, cfg.Candidates, nil)
+}
+
+// draft adds to out fresh renderings of the step the agent is on (the
+// reference step and its working step in turn) until out holds n, leaving
+// out any in seen; it gives up after 3n tries.
+func (r *run) draft(out []Action, n int, seen []Action) []Action {
+	working, ref := r.next()
+	for try := 0; len(out) < n && try < 3*n; try++ {
 		i := working
 		if try%2 == 0 {
 			i = ref
 		}
-		out = appendNew(out, r.render(i, false, true))
+		if a := r.render(i, false, true); !slices.ContainsFunc(seen, a.Equal) {
+			out = appendNew(out, a)
+		}
 	}
 	return out
 }
