@@ -210,10 +210,21 @@ func dumpRepeats(path, arm string, w *sim.World, eps []sim.EpisodeResult, snaps 
 				continue
 			}
 			note := snaps[i][simhttp.FailureSignature(fs)]
+			var considered []map[string]any
+			for _, c := range fs.Considered {
+				v := map[string]any{"action": c.Action.String(), "decision": c.Verdict.Decision, "risk": c.Verdict.Risk, "note_risk": c.Verdict.NoteRisk}
+				if c.Verdict.AdapterRisk != nil {
+					v["adapter_risk"] = *c.Verdict.AdapterRisk
+				}
+				if c.Verdict.Suggestion != nil {
+					v["suggestion"] = c.Verdict.Suggestion.String()
+				}
+				considered = append(considered, v)
+			}
 			if err := enc.Encode(map[string]any{"arm": arm, "episode": e.Index, "family": e.Family, "step": fs.Step, "rule": fs.Rule,
 				"kind": kinds[fs.Rule], "why": whyRepeated(fs, note), "action": fs.Action.String(), "error": fs.Class + ": " + fs.Error,
 				"pick": fs.Pick, "decision": fs.Decision, "risk": fs.Risk, "cited": fs.Cited, "flagged": fs.Flagged, "advice": fs.Advice,
-				"note_doing": note.DoingPattern, "note_after": note.After, "note_do": note.Do, "note_seen": note.Seen}); err != nil {
+				"note_doing": note.DoingPattern, "note_after": note.After, "note_do": note.Do, "note_seen": note.Seen, "considered": considered}); err != nil {
 				f.Close()
 				return err
 			}
@@ -224,7 +235,7 @@ func dumpRepeats(path, arm string, w *sim.World, eps []sim.EpisodeResult, snaps 
 
 // pairedRefSteps is the mean reference-plan length of the episodes both
 // base and arm solved: no run can take fewer steps than its plan, so
-// ref/base − 1 is the largest reduction of steps per success any memory
+// ref/base − 1 is the largest reduction of steps per solved episode any memory
 // could give on those episodes.
 func pairedRefSteps(base, arm []sim.EpisodeResult) (float64, int) {
 	ok := map[int]bool{}

@@ -72,6 +72,12 @@ const (
 	EndGaveUp = "gave_up" // too many errors in a row
 )
 
+// Considered is a candidate the guard judged.
+type Considered struct {
+	Action  Action
+	Verdict Verdict
+}
+
 // GuardStats counts what the guard did in an episode.
 type GuardStats struct {
 	Calls     int // guard calls
@@ -107,6 +113,9 @@ type FailedStep struct {
 	Flagged int
 	Noted   bool
 	Advice  string // the guard's suggestion for it, as sent, "" for none
+	// Considered are the candidates the guard judged at the step, with
+	// their verdicts, for diagnosis.
+	Considered []Considered
 	// Signature and Seen are filled by AnnotateHeld: Seen when a failure
 	// with the same signature was in an earlier recorded episode. Held is
 	// whether the memory held the mistake before the step: a mistake note
@@ -218,7 +227,7 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 			step.Status, step.Error, step.ErrorType = admem.StepError, serr.Message, serr.Class
 			ep.Failures = append(ep.Failures, FailedStep{Step: step.Index, Tool: act.Tool, Error: serr.Message, Class: serr.Class, Rule: serr.Rule,
 				Pick: r.pick, Decision: r.decision, Action: act.Clone(), Risk: r.verdict.Risk, Cited: r.verdict.Cited, Flagged: r.flagged, Advice: advice(r.verdict),
-				Noted: r.fromMemory[act.String()] && r.pick != PickSuggested})
+				Noted: r.fromMemory[act.String()] && r.pick != PickSuggested, Considered: r.considered})
 		}
 		r.steps = append(r.steps, step)
 		ep.Taken = append(ep.Taken, TakenStep{Verdict: r.verdict, Pick: r.pick, Failed: serr != nil})
@@ -263,7 +272,7 @@ func advice(v Verdict) string {
 // are known mistakes does, and asks about those. Failing that it takes the
 // least risky of all.
 func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Action, error) {
-	r.pick, r.decision, r.verdict, r.flagged = PickNoGuard, "", Verdict{}, 0
+	r.pick, r.decision, r.verdict, r.flagged, r.considered = PickNoGuard, "", Verdict{}, 0, nil
 	verdicts, err := r.ask(ctx, cands, gs)
 	if err != nil {
 		return cands[0], err
@@ -320,10 +329,11 @@ func (r *run) ask(ctx context.Context, cands []Action, gs *GuardStats) ([]Verdic
 		}
 		return nil, err
 	}
-	for _, v := range verdicts {
+	for i, v := range verdicts {
 		if v.Decision == Warn || v.Decision == Block {
 			r.flagged++
 		}
+		r.considered = append(r.considered, Considered{Action: cands[i], Verdict: v})
 	}
 	return verdicts, nil
 }

@@ -31,6 +31,8 @@ type run struct {
 	decision Decision
 	verdict  Verdict // the guard's verdict on the action taken
 	flagged  int     // candidates warned or blocked
+	// considered are the step's candidates with the guard's verdicts
+	considered []Considered
 
 	steps   []admem.Step
 	seen    []bool // plan steps known done, to tell which step a call completed

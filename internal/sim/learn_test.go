@@ -18,9 +18,9 @@ func runArm(t testing.TB, w *World, mem Memory, sched []EpisodeSpec) []EpisodeRe
 }
 
 func describe(name string, m Metrics) string {
-	return fmt.Sprintf("%-6s SR %.2f  long %.2f (n=%d)  short %.2f  FRR %.2f (n=%d)  RMR %.2f (n=%d)  steps/succ %.1f (ref %.1f)  ends %v",
+	return fmt.Sprintf("%-6s SR %.2f  long %.2f (n=%d)  short %.2f  FRR %.2f (n=%d)  RMR %.2f (n=%d)  steps/succ %.1f solved %.1f (ref %.1f)  ends %v",
 		name, m.Success.Rate, m.LongHorizon.Rate, m.LongHorizon.N, m.Short.Rate, m.FRR.Rate, m.FRR.N, m.RMR.Rate, m.RMR.N,
-		m.StepsPerSuccess, m.RefStepsPerSuccess, m.Ends)
+		m.StepsPerSuccess, m.StepsPerSolved, m.RefStepsPerSolved, m.Ends)
 }
 
 // The loop learns: with a naive memory that only turns recorded failures

@@ -77,7 +77,7 @@ type Overhead struct {
 // FamilyMetrics are a family's headline numbers.
 type FamilyMetrics struct {
 	Success         Rate
-	StepsPerSuccess float64
+	StepsPerSuccess float64 // all the family's steps over its successes
 }
 
 // Metrics are the benchmark's numbers for one arm.
@@ -98,14 +98,17 @@ type Metrics struct {
 	// recorded episode had failed with (FailedStep.Seen), whether or not
 	// the memory made a note of it.
 	RMRSeen Rate
-	// StepsPerSuccess is the mean number of steps of successful episodes.
+	// StepsPerSuccess is what one success costs: all steps taken, in
+	// failed episodes too, over the successful episodes.
 	StepsPerSuccess float64
-	// RefStepsPerSuccess is their mean reference length, to read the above
+	// StepsPerSolved is the mean number of steps of successful episodes,
+	// and RefStepsPerSolved their mean reference length, to read it
 	// against.
-	RefStepsPerSuccess float64
-	FailedSteps        int
-	Ends               map[string]int
-	PerFamily          map[string]FamilyMetrics
+	StepsPerSolved    float64
+	RefStepsPerSolved float64
+	FailedSteps       int
+	Ends              map[string]int
+	PerFamily         map[string]FamilyMetrics
 	// PerRule counts failed steps by hidden rule ("" for validation errors).
 	PerRule  map[string]int
 	Guard    GuardStats
@@ -133,12 +136,12 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 		m.Ends[e.End]++
 		famN[e.Family]++
 		totalSteps += e.Steps
+		famSteps[e.Family] += e.Steps
 		if e.Success {
 			succ++
 			steps += e.Steps
 			refSteps += e.RefSteps
 			famOK[e.Family]++
-			famSteps[e.Family] += e.Steps
 		}
 		if e.Long {
 			long++
@@ -181,8 +184,9 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 	m.RMR = rate(repeats, m.FailedSteps)
 	m.RMRSeen = rate(seen, m.FailedSteps)
 	if succ > 0 {
-		m.StepsPerSuccess = float64(steps) / float64(succ)
-		m.RefStepsPerSuccess = float64(refSteps) / float64(succ)
+		m.StepsPerSuccess = float64(totalSteps) / float64(succ)
+		m.StepsPerSolved = float64(steps) / float64(succ)
+		m.RefStepsPerSolved = float64(refSteps) / float64(succ)
 	}
 	for f, n := range famN {
 		fm := FamilyMetrics{Success: rate(famOK[f], n)}
@@ -236,6 +240,7 @@ type Comparison struct {
 	FRR                  float64 // the arm's
 	RMR                  float64 // the arm's
 	StepsPerSuccessDelta float64 // relative change: -0.25 is 25% fewer steps
+	StepsPerSolvedDelta  float64 // the same for the steps of solved episodes
 	Met                  map[string]bool
 }
 
@@ -260,6 +265,9 @@ func Compare(base, arm Metrics, t Targets) Comparison {
 	}
 	if base.StepsPerSuccess > 0 {
 		c.StepsPerSuccessDelta = arm.StepsPerSuccess/base.StepsPerSuccess - 1
+	}
+	if base.StepsPerSolved > 0 {
+		c.StepsPerSolvedDelta = arm.StepsPerSolved/base.StepsPerSolved - 1
 	}
 	c.Met = map[string]bool{
 		"long_horizon_pp":   c.LongHorizonPP >= t.LongHorizonPP,

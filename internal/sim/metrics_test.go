@@ -24,13 +24,14 @@ func TestMetricsOnHandMadeEpisodes(t *testing.T) {
 		name                      string
 		eps                       []EpisodeResult
 		sr, long, frr, rmr, steps float64
+		solved                    float64 // mean steps of solved episodes
 		failed, repeats           int
 	}{
 		{name: "empty"},
 		{
 			name: "clean successes",
 			eps:  []EpisodeResult{episode(0, false, true, 10, 10), episode(1, true, true, 30, 30)},
-			sr:   1, long: 1, steps: 20,
+			sr:   1, long: 1, steps: 20, solved: 20,
 		},
 		{
 			// Episode 0 fails twice with one signature: neither is held,
@@ -42,7 +43,8 @@ func TestMetricsOnHandMadeEpisodes(t *testing.T) {
 				episode(1, true, true, 34, 30, fail("t", "bad id 999"), fail("u", "quota 1/1")),
 				episode(2, true, false, 40, 35),
 			},
-			sr: 1.0 / 3, long: 0.5, frr: 0.5, rmr: 0.25, steps: 34, failed: 4, repeats: 1,
+			// One success costs all 86 steps; the solved episode took 34.
+			sr: 1.0 / 3, long: 0.5, frr: 0.5, rmr: 0.25, steps: 86, solved: 34, failed: 4, repeats: 1,
 		},
 		{
 			name: "recovery",
@@ -52,7 +54,7 @@ func TestMetricsOnHandMadeEpisodes(t *testing.T) {
 				episode(2, false, false, 20, 10, fail("t", "y")),
 				episode(3, false, false, 20, 10, fail("t", "x")),
 			},
-			sr: 0.5, frr: 0.5, rmr: 0.5, steps: 11.5, failed: 4, repeats: 2,
+			sr: 0.5, frr: 0.5, rmr: 0.5, steps: 63.0 / 2, solved: 11.5, failed: 4, repeats: 2,
 		},
 	}
 	for _, c := range cases {
@@ -60,9 +62,9 @@ func TestMetricsOnHandMadeEpisodes(t *testing.T) {
 			AnnotateHeld(c.eps, nil)
 			m := ComputeMetrics(c.eps, MetricsConfig{Window: 2})
 			if !near(m.Success.Rate, c.sr) || !near(m.LongHorizon.Rate, c.long) || !near(m.FRR.Rate, c.frr) ||
-				!near(m.RMR.Rate, c.rmr) || !near(m.StepsPerSuccess, c.steps) {
-				t.Errorf("got SR %.3f long %.3f FRR %.3f RMR %.3f steps %.2f; want %.3f %.3f %.3f %.3f %.2f",
-					m.Success.Rate, m.LongHorizon.Rate, m.FRR.Rate, m.RMR.Rate, m.StepsPerSuccess, c.sr, c.long, c.frr, c.rmr, c.steps)
+				!near(m.RMR.Rate, c.rmr) || !near(m.StepsPerSuccess, c.steps) || !near(m.StepsPerSolved, c.solved) {
+				t.Errorf("got SR %.3f long %.3f FRR %.3f RMR %.3f steps %.2f solved %.2f; want %.3f %.3f %.3f %.3f %.2f %.2f",
+					m.Success.Rate, m.LongHorizon.Rate, m.FRR.Rate, m.RMR.Rate, m.StepsPerSuccess, m.StepsPerSolved, c.sr, c.long, c.frr, c.rmr, c.steps, c.solved)
 			}
 			if m.FailedSteps != c.failed || m.RMR.Hits != c.repeats {
 				t.Errorf("failed %d repeats %d, want %d %d", m.FailedSteps, m.RMR.Hits, c.failed, c.repeats)
@@ -125,7 +127,10 @@ func TestCompareAndPairedSteps(t *testing.T) {
 	arm := []EpisodeResult{episode(0, true, true, 30, 30), episode(1, true, true, 30, 30), episode(2, false, true, 10, 10)}
 	mb, ma := ComputeMetrics(base, MetricsConfig{}), ComputeMetrics(arm, MetricsConfig{})
 	c := Compare(mb, ma, DefaultTargets)
-	if !near(c.LongHorizonPP, 50) || !near(c.StepsPerSuccessDelta, ma.StepsPerSuccess/mb.StepsPerSuccess-1) || !c.Met["long_horizon_pp"] {
+	// none: 110 steps for 2 successes (solved ones 30 on average); arm: 70
+	// for 3.
+	if !near(c.LongHorizonPP, 50) || !near(c.StepsPerSuccessDelta, 70.0/3/55-1) || !near(c.StepsPerSolvedDelta, 70.0/3/30-1) ||
+		!c.Met["long_horizon_pp"] || !c.Met["steps_per_success"] {
 		t.Fatalf("comparison %+v", c)
 	}
 	b, a, n := PairedSteps(base, arm)
