@@ -258,9 +258,11 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 	// that succeeded: a candidate that is one of them calls again.
 	failedCalls := map[string]string{}
 	var succeeded []learner.Action // calls that worked in the context
+	var failed []admem.Step
 	for _, st := range req.Context {
 		if st.Failed() {
 			failedCalls[canonical(Candidate{Tool: st.Action, Args: st.Args})] = signature.FromStep(st).ID()
+			failed = append(failed, st)
 		} else {
 			succeeded = append(succeeded, learner.Action{Tool: st.Action, Args: st.Args})
 		}
@@ -279,7 +281,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		}
 		text := canonical(c)
 		repeats := slices.ContainsFunc(succeeded, func(a learner.Action) bool { return learner.Repeats(learner.Action{Tool: c.Tool, Args: c.Args}, a) })
-		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: repeats, done: succeeded})
+		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: repeats, done: succeeded, failed: failed})
 		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
 			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool, v.Action)
 			if err != nil {
@@ -393,8 +395,10 @@ type seen struct {
 	// repeats: the candidate makes a call that succeeded in the context
 	// again (learner.Repeats: ids may be written another way).
 	repeats bool
-	// done: the calls that succeeded in the context.
-	done []learner.Action
+	// done: the calls that succeeded in the context; failed: the steps
+	// that failed there.
+	done   []learner.Action
+	failed []admem.Step
 }
 
 // judge decides about one candidate from what is known: the adapter's risk
@@ -659,7 +663,11 @@ func (p precondition) excludes() bool { return p == preNone || p == preCleared }
 //     other call of the tool on the action: the step is missing (or was
 //     taken before the context's window, which the guard cannot tell);
 //   - of two notes whose format rules contradict (one's fix is the other's
-//     failure), the older is stale: the tool's rule changed in between.
+//     failure), the older is stale: the tool's rule changed in between;
+//   - so is a note whose fix the context shows failing: a call of its tool
+//     writing a ruled argument as the corrections do failed with an error
+//     quoting that value (the rule changed, and no note says so yet);
+//   - a tool that fails whatever its arguments (Gone) matches fully.
 func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 	var mine []*Note
 	for k := range notes {
@@ -673,8 +681,10 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 	out := map[string]precondition{}
 	for _, n := range mine {
 		switch {
-		case stale(n, mine), replacedByGone(n, notes):
+		case stale(n, mine), replacedByGone(n, notes), refutedHere(n, sn.failed):
 			out[n.SignatureID] = preNone
+		case n.Gone:
+			out[n.SignatureID] = preFull
 		case n.RepeatOnly && !sn.repeats:
 			out[n.SignatureID] = preNone
 		case n.RepeatedCall && sn.repeats:
@@ -686,7 +696,7 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 			}
 		case len(n.Args) > 0:
 			out[n.SignatureID] = shapeMatch(c, n.Args)
-		case n.Gone || n.Replaced:
+		case n.Replaced:
 			out[n.SignatureID] = preShape
 		}
 	}
@@ -740,6 +750,24 @@ func stale(n *Note, mine []*Note) bool {
 		}
 		for k, r := range n.Args {
 			if or, ok := o.Args[k]; ok && slices.ContainsFunc(r.Fix, func(s string) bool { return slices.Contains(or.Fail, s) }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refutedHere reports whether a failed step of the context called n's tool
+// with an argument n's format rules rule written as its corrections write
+// it, and the error quotes that value: the fix itself fails now.
+func refutedHere(n *Note, failed []admem.Step) bool {
+	for _, st := range failed {
+		if st.Action != n.Tool {
+			continue
+		}
+		for k, r := range n.Args {
+			v, ok := st.Args[k].(string)
+			if ok && v != "" && slices.Contains(r.Fix, learner.Shape(v)) && strings.Contains(st.Error, v) {
 				return true
 			}
 		}

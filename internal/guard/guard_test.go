@@ -482,6 +482,42 @@ func TestJudgeGoneTools(t *testing.T) {
 	if v := judge(label, nil, nil, nil, []Note{unknown, retired}, def, seen{}); v.Decision != Allow {
 		t.Fatalf("after the migration: %s (risk %v)", v.Decision, v.Risk)
 	}
+	// A gone tool fails whatever the call and the context: the note
+	// matches fully, so its risk is the note's confidence, above a
+	// candidate matched on its action's shape alone.
+	v := judge(label, nil, nil, nil, []Note{unknown}, def, seen{})
+	if want := round4(9 / 9.5); v.Risk != want {
+		t.Fatalf("gone tool risk %v, want %v", v.Risk, want)
+	}
+}
+
+// After a rule changed, the context can refute a note before any newer
+// note says so: the note's fix (reason written as a word) has just failed
+// with an error quoting it, so the shape the note says fails (an R-code)
+// is no known mistake here.
+func TestContextRefutesAStaleFix(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	refund := func(order, reason string) map[string]any {
+		return map[string]any{"amount": "325.27", "order_id": order, "reason": reason}
+	}
+	old := Note{ID: "o", SignatureID: "o", Tool: "issue_refund", Doing: "issue_refund(amount=<NUM>, order_id=<ID>, reason=<ID>)", Count: 9,
+		Args: map[string]learner.ArgRule{"reason": {Fail: []string{"A9"}, Fix: []string{"a_a"}}}}
+	c := Candidate{Tool: "issue_refund", Args: refund("ORD-17820", "R05")}
+	if v := judge(c, nil, nil, nil, []Note{old}, def, seen{}); v.Decision != Block {
+		t.Fatalf("without context: %s (risk %v)", v.Decision, v.Risk)
+	}
+	step := func(reason, msg string) admem.Step {
+		return admem.Step{Action: "issue_refund", Args: refund("ORD-17820", reason), Status: admem.StepError, Error: msg}
+	}
+	refuted := step("changed_mind", `reason "changed_mind" rejected: refund policy v7 uses reason codes R01-R05 (order ORD-17820)`)
+	if v := judge(c, nil, nil, nil, []Note{old}, def, seen{failed: []admem.Step{refuted}}); v.Decision != Allow {
+		t.Fatalf("fix refuted in the context: %s (risk %v)", v.Decision, v.Risk)
+	}
+	// A failure about something else leaves the note standing.
+	other := step("changed_mind", `amount "325.27" is not a valid decimal for order ORD-17820`)
+	if v := judge(c, nil, nil, nil, []Note{old}, def, seen{failed: []admem.Step{other}}); v.Decision != Block {
+		t.Fatalf("unrelated failure: %s (risk %v)", v.Decision, v.Risk)
+	}
 }
 
 // Two notes of one tool, each about one argument: a suggestion fixing one

@@ -149,6 +149,13 @@ func (n MistakeNote) ArgRules() map[string]ArgRule {
 			}
 		}
 	}
+	// When the error names an argument the corrections rewrote, that is
+	// the rule: other arguments they happen to write another way (an id's
+	// case) were not the mistake.
+	subject := n.subjectArg()
+	if subject != "" && len(fix[subject]) > 0 {
+		fix = map[string][]string{subject: fix[subject]}
+	}
 	var out map[string]ArgRule
 	for k, fs := range fix {
 		fail := n.Shapes[k]
@@ -163,7 +170,7 @@ func (n MistakeNote) ArgRules() map[string]ArgRule {
 	}
 	// The argument the error message is about, when no correction has
 	// rewritten it yet: the shapes it failed in are known, the fix not.
-	if k := n.subjectArg(); k != "" && len(n.Shapes[k]) > 0 && len(fix[k]) == 0 {
+	if k := subject; k != "" && len(n.Shapes[k]) > 0 && len(fix[k]) == 0 {
 		if out == nil {
 			out = map[string]ArgRule{}
 		}

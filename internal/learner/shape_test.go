@@ -389,7 +389,7 @@ func TestArgRulesFromTheMessage(t *testing.T) {
 		return "InvalidArgument: unit_price \"" + p + "\" rejected: Billing API v2 expects integer minor units (sku " + sku + ")"
 	}
 	run := traj("d", "Invoice INV-1", admem.OutcomeFailure,
-		fail("add_line_item", price("111.75", "SKU-7"), msg("111.75", "SKU-7")),
+		fail("add_line_item", price("111.75", "7"), msg("111.75", "SKU-7")),
 		fail("add_line_item", price("$12.50", "7"), msg("$12.50", "SKU-7")))
 	n := DistillMistakes([]admem.Trajectory{run}, MistakeOptions{})[0]
 	if got := n.subjectArg(); got != "unit_price" {
@@ -402,10 +402,16 @@ func TestArgRulesFromTheMessage(t *testing.T) {
 	if _, ok := rules["sku"]; ok {
 		t.Fatalf("sku ruled: %+v", rules)
 	}
-	// Once a correction rewrites it, the rule has its fix.
-	n.addCorrection(newCorrection(CorrectionRecovered, ActionOf(run.Steps[0]), Action{Tool: "add_line_item", Args: price("11175", "SKU-7")}, "d"))
-	if r := n.ArgRules()["unit_price"]; !slices.Equal(r.Fix, []string{"9"}) {
+	// Once a correction rewrites it, the rule has its fix; an argument the
+	// correction also writes another way (the sku's prefix) is no rule:
+	// the message says what was wrong.
+	n.addCorrection(newCorrection(CorrectionRecovered, ActionOf(run.Steps[1]), Action{Tool: "add_line_item", Args: price("11175", "SKU-7")}, "d"))
+	rules = n.ArgRules()
+	if r := rules["unit_price"]; !slices.Equal(r.Fix, []string{"9"}) {
 		t.Fatalf("rule with fix %+v", r)
+	}
+	if r, ok := rules["sku"]; ok {
+		t.Fatalf("sku ruled after a correction writing it another way: %+v", r)
 	}
 	for tmpl, want := range map[string]string{
 		"partition spec <STR> invalid for job <ID>: expected dt=YYYY-MM-DD":      "",
