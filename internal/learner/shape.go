@@ -131,16 +131,26 @@ type ArgRule struct {
 // same-tool corrections rewrite in another shape, the failing and the
 // correcting shapes, when no correcting shape is one that failed; and for
 // the argument the error message names, when no correction rewrote it yet,
-// the failing shapes alone (Fix empty). A note about something else than a
-// format (a missing step, a quota, a gone tool) has none.
+// the failing shapes alone (Fix empty). When the corrections rewrite the
+// argument the error names, only it is ruled, and not at all when they give
+// it another value written the same way. A note about something else than
+// a format (a missing step, a quota, a gone tool, a value) has none.
 func (n MistakeNote) ArgRules() map[string]ArgRule {
 	if len(n.Shapes) == 0 {
 		return nil
 	}
 	fix := map[string][]string{}
+	subject := n.subjectArg()
+	// valued: a correction gave the argument the error names another
+	// value written the same way (residency us → apac): the mistake is the
+	// value, not how it is written.
+	valued := false
 	for _, c := range n.Corrections {
 		if c.Do.Tool != n.Signature.Tool || c.Instead.Tool != c.Do.Tool {
 			continue
+		}
+		if d, i := c.Do.Args[subject], c.Instead.Args[subject]; subject != "" && d != nil && i != nil && Shape(d) != "" && Shape(d) == Shape(i) && !sameValue(d, i) {
+			valued = true
 		}
 		was, now := argShapes(c.Instead), argShapes(c.Do)
 		for k, s := range now {
@@ -152,9 +162,12 @@ func (n MistakeNote) ArgRules() map[string]ArgRule {
 	// When the error names an argument the corrections rewrote, that is
 	// the rule: other arguments they happen to write another way (an id's
 	// case) were not the mistake.
-	subject := n.subjectArg()
-	if subject != "" && len(fix[subject]) > 0 {
-		fix = map[string][]string{subject: fix[subject]}
+	if subject != "" && (len(fix[subject]) > 0 || valued) {
+		only := map[string][]string{}
+		if len(fix[subject]) > 0 {
+			only[subject] = fix[subject]
+		}
+		fix = only
 	}
 	var out map[string]ArgRule
 	for k, fs := range fix {
@@ -170,7 +183,7 @@ func (n MistakeNote) ArgRules() map[string]ArgRule {
 	}
 	// The argument the error message is about, when no correction has
 	// rewritten it yet: the shapes it failed in are known, the fix not.
-	if k := subject; k != "" && len(n.Shapes[k]) > 0 && len(fix[k]) == 0 {
+	if k := subject; k != "" && !valued && len(n.Shapes[k]) > 0 && len(fix[k]) == 0 {
 		if out == nil {
 			out = map[string]ArgRule{}
 		}

@@ -413,6 +413,22 @@ func TestArgRulesFromTheMessage(t *testing.T) {
 	if r, ok := rules["sku"]; ok {
 		t.Fatalf("sku ruled after a correction writing it another way: %+v", r)
 	}
+	// An error about a value (data residency must be the user's region):
+	// the correction writes another value the same way, and an id another
+	// way; neither is a format rule.
+	user := func(uid, residency string) map[string]any {
+		return map[string]any{"email": "kai.sato@corp.example", "residency": residency, "user_id": uid}
+	}
+	region := traj("r", "Onboard UID-42660", admem.OutcomeSuccess,
+		fail("create_user", user("UID-42660", "us"), "PermissionDenied: user creation rejected for UID-42660: organisation of CUS-1 requires in-region data residency (apac)"),
+		ok("create_user", user("42660", "apac")))
+	rn := DistillMistakes([]admem.Trajectory{region}, MistakeOptions{})[0]
+	if got := rn.subjectArg(); got != "residency" {
+		t.Fatalf("subject %q of %q", got, rn.Signature.Template)
+	}
+	if got := rn.ArgRules(); got != nil {
+		t.Fatalf("rules %+v from a value correction", got)
+	}
 	for tmpl, want := range map[string]string{
 		"partition spec <STR> invalid for job <ID>: expected dt=YYYY-MM-DD":      "",
 		"since <STR> rejected: connector v5 expects epoch seconds (source <ID>)": "since",
