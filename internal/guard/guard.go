@@ -657,7 +657,8 @@ func (p precondition) excludes() bool { return p == preNone || p == preCleared }
 //   - a note whose correction replaces the tool by another taking the same
 //     arguments, or whose tool fails whatever its arguments (Gone), matches
 //     any call of the tool on the action; one whose replacement a newer
-//     note says is gone has had its day;
+//     note says is gone, or the context shows failing with an error naming
+//     it, has had its day, and clears the candidate;
 //   - a note whose failures lacked a step (learner.Need) does not match a
 //     candidate the context shows that step taken for, and matches any
 //     other call of the tool on the action: the step is missing (or was
@@ -681,7 +682,11 @@ func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 	out := map[string]precondition{}
 	for _, n := range mine {
 		switch {
-		case stale(n, mine), replacedByGone(n, notes), refutedHere(n, sn.failed):
+		case replacedByGone(n, notes, sn.failed):
+			// The rule flipped: the tool n warned about is the way now,
+			// so the adapter, trained before, does not overrule that.
+			out[n.SignatureID] = preCleared
+		case stale(n, mine), refutedHere(n, sn.failed):
 			out[n.SignatureID] = preNone
 		case n.Gone:
 			out[n.SignatureID] = preFull
@@ -727,9 +732,10 @@ func shapeMatch(c Candidate, rules map[string]learner.ArgRule) precondition {
 }
 
 // replacedByGone reports whether n says its tool was replaced by one that a
-// newer note says is gone itself: the rule changed (a migration that
-// retired the old tool in favour of the one n warned about).
-func replacedByGone(n *Note, notes []Note) bool {
+// newer note says is gone itself, or that failed in the context with an
+// error naming it: the rule changed (a migration that retired the old tool
+// in favour of the one n warned about).
+func replacedByGone(n *Note, notes []Note, failed []admem.Step) bool {
 	if !n.Replaced || n.Fix.Tool == "" {
 		return false
 	}
@@ -738,7 +744,9 @@ func replacedByGone(n *Note, notes []Note) bool {
 			return true
 		}
 	}
-	return false
+	return slices.ContainsFunc(failed, func(st admem.Step) bool {
+		return st.Action == n.Fix.Tool && strings.Contains(st.Error, n.Fix.Tool)
+	})
 }
 
 // stale reports whether a newer note of the same tool failed with a shape

@@ -482,6 +482,20 @@ func TestJudgeGoneTools(t *testing.T) {
 	if v := judge(label, nil, nil, nil, []Note{unknown, retired}, def, seen{}); v.Decision != Allow {
 		t.Fatalf("after the migration: %s (risk %v)", v.Decision, v.Risk)
 	}
+	// Before any note says so, the context can show the replacement gone:
+	// the old note gives way, and the adapter, trained on the calls that
+	// failed before the migration, does not overrule that.
+	retiredHere := admem.Step{Action: "print_label", Args: map[string]any{"order_id": "ORD-1"}, Status: admem.StepError,
+		Error: "print_label was retired in WMS 10 on 2025-06-01; order ORD-1 has no label"}
+	high := 0.98
+	if v := judge(label, nil, &high, nil, []Note{unknown}, def, seen{failed: []admem.Step{retiredHere}}); v.Decision != Allow {
+		t.Fatalf("replacement retired in the context: %s (risk %v)", v.Decision, v.Risk)
+	}
+	otherErr := retiredHere
+	otherErr.Error = "order ORD-1 not found"
+	if v := judge(label, nil, nil, nil, []Note{unknown}, def, seen{failed: []admem.Step{otherErr}}); v.Decision == Allow {
+		t.Fatal("an error not naming the replacement cleared the old note")
+	}
 	// A gone tool fails whatever the call and the context: the note
 	// matches fully, so its risk is the note's confidence, above a
 	// candidate matched on its action's shape alone.
