@@ -2459,7 +2459,9 @@ type ClientInterface interface {
 	// CheckGuardWithBody Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
 	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// from the failure clusters it matches; among several candidates the adapter counts with
+	// the risk it adds to the least risky of them, so a risk it sees in every option flags
+	// none), a decision by the tenant's thresholds (defaults:
 	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
 	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
@@ -2473,7 +2475,9 @@ type ClientInterface interface {
 	// CheckGuard Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
 	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// from the failure clusters it matches; among several candidates the adapter counts with
+	// the risk it adds to the least risky of them, so a risk it sees in every option flags
+	// none), a decision by the tenant's thresholds (defaults:
 	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
 	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
@@ -3390,7 +3394,9 @@ func (c *Client) SplitFailure(ctx context.Context, failureID string, body SplitF
 // CheckGuardWithBody Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
 // Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// from the failure clusters it matches; among several candidates the adapter counts with
+// the risk it adds to the least risky of them, so a risk it sees in every option flags
+// none), a decision by the tenant's thresholds (defaults:
 // warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 // clusters with their mistake notes as reasons, and a suggested alternative where a note's
 // correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
@@ -3414,7 +3420,9 @@ func (c *Client) CheckGuardWithBody(ctx context.Context, contentType string, bod
 // CheckGuard Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
 // Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// from the failure clusters it matches; among several candidates the adapter counts with
+// the risk it adds to the least risky of them, so a risk it sees in every option flags
+// none), a decision by the tenant's thresholds (defaults:
 // warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 // clusters with their mistake notes as reasons, and a suggested alternative where a note's
 // correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
@@ -7131,7 +7139,9 @@ type ClientWithResponsesInterface interface {
 	// CheckGuardWithBodyWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
 	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// from the failure clusters it matches; among several candidates the adapter counts with
+	// the risk it adds to the least risky of them, so a risk it sees in every option flags
+	// none), a decision by the tenant's thresholds (defaults:
 	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
 	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
@@ -7145,7 +7155,9 @@ type ClientWithResponsesInterface interface {
 	// CheckGuardWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
 	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+	// from the failure clusters it matches; among several candidates the adapter counts with
+	// the risk it adds to the least risky of them, so a risk it sees in every option flags
+	// none), a decision by the tenant's thresholds (defaults:
 	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
 	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
@@ -12218,7 +12230,9 @@ func (c *ClientWithResponses) SplitFailureWithResponse(ctx context.Context, fail
 // CheckGuardWithBodyWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
 // Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// from the failure clusters it matches; among several candidates the adapter counts with
+// the risk it adds to the least risky of them, so a risk it sees in every option flags
+// none), a decision by the tenant's thresholds (defaults:
 // warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 // clusters with their mistake notes as reasons, and a suggested alternative where a note's
 // correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
@@ -12238,7 +12252,9 @@ func (c *ClientWithResponses) CheckGuardWithBodyWithResponse(ctx context.Context
 // CheckGuardWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
 // Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches), a decision by the tenant's thresholds (defaults:
+// from the failure clusters it matches; among several candidates the adapter counts with
+// the risk it adds to the least risky of them, so a risk it sees in every option flags
+// none), a decision by the tenant's thresholds (defaults:
 // warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
 // clusters with their mistake notes as reasons, and a suggested alternative where a note's
 // correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:

@@ -273,15 +273,21 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		scorer = &scorerFor{risk: func(x []float64) float64 { return active.Probability(sc.Risk(x)) }}
 	}
 
-	for i, c := range req.Candidates {
-		var adapterRisk *float64
-		if scorer != nil {
+	// The adapter's risks of all candidates first: the least of them is
+	// the risk it sees in the situation whatever the agent does (floor).
+	adapterRisks := make([]*float64, len(req.Candidates))
+	if scorer != nil {
+		for i := range req.Candidates {
 			r := scorer.risk(to64(actVecs[i]))
-			adapterRisk = &r
+			adapterRisks[i] = &r
 		}
+	}
+	floor := adapterFloor(adapterRisks)
+	for i, c := range req.Candidates {
 		text := canonical(c)
 		repeats := slices.ContainsFunc(succeeded, func(a learner.Action) bool { return learner.Repeats(learner.Action{Tool: c.Tool, Args: c.Args}, a) })
-		v := judge(c, ctxVec, adapterRisk, clusters, notes, th, seen{retried: failedCalls[text], repeats: repeats, done: succeeded, failed: failed})
+		v := judge(c, ctxVec, adapterRisks[i], clusters, notes, th,
+			seen{retried: failedCalls[text], repeats: repeats, done: succeeded, failed: failed, adapterFloor: floor})
 		if v.Decision != Allow && v.Suggestion == nil && s.procs != nil {
 			action, text, ok, err := s.procs.SuggestAlternative(ctx, p.TenantID, req.Task, c.Tool, v.Action)
 			if err != nil {
@@ -299,6 +305,19 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		resp.Verdicts[i] = v
 	}
 	return resp, nil
+}
+
+// adapterFloor is the least of the adapter's risks of several candidates,
+// 0 for one candidate or without an adapter.
+func adapterFloor(risks []*float64) float64 {
+	if len(risks) < 2 || risks[0] == nil {
+		return 0
+	}
+	floor := 1.0
+	for _, r := range risks {
+		floor = min(floor, *r)
+	}
+	return floor
 }
 
 // recheck judges a suggested call against the notes of its tool: advice
@@ -399,6 +418,9 @@ type seen struct {
 	// that failed there.
 	done   []learner.Action
 	failed []admem.Step
+	// adapterFloor is the adapter's least risk among the request's
+	// candidates (0 for a single candidate).
+	adapterFloor float64
 }
 
 // judge decides about one candidate from what is known: the adapter's risk
@@ -520,8 +542,15 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	for _, p := range pre {
 		cleared = cleared || p == preCleared
 	}
-	if v.AdapterRisk != nil && *v.AdapterRisk > v.Risk && !(cleared && v.NoteRisk < th.Warn) {
-		v.Risk = *v.AdapterRisk
+	// Among several candidates the adapter flags one by the risk it adds
+	// to the least risky of them: a risk it sees in every option (a
+	// context where calls failed, to a young adapter) does not tell the
+	// agent which to take, and blocking them all blocked the missing step
+	// too.
+	if v.AdapterRisk != nil && !(cleared && v.NoteRisk < th.Warn) {
+		if a := *v.AdapterRisk - sn.adapterFloor; a > v.Risk {
+			v.Risk = a
+		}
 	}
 	v.Risk, v.NoteRisk = round4(v.Risk), round4(v.NoteRisk)
 	switch {

@@ -574,3 +574,32 @@ func TestClearedCandidateOverrulesAdapter(t *testing.T) {
 		t.Fatalf("no note speaks: %s (risk %v)", v.Decision, v.Risk)
 	}
 }
+
+// Among several candidates the adapter flags by the risk one adds to the
+// least risky: a young adapter rating every option of a step near 1 (after
+// failures in the context) blocks none of them on its own, while one it
+// tells apart, or a lone candidate, is flagged on its risk.
+func TestAdapterFlagsByExcessRisk(t *testing.T) {
+	def := Thresholds{Warn: 0.5, Block: 0.85}
+	f := func(x float64) *float64 { return &x }
+	role := Candidate{Tool: "assign_role", Args: map[string]any{"user_id": "UID-1", "role": "editor"}}
+	cases := []struct {
+		risks []*float64
+		want  Decision
+	}{
+		{[]*float64{f(0.99), f(0.97), f(0.98)}, Allow},
+		{[]*float64{f(0.99)}, Block},
+		{[]*float64{f(0.95), f(0.05)}, Block},
+		{[]*float64{f(0.7), f(0.1)}, Warn},
+		{[]*float64{nil, nil}, Allow},
+	}
+	for i, c := range cases {
+		v := judge(role, nil, c.risks[0], nil, nil, def, seen{adapterFloor: adapterFloor(c.risks)})
+		if v.Decision != c.want {
+			t.Errorf("case %d: %s (risk %v), want %s", i, v.Decision, v.Risk, c.want)
+		}
+		if c.risks[0] != nil && (v.AdapterRisk == nil || *v.AdapterRisk != *c.risks[0]) {
+			t.Errorf("case %d: adapter risk reported %v", i, v.AdapterRisk)
+		}
+	}
+}
