@@ -649,13 +649,15 @@ func (n MistakeNote) Replaced() bool {
 
 // ToolGone reports whether the tool itself is the mistake, whatever its
 // arguments: it was replaced (Replaced), or the message names the tool and
-// it failed written in several forms, never as a repeat, with no fix of its
-// own calls known (removed, before anyone found what replaced it).
+// it failed written in several forms, or with the error class Gone (HTTP
+// 410: removed for good), never as a repeat, with no fix of its own calls
+// known (removed, before anyone found what replaced it).
 func (n MistakeNote) ToolGone() bool {
 	if n.Replaced() {
 		return true
 	}
-	if !strings.Contains(n.Signature.Template, n.Signature.Tool) || n.RepeatedCall || len(n.FailedForms) < 2 {
+	gone := strings.EqualFold(n.Signature.Class, "Gone") || n.Signature.Class == "HTTP 410"
+	if !strings.Contains(n.Signature.Template, n.Signature.Tool) || n.RepeatedCall || len(n.FailedForms) < 2 && !gone {
 		return false
 	}
 	return !slices.ContainsFunc(n.Corrections, func(c Correction) bool { return c.Do.Tool == n.Signature.Tool })

@@ -455,9 +455,19 @@ func TestToolGone(t *testing.T) {
 	if !n.ToolGone() {
 		t.Fatalf("two forms failed: %+v", n.FailedForms)
 	}
-	n = DistillMistakes([]admem.Trajectory{traj("a", "t", admem.OutcomeFailure, gone("UID-1"))}, MistakeOptions{})[0]
+	// One form is enough when the error's class says the tool is gone for
+	// good; with another class the tool may be fine written another way.
+	once := gone("UID-1")
+	once.ErrorType = "Gone"
+	n = DistillMistakes([]admem.Trajectory{traj("a", "t", admem.OutcomeFailure, once)}, MistakeOptions{})[0]
+	if n.Signature.Class != "Gone" || !n.ToolGone() {
+		t.Fatalf("class %q: one Gone form is a gone tool", n.Signature.Class)
+	}
+	missing := fail("add_user_to_group", map[string]any{"group_id": "GRP-430", "user_id": "1"},
+		"NotFound: add_user_to_group: no user 1 in directory DIR-3")
+	n = DistillMistakes([]admem.Trajectory{traj("a", "t", admem.OutcomeFailure, missing)}, MistakeOptions{})[0]
 	if n.ToolGone() {
-		t.Fatal("one form is not enough")
+		t.Fatal("one form of another class is not enough")
 	}
 	poll := func() admem.Step { return ok("get_job_status", map[string]any{"job_id": "JOB-1"}) }
 	quota := fail("get_job_status", map[string]any{"job_id": "1"}, "ResourceExhausted: 429: get_job_status allows 1 call per job per 60s")
