@@ -447,10 +447,22 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	var fixes []*admem.FailureCluster // cited clusters with a correction
 	fixOf := map[string]*Note{}       // cluster id -> the note whose correction it took
 	noteFix := map[string]*Note{}
+	goneSig := map[string]bool{} // signatures of notes saying the tool is gone, in force here
 	for k := range notes {
 		if n := &notes[k]; n.Tool == c.Tool && n.Correction != "" {
 			noteFix[n.SignatureID] = n
 		}
+		if n := &notes[k]; n.Tool == c.Tool && n.Gone && !pre[n.SignatureID].excludes() {
+			goneSig[n.SignatureID] = true
+		}
+	}
+	// A tool removed for good fails whatever the call: its note's risk is
+	// certain, not the confidence a few failures give a pattern.
+	riskOf := func(sig string, m float64, count int) float64 {
+		if goneSig[sig] {
+			return m
+		}
+		return m * float64(count) / (float64(count) + 0.5)
 	}
 	for k := range clusters {
 		cl := &clusters[k]
@@ -469,7 +481,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		if m < MinMatch {
 			continue
 		}
-		risk := m * float64(cl.Count) / (float64(cl.Count) + 0.5)
+		risk := riskOf(cl.SignatureID, m, cl.Count)
 		if risk > v.NoteRisk {
 			v.NoteRisk = risk
 		}
@@ -513,7 +525,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		if m < MinMatch {
 			continue
 		}
-		if risk := m * float64(n.Count) / (float64(n.Count) + 0.5); risk > v.NoteRisk {
+		if risk := riskOf(n.SignatureID, m, n.Count); risk > v.NoteRisk {
 			v.NoteRisk = risk
 		}
 		v.Reasons = append(v.Reasons, Reason{Kind: "mistake_note", NoteID: n.ID, Signature: n.Signature, Note: n.Text, Count: n.Count, Match: round3(m)})

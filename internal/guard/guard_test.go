@@ -497,11 +497,11 @@ func TestJudgeGoneTools(t *testing.T) {
 		t.Fatal("an error not naming the replacement cleared the old note")
 	}
 	// A gone tool fails whatever the call and the context: the note
-	// matches fully, so its risk is the note's confidence, above a
-	// candidate matched on its action's shape alone.
+	// matches fully and its risk is certain, above any candidate matched
+	// on a pattern.
 	v := judge(label, nil, nil, nil, []Note{unknown}, def, seen{})
-	if want := round4(9 / 9.5); v.Risk != want {
-		t.Fatalf("gone tool risk %v, want %v", v.Risk, want)
+	if v.Risk != 1 {
+		t.Fatalf("gone tool risk %v, want 1", v.Risk)
 	}
 }
 
