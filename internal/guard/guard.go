@@ -696,10 +696,10 @@ func (p precondition) excludes() bool { return p == preNone || p == preCleared }
 //     shape that failed matches fully, the corrections' shapes not at all,
 //     since masking writes both as the same placeholder;
 //   - a note whose correction replaces the tool by another taking the same
-//     arguments, or whose tool fails whatever its arguments (Gone), matches
-//     any call of the tool on the action; one whose replacement a newer
-//     note says is gone, or the context shows failing with an error naming
-//     it, has had its day, and clears the candidate;
+//     arguments matches any call of the tool on the action, and one whose
+//     tool fails whatever its arguments (Gone) matches it fully; one whose
+//     replacement a newer note says is gone, or the context shows failing
+//     with an error naming it, has had its day, and clears the candidate;
 //   - a note whose failures lacked a step (learner.Need) does not match a
 //     candidate the context shows that step taken for, and matches any
 //     other call of the tool on the action: the step is missing (or was
@@ -708,8 +708,7 @@ func (p precondition) excludes() bool { return p == preNone || p == preCleared }
 //     failure), the older is stale: the tool's rule changed in between;
 //   - so is a note whose fix the context shows failing: a call of its tool
 //     writing a ruled argument as the corrections do failed with an error
-//     quoting that value (the rule changed, and no note says so yet);
-//   - a tool that fails whatever its arguments (Gone) matches fully.
+//     quoting that value (the rule changed, and no note says so yet).
 func preconditions(c Candidate, notes []Note, sn seen) map[string]precondition {
 	var mine []*Note
 	for k := range notes {
