@@ -464,6 +464,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		}
 		return m * float64(count) / (float64(count) + 0.5)
 	}
+	certain := map[string]bool{} // clusters whose mistake the candidate makes for certain
 	for k := range clusters {
 		cl := &clusters[k]
 		if cl.Tool != c.Tool {
@@ -473,6 +474,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 		switch p := pre[cl.SignatureID]; {
 		case retried != "" && cl.SignatureID == retried, p == preFull:
 			m = 1
+			certain[cl.ID] = true
 		case p.excludes():
 			continue
 		case p == preShape:
@@ -501,7 +503,7 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 			}
 		}
 	}
-	best = newest(best, fixes)
+	best = newest(best, fixes, func(cl *admem.FailureCluster) bool { return certain[cl.ID] })
 	// Notes whose failures no cluster holds yet (the worker has not
 	// caught up): matched on the action alone.
 	for k := range notes {
@@ -612,14 +614,19 @@ func gone(tool string, notes []Note, pre map[string]precondition) *Note {
 // failure came after best's last one. Then the tool's rules changed in
 // between (best's failures stopped as the other's began), and best's
 // correction, learnt before the change, is stale: the newest such cluster's
-// correction wins.
-func newest(best *admem.FailureCluster, fixes []*admem.FailureCluster) *admem.FailureCluster {
+// correction wins. Not when the candidate makes best's mistake for certain
+// (full: the very call failed here, or it writes an argument as best's
+// failures did) and only resembles the newer one's: that is another
+// mistake, whose correction does not mend this one (a region's value for a
+// call whose email is written wrong).
+func newest(best *admem.FailureCluster, fixes []*admem.FailureCluster, full func(*admem.FailureCluster) bool) *admem.FailureCluster {
 	if best == nil || best.LastSeenAt.IsZero() {
 		return best
 	}
 	out := best
+	certain := full(best)
 	for _, cl := range fixes {
-		if cl.FirstSeenAt.After(best.LastSeenAt) && cl.FirstSeenAt.After(out.FirstSeenAt) {
+		if cl.FirstSeenAt.After(best.LastSeenAt) && cl.FirstSeenAt.After(out.FirstSeenAt) && (!certain || full(cl)) {
 			out = cl
 		}
 	}

@@ -131,6 +131,14 @@ func TestStaleCorrectionGivesWay(t *testing.T) {
 			t.Errorf("%s: suggestion %+v, want %s", c.name, v.Suggestion, c.want)
 		}
 	}
+	// A candidate that makes the older mistake for certain (the very call
+	// just failed with it) gets that mistake's correction: the newer
+	// cluster it only resembles is another mistake.
+	stopped := cases[1].clusters
+	v := judge(Candidate{Tool: "book", Args: fast}, closer, nil, stopped, nil, def, seen{retried: "s1"})
+	if v.Suggestion == nil || v.Suggestion.Action != "book(mode=safe)" {
+		t.Errorf("certain older mistake: suggestion %+v", v.Suggestion)
+	}
 }
 
 func TestValidate(t *testing.T) {
