@@ -449,10 +449,14 @@ func judge(c Candidate, ctxVec []float32, adapterRisk *float64, clusters []admem
 	noteFix := map[string]*Note{}
 	goneSig := map[string]bool{} // signatures of notes saying the tool is gone, in force here
 	for k := range notes {
-		if n := &notes[k]; n.Tool == c.Tool && n.Correction != "" {
+		n := &notes[k]
+		if n.Tool != c.Tool {
+			continue
+		}
+		if n.Correction != "" {
 			noteFix[n.SignatureID] = n
 		}
-		if n := &notes[k]; n.Tool == c.Tool && n.Gone && !pre[n.SignatureID].excludes() {
+		if n.Gone && !pre[n.SignatureID].excludes() {
 			goneSig[n.SignatureID] = true
 		}
 	}
