@@ -1,0 +1,211 @@
+package mistake
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/admem/admem/internal/signature"
+)
+
+// Match is a mistake whose rule a call meets.
+type Match struct {
+	Mistake *Mistake
+	P       float64 // p(the call fails with this mistake)
+	Here    bool    // the identical call already failed with it in the situation
+}
+
+// Assessment is what the mistake model says about a candidate call: the
+// evidence, named, that guard's decision (and the tenant's adapter) weigh.
+type Assessment struct {
+	Facts   Facts
+	Matches []Match // riskiest first
+	// Transient is set when the call retries a call that just failed with
+	// a transient fault: retry with backoff.
+	Transient *Mistake
+	// TransientHere: the identical call just failed with an error that
+	// reads as transient, of a signature the book does not know yet.
+	TransientHere bool
+	// HereFailures counts deterministic failures of the identical call in
+	// the situation.
+	HereFailures int
+	// Risk is the evidence's own p(fail): the answer without an adapter.
+	Risk float64
+	// Kind is the kind of failure the risk is about ("" when none).
+	Kind Kind
+}
+
+// Probabilities the situation alone gives: the identical call failing
+// here already, once or more often. A deterministic failure repeats; an
+// agent that retries it a third time wastes a step.
+const (
+	pHereOnce  = 0.85
+	pHereTwice = 0.95
+)
+
+// Assess returns the evidence about a candidate call in a situation.
+func (b *Book) Assess(sit *Situation, c Call) Assessment {
+	a := Assessment{Facts: Describe(sit, c)}
+	f := &a.Facts
+	here := map[string]int{}
+	for _, s := range f.FailedHere {
+		here[s]++
+	}
+	for _, m := range b.ToolMistakes(f.Tool) {
+		if m.Kind == KindTransient || m.Rule.Level == LevelNone {
+			if here[m.SignatureID] > 0 {
+				a.Transient = m
+			}
+			continue
+		}
+		if !f.Meets(&m.Rule) {
+			continue
+		}
+		p := m.Rule.P
+		if p < 1e-9 {
+			continue
+		}
+		a.Matches = append(a.Matches, Match{Mistake: m, P: p, Here: here[m.SignatureID] > 0})
+	}
+	// The identical call failed here: unless the failure was transient,
+	// that is the strongest evidence there is.
+	if n := len(f.FailedHere); n > 0 {
+		last := f.FailedHere[n-1]
+		m := b.Mistakes[last]
+		switch {
+		case m != nil && m.Kind == KindTransient && n < 3:
+			a.Transient = m
+		case m == nil && n < 2 && transientCue(signature.Normalize(f.Tool, "", f.FailedHereText), f.FailedHereText):
+			a.TransientHere = true
+		default:
+			a.Transient = nil
+			a.HereFailures = n
+		}
+	}
+	slices.SortStableFunc(a.Matches, func(x, y Match) int {
+		switch {
+		case x.P > y.P:
+			return -1
+		case x.P < y.P:
+			return 1
+		}
+		return y.Mistake.Failures - x.Mistake.Failures
+	})
+	switch {
+	case a.HereFailures > 0:
+		a.Risk, a.Kind = pHereOnce, KindDeterministic
+		if a.HereFailures > 1 {
+			a.Risk = pHereTwice
+		}
+		if len(a.Matches) > 0 && a.Matches[0].P > a.Risk {
+			a.Risk, a.Kind = a.Matches[0].P, a.Matches[0].Mistake.Kind
+		}
+	case len(a.Matches) > 0:
+		a.Risk, a.Kind = a.Matches[0].P, a.Matches[0].Mistake.Kind
+	case a.Transient != nil || a.TransientHere:
+		a.Kind = KindTransient
+	}
+	return a
+}
+
+// Suggestion is a fix of a flagged call, instantiated for the request.
+type Suggestion struct {
+	Mistake *Mistake
+	Fix     *Fix  // nil when the advice comes from the rule alone
+	Call    *Call // the call to make instead; nil when it cannot be made from the request's values
+	Text    string
+}
+
+// Suggest returns the best advice for a flagged call: the fix of its
+// riskiest mistake (then the next) that can be made from the request's
+// own values and that no known mistake flags at or above warn; failing
+// that, the fix or the rule in words.
+func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64) *Suggestion {
+	var words *Suggestion
+	for _, mt := range a.Matches {
+		m := mt.Mistake
+		for k := range m.Fixes {
+			fx := &m.Fixes[k]
+			fixed, ok := fx.Apply(c, sit)
+			if !ok {
+				if words == nil {
+					words = &Suggestion{Mistake: m, Fix: fx, Text: fx.Text(c.Tool)}
+				}
+				continue
+			}
+			if b.Assess(sit, fixed).Risk >= warn {
+				continue
+			}
+			return &Suggestion{Mistake: m, Fix: fx, Call: &fixed, Text: fx.Text(c.Tool)}
+		}
+		if words == nil {
+			if t := m.Rule.Advice(); t != "" {
+				words = &Suggestion{Mistake: m, Text: t}
+			}
+		}
+	}
+	return words
+}
+
+// Advice says in words what the rule asks of a call, without values.
+func (r Rule) Advice() string {
+	var parts []string
+	for _, f := range r.Features {
+		switch {
+		case strings.HasPrefix(f, "np:"):
+			parts = append(parts, "call "+f[3:]+" about the same values first")
+		case f == "r":
+			parts = append(parts, "do not repeat a call that already worked")
+		case strings.HasPrefix(f, "u:"):
+			parts = append(parts, "take "+f[2:]+" from the task or an earlier result, not a default or a guess")
+		case strings.HasPrefix(f, "s:"):
+			if i := strings.IndexByte(f, '='); i > 2 {
+				parts = append(parts, fmt.Sprintf("write %s another way than %s", f[2:i], f[i+1:]))
+			}
+		case strings.HasPrefix(f, "a:"):
+			parts = append(parts, "check whether "+f[2:]+" is a valid argument")
+		case strings.HasPrefix(f, "m:"):
+			if i := strings.IndexByte(f, '='); i > 2 {
+				parts = append(parts, "use a smaller "+f[2:i])
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Describe renders the rule for people, e.g. "when date is written
+// 9/9/9". The empty rule is "whatever the call".
+func (r Rule) Describe() string {
+	if r.Level == LevelNone {
+		return ""
+	}
+	var parts []string
+	for _, f := range r.Features {
+		switch {
+		case strings.HasPrefix(f, "np:"):
+			parts = append(parts, "without a "+f[3:]+" step before")
+		case strings.HasPrefix(f, "p:"):
+			parts = append(parts, "after "+f[2:])
+		case f == "r":
+			parts = append(parts, "when it repeats a call that worked")
+		case strings.HasPrefix(f, "u:"):
+			parts = append(parts, f[2:]+" is not from the task or a result")
+		case strings.HasPrefix(f, "s:"), strings.HasPrefix(f, "m:"), strings.HasPrefix(f, "l:"):
+			if i := strings.IndexByte(f, '='); i > 2 {
+				what := map[byte]string{'s': "written", 'm': "of magnitude class", 'l': "of length class"}[f[0]]
+				parts = append(parts, fmt.Sprintf("%s %s %s", f[2:i], what, f[i+1:]))
+			}
+		case strings.HasPrefix(f, "a:"):
+			parts = append(parts, "with "+f[2:])
+		case strings.HasPrefix(f, "o:"):
+			parts = append(parts, "when a result said "+f[2:])
+		}
+	}
+	if r.Level == LevelInstance {
+		parts = append(parts, "for the same values")
+	}
+	if len(parts) == 0 {
+		return "whatever the call"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,425 @@
+package mistake
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/admem/admem/internal/signature"
+)
+
+// Kind says what kind of failure a mistake is, as the evidence shows it.
+type Kind string
+
+// Kinds.
+const (
+	// KindDeterministic: calls written this way (or in this situation)
+	// fail, whichever entity they are about.
+	KindDeterministic Kind = "deterministic"
+	// KindState: this instance fails (an entity in some state); the same
+	// call about other entities works.
+	KindState Kind = "state"
+	// KindTransient: the identical call later worked unchanged (5xx,
+	// timeouts, rate limits). It is never a reason to avoid a call.
+	KindTransient Kind = "transient"
+)
+
+// Level says what a rule is written in.
+type Level string
+
+// Levels.
+const (
+	LevelNone     Level = "none"     // no rule: the mistake makes no call risky
+	LevelForm     Level = "form"     // features of the call and its situation
+	LevelInstance Level = "instance" // those and the failing calls' values
+)
+
+// Rule is a mistake's fitted hypothesis: a call that meets every feature
+// (and, at instance level, carries every value) makes the mistake with
+// probability P.
+type Rule struct {
+	Level    Level
+	Features []string
+	// Shapes holds, for each "ns:PATH" feature, the shapes successful calls
+	// wrote PATH in: the rule holds for any other shape.
+	Shapes map[string][]string `json:",omitempty"`
+	Values []uint32
+	P      float64
+	Fails  int // recent matching calls that failed with the mistake
+	OKs    int // recent matching calls that worked
+}
+
+// Mistake is what the tenant knows about one error signature: the
+// evidence of its failures, its kind, its rule and its fixes.
+type Mistake struct {
+	ID          string // assigned by the store
+	SignatureID string
+	Signature   signature.Signature
+	Kind        Kind
+	Failures    int
+	// Began is the tool's clock (Tool.Clock) at the mistake's first
+	// failure: the regime its rule is about started then.
+	Began     int64
+	FirstSeen time.Time
+	LastSeen  time.Time
+	// Common are the features every failing call had; PriorUnion the
+	// linked prior tools any of them had; Values the values every one
+	// carried; Named the argument paths the error messages name.
+	Common     []string
+	PriorUnion []string
+	TookUnion  []string // tools any failing call's situation had worked earlier (t:)
+	Values     []uint32
+	Keys       []string // linkable values every failing call had: one entity
+	Named      []string
+	// FailShapes are the shapes each argument path had in failing calls.
+	FailShapes map[string][]string
+	// Calls are the identities of the most recent failing calls.
+	Calls []uint32
+	// Retried counts failures whose identical call was made again later in
+	// the same trajectory with nothing in between that could have fixed
+	// it; RetryOK how many of those retries worked.
+	Retried int
+	RetryOK int
+	// Cue: the error reads as a transient fault (5xx, timeout, rate limit).
+	Cue   bool
+	Rule  Rule
+	Fixes []Fix
+	// Example is a failing call with its literals masked, for notes.
+	Example string
+	// Trajectories are the most recent failing trajectories; Sources the
+	// distinct sources (agent and session) that reported a failure.
+	Trajectories []string
+	Sources      []string
+	// Version counts the changes the store saved.
+	Version int
+}
+
+// Bounds on a mistake's evidence lists.
+const (
+	maxCalls        = 16
+	maxTrajectories = 20
+	maxSources      = 32
+	maxFixes        = 6
+	maxFailShapes   = 8
+	maxFailPaths    = 24
+)
+
+// observe adds one failure's evidence.
+func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, trajectoryID, source string, at time.Time) {
+	m.Failures++
+	if m.FirstSeen.IsZero() || at.Before(m.FirstSeen) {
+		m.FirstSeen = at
+	}
+	if at.After(m.LastSeen) {
+		m.LastSeen = at
+	}
+	var priors, took []string
+	for _, x := range f.Features {
+		if tool, ok := strings.CutPrefix(x, "p:"); ok {
+			priors = append(priors, tool)
+		}
+		if tool, ok := strings.CutPrefix(x, "t:"); ok {
+			took = append(took, tool)
+		}
+	}
+	named := namedPaths(f.Leaves, sig.Template)
+	if m.FailShapes == nil {
+		m.FailShapes = map[string][]string{}
+	}
+	for _, l := range f.Leaves {
+		ss := m.FailShapes[l.Path]
+		sh := Shape(l.Text)
+		if slices.Contains(ss, sh) || len(ss) >= maxFailShapes || len(ss) == 0 && len(m.FailShapes) >= maxFailPaths {
+			continue
+		}
+		m.FailShapes[l.Path] = append(ss, sh)
+		slices.Sort(m.FailShapes[l.Path])
+	}
+	if m.Failures == 1 {
+		m.Common = slices.Clone(f.Features)
+		m.Values = slices.Clone(f.Values)
+		m.Keys = linkKeys(f.Leaves)
+		m.Named = named
+		m.Example = clip(signature.CanonicalAction(c.Tool, c.Args, signature.ActionOptions{Literals: signature.MaskLiterals}), maxValueText)
+	} else {
+		m.Common = intersect(m.Common, f.Features)
+		m.Values = intersect(m.Values, f.Values)
+		m.Keys = intersect(m.Keys, linkKeys(f.Leaves))
+		switch {
+		case len(m.Named) == 0:
+			m.Named = named
+		case len(named) > 0:
+			if both := intersect(m.Named, named); len(both) > 0 {
+				m.Named = both
+			}
+		}
+	}
+	m.PriorUnion = union(m.PriorUnion, priors)
+	m.TookUnion = union(m.TookUnion, took)
+	m.Calls = appendCapped(m.Calls, f.Hash, maxCalls)
+	m.Cue = transientCue(sig, message)
+	if trajectoryID != "" && !slices.Contains(m.Trajectories, trajectoryID) {
+		m.Trajectories = appendCapped(m.Trajectories, trajectoryID, maxTrajectories)
+	}
+	if source != "" && !slices.Contains(m.Sources, source) && len(m.Sources) < maxSources {
+		m.Sources = append(m.Sources, source)
+		slices.Sort(m.Sources)
+	}
+}
+
+// Fit refits the mistake's kind and rule on its evidence and the tool's
+// recent calls. It is what makes a mistake generalise, and what retires it
+// when the tool's calls stop failing.
+func (m *Mistake) Fit(t *Tool) {
+	if m.transient() {
+		m.Kind = KindTransient
+		m.Rule = Rule{Level: LevelNone}
+		return
+	}
+	from := t.since(m.Began)
+	okShapes := t.okShapes(from)
+	rule := Rule{Level: LevelForm, Shapes: map[string][]string{}}
+	n := t.successesMeeting(&rule, from)
+	if n == 0 {
+		// Nothing to contrast the failures with yet: start from what the
+		// error says it is about.
+		rule.Features = m.seed()
+	}
+	// Most general first: add, one at a time, the feature every failure
+	// had that excludes the most successful calls still meeting the rule,
+	// until none does (or none is left).
+	for n > 0 {
+		best, bestN := "", n
+		for _, f := range m.candidates(t, &rule, okShapes, from) {
+			try := rule.with(f, okShapes)
+			if k := t.successesMeeting(&try, from); k < bestN {
+				best, bestN = f, k
+			}
+		}
+		if best == "" {
+			break
+		}
+		rule, n = rule.with(best, okShapes), bestN
+	}
+	slices.Sort(rule.Features)
+	if len(rule.Shapes) == 0 {
+		rule.Shapes = nil
+	}
+	e := t.estimate(&rule, m.SignatureID, from)
+	if e.Fails+e.OKs == 0 {
+		// The failures left the tool's recent history and no call has met
+		// the rule since: what was learnt still stands.
+		e.P = (1 + priorFail) / (1 + priorFail + priorOK)
+	}
+	rule.P, rule.Fails, rule.OKs = e.P, e.Fails, e.OKs
+	m.Kind, m.Rule = KindDeterministic, rule
+	// When nothing about the calls sets the failures apart from calls that
+	// worked, and every failure was about one entity, the failures are
+	// about it (its state), not about how the call was written.
+	entity := n > 0 && len(m.Keys) > 0
+	if len(m.Values) == 0 || e.P >= 0.5 && !entity {
+		return
+	}
+	// The rule's calls mostly work: the failures are about what they were
+	// about (an entity's state), not how they were written.
+	inst := rule
+	inst.Level, inst.Values = LevelInstance, slices.Clone(m.Values)
+	if ei := t.estimate(&inst, m.SignatureID, from); (entity || ei.P > e.P) && ei.Fails > 0 {
+		inst.P, inst.Fails, inst.OKs = ei.P, ei.Fails, ei.OKs
+		m.Kind, m.Rule = KindState, inst
+	}
+}
+
+// with returns the rule with one more feature.
+func (r Rule) with(f string, okShapes map[string][]string) Rule {
+	out := r
+	out.Features = append(slices.Clone(r.Features), f)
+	if path, ok := strings.CutPrefix(f, "ns:"); ok {
+		out.Shapes = maps.Clone(r.Shapes)
+		if out.Shapes == nil {
+			out.Shapes = map[string][]string{}
+		}
+		out.Shapes[path] = okShapes[path]
+	}
+	return out
+}
+
+// transient reports whether the evidence says the failure goes away by
+// itself: retries of the identical call worked at least as often as they
+// failed again, or the error reads as a transient fault and no retry
+// contradicted it.
+func (m *Mistake) transient() bool {
+	failedAgain := m.Retried - m.RetryOK
+	if m.RetryOK > 0 && m.RetryOK >= failedAgain {
+		return true
+	}
+	return m.Cue && failedAgain == 0
+}
+
+// candidates returns the features the rule may be specialised with: those
+// every failure had; for a path with a format, a shape no successful call
+// used when every failure used such a shape; and the absence of a prior
+// step that most successful calls still meeting the rule had and no
+// failure had. Most likely cause first (see priority).
+func (m *Mistake) candidates(t *Tool, r *Rule, okShapes map[string][]string, from int) []string {
+	var out []string
+	for _, f := range m.Common {
+		if !slices.Contains(r.Features, f) {
+			out = append(out, f)
+		}
+	}
+	for path, fails := range m.FailShapes {
+		oks, formatted := okShapes[path]
+		if !formatted || slices.Contains(r.Features, "ns:"+path) || !slices.Contains(m.Common, "a:"+path) {
+			continue
+		}
+		if !slices.ContainsFunc(fails, func(s string) bool { return slices.Contains(oks, s) }) {
+			out = append(out, "ns:"+path)
+		}
+	}
+	for _, x := range t.usual(r, from) {
+		tool := x[2:]
+		union := m.PriorUnion
+		if x[0] == 't' {
+			union = m.TookUnion
+		}
+		if !slices.Contains(union, tool) && !slices.Contains(r.Features, "n"+x) {
+			out = append(out, "n"+x)
+		}
+	}
+	slices.Sort(out)
+	slices.SortStableFunc(out, func(a, b string) int { return m.priority(a) - m.priority(b) })
+	return out
+}
+
+// priority orders candidate features, most likely cause first: the
+// arguments the error names, then how arguments are written, which ones
+// are there, a missing prior step, a repeat, made-up values, magnitudes,
+// prior steps taken, and an entity's state last.
+func (m *Mistake) priority(f string) int {
+	if path := featurePath(f); path != "" && slices.Contains(m.Named, path) {
+		return 0
+	}
+	switch {
+	case strings.HasPrefix(f, "s:"), strings.HasPrefix(f, "ns:"):
+		return 1
+	case strings.HasPrefix(f, "e:"):
+		return 2
+	case strings.HasPrefix(f, "a:"), strings.HasPrefix(f, "np:"):
+		return 3
+	case strings.HasPrefix(f, "nt:"), f == "r":
+		return 4
+	case strings.HasPrefix(f, "u:"):
+		return 5
+	case strings.HasPrefix(f, "m:"), strings.HasPrefix(f, "l:"):
+		return 6
+	case strings.HasPrefix(f, "p:"), strings.HasPrefix(f, "t:"):
+		return 7
+	}
+	return 8
+}
+
+// seed is where the search for a rule starts: how the arguments the error
+// names are written (the error says what it is about), and a repeat when
+// every failure repeated a call that had worked.
+func (m *Mistake) seed() []string {
+	var out []string
+	for _, f := range m.Common {
+		path := featurePath(f)
+		if f == "r" || strings.HasPrefix(f, "s:") && path != "" && slices.Contains(m.Named, path) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// featurePath returns the argument path a feature is about, "" for
+// features about the situation.
+func featurePath(f string) string {
+	if p, ok := strings.CutPrefix(f, "ns:"); ok {
+		return p
+	}
+	if len(f) < 2 || f[1] != ':' {
+		return ""
+	}
+	switch f[0] {
+	case 'a', 'u':
+		return f[2:]
+	case 's', 'm', 'l', 'e':
+		if i := strings.IndexByte(f, '='); i > 2 {
+			return f[2:i]
+		}
+	}
+	return ""
+}
+
+// namedPaths returns the argument paths an error message names as a word
+// (a path's last segment, written with underscores, spaces or as one
+// word), sorted.
+func namedPaths(leaves []Leaf, message string) []string {
+	msg := strings.ToLower(message)
+	var out []string
+	for _, l := range leaves {
+		last := strings.ToLower(l.Path[strings.LastIndexByte(l.Path, '.')+1:])
+		if len(last) < 2 {
+			continue
+		}
+		for _, w := range []string{last, strings.ReplaceAll(last, "_", " "), strings.ReplaceAll(last, "_", "")} {
+			if wordIn(msg, w) {
+				out = append(out, l.Path)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// wordIn reports whether w occurs in s as a whole word.
+func wordIn(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !wordByte(s[j-1])
+		after := j+len(w) == len(s) || !wordByte(s[j+len(w)])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+func wordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
+// intersect returns the elements of sorted a that sorted b has too.
+func intersect[T string | uint32](a, b []T) []T {
+	var out []T
+	for _, x := range a {
+		if _, ok := slices.BinarySearch(b, x); ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// union returns the sorted union of two sorted sets.
+func union(a, b []string) []string {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func appendCapped[T any](xs []T, x T, n int) []T {
+	xs = append(xs, x)
+	if len(xs) > n {
+		xs = slices.Delete(xs, 0, len(xs)-n)
+	}
+	return xs
+}
