@@ -67,22 +67,22 @@ func (e CloseTrajectoryRequestOutcome) Valid() bool {
 
 // Defines values for CorrectionKind.
 const (
-	Aligned   CorrectionKind = "aligned"
-	Before    CorrectionKind = "before"
-	Missing   CorrectionKind = "missing"
-	Recovered CorrectionKind = "recovered"
+	CorrectionKindPrior   CorrectionKind = "prior"
+	CorrectionKindReplace CorrectionKind = "replace"
+	CorrectionKindRewrite CorrectionKind = "rewrite"
+	CorrectionKindSplit   CorrectionKind = "split"
 )
 
 // Valid indicates whether the value is a known member of the CorrectionKind enum.
 func (e CorrectionKind) Valid() bool {
 	switch e {
-	case Aligned:
+	case CorrectionKindPrior:
 		return true
-	case Before:
+	case CorrectionKindReplace:
 		return true
-	case Missing:
+	case CorrectionKindRewrite:
 		return true
-	case Recovered:
+	case CorrectionKindSplit:
 		return true
 	default:
 		return false
@@ -133,16 +133,43 @@ func (e EntryVersionStatus) Valid() bool {
 
 // Defines values for GuardReasonKind.
 const (
+	GuardReasonKindFailedHere     GuardReasonKind = "failed_here"
 	GuardReasonKindFailureCluster GuardReasonKind = "failure_cluster"
 	GuardReasonKindMistakeNote    GuardReasonKind = "mistake_note"
+	GuardReasonKindTransient      GuardReasonKind = "transient"
 )
 
 // Valid indicates whether the value is a known member of the GuardReasonKind enum.
 func (e GuardReasonKind) Valid() bool {
 	switch e {
+	case GuardReasonKindFailedHere:
+		return true
 	case GuardReasonKindFailureCluster:
 		return true
 	case GuardReasonKindMistakeNote:
+		return true
+	case GuardReasonKindTransient:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GuardReasonMistakeKind.
+const (
+	GuardReasonMistakeKindDeterministic GuardReasonMistakeKind = "deterministic"
+	GuardReasonMistakeKindState         GuardReasonMistakeKind = "state"
+	GuardReasonMistakeKindTransient     GuardReasonMistakeKind = "transient"
+)
+
+// Valid indicates whether the value is a known member of the GuardReasonMistakeKind enum.
+func (e GuardReasonMistakeKind) Valid() bool {
+	switch e {
+	case GuardReasonMistakeKindDeterministic:
+		return true
+	case GuardReasonMistakeKindState:
+		return true
+	case GuardReasonMistakeKindTransient:
 		return true
 	default:
 		return false
@@ -164,6 +191,51 @@ func (e GuardResultDecision) Valid() bool {
 	case Block:
 		return true
 	case Warn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GuardResultKind.
+const (
+	GuardResultKindDeterministic GuardResultKind = "deterministic"
+	GuardResultKindState         GuardResultKind = "state"
+	GuardResultKindTransient     GuardResultKind = "transient"
+)
+
+// Valid indicates whether the value is a known member of the GuardResultKind enum.
+func (e GuardResultKind) Valid() bool {
+	switch e {
+	case GuardResultKindDeterministic:
+		return true
+	case GuardResultKindState:
+		return true
+	case GuardResultKindTransient:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GuardResultSuggestionFix.
+const (
+	GuardResultSuggestionFixPrior   GuardResultSuggestionFix = "prior"
+	GuardResultSuggestionFixReplace GuardResultSuggestionFix = "replace"
+	GuardResultSuggestionFixRewrite GuardResultSuggestionFix = "rewrite"
+	GuardResultSuggestionFixSplit   GuardResultSuggestionFix = "split"
+)
+
+// Valid indicates whether the value is a known member of the GuardResultSuggestionFix enum.
+func (e GuardResultSuggestionFix) Valid() bool {
+	switch e {
+	case GuardResultSuggestionFixPrior:
+		return true
+	case GuardResultSuggestionFixReplace:
+		return true
+	case GuardResultSuggestionFixRewrite:
+		return true
+	case GuardResultSuggestionFixSplit:
 		return true
 	default:
 		return false
@@ -338,6 +410,48 @@ func (e LearningSettingsRequestStrategy) Valid() bool {
 	case LearningSettingsRequestStrategyReflect:
 		return true
 	case LearningSettingsRequestStrategySuccessOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MistakeKind.
+const (
+	MistakeKindDeterministic MistakeKind = "deterministic"
+	MistakeKindState         MistakeKind = "state"
+	MistakeKindTransient     MistakeKind = "transient"
+)
+
+// Valid indicates whether the value is a known member of the MistakeKind enum.
+func (e MistakeKind) Valid() bool {
+	switch e {
+	case MistakeKindDeterministic:
+		return true
+	case MistakeKindState:
+		return true
+	case MistakeKindTransient:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MistakeRuleLevel.
+const (
+	Form     MistakeRuleLevel = "form"
+	Instance MistakeRuleLevel = "instance"
+	None     MistakeRuleLevel = "none"
+)
+
+// Valid indicates whether the value is a known member of the MistakeRuleLevel enum.
+func (e MistakeRuleLevel) Valid() bool {
+	switch e {
+	case Form:
+		return true
+	case Instance:
+		return true
+	case None:
 		return true
 	default:
 		return false
@@ -763,6 +877,7 @@ type AppendStepsRequest struct {
 
 // AppendedSteps defines model for AppendedSteps.
 type AppendedSteps struct {
+	// Learned deprecated: always empty. Learning happens in the worker; a failed step reaches guard within a second
 	Learned    []LearnedItem `json:"learned"`
 	Trajectory Trajectory    `json:"trajectory"`
 }
@@ -803,32 +918,28 @@ type CloseTrajectoryRequest struct {
 // CloseTrajectoryRequestOutcome defines model for CloseTrajectoryRequest.Outcome.
 type CloseTrajectoryRequestOutcome string
 
-// Correction "instead of A, do B" at the point where a failing and a working trajectory diverge
+// Correction a fix the agents' own recoveries taught: an edit of the failing call, said in words
 type Correction struct {
-	// Do the canonical action that worked
+	// Do what to do instead, in words
 	Do string `json:"do"`
 
-	// Instead the canonical action that failed
+	// Instead a failing call, literals masked
 	Instead string `json:"instead"`
 
-	// Kind `recovered`: later in the same trajectory the same tool worked; `missing`: later in the same
-	// trajectory the very same call worked once this step of another tool, about the same
-	// things, had been taken (a precondition); `aligned`: a successful trajectory of a similar
-	// task did this instead; `before`: it took this step first
+	// Kind `rewrite`: write some arguments another way; `prior`: take a missing step of another tool
+	// first; `replace`: call the tool that replaced this one; `split`: split a value over several calls
 	Kind CorrectionKind `json:"kind"`
 
-	// Support occurrences that taught this correction
+	// Support recoveries that taught this fix
 	Support int    `json:"support"`
 	Text    string `json:"text"`
 
-	// TrajectoryId the trajectory the working action comes from
+	// TrajectoryId a trajectory whose recovery taught it
 	TrajectoryId *openapi_types.UUID `json:"trajectory_id,omitempty"`
 }
 
-// CorrectionKind `recovered`: later in the same trajectory the same tool worked; `missing`: later in the same
-// trajectory the very same call worked once this step of another tool, about the same
-// things, had been taken (a precondition); `aligned`: a successful trajectory of a similar
-// task did this instead; `before`: it took this step first
+// CorrectionKind `rewrite`: write some arguments another way; `prior`: take a missing step of another tool
+// first; `replace`: call the tool that replaced this one; `split`: split a value over several calls
 type CorrectionKind string
 
 // CreateEntriesRequest defines model for CreateEntriesRequest.
@@ -1052,25 +1163,45 @@ type ForgetResult struct {
 	VersionsDeleted int `json:"versions_deleted"`
 }
 
-// GuardReason a failure cluster, or a mistake note the worker has not clustered yet
+// GuardReason a piece of evidence about the candidate: a known mistake it makes (`mistake_note`), the
+// identical call already failing in the context (`failed_here`), or a transient fault of the
+// identical call (`transient`: not a reason to avoid it; retry with backoff)
 type GuardReason struct {
-	// ClusterId for failure_cluster
+	// ClusterId deprecated: no longer sent
 	ClusterId *openapi_types.UUID `json:"cluster_id,omitempty"`
-	Count     int                 `json:"count"`
-	Kind      GuardReasonKind     `json:"kind"`
-	Label     *string             `json:"label,omitempty"`
-	Match     float32             `json:"match"`
 
-	// Note the cluster's mistake note
+	// Count failures seen
+	Count int             `json:"count"`
+	Kind  GuardReasonKind `json:"kind"`
+
+	// Label deprecated: no longer sent
+	Label *string `json:"label,omitempty"`
+
+	// Match p(the candidate fails with this mistake)
+	Match float32 `json:"match"`
+
+	// MistakeId the mistake (its learned item, GET /v1/learned/{id})
+	MistakeId   *openapi_types.UUID     `json:"mistake_id,omitempty"`
+	MistakeKind *GuardReasonMistakeKind `json:"mistake_kind,omitempty"`
+
+	// Note the mistake note
 	Note string `json:"note"`
 
-	// NoteId for mistake_note
-	NoteId    *openapi_types.UUID `json:"note_id,omitempty"`
-	Signature string              `json:"signature"`
+	// NoteId deprecated: the same as mistake_id
+	NoteId *openapi_types.UUID `json:"note_id,omitempty"`
+
+	// Rule when the mistake happens, in words (e.g. `date written 9/9/9`)
+	Rule *string `json:"rule,omitempty"`
+
+	// Signature the error signature, or the error text of the failure in the context
+	Signature string `json:"signature"`
 }
 
 // GuardReasonKind defines model for GuardReason.Kind.
 type GuardReasonKind string
+
+// GuardReasonMistakeKind defines model for GuardReason.MistakeKind.
+type GuardReasonMistakeKind string
 
 // GuardRequest defines model for GuardRequest.
 type GuardRequest struct {
@@ -1105,17 +1236,39 @@ type GuardResult struct {
 	// Action the candidate as canonical action text
 	Action string `json:"action"`
 
-	// AdapterRisk the active adapter's probability that the candidate fails here: its class-balanced score
-	// corrected to the tenant's failure base rate (the share of failures among the steps the
-	// version was measured on); null without an adapter
+	// AdapterRisk the active adapter's calibrated probability that the candidate fails here; null without an adapter
 	AdapterRisk *float32            `json:"adapter_risk"`
 	Decision    GuardResultDecision `json:"decision"`
-	NoteRisk    float32             `json:"note_risk"`
-	Reasons     []GuardReason       `json:"reasons"`
-	Risk        float32             `json:"risk"`
-	Suggestion  *struct {
-		Action    *string                     `json:"action,omitempty"`
-		ClusterId *openapi_types.UUID         `json:"cluster_id,omitempty"`
+
+	// Kind the kind of failure the risk is about: `deterministic` (calls written this way fail),
+	// `state` (this entity fails, others work), `transient` (the identical call just failed with a
+	// transient fault: retry with backoff; guard allows it); absent when nothing is known
+	Kind *GuardResultKind `json:"kind,omitempty"`
+
+	// NoteRisk the mistake model's own estimate from its evidence
+	NoteRisk float32       `json:"note_risk"`
+	Reasons  []GuardReason `json:"reasons"`
+
+	// Risk the failure probability the decision is made on: the adapter's when one is used, else note_risk
+	Risk float32 `json:"risk"`
+
+	// Suggestion what to do instead of a flagged candidate: the candidate's own call fixed as the agents' own
+	// recoveries fixed it (`call`, and `action` as text), made from the request's values only;
+	// without `call` it could not be made from them and `text` says what to do in words
+	Suggestion *struct {
+		// Action the call to make, as canonical text
+		Action *string `json:"action,omitempty"`
+		Call   *struct {
+			Args map[string]interface{} `json:"args"`
+			Tool string                 `json:"tool"`
+		} `json:"call,omitempty"`
+
+		// ClusterId deprecated: no longer sent
+		ClusterId *openapi_types.UUID `json:"cluster_id,omitempty"`
+
+		// Fix rewrite the call's arguments, take a missing step first, call the replacement tool, split a value
+		Fix       *GuardResultSuggestionFix   `json:"fix,omitempty"`
+		MistakeId *openapi_types.UUID         `json:"mistake_id,omitempty"`
 		Source    GuardResultSuggestionSource `json:"source"`
 		Text      string                      `json:"text"`
 	} `json:"suggestion,omitempty"`
@@ -1124,6 +1277,14 @@ type GuardResult struct {
 
 // GuardResultDecision defines model for GuardResult.Decision.
 type GuardResultDecision string
+
+// GuardResultKind the kind of failure the risk is about: `deterministic` (calls written this way fail),
+// `state` (this entity fails, others work), `transient` (the identical call just failed with a
+// transient fault: retry with backoff; guard allows it); absent when nothing is known
+type GuardResultKind string
+
+// GuardResultSuggestionFix rewrite the call's arguments, take a missing step first, call the replacement tool, split a value
+type GuardResultSuggestionFix string
 
 // GuardResultSuggestionSource defines model for GuardResult.Suggestion.Source.
 type GuardResultSuggestionSource string
@@ -1193,7 +1354,7 @@ type LearnedItem struct {
 	Key  string          `json:"key"`
 	Kind LearnedItemKind `json:"kind"`
 
-	// Mistake a mistake note's structured form (kind `mistake`)
+	// Mistake a mistake's structured form (kind `mistake`)
 	Mistake *Mistake `json:"mistake,omitempty"`
 
 	// Procedure a procedure's structured form (kind `procedure`)
@@ -1221,7 +1382,7 @@ type LearnedItemVersion struct {
 	Content   string    `json:"content"`
 	CreatedAt time.Time `json:"created_at"`
 
-	// Mistake a mistake note's structured form (kind `mistake`)
+	// Mistake a mistake's structured form (kind `mistake`)
 	Mistake *Mistake `json:"mistake,omitempty"`
 
 	// Procedure a procedure's structured form (kind `procedure`)
@@ -1294,21 +1455,18 @@ type MergeFailureRequest struct {
 	From openapi_types.UUID `json:"from"`
 }
 
-// Mistake a mistake note's structured form (kind `mistake`)
+// Mistake a mistake's structured form (kind `mistake`)
 type Mistake struct {
-	// After the tool most often called just before the failure (absent at the start)
-	After *string `json:"after,omitempty"`
-
-	// Correction "instead of A, do B" at the point where a failing and a working trajectory diverge
+	// Correction a fix the agents' own recoveries taught: an edit of the failing call, said in words
 	Correction *Correction `json:"correction,omitempty"`
 
-	// Corrections every correction known, most supported first (`correction` is the first)
+	// Corrections every fix known, most supported (and recently taught) first (`correction` is the first)
 	Corrections []Correction `json:"corrections"`
 
-	// Doing the canonical action that failed, e.g. `update_reservation_flights(cabin=basic_economy, reservation_id=ABC123)`
+	// Doing a failing call, instance literals masked
 	Doing string `json:"doing"`
 
-	// DoingPattern the action with instance literals masked
+	// DoingPattern the same
 	DoingPattern string `json:"doing_pattern"`
 	FailsWith    struct {
 		ErrorClass string `json:"error_class"`
@@ -1316,20 +1474,39 @@ type Mistake struct {
 		// MessageTemplate the error message with literals masked
 		MessageTemplate string `json:"message_template"`
 
-		// SignatureId the error signature id (the note's key)
+		// SignatureId the error signature id (the item's key)
 		SignatureId string `json:"signature_id"`
 	} `json:"fails_with"`
+
+	// Kind what the evidence says: calls written this way fail, this entity fails, or the fault goes away by itself
+	Kind MistakeKind `json:"kind"`
+	Rule struct {
+		// Features the conjunction of call facts, e.g. `s:date=9/9/9` (date written so), `np:verify_account` (no such step before), `r` (a repeat)
+		Features []string `json:"features"`
+
+		// Level `form`: features of the call; `instance`: and its values; `none`: no call is risky (transient)
+		Level MistakeRuleLevel `json:"level"`
+
+		// P estimated probability that a call meeting the rule fails, from the tool's recent calls
+		P float32 `json:"p"`
+	} `json:"rule"`
 
 	// Seen failed steps counted
 	Seen int    `json:"seen"`
 	Tool string `json:"tool"`
 
-	// TrajectoryIds the trajectories the failure happened in
+	// TrajectoryIds the most recent trajectories the failure happened in
 	TrajectoryIds []openapi_types.UUID `json:"trajectory_ids"`
 
-	// When context / task pattern: what the tasks that hit it share
+	// When the rule in words: when calls of the tool fail with it
 	When string `json:"when"`
 }
+
+// MistakeKind what the evidence says: calls written this way fail, this entity fails, or the fault goes away by itself
+type MistakeKind string
+
+// MistakeRuleLevel `form`: features of the call; `instance`: and its values; `none`: no call is risky (transient)
+type MistakeRuleLevel string
 
 // NewEntry defines model for NewEntry.
 type NewEntry struct {
@@ -1466,7 +1643,7 @@ type RecallItem struct {
 	Key         *string            `json:"key,omitempty"`
 	Kind        string             `json:"kind"`
 
-	// Mistake a mistake note's structured form (kind `mistake`)
+	// Mistake a mistake's structured form (kind `mistake`)
 	Mistake *Mistake `json:"mistake,omitempty"`
 
 	// Procedure a procedure's structured form (kind `procedure`)
@@ -2458,14 +2635,18 @@ type ClientInterface interface {
 
 	// CheckGuardWithBody Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
-	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches; among several candidates the adapter counts with
-	// the risk it adds to the least risky of them, so a risk it sees in every option flags
-	// none), a decision by the tenant's thresholds (defaults:
-	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	// The tenant's mistake model is asked about each candidate in the request's situation (the
+	// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+	// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+	// the identical call already failed here, and whether that failure was transient. Each
+	// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+	// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+	// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+	// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+	// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+	// a reason to avoid a call: the result says `kind: transient` and allows it.
+	// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2474,14 +2655,18 @@ type ClientInterface interface {
 
 	// CheckGuard Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
-	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches; among several candidates the adapter counts with
-	// the risk it adds to the least risky of them, so a risk it sees in every option flags
-	// none), a decision by the tenant's thresholds (defaults:
-	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	// The tenant's mistake model is asked about each candidate in the request's situation (the
+	// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+	// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+	// the identical call already failed here, and whether that failure was transient. Each
+	// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+	// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+	// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+	// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+	// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+	// a reason to avoid a call: the result says `kind: transient` and allows it.
+	// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3393,14 +3578,18 @@ func (c *Client) SplitFailure(ctx context.Context, failureID string, body SplitF
 
 // CheckGuardWithBody Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
-// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches; among several candidates the adapter counts with
-// the risk it adds to the least risky of them, so a risk it sees in every option flags
-// none), a decision by the tenant's thresholds (defaults:
-// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+// The tenant's mistake model is asked about each candidate in the request's situation (the
+// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+// the identical call already failed here, and whether that failure was transient. Each
+// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+// a reason to avoid a call: the result says `kind: transient` and allows it.
+// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3419,14 +3608,18 @@ func (c *Client) CheckGuardWithBody(ctx context.Context, contentType string, bod
 
 // CheckGuard Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
-// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches; among several candidates the adapter counts with
-// the risk it adds to the least risky of them, so a risk it sees in every option flags
-// none), a decision by the tenant's thresholds (defaults:
-// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+// The tenant's mistake model is asked about each candidate in the request's situation (the
+// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+// the identical call already failed here, and whether that failure was transient. Each
+// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+// a reason to avoid a call: the result says `kind: transient` and allows it.
+// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7138,14 +7331,18 @@ type ClientWithResponsesInterface interface {
 
 	// CheckGuardWithBodyWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
-	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches; among several candidates the adapter counts with
-	// the risk it adds to the least risky of them, so a risk it sees in every option flags
-	// none), a decision by the tenant's thresholds (defaults:
-	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	// The tenant's mistake model is asked about each candidate in the request's situation (the
+	// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+	// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+	// the identical call already failed here, and whether that failure was transient. Each
+	// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+	// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+	// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+	// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+	// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+	// a reason to avoid a call: the result says `kind: transient` and allows it.
+	// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7154,14 +7351,18 @@ type ClientWithResponsesInterface interface {
 
 	// CheckGuardWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 	//
-	// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-	// from the failure clusters it matches; among several candidates the adapter counts with
-	// the risk it adds to the least risky of them, so a risk it sees in every option flags
-	// none), a decision by the tenant's thresholds (defaults:
-	// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-	// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-	// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-	// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+	// The tenant's mistake model is asked about each candidate in the request's situation (the
+	// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+	// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+	// the identical call already failed here, and whether that failure was transient. Each
+	// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+	// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+	// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+	// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+	// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+	// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+	// a reason to avoid a call: the result says `kind: transient` and allows it.
+	// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12229,14 +12430,18 @@ func (c *ClientWithResponses) SplitFailureWithResponse(ctx context.Context, fail
 
 // CheckGuardWithBodyWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
-// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches; among several candidates the adapter counts with
-// the risk it adds to the least risky of them, so a risk it sees in every option flags
-// none), a decision by the tenant's thresholds (defaults:
-// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+// The tenant's mistake model is asked about each candidate in the request's situation (the
+// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+// the identical call already failed here, and whether that failure was transient. Each
+// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+// a reason to avoid a call: the result says `kind: transient` and allows it.
+// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12251,14 +12456,18 @@ func (c *ClientWithResponses) CheckGuardWithBodyWithResponse(ctx context.Context
 
 // CheckGuardWithResponse Before acting, ask whether candidate actions repeat a known mistake (read scope).
 //
-// Each candidate gets a failure risk (the larger of the active adapter's risk and the risk
-// from the failure clusters it matches; among several candidates the adapter counts with
-// the risk it adds to the least risky of them, so a risk it sees in every option flags
-// none), a decision by the tenant's thresholds (defaults:
-// warn at 0.5, block at 0.85; set in the tenant's settings under `guard`), the matching
-// clusters with their mistake notes as reasons, and a suggested alternative where a note's
-// correction knows one. `adapter_version` names the adapter used, `null` (and `adapter:
-// "none"`) when the tenant has none yet: guard then answers from mistake notes alone.
+// The tenant's mistake model is asked about each candidate in the request's situation (the
+// task and the recent `context` steps): which known mistakes the call makes (each mistake's
+// rule, learnt from its failures and refuted by the tool's recent successful calls), whether
+// the identical call already failed here, and whether that failure was transient. Each
+// candidate gets a calibrated failure risk (the active adapter's, trained on the tenant's
+// calls with this evidence as features, when the tenant has one and `use_adapter` is on;
+// the evidence's own estimate otherwise), a decision by the tenant's thresholds (defaults:
+// warn at 0.5, block at 0.85), the evidence as reasons, and for a flagged candidate a
+// suggestion: its own call fixed as the agents' recoveries fixed it, made from the request's
+// values only (`suggestion.call`), or in words when it cannot be. A transient fault is never
+// a reason to avoid a call: the result says `kind: transient` and allows it.
+// `adapter_version` names the adapter used, `null` (and `adapter: "none"`) when none was.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -9,11 +9,11 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/benchkit"
 	"github.com/admem/admem/internal/failures"
-	"github.com/admem/admem/internal/guard"
 	"github.com/admem/admem/internal/sim"
 	"github.com/admem/admem/internal/simhttp"
 )
@@ -139,7 +139,7 @@ func whyRepeated(f sim.FailedStep, note simhttp.Note) string {
 	switch {
 	case p == note.DoingPattern:
 		return diagSamePattern
-	case guard.ActionJaccard(p, note.DoingPattern) >= 0.5:
+	case actionJaccard(p, note.DoingPattern) >= 0.5:
 		return diagNearPattern
 	}
 	return diagFarPattern
@@ -255,4 +255,36 @@ func pairedRefSteps(base, arm []sim.EpisodeResult) (float64, int) {
 		return 0, 0
 	}
 	return float64(sum) / float64(n), n
+}
+
+// actionJaccard compares two canonical actions by their argument tokens
+// (key=value pairs), so that calls differing in one argument score high.
+func actionJaccard(a, b string) float64 {
+	ta, tb := argTokens(a), argTokens(b)
+	if len(ta) == 0 && len(tb) == 0 {
+		return 1
+	}
+	inter := 0
+	for t := range ta {
+		if tb[t] {
+			inter++
+		}
+	}
+	union := len(ta) + len(tb) - inter
+	if union == 0 {
+		return 0
+	}
+	return float64(inter) / float64(union)
+}
+
+func argTokens(s string) map[string]bool {
+	if i := strings.IndexByte(s, '('); i >= 0 {
+		s = s[i+1:]
+	}
+	s = strings.TrimSuffix(s, ")")
+	out := map[string]bool{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '{' || r == '}' || r == '[' || r == ']' || r == ' ' }) {
+		out[f] = true
+	}
+	return out
 }

@@ -39,6 +39,8 @@ type Env struct {
 	Infra       *wiring.Infra
 	Config      config.Config
 	PG          testenv.Postgres
+
+	workerOnce *sync.Once
 }
 
 // Option adjusts the configuration before the API starts.
@@ -94,7 +96,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{URL: srv.URL, PlatformKey: key, HTTP: hc, Client: c, API: api, Infra: infra, Config: cfg, PG: pg}
+	return &Env{URL: srv.URL, PlatformKey: key, HTTP: hc, Client: c, API: api, Infra: infra, Config: cfg, PG: pg, workerOnce: &sync.Once{}}
 }
 
 type testWriter struct{ t testing.TB }

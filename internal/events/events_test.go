@@ -16,7 +16,7 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/apitest"
 	"github.com/admem/admem/internal/events"
-	"github.com/admem/admem/internal/learner"
+	"github.com/admem/admem/internal/mistake"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/testenv"
@@ -139,14 +139,14 @@ func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes
 	for _, it := range items {
 		switch it.Kind {
 		case admem.KindMistake:
-			var n learner.MistakeNote
-			if err := json.Unmarshal(it.State, &n); err != nil {
+			var m mistake.Mistake
+			if err := json.Unmarshal(it.State, &m); err != nil {
 				t.Fatal(err)
 			}
-			if n.Count != it.Count {
-				t.Errorf("note %s: state count %d, row count %d", it.Key, n.Count, it.Count)
+			if m.Failures != it.Count {
+				t.Errorf("mistake %s: state count %d, row count %d", it.Key, m.Failures, it.Count)
 			}
-			notes[it.Key] = n.Count
+			notes[it.Key] = m.Failures
 		case admem.KindProcedure:
 			var p trajectories.ProcedureState
 			if err := json.Unmarshal(it.State, &p); err != nil {
@@ -181,6 +181,24 @@ func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes
 	}
 	if processed != outbox || dupes != 0 {
 		t.Errorf("%d events in the outbox, %d processed (%d twice)", outbox, processed, dupes)
+	}
+	// Every step is in its tool's history once: as many calls as steps.
+	rows, err := owner.Query(ctx, `SELECT s.action, count(*), coalesce(max(h.calls), 0) FROM trajectory_steps s
+		LEFT JOIN tool_histories h ON h.tenant_id = s.tenant_id AND h.tool = s.action
+		WHERE s.tenant_id = $1 GROUP BY s.action`, f.tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tool string
+		var steps, calls int64
+		if err := rows.Scan(&tool, &steps, &calls); err != nil {
+			t.Fatal(err)
+		}
+		if steps != calls {
+			t.Errorf("tool %s: %d steps recorded, %d calls in its history", tool, steps, calls)
+		}
 	}
 }
 

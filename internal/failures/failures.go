@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/admem/admem"
-	"github.com/admem/admem/internal/learner"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/vecmath"
 )
@@ -172,10 +171,6 @@ func (s *Service) ObserveTrajectory(ctx context.Context, tenantID string, t adme
 	if t.ID == "" {
 		return 0, admem.Invalid("id", "the trajectory has no id")
 	}
-	notes := map[string]learner.MistakeNote{}
-	for _, n := range learner.DistillMistakes([]admem.Trajectory{t}, learner.MistakeOptions{}) {
-		notes[n.ID] = n
-	}
 	texts := make([]string, 0, 2*len(idx))
 	for _, i := range idx {
 		st := t.Steps[i]
@@ -206,11 +201,8 @@ func (s *Service) ObserveTrajectory(ctx context.Context, tenantID string, t adme
 			sig := signature.FromStep(st)
 			ls.SignatureID, ls.Signature = sig.ID(), sig.String()
 			ls.Tool, ls.ErrorClass, ls.Template = sig.Tool, sig.Class, sig.Template
-			if n, ok := notes[sig.ID()]; ok {
-				ls.Note = noteOf(n)
-			} else {
-				ls.Note = admem.FailureNote{Doing: ls.ActionPattern}
-			}
+			// The note is the mistake model's, read with the cluster.
+			ls.Note = admem.FailureNote{Doing: ls.ActionPattern}
 		}
 		steps = append(steps, ls)
 	}
@@ -238,18 +230,6 @@ func (s *Service) ObserveTrajectory(ctx context.Context, tenantID string, t adme
 // SplitCheckEvery is how many failures a cluster gains between coherence
 // checks.
 const SplitCheckEvery = 10
-
-func noteOf(n learner.MistakeNote) admem.FailureNote {
-	out := admem.FailureNote{When: n.When, Doing: n.DoingPattern}
-	if len(n.Corrections) > 0 {
-		c := n.Corrections[0]
-		out.Correction = c.Text
-		if !c.Do.IsZero() {
-			out.Do = c.Do.Text()
-		}
-	}
-	return out
-}
 
 // assign puts a newly seen failed step into the closest live cluster of its
 // signature, or a new one. It is pure: the store calls it under a lock.

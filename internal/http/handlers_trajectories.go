@@ -83,10 +83,9 @@ func (s *Server) handleAppendSteps(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := appendResponse{Trajectory: toTrajectoryJSON(summarize(res.Trajectory, ""), true), Learned: make([]learnedItemJSON, len(res.Learned))}
-	for i, it := range res.Learned {
-		out.Learned[i] = toLearnedJSON(it)
-	}
+	// Learning happens in the worker now: learned stays empty (kept for
+	// clients that read it; see openapi.yaml).
+	out := appendResponse{Trajectory: toTrajectoryJSON(summarize(res.Trajectory, ""), true), Learned: []learnedItemJSON{}}
 	writeJSON(w, http.StatusOK, out)
 }
 

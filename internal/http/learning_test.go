@@ -13,6 +13,8 @@ import (
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/apitest"
 	"github.com/admem/admem/internal/failures/failurestest"
+	"github.com/admem/admem/internal/signature"
+	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/wiring"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,13 +39,24 @@ func traj(task string, outcome admem.Outcome, steps ...[3]string) admem.Trajecto
 	return t
 }
 
+// observe records trajectories for the tenant and runs the worker's
+// learning pass over their events: mistakes, failure clusters and the
+// adapter's labelled steps.
 func observe(t *testing.T, env *apitest.Env, tenantID string, ts ...admem.Trajectory) {
 	t.Helper()
-	for _, tr := range ts {
-		if _, err := env.API.Learning.Failures.ObserveTrajectory(context.Background(), tenantID, tr); err != nil {
-			t.Fatalf("observe: %v", err)
+	in := make([]store.NewTrajectory, len(ts))
+	for i, tr := range ts {
+		for j := range tr.Steps {
+			if tr.Steps[j].Failed() {
+				in[i].Signatures = append(in[i].Signatures, signature.FromStep(tr.Steps[j]).ID())
+			}
 		}
+		in[i].Trajectory, in[i].OutcomeSource = tr, admem.OutcomeByAgent
 	}
+	if _, err := env.Infra.DB.RecordTrajectories(context.Background(), tenantID, in); err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	learnPending(t, env, tenantID)
 }
 
 type clusterBody struct {
@@ -76,7 +89,7 @@ func TestFailureClustersAPI(t *testing.T) {
 		[3]string{"search", "fast", ""}, [3]string{"book", "fast", "Error: payment method credit_card_9121 not found"}, [3]string{"book", "safe", ""})
 	t3 := traj("cancel the reservation", admem.OutcomeFailure, [3]string{"cancel", "fast", "Error: reservation ZX91QA is not cancellable"})
 	observe(t, env, tenantA, t1, t2, t3)
-	observe(t, env, tenantA, t1, t2) // a redelivered event changes nothing
+	learnPending(t, env, tenantA) // redelivered events change nothing
 
 	r := env.Do(t, "GET", "/v1/failures", readA, nil)
 	if r.Status != http.StatusOK {
@@ -577,13 +590,14 @@ func TestGuardUseAdapterSwitch(t *testing.T) {
 	}
 }
 
-// TestGuardWarnsFromNotesBeforeTheWorker: a failed step appended to a
-// streamed trajectory is learnt into a mistake note inside the append, so
-// guard warns about it at once, before any worker has clustered it.
-func TestGuardWarnsFromNotesBeforeTheWorker(t *testing.T) {
+// TestGuardWarnsOnceAStreamedFailureIsLearnt: a failed step appended to a
+// streamed trajectory reaches the running worker through its event while
+// the trajectory is still open; guard then warns about the same call and
+// suggests the agent's own recovery.
+func TestGuardWarnsOnceAStreamedFailureIsLearnt(t *testing.T) {
 	t.Parallel()
 	env := learningEnv(t)
-	_, admin := env.Tenant(t, "guard-notes")
+	tenantID, admin := env.Tenant(t, "guard-notes")
 	_, agent := env.Key(t, admin, "write")
 	steps := []map[string]any{
 		{"action": "search", "args": map[string]any{"mode": "fast"}},
@@ -601,6 +615,10 @@ func TestGuardWarnsFromNotesBeforeTheWorker(t *testing.T) {
 	if r.Status >= 300 {
 		t.Fatalf("append: %d %s", r.Status, r.Body)
 	}
+	if r := env.Do(t, "POST", "/v1/trajectories/"+tr.ID+"/close", agent, map[string]any{"outcome": "success"}); r.Status != http.StatusOK {
+		t.Fatalf("close: %d %s", r.Status, r.Body)
+	}
+	env.Learn(t, tenantID)
 	r = env.Do(t, "POST", "/v1/guard", agent, guardReq("book a trip for the customer", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}}))
 	var g struct {
 		Results []struct {
@@ -615,12 +633,12 @@ func TestGuardWarnsFromNotesBeforeTheWorker(t *testing.T) {
 	r.JSON(t, &g)
 	res := g.Results[0]
 	if res.Decision == "allow" || len(res.Reasons) == 0 || res.Reasons[0].Kind != "mistake_note" || res.Reasons[0].NoteID == "" {
-		t.Fatalf("guard did not warn from the note learnt at append: %s", r.Body)
+		t.Fatalf("guard did not warn from the learnt mistake: %s", r.Body)
 	}
 	if res.Suggestion == nil || res.Suggestion.Action != "book(mode=safe)" {
 		t.Fatalf("suggestion = %+v, want the recovered action", res.Suggestion)
 	}
-	t.Logf("trajectory posted → guard warns in %v", time.Since(posted).Round(time.Millisecond))
+	t.Logf("failure appended → learnt by the worker → guard warns in %v", time.Since(posted).Round(time.Millisecond))
 }
 
 // TestGuardTenantThresholds: an admin's thresholds change the decisions of
@@ -717,57 +735,5 @@ func TestSplitIncoherentCluster(t *testing.T) {
 	env.Do(t, "GET", "/v1/failures/"+into, admin, nil).JSON(t, &rest)
 	if rest.Count+part.Count != len(tasks) {
 		t.Fatalf("counts after split: %d + %d, want %d", rest.Count, part.Count, len(tasks))
-	}
-}
-
-// TestGuardSuggestsFromProcedures: when a flagged call's mistake note knows
-// no correction, guard suggests how a procedure of a similar task calls the
-// same tool; another tenant's procedures never answer.
-func TestGuardSuggestsFromProcedures(t *testing.T) {
-	t.Parallel()
-	env := learningEnv(t)
-	tenantID, admin := env.Tenant(t, "guard-procs")
-	_, reader := env.Key(t, admin, "read")
-	otherID, other := env.Tenant(t, "guard-procs-other")
-
-	record := func(key, task, outcome string, steps ...map[string]any) {
-		t.Helper()
-		if r := env.Do(t, "POST", "/v1/trajectories", key, map[string]any{"task": task, "outcome": outcome, "steps": steps}); r.Status != http.StatusCreated {
-			t.Fatalf("record: %d %s", r.Status, r.Body)
-		}
-	}
-	search := map[string]any{"action": "search", "args": map[string]any{"mode": "fast"}}
-	// The failure's task shares no words with the booking task, so no
-	// success teaches its note a correction: only a procedure knows better.
-	record(admin, "reserve seats quickly", "failure", search,
-		map[string]any{"action": "book", "args": map[string]any{"mode": "fast"}, "error": "Error: payment method credit_card_881 not found"})
-	record(admin, "book a flight for the user", "success", search,
-		map[string]any{"action": "book", "args": map[string]any{"mode": "safe", "seat": "12A"}})
-	record(other, "book a flight for the user", "success", search,
-		map[string]any{"action": "book", "args": map[string]any{"mode": "other-tenant"}})
-	learnPending(t, env, tenantID)
-	learnPending(t, env, otherID)
-
-	var g struct {
-		Results []struct {
-			Decision   string
-			Suggestion *struct{ Action, Text, Source string }
-		}
-	}
-	r := env.Do(t, "POST", "/v1/guard", reader, guardReq("book a flight for the user", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}}))
-	r.JSON(t, &g)
-	res := g.Results[0]
-	if res.Decision == "allow" {
-		t.Fatalf("guard did not flag the noted mistake: %s", r.Body)
-	}
-	if res.Suggestion == nil || res.Suggestion.Source != "procedure" || res.Suggestion.Action != "book(mode=safe, seat=12A)" || res.Suggestion.Text == "" {
-		t.Fatalf("suggestion = %+v, want the procedure's call of book", res.Suggestion)
-	}
-	// A task no procedure is like gets a warning without a suggestion.
-	r = env.Do(t, "POST", "/v1/guard", reader, guardReq("close the quarterly accounts", map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}}))
-	g.Results = nil
-	r.JSON(t, &g)
-	if g.Results[0].Decision == "allow" || g.Results[0].Suggestion != nil {
-		t.Fatalf("unrelated task: %s", r.Body)
 	}
 }

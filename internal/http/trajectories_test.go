@@ -184,7 +184,7 @@ func TestTrajectoryBatchAndIdempotency(t *testing.T) {
 func TestTrajectoryStreamingLearnsFailuresAtOnce(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
-	_, admin := env.Tenant(t, "traj-stream")
+	tenantID, admin := env.Tenant(t, "traj-stream")
 	r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "change the flight of reservation ABC123", "open": true})
 	var tr trajOut
 	r.JSON(t, &tr)
@@ -211,21 +211,26 @@ func TestTrajectoryStreamingLearnsFailuresAtOnce(t *testing.T) {
 	fail := map[string]any{"action": "update_reservation_flights", "args": map[string]any{"reservation_id": "ABC123", "cabin": "economy"},
 		"error": "Error: reservation ABC123 is basic economy and cannot be modified"}
 	got, learned := appendStep(fail)
-	if got.StepCount != 2 || got.FailedSteps != 1 || len(learned) != 1 || learned[0].Kind != "mistake" || learned[0].Count != 1 {
-		t.Fatalf("after the failure: %+v learned %+v", got, learned)
+	if got.StepCount != 2 || got.FailedSteps != 1 || len(learned) != 0 {
+		t.Fatalf("after the failure: %+v learned %+v (learning is the worker's)", got, learned)
 	}
-	// The note exists before the next step: it is listed now.
+	// The failure's event reaches the worker while the trajectory is still
+	// open: its mistake is listed before the next step.
+	learnPending(t, env, tenantID)
 	var notes struct{ Items []learnedOut }
 	env.Do(t, "GET", "/v1/learned?kind=mistake", admin, nil).JSON(t, &notes)
-	if len(notes.Items) != 1 || notes.Items[0].ID != learned[0].ID || !strings.Contains(notes.Items[0].Content, "update_reservation_flights") {
+	if len(notes.Items) != 1 || notes.Items[0].Count != 1 || !strings.Contains(notes.Items[0].Content, "update_reservation_flights") {
 		t.Fatalf("notes: %+v", notes.Items)
 	}
-	// The same mistake with another reservation is the same note, counted again.
+	// The same mistake with another reservation is the same mistake, counted again.
 	fail["args"] = map[string]any{"reservation_id": "XYZ789", "cabin": "economy"}
 	fail["error"] = "Error: reservation XYZ789 is basic economy and cannot be modified"
-	_, learned2 := appendStep(fail)
-	if len(learned2) != 1 || learned2[0].ID != learned[0].ID || learned2[0].Count != 2 || learned2[0].Version != 2 {
-		t.Fatalf("repeat: %+v", learned2)
+	appendStep(fail)
+	learnPending(t, env, tenantID)
+	var again struct{ Items []learnedOut }
+	env.Do(t, "GET", "/v1/learned?kind=mistake", admin, nil).JSON(t, &again)
+	if len(again.Items) != 1 || again.Items[0].ID != notes.Items[0].ID || again.Items[0].Count != 2 {
+		t.Fatalf("repeat: %+v", again.Items)
 	}
 	// A retried append with its Idempotency-Key replays; the step is not added twice.
 	okStep := map[string]any{"steps": []map[string]any{{"action": "get_flight_status", "args": map[string]any{"flight": "HAT136"}}}}
@@ -375,16 +380,19 @@ func TestLearnedItemAndItsVersions(t *testing.T) {
 	_, other := env.Tenant(t, "learned-versions-other")
 
 	task := "cancel the reservation of the user"
-	fail := func(reservation string) {
+	record := func(steps ...map[string]any) {
 		t.Helper()
-		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": task, "outcome": "failure", "steps": []map[string]any{
-			{"action": "cancel_reservation", "args": map[string]any{"reservation_id": reservation}, "error": "Error: reservation " + reservation + " not found"}}})
+		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": task, "outcome": "failure", "steps": steps})
 		if r.Status != 201 {
 			t.Fatalf("record: %d %s", r.Status, r.Body)
 		}
 		learnPending(t, env, tenantID)
 	}
-	fail("AAA111")
+	fail := func(reservation string) map[string]any {
+		return map[string]any{"action": "cancel_reservation", "args": map[string]any{"reservation_id": reservation},
+			"error": "Error: reservation " + reservation + " is not cancellable without a reason"}
+	}
+	record(fail("AAA111"))
 	var list struct {
 		Items []learnedOut `json:"items"`
 	}
@@ -393,9 +401,11 @@ func TestLearnedItemAndItsVersions(t *testing.T) {
 		t.Fatalf("learned: %+v", list.Items)
 	}
 	id := list.Items[0].ID
-	fail("BBB222")
-	fail("CCC333")
+	record(fail("BBB222"))
+	record(fail("CCC333"))
 
+	// Counting more failures of the same mistake changes its counters in
+	// place: a version is kept when what the mistake says changes.
 	r := env.Do(t, "GET", "/v1/learned/"+id, reader, nil)
 	var it structuredOut
 	r.JSON(t, &it)
@@ -404,16 +414,23 @@ func TestLearnedItemAndItsVersions(t *testing.T) {
 	}
 	var cur learnedOut
 	r.JSON(t, &cur)
-	if cur.Version != 3 {
-		t.Fatalf("version %d after three occurrences, want 3", cur.Version)
+	if cur.Version != 1 {
+		t.Fatalf("version %d after three failures saying the same, want 1", cur.Version)
 	}
+	// The agent's own recovery teaches a fix: the mistake says something
+	// new, a second version.
+	ok := fail("DDD444")
+	ok["args"] = map[string]any{"reservation_id": "DDD444", "reason": "change_of_plan"}
+	delete(ok, "error")
+	record(fail("DDD444"), ok)
 
 	type versionOut struct {
 		Version int    `json:"version"`
 		Content string `json:"content"`
 		Source  string `json:"source"`
 		Mistake *struct {
-			Seen int `json:"seen"`
+			Seen        int              `json:"seen"`
+			Corrections []map[string]any `json:"corrections"`
 		} `json:"mistake"`
 	}
 	type versionPage struct {
@@ -423,7 +440,7 @@ func TestLearnedItemAndItsVersions(t *testing.T) {
 	var got []versionOut
 	cursor := ""
 	for page := 0; page < 5; page++ {
-		url := "/v1/learned/" + id + "/versions?limit=2"
+		url := "/v1/learned/" + id + "/versions?limit=1"
 		if cursor != "" {
 			url += "&cursor=" + cursor
 		}
@@ -438,14 +455,15 @@ func TestLearnedItemAndItsVersions(t *testing.T) {
 			break
 		}
 	}
-	if len(got) != 3 {
-		t.Fatalf("%d versions, want 3: %+v", len(got), got)
+	if len(got) != 2 {
+		t.Fatalf("%d versions, want 2: %+v", len(got), got)
 	}
-	for i, v := range got {
-		// Newest first; each version counted one more occurrence.
-		if v.Version != 3-i || v.Mistake == nil || v.Mistake.Seen != 3-i || !strings.HasPrefix(v.Source, "trajectory:") || v.Content == "" {
-			t.Fatalf("version %d: %+v", i, v)
-		}
+	// Newest first: the one with the fix, then the first, as it was then.
+	if v := got[0]; v.Version != 2 || v.Mistake == nil || v.Mistake.Seen != 4 || len(v.Mistake.Corrections) != 1 || !strings.HasPrefix(v.Source, "trajectory:") {
+		t.Fatalf("version 2: %+v", v)
+	}
+	if v := got[1]; v.Version != 1 || v.Mistake == nil || v.Mistake.Seen != 1 || len(v.Mistake.Corrections) != 0 || v.Content == "" {
+		t.Fatalf("version 1: %+v", v)
 	}
 
 	// Another tenant's id is not found; so is a non-id or a bad cursor.

@@ -142,21 +142,29 @@ type guardRequest struct {
 }
 
 type guardReasonJSON struct {
-	Kind      string  `json:"kind"`
-	ClusterID string  `json:"cluster_id,omitempty"`
-	NoteID    string  `json:"note_id,omitempty"`
-	Signature string  `json:"signature"`
-	Label     string  `json:"label,omitempty"`
-	Note      string  `json:"note"`
-	Count     int     `json:"count"`
-	Match     float64 `json:"match"`
+	Kind        string  `json:"kind"`
+	MistakeID   string  `json:"mistake_id,omitempty"`
+	NoteID      string  `json:"note_id,omitempty"`
+	Signature   string  `json:"signature"`
+	Note        string  `json:"note"`
+	Rule        string  `json:"rule,omitempty"`
+	MistakeKind string  `json:"mistake_kind,omitempty"`
+	Count       int     `json:"count"`
+	Match       float64 `json:"match"`
+}
+
+type guardCallJSON struct {
+	Tool string         `json:"tool"`
+	Args map[string]any `json:"args"`
 }
 
 type guardSuggestionJSON struct {
-	Action    string `json:"action,omitempty"`
-	Text      string `json:"text"`
-	Source    string `json:"source"`
-	ClusterID string `json:"cluster_id,omitempty"`
+	Action    string         `json:"action,omitempty"`
+	Call      *guardCallJSON `json:"call,omitempty"`
+	Text      string         `json:"text"`
+	Source    string         `json:"source"`
+	Fix       string         `json:"fix,omitempty"`
+	MistakeID string         `json:"mistake_id,omitempty"`
 }
 
 type guardResultJSON struct {
@@ -166,6 +174,7 @@ type guardResultJSON struct {
 	AdapterRisk *float64             `json:"adapter_risk"`
 	NoteRisk    float64              `json:"note_risk"`
 	Decision    string               `json:"decision"`
+	Kind        string               `json:"kind,omitempty"`
 	Reasons     []guardReasonJSON    `json:"reasons"`
 	Suggestion  *guardSuggestionJSON `json:"suggestion,omitempty"`
 }
@@ -203,11 +212,20 @@ func toGuardResponse(r guard.Response) guardResponse {
 	for _, v := range r.Verdicts {
 		res := guardResultJSON{Tool: v.Tool, Action: v.Action, Risk: v.Risk, AdapterRisk: v.AdapterRisk, NoteRisk: v.NoteRisk,
 			Decision: string(v.Decision), Reasons: make([]guardReasonJSON, 0, len(v.Reasons))}
+		res.Kind = string(v.Kind)
 		for _, rs := range v.Reasons {
-			res.Reasons = append(res.Reasons, guardReasonJSON(rs))
+			res.Reasons = append(res.Reasons, guardReasonJSON{Kind: rs.Kind, MistakeID: rs.MistakeID, NoteID: rs.MistakeID,
+				Signature: rs.Signature, Note: rs.Note, Rule: rs.Rule, MistakeKind: string(rs.MistakeKind), Count: rs.Count, Match: rs.Match})
 		}
-		if v.Suggestion != nil {
-			res.Suggestion = &guardSuggestionJSON{Action: v.Suggestion.Action, Text: v.Suggestion.Text, Source: v.Suggestion.Source, ClusterID: v.Suggestion.ClusterID}
+		if sg := v.Suggestion; sg != nil {
+			res.Suggestion = &guardSuggestionJSON{Action: sg.Action, Text: sg.Text, Source: "mistake_note", Fix: string(sg.Fix), MistakeID: sg.MistakeID}
+			if sg.Call != nil {
+				args := sg.Call.Args
+				if args == nil {
+					args = map[string]any{}
+				}
+				res.Suggestion.Call = &guardCallJSON{Tool: sg.Call.Tool, Args: args}
+			}
 		}
 		out.Results = append(out.Results, res)
 	}

@@ -176,8 +176,9 @@ func toLearnedJSON(it store.LearnedItem) learnedItemJSON {
 
 type mistakeJSON struct {
 	When          string           `json:"when"`
-	After         string           `json:"after,omitempty"`
 	Tool          string           `json:"tool"`
+	Kind          string           `json:"kind"`
+	Rule          ruleJSON         `json:"rule"`
 	Doing         string           `json:"doing"`
 	DoingPattern  string           `json:"doing_pattern"`
 	FailsWith     failsWithJSON    `json:"fails_with"`
@@ -185,6 +186,12 @@ type mistakeJSON struct {
 	Correction    *correctionJSON  `json:"correction,omitempty"`
 	Corrections   []correctionJSON `json:"corrections"`
 	TrajectoryIDs []string         `json:"trajectory_ids"`
+}
+
+type ruleJSON struct {
+	Level    string   `json:"level"`
+	Features []string `json:"features"`
+	P        float64  `json:"p"`
 }
 
 type failsWithJSON struct {
@@ -238,7 +245,7 @@ type pitfallJSON struct {
 func toStructuredJSON(st recall.Structured) (*mistakeJSON, *procedureJSON) {
 	var m *mistakeJSON
 	if n := st.Mistake; n != nil {
-		m = &mistakeJSON{When: n.When, After: n.After, Tool: n.Tool, Doing: n.Doing, DoingPattern: n.DoingPattern,
+		m = &mistakeJSON{When: n.When, Tool: n.Tool, Kind: n.Kind, Rule: ruleJSON(n.Rule), Doing: n.Doing, DoingPattern: n.DoingPattern,
 			FailsWith: failsWithJSON{SignatureID: n.FailsWith.SignatureID, ErrorClass: n.FailsWith.Class, MessageTemplate: n.FailsWith.Template},
 			Seen:      n.Seen, Corrections: make([]correctionJSON, len(n.Corrections)), TrajectoryIDs: n.TrajectoryIDs}
 		for i, c := range n.Corrections {

@@ -18,6 +18,7 @@ type Match struct {
 // Assessment is what the mistake model says about a candidate call: the
 // evidence, named, that guard's decision (and the tenant's adapter) weigh.
 type Assessment struct {
+	Call    Call
 	Facts   Facts
 	Matches []Match // riskiest first
 	// Transient is set when the call retries a call that just failed with
@@ -45,23 +46,31 @@ const (
 
 // Assess returns the evidence about a candidate call in a situation.
 func (b *Book) Assess(sit *Situation, c Call) Assessment {
-	a := Assessment{Facts: Describe(sit, c)}
+	a := Assessment{Call: c, Facts: Describe(sit, c)}
 	f := &a.Facts
 	here := map[string]int{}
 	for _, s := range f.FailedHere {
 		here[s]++
 	}
 	for _, m := range b.ToolMistakes(f.Tool) {
+		if m.Retired {
+			continue
+		}
 		if m.Kind == KindTransient || m.Rule.Level == LevelNone {
 			if here[m.SignatureID] > 0 {
 				a.Transient = m
 			}
 			continue
 		}
-		if !f.Meets(&m.Rule) {
-			continue
+		p := 0.0
+		if f.Meets(&m.Rule) {
+			p = m.Rule.P
 		}
-		p := m.Rule.P
+		for _, in := range m.Instances {
+			if in.P > p && f.HasValues(in.V) {
+				p = in.P
+			}
+		}
 		if p < 1e-9 {
 			continue
 		}
@@ -107,6 +116,9 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 	}
 	return a
 }
+
+// Args returns the assessed call's arguments.
+func (a *Assessment) Args() map[string]any { return a.Call.Args }
 
 // Suggestion is a fix of a flagged call, instantiated for the request.
 type Suggestion struct {
@@ -197,6 +209,16 @@ func (r Rule) Describe() string {
 			}
 		case strings.HasPrefix(f, "a:"):
 			parts = append(parts, "with "+f[2:])
+		case strings.HasPrefix(f, "e:"):
+			if i := strings.IndexByte(f, '='); i > 2 {
+				parts = append(parts, fmt.Sprintf("%s is %s", f[2:i], f[i+1:]))
+			}
+		case strings.HasPrefix(f, "nt:"):
+			parts = append(parts, "without a "+f[3:]+" step before")
+		case strings.HasPrefix(f, "ns:"):
+			parts = append(parts, f[3:]+" written as no successful call wrote it")
+		case strings.HasPrefix(f, "t:"):
+			parts = append(parts, "after a "+f[2:]+" step")
 		case strings.HasPrefix(f, "o:"):
 			parts = append(parts, "when a result said "+f[2:])
 		}

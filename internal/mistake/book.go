@@ -180,11 +180,12 @@ func (b *Book) observe(t admem.Trajectory, i int, f *Facts, at time.Time) {
 	}
 	sig := signature.FromStep(st)
 	m := b.mistake(sig)
-	m.observe(f, CallOf(st), sig, st.Error, t.ID, Source(t), at)
+	m.observe(f, CallOf(st), sig, st.Error, t.Task, t.ID, Source(t), at)
 	tool.Observe(f, sig.ID())
 	if m.Failures == 1 || m.Began > tool.Clock {
 		m.Began = tool.Clock
 	}
+	m.addInstance(f, st.Error, tool.Clock)
 }
 
 // fit refits every mistake of a tool on its recent calls.
@@ -208,5 +209,5 @@ func (b *Book) fit(tool string) {
 
 func sameRule(a, b Rule) bool {
 	return a.Level == b.Level && a.P == b.P && a.Fails == b.Fails && a.OKs == b.OKs &&
-		slices.Equal(a.Features, b.Features) && slices.Equal(a.Values, b.Values)
+		slices.Equal(a.Features, b.Features)
 }

@@ -177,11 +177,8 @@ func (f *Facts) Has(feature string) bool {
 	return f.set[feature]
 }
 
-// Meets reports whether the facts meet a rule (and carry its values, at
-// instance level).
-func (f *Facts) Meets(r *Rule) bool {
-	return meets(f.Features, r) && (r.Level != LevelInstance || f.HasValues(r.Values))
-}
+// Meets reports whether the facts meet a rule's features.
+func (f *Facts) Meets(r *Rule) bool { return meets(f.Features, r) }
 
 // HasValues reports whether the facts carry every value hash of vs.
 func (f *Facts) HasValues(vs []uint32) bool {

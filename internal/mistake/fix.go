@@ -463,7 +463,10 @@ func rewriteFix(t admem.Trajectory, i, j int) *Fix {
 			related = false
 		}
 	}
-	if !anchored && !related && len(same) < len(changed)+len(added)+len(dropped) {
+	// A call about no entity at all (only words of the tool's vocabulary)
+	// cannot be about another one.
+	entityless := len(linkKeys(Leaves(a))) == 0
+	if !anchored && !related && !entityless && len(same) < len(changed)+len(added)+len(dropped) {
 		return nil
 	}
 	sit := stepsBefore(t, j)

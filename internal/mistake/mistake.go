@@ -50,6 +50,16 @@ type Rule struct {
 	OKs    int // recent matching calls that worked
 }
 
+// Instance is an entity a mistake's failures were about: the values of a
+// failing call that its error message named ("flight HAT030 not available
+// on date 2024-05-13"). A call carrying all of them is about that entity.
+type Instance struct {
+	V  []uint32 // value hashes (path and value) the error named
+	N  int      // failures about it
+	At int64    // the tool's clock at its last failure
+	P  float64  // fitted: p(a call carrying V fails with the mistake)
+}
+
 // Mistake is what the tenant knows about one error signature: the
 // evidence of its failures, its kind, its rule and its fixes.
 type Mistake struct {
@@ -64,16 +74,19 @@ type Mistake struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 	// Common are the features every failing call had; PriorUnion the
-	// linked prior tools any of them had; Values the values every one
-	// carried; Named the argument paths the error messages name.
+	// linked prior tools any of them had; Named the argument paths the
+	// error messages name; Instances the entities they were about.
 	Common     []string
 	PriorUnion []string
 	TookUnion  []string // tools any failing call's situation had worked earlier (t:)
-	Values     []uint32
-	Keys       []string // linkable values every failing call had: one entity
 	Named      []string
+	// NamedStems are paths the messages name by their stem only;
+	// NamesTool: the message names the tool itself (removed, renamed).
+	NamedStems []string
+	NamesTool  bool
 	// FailShapes are the shapes each argument path had in failing calls.
 	FailShapes map[string][]string
+	Instances  []Instance
 	// Calls are the identities of the most recent failing calls.
 	Calls []uint32
 	// Retried counts failures whose identical call was made again later in
@@ -87,26 +100,71 @@ type Mistake struct {
 	Fixes []Fix
 	// Example is a failing call with its literals masked, for notes.
 	Example string
-	// Trajectories are the most recent failing trajectories; Sources the
-	// distinct sources (agent and session) that reported a failure.
+	// Tasks are the most recent distinct tasks it happened in (what recall
+	// matches a new task against); Trajectories the most recent failing
+	// trajectories; Sources the distinct sources (agent and session) that
+	// reported a failure.
+	Tasks        []string
 	Trajectories []string
 	Sources      []string
 	// Version counts the changes the store saved.
 	Version int
+	// Retired: recall feedback retired the mistake (it keeps learning but
+	// neither guard nor recall uses it). Stored is the Meaning it was
+	// stored with. Both belong to the store's row, not the state.
+	Retired bool   `json:"-"`
+	Stored  string `json:"-"`
 }
 
 // Bounds on a mistake's evidence lists.
 const (
 	maxCalls        = 16
 	maxTrajectories = 20
+	maxTasks        = 8
+	maxTaskText     = 300
 	maxSources      = 32
 	maxFixes        = 6
 	maxFailShapes   = 8
 	maxFailPaths    = 24
+	maxInstances    = 32
 )
 
+// addInstance records the entity a failure was about: the call's values
+// (linkable ones: ids, dates, codes) that its message quotes.
+func (m *Mistake) addInstance(f *Facts, message string, at int64) {
+	msg := strings.ToLower(message)
+	var vs []uint32
+	for _, l := range f.Leaves {
+		if linkable(l.Text) && indexWord(msg, strings.ToLower(l.Text)) >= 0 {
+			vs = append(vs, valueHash(l.Path, l.Text))
+		}
+	}
+	if len(vs) == 0 {
+		return
+	}
+	slices.Sort(vs)
+	vs = slices.Compact(vs)
+	for i := range m.Instances {
+		if slices.Equal(m.Instances[i].V, vs) {
+			m.Instances[i].N++
+			m.Instances[i].At = at
+			return
+		}
+	}
+	m.Instances = append(m.Instances, Instance{V: vs, N: 1, At: at})
+	if len(m.Instances) > maxInstances {
+		oldest := 0
+		for i := range m.Instances {
+			if m.Instances[i].At < m.Instances[oldest].At {
+				oldest = i
+			}
+		}
+		m.Instances = slices.Delete(m.Instances, oldest, oldest+1)
+	}
+}
+
 // observe adds one failure's evidence.
-func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, trajectoryID, source string, at time.Time) {
+func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, task, trajectoryID, source string, at time.Time) {
 	m.Failures++
 	if m.FirstSeen.IsZero() || at.Before(m.FirstSeen) {
 		m.FirstSeen = at
@@ -123,7 +181,10 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, tr
 			took = append(took, tool)
 		}
 	}
-	named := namedPaths(f.Leaves, sig.Template)
+	named, stems := namedPaths(f.Leaves, sig.Template)
+	m.NamedStems = union(m.NamedStems, stems)
+	m.NamesTool = wordIn(strings.ToLower(sig.Template), strings.ToLower(f.Tool)) ||
+		wordIn(strings.ToLower(sig.Template), strings.ToLower(strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(f.Tool)))
 	if m.FailShapes == nil {
 		m.FailShapes = map[string][]string{}
 	}
@@ -138,14 +199,10 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, tr
 	}
 	if m.Failures == 1 {
 		m.Common = slices.Clone(f.Features)
-		m.Values = slices.Clone(f.Values)
-		m.Keys = linkKeys(f.Leaves)
 		m.Named = named
 		m.Example = clip(signature.CanonicalAction(c.Tool, c.Args, signature.ActionOptions{Literals: signature.MaskLiterals}), maxValueText)
 	} else {
 		m.Common = intersect(m.Common, f.Features)
-		m.Values = intersect(m.Values, f.Values)
-		m.Keys = intersect(m.Keys, linkKeys(f.Leaves))
 		switch {
 		case len(m.Named) == 0:
 			m.Named = named
@@ -159,6 +216,9 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, tr
 	m.TookUnion = union(m.TookUnion, took)
 	m.Calls = appendCapped(m.Calls, f.Hash, maxCalls)
 	m.Cue = transientCue(sig, message)
+	if task = clip(strings.TrimSpace(task), maxTaskText); task != "" && !slices.Contains(m.Tasks, task) {
+		m.Tasks = appendCapped(m.Tasks, task, maxTasks)
+	}
 	if trajectoryID != "" && !slices.Contains(m.Trajectories, trajectoryID) {
 		m.Trajectories = appendCapped(m.Trajectories, trajectoryID, maxTrajectories)
 	}
@@ -202,33 +262,68 @@ func (m *Mistake) Fit(t *Tool) {
 		}
 		rule, n = rule.with(best, okShapes), bestN
 	}
+	// Successful calls still meet the rule: nothing in the calls tells the
+	// failures apart. The error may still say what it is about: the
+	// argument it names, written as every failure wrote it, or the tool
+	// itself (removed, renamed), when no call that met that worked since
+	// the mistake began (calls that worked so before were under another
+	// regime: a drift).
+	explained := n == 0
+	if !explained {
+		if said := m.saidRule(); said != nil {
+			r := Rule{Level: LevelForm, Features: said, Shapes: map[string][]string{}}
+			if t.successesMeeting(&r, t.after(m.Began)) == 0 {
+				rule, explained = r, true
+			}
+		}
+	}
 	slices.Sort(rule.Features)
 	if len(rule.Shapes) == 0 {
 		rule.Shapes = nil
 	}
-	e := t.estimate(&rule, m.SignatureID, from)
+	e := t.estimate(&rule, nil, m.SignatureID, from)
 	if e.Fails+e.OKs == 0 {
 		// The failures left the tool's recent history and no call has met
 		// the rule since: what was learnt still stands.
 		e.P = (1 + priorFail) / (1 + priorFail + priorOK)
 	}
+	if !explained {
+		// An unexplained rule says "calls like this often fail": only a
+		// clear majority of recent failures makes it a warning.
+		e.P = e.lower
+	}
 	rule.P, rule.Fails, rule.OKs = e.P, e.Fails, e.OKs
 	m.Kind, m.Rule = KindDeterministic, rule
-	// When nothing about the calls sets the failures apart from calls that
-	// worked, and every failure was about one entity, the failures are
-	// about it (its state), not about how the call was written.
-	entity := n > 0 && len(m.Keys) > 0
-	if len(m.Values) == 0 || e.P >= 0.5 && !entity {
-		return
+	// The entities the failures were about: calls carrying one's values
+	// fail while it stays in that state.
+	for i := range m.Instances {
+		in := &m.Instances[i]
+		ei := t.estimate(&Rule{Level: LevelForm}, in.V, m.SignatureID, 0)
+		if ei.Fails+ei.OKs == 0 {
+			k := float64(min(in.N, 2))
+			ei.P = (k + priorFail) / (k + priorFail + priorOK)
+		}
+		in.P = ei.P
 	}
-	// The rule's calls mostly work: the failures are about what they were
-	// about (an entity's state), not how they were written.
-	inst := rule
-	inst.Level, inst.Values = LevelInstance, slices.Clone(m.Values)
-	if ei := t.estimate(&inst, m.SignatureID, from); (entity || ei.P > e.P) && ei.Fails > 0 {
-		inst.P, inst.Fails, inst.OKs = ei.P, ei.Fails, ei.OKs
-		m.Kind, m.Rule = KindState, inst
+	if !explained && len(m.Instances) > 0 {
+		m.Kind, m.Rule.Level = KindState, LevelInstance
 	}
+}
+
+// saidRule is the rule the error message states, when it names an
+// argument whose shape every failure shared, or the tool itself; nil
+// otherwise.
+func (m *Mistake) saidRule() []string {
+	var out []string
+	for _, f := range m.Common {
+		if strings.HasPrefix(f, "s:") && slices.Contains(m.Named, featurePath(f)) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 && m.NamesTool {
+		return []string{}
+	}
+	return out
 }
 
 // with returns the rule with one more feature.
@@ -301,23 +396,26 @@ func (m *Mistake) priority(f string) int {
 	if path := featurePath(f); path != "" && slices.Contains(m.Named, path) {
 		return 0
 	}
+	if path := featurePath(f); path != "" && slices.Contains(m.NamedStems, path) && !strings.HasPrefix(f, "e:") {
+		return 1
+	}
 	switch {
 	case strings.HasPrefix(f, "s:"), strings.HasPrefix(f, "ns:"):
-		return 1
-	case strings.HasPrefix(f, "e:"):
 		return 2
-	case strings.HasPrefix(f, "a:"), strings.HasPrefix(f, "np:"):
+	case strings.HasPrefix(f, "e:"):
 		return 3
-	case strings.HasPrefix(f, "nt:"), f == "r":
+	case strings.HasPrefix(f, "a:"), strings.HasPrefix(f, "np:"):
 		return 4
-	case strings.HasPrefix(f, "u:"):
+	case strings.HasPrefix(f, "nt:"), f == "r":
 		return 5
-	case strings.HasPrefix(f, "m:"), strings.HasPrefix(f, "l:"):
+	case strings.HasPrefix(f, "u:"):
 		return 6
-	case strings.HasPrefix(f, "p:"), strings.HasPrefix(f, "t:"):
+	case strings.HasPrefix(f, "m:"), strings.HasPrefix(f, "l:"):
 		return 7
+	case strings.HasPrefix(f, "p:"), strings.HasPrefix(f, "t:"):
+		return 8
 	}
-	return 8
+	return 9
 }
 
 // seed is where the search for a rule starts: how the arguments the error
@@ -356,24 +454,43 @@ func featurePath(f string) string {
 
 // namedPaths returns the argument paths an error message names as a word
 // (a path's last segment, written with underscores, spaces or as one
-// word), sorted.
-func namedPaths(leaves []Leaf, message string) []string {
+// word), sorted, and those it names only by their stem (payment for
+// payment_id), which only orders the search for a rule.
+func namedPaths(leaves []Leaf, message string) (named, stems []string) {
 	msg := strings.ToLower(message)
-	var out []string
 	for _, l := range leaves {
 		last := strings.ToLower(l.Path[strings.LastIndexByte(l.Path, '.')+1:])
 		if len(last) < 2 {
 			continue
 		}
+		full := false
 		for _, w := range []string{last, strings.ReplaceAll(last, "_", " "), strings.ReplaceAll(last, "_", "")} {
 			if wordIn(msg, w) {
-				out = append(out, l.Path)
+				named = append(named, l.Path)
+				full = true
 				break
 			}
 		}
+		if !full {
+			if stem := stemOf(last); stem != "" && wordIn(msg, stem) {
+				stems = append(stems, l.Path)
+			}
+		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.Sort(named)
+	slices.Sort(stems)
+	return slices.Compact(named), slices.Compact(stems)
+}
+
+// stemOf strips an identifier suffix from an argument name (payment_id →
+// payment), "" when it has none or too little is left.
+func stemOf(name string) string {
+	for _, suf := range []string{"_ids", "_id", "id", "_number", "_no", "_code", "_name", "_ref", "_key"} {
+		if s, ok := strings.CutSuffix(name, suf); ok && len(s) >= 3 {
+			return strings.TrimRight(s, "_")
+		}
+	}
+	return ""
 }
 
 // wordIn reports whether w occurs in s as a whole word.

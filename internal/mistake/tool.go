@@ -1,6 +1,7 @@
 package mistake
 
 import (
+	"math"
 	"slices"
 	"strings"
 )
@@ -145,7 +146,7 @@ func (t *Tool) matches(o *Obs, r *Rule, cache []int8) bool {
 			*m = 1
 		}
 	}
-	return *m > 0 && (r.Level != LevelInstance || hasValues(o.V, r.Values))
+	return *m > 0
 }
 
 // Evidence weights: the most recent matching call counts 1, the one before
@@ -165,19 +166,21 @@ type Estimate struct {
 	P     float64 // p(the call fails with the mistake | it meets the rule)
 	Fails int     // matching calls that failed with the mistake
 	OKs   int     // matching calls that worked
+
+	lower float64 // P less one standard deviation of its Beta posterior
 }
 
 // estimate returns p(fail with sig | a call meets the rule) from the
 // tool's most recent matching calls: failures with sig against calls that
 // worked, the newest weighing most. Calls that failed with another
 // signature say nothing either way.
-func (t *Tool) estimate(r *Rule, sig string, from int) Estimate {
+func (t *Tool) estimate(r *Rule, values []uint32, sig string, from int) Estimate {
 	cache := make([]int8, len(t.Profiles))
 	var wf, wo, w float64 = 0, 0, 1
 	var e Estimate
 	for i := len(t.Ring) - 1; i >= from && e.Fails+e.OKs < evidenceWindow; i-- {
 		o := &t.Ring[i]
-		if o.Sig != "" && o.Sig != sig || !t.matches(o, r, cache) {
+		if o.Sig != "" && o.Sig != sig || !t.matches(o, r, cache) || !hasValues(o.V, values) {
 			continue
 		}
 		if o.Sig == sig {
@@ -189,7 +192,9 @@ func (t *Tool) estimate(r *Rule, sig string, from int) Estimate {
 		}
 		w *= recencyDecay
 	}
-	e.P = (wf + priorFail) / (wf + wo + priorFail + priorOK)
+	a, b := wf+priorFail, wo+priorOK
+	e.P = a / (a + b)
+	e.lower = max(0, e.P-math.Sqrt(a*b/((a+b)*(a+b)*(a+b+1))))
 	return e
 }
 
@@ -304,6 +309,15 @@ func (t *Tool) since(at int64) int {
 		}
 	}
 	return from
+}
+
+// after returns the first ring position after the tool's clock at.
+func (t *Tool) after(at int64) int {
+	i := len(t.Ring)
+	for i > 0 && t.Ring[i-1].At > at {
+		i--
+	}
+	return i
 }
 
 // workedAfter reports whether a call with identity h worked at or after

@@ -258,6 +258,18 @@ func learnTransform(source, target string, sit *Situation) (Transform, bool) {
 	if source != "" && source == target {
 		return Transform{Op: OpCopy}, true
 	}
+	// One word of a vocabulary for another (cabin basic_economy → economy)
+	// is a choice of value, not a writing of the same one: where the task
+	// or a result says it, read it there; else it is that word.
+	if source != "" && vocabulary(strings.ToLower(source)) && vocabulary(target) {
+		if a := anchorBefore(sit.Task, target); a != "" {
+			return Transform{Op: OpTask, Anchor: a, Shape: Shape(target)}, true
+		}
+		if tool, key, ok := resultAnchor(sit, target); ok {
+			return Transform{Op: OpResult, Tool: tool, Anchor: key, Shape: Shape(target)}, true
+		}
+		return Transform{Op: OpConst, Const: target}, true
+	}
 	var literal *Program
 	if source != "" {
 		if p := learnProgram(source, target); p != nil {
@@ -312,8 +324,8 @@ func (t *Transform) apply(source string, sit *Situation, learning bool) (string,
 	case OpResult:
 		steps := sit.steps()
 		for i := len(steps) - 1; i >= 0; i-- {
-			if st := steps[i]; !st.Failed() && st.Action == t.Tool {
-				if v, ok := valueAfter(clip(st.Observation, maxObservation), t.Anchor, t.Shape); ok {
+			if st := steps[i]; st.Action == t.Tool {
+				if v, ok := valueAfter(clip(said(st), maxObservation), t.Anchor, t.Shape); ok {
 					return v, true
 				}
 			}
@@ -401,8 +413,9 @@ func valueAfter(text, anchor, shape string) (string, bool) {
 
 var resultKey = regexp.MustCompile(`"?([A-Za-z_][A-Za-z0-9_]{0,40})"?\s*[:=]\s*"?$`)
 
-// resultAnchor finds value in the result of an earlier successful step
-// and returns that step's tool and the key written before it.
+// resultAnchor finds value in what an earlier step said (a result, or an
+// error: "amount 500 exceeds the paid total 120") and returns that step's
+// tool and the key or word written before it.
 func resultAnchor(sit *Situation, value string) (string, string, bool) {
 	if len(value) < 2 {
 		return "", "", false
@@ -410,19 +423,29 @@ func resultAnchor(sit *Situation, value string) (string, string, bool) {
 	steps := sit.steps()
 	for i := len(steps) - 1; i >= 0; i-- {
 		st := steps[i]
-		if st.Failed() {
-			continue
-		}
-		obs := clip(st.Observation, maxObservation)
-		at := indexWord(obs, value)
+		text := clip(said(st), maxObservation)
+		at := indexWord(text, value)
 		if at < 0 {
 			continue
 		}
-		if m := resultKey.FindStringSubmatch(obs[max(0, at-48):at]); m != nil {
+		if m := resultKey.FindStringSubmatch(text[max(0, at-48):at]); m != nil {
 			return st.Action, strings.ToLower(m[1]), true
+		}
+		// In prose ("exceeds the paid total 120") only a number or an id
+		// is read after a word: a word of vocabulary there is prose.
+		if a := anchorBefore(text, value); a != "" && instance(value) {
+			return st.Action, a, true
 		}
 	}
 	return "", "", false
+}
+
+// said is what a step told the agent: its result, or its error.
+func said(st admem.Step) string {
+	if st.Failed() {
+		return st.Error
+	}
+	return st.Observation
 }
 
 // typed returns the value as the argument was typed in the example: a JSON

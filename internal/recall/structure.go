@@ -3,49 +3,59 @@ package recall
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
+	"strings"
 
 	"github.com/admem/admem"
-	"github.com/admem/admem/internal/failures"
 	"github.com/admem/admem/internal/learner"
+	"github.com/admem/admem/internal/mistake"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/trajectories"
 )
 
-// Mistake is a mistake note as clients read it: when the failure happens,
-// what the agent was doing, how it failed, how often, the corrections known
-// for it and the trajectories it was seen in.
+// Mistake is a mistake as clients read it: what fails (the tool, an
+// example call with its literals masked, the error), when (its rule), what
+// kind of failure it is, how often it was seen, and the fixes the agents'
+// own recoveries taught.
 type Mistake struct {
-	When          string // context pattern: what the tasks that hit it share
-	After         string // tool most often called just before ("" at the start)
+	When          string // the rule in words
 	Tool          string
-	Doing         string // canonical action, with its literal values
-	DoingPattern  string // the action with instance literals masked
+	Kind          string // deterministic, state or transient
+	Doing         string // an example of a failing call, literals masked
+	DoingPattern  string
 	FailsWith     Failure
 	Seen          int
-	Corrections   []Correction // most supported first
+	Rule          Rule
+	Corrections   []Correction // the fixes, most supported (and recent) first
 	TrajectoryIDs []string
 
 	actionText string // what the adapter scores: the action with literals masked
 }
 
-// Failure is the error signature a mistake note fails with.
+// Failure is the error signature a mistake fails with.
 type Failure struct {
 	SignatureID string
 	Class       string
 	Template    string
 }
 
-// Correction is "instead of A, do B" at the point where a failing and a
-// working trajectory diverge.
+// Rule is when a mistake happens: the features a call meets, at what
+// level, and the estimated probability such a call fails.
+type Rule struct {
+	Level    string
+	Features []string
+	P        float64
+}
+
+// Correction is one fix of a mistake: its kind (rewrite, prior, replace,
+// split), the failing call it fixes (masked), and what to do in words.
 type Correction struct {
-	Kind         string // recovered, aligned or before
-	Instead      string // canonical action that failed
-	Do           string // canonical action that worked in its place
+	Kind         string
+	Instead      string
+	Do           string
 	Text         string
 	Support      int
-	TrajectoryID string // the trajectory the working action comes from
+	TrajectoryID string // a trajectory whose recovery taught it
 }
 
 // Procedure is a procedure as clients read it: the task pattern, the
@@ -99,11 +109,14 @@ type Structured struct {
 func Structure(kind admem.EntryKind, state []byte) (Structured, error) {
 	switch kind {
 	case admem.KindMistake:
-		var n learner.MistakeNote
-		if err := json.Unmarshal(state, &n); err != nil {
-			return Structured{}, fmt.Errorf("recall: decode mistake note: %w", err)
+		var m mistake.Mistake
+		if err := json.Unmarshal(state, &m); err != nil {
+			return Structured{}, fmt.Errorf("recall: decode mistake: %w", err)
 		}
-		return Structured{Mistake: mistakeOf(n)}, nil
+		if m.SignatureID == "" {
+			return Structured{}, fmt.Errorf("recall: a mistake note of the first learner has no structured form")
+		}
+		return Structured{Mistake: mistakeOf(&m)}, nil
 	case admem.KindProcedure:
 		var s trajectories.ProcedureState
 		if err := json.Unmarshal(state, &s); err != nil {
@@ -123,24 +136,24 @@ func StructureItem(it store.LearnedItem) (Structured, error) {
 	return s, nil
 }
 
-func mistakeOf(n learner.MistakeNote) *Mistake {
-	m := &Mistake{
-		When: n.When, After: n.After, Tool: n.Signature.Tool, Doing: n.Doing.Text(), DoingPattern: n.DoingPattern,
-		FailsWith:     Failure{SignatureID: n.ID, Class: n.Signature.Class, Template: n.Signature.Template},
-		Seen:          n.Count,
-		Corrections:   make([]Correction, 0, len(n.Corrections)),
-		TrajectoryIDs: nonNil(n.TrajectoryIDs),
-		actionText:    failures.ActionText(n.Doing.Tool, n.Doing.Args),
+func mistakeOf(m *mistake.Mistake) *Mistake {
+	out := &Mistake{
+		When: m.Rule.Describe(), Tool: m.Signature.Tool, Kind: string(m.Kind), Doing: m.Example, DoingPattern: m.Example,
+		FailsWith:     Failure{SignatureID: m.SignatureID, Class: m.Signature.Class, Template: m.Signature.Template},
+		Seen:          m.Failures,
+		Rule:          Rule{Level: string(m.Rule.Level), Features: nonNil(m.Rule.Features), P: m.Rule.P},
+		Corrections:   make([]Correction, 0, len(m.Fixes)),
+		TrajectoryIDs: nonNil(m.Trajectories),
+		actionText:    strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(m.Example),
 	}
-	if m.FailsWith.SignatureID == "" {
-		m.FailsWith.SignatureID = n.Signature.ID()
+	for _, f := range m.Fixes {
+		c := Correction{Kind: string(f.Kind), Instead: m.Example, Do: f.Text(m.Signature.Tool), Text: f.Text(m.Signature.Tool), Support: f.Support}
+		if len(f.Sources) > 0 {
+			c.TrajectoryID = f.Sources[len(f.Sources)-1]
+		}
+		out.Corrections = append(out.Corrections, c)
 	}
-	for _, c := range n.Corrections {
-		m.Corrections = append(m.Corrections, Correction{Kind: string(c.Kind), Instead: c.Instead.Text(), Do: c.Do.Text(),
-			Text: c.Text, Support: c.Support, TrajectoryID: c.From})
-	}
-	slices.SortStableFunc(m.Corrections, func(a, b Correction) int { return b.Support - a.Support })
-	return m
+	return out
 }
 
 func procedureOf(s trajectories.ProcedureState) *Procedure {

@@ -6,19 +6,20 @@ import (
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/learner"
+	"github.com/admem/admem/internal/mistake"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/trajectories"
 )
 
 func TestStructureDecodesStoredState(t *testing.T) {
 	sig := signature.Signature{Tool: "book", Class: "ValueError", Template: "seat <N> taken"}
-	note := learner.MistakeNote{ID: sig.ID(), Signature: sig, When: "book a flight", After: "search",
-		Doing: learner.Action{Tool: "book", Args: map[string]any{"seat": "12A"}}, DoingPattern: "book(seat=<STR>)", Count: 4,
-		TrajectoryIDs: []string{"t1", "t2"},
-		Corrections: []learner.Correction{
-			{Kind: learner.CorrectionRecovered, Instead: learner.Action{Tool: "book", Args: map[string]any{"seat": "12A"}},
-				Do: learner.Action{Tool: "book", Args: map[string]any{"seat": "14C"}}, Support: 1, From: "t1"},
-			{Kind: learner.CorrectionAligned, Instead: learner.Action{Tool: "book"}, Do: learner.Action{Tool: "hold"}, Support: 3, From: "t9"},
+	note := mistake.Mistake{SignatureID: sig.ID(), Signature: sig, Kind: mistake.KindDeterministic, Failures: 4,
+		Example: "book(seat=<STR>)", Trajectories: []string{"t1", "t2"},
+		Rule: mistake.Rule{Level: mistake.LevelForm, Features: []string{"s:seat=9A"}, P: 0.8},
+		Fixes: []mistake.Fix{
+			{Kind: mistake.FixReplace, Tool: "hold", Support: 3, Score: 2.5, Sources: []string{"t9"}},
+			{Kind: mistake.FixRewrite, Args: []mistake.ArgFix{{Arg: "seat", From: "seat", T: mistake.Transform{Op: mistake.OpTask, Anchor: "seat", Shape: "9A"}}},
+				Support: 1, Score: 1, Sources: []string{"t1"}},
 		}}
 	proc := trajectories.ProcedureState{Procedure: learner.Procedure{ID: "proc-1", Task: "book a flight", Tasks: []string{"book a flight"},
 		Steps: []learner.Action{{Tool: "book", Args: map[string]any{"user": "ann", "cabin": "economy"}}},
@@ -39,11 +40,13 @@ func TestStructureDecodesStoredState(t *testing.T) {
 				t.Fatalf("got %+v", s)
 			}
 			if m.FailsWith != (Failure{SignatureID: sig.ID(), Class: "ValueError", Template: "seat <N> taken"}) || m.Seen != 4 ||
-				m.Doing != "book(seat=12A)" || m.Tool != "book" || m.When != "book a flight" || len(m.TrajectoryIDs) != 2 {
+				m.Doing != "book(seat=<STR>)" || m.Tool != "book" || m.Kind != "deterministic" || m.When != "seat written 9A" ||
+				m.Rule.P != 0.8 || len(m.TrajectoryIDs) != 2 {
 				t.Errorf("mistake %+v", m)
 			}
-			if len(m.Corrections) != 2 || m.Corrections[0].Support != 3 || m.Corrections[0].Do != "hold()" || m.Corrections[1].TrajectoryID != "t1" {
-				t.Errorf("corrections, most supported first: %+v", m.Corrections)
+			if len(m.Corrections) != 2 || m.Corrections[0].Kind != "replace" || m.Corrections[0].Support != 3 || m.Corrections[0].Do != "call hold instead of book" ||
+				m.Corrections[1].Kind != "rewrite" || m.Corrections[1].TrajectoryID != "t1" {
+				t.Errorf("corrections, in the mistake's order: %+v", m.Corrections)
 			}
 		}},
 		{"procedure", admem.KindProcedure, proc, func(t *testing.T, s Structured) {
@@ -78,8 +81,11 @@ func TestStructureDecodesStoredState(t *testing.T) {
 			c.check(t, s)
 		})
 	}
-	if _, err := Structure(admem.KindMistake, []byte(`{"Count": "x"}`)); err == nil {
+	if _, err := Structure(admem.KindMistake, []byte(`{"Failures": "x"}`)); err == nil {
 		t.Error("a malformed state decoded")
+	}
+	if _, err := Structure(admem.KindMistake, []byte(`{"ID": "abc", "Count": 3}`)); err == nil {
+		t.Error("a note of the first learner decoded as a mistake")
 	}
 	if _, err := Structure("fact", []byte(`{}`)); err == nil {
 		t.Error("a fact has no learned structure")

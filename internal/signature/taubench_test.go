@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/admem/admem/internal/testenv"
+	"github.com/admem/admem/internal/datafile"
 )
 
 // A minimal reading of the log, independent of internal/taubench, so the
@@ -32,7 +32,7 @@ type tbError struct {
 
 func loadTaubenchErrors(t *testing.T) []tbError {
 	t.Helper()
-	raw, err := os.ReadFile(testenv.SharedData(t, "TAUBENCH_FILE", "taubench/airline-dev.json"))
+	raw, err := os.ReadFile(datafile.Path(t, "TAUBENCH_FILE", "taubench/airline-dev.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

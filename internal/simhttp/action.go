@@ -179,9 +179,6 @@ func MistakeItem(id, content string, m *client.Mistake) (sim.RecallItem, bool) {
 		return it, false
 	}
 	it.Pattern = &p
-	if m.After != nil {
-		it.After = *m.After
-	}
 	it.Signature = m.FailsWith.ErrorClass + ": " + m.FailsWith.MessageTemplate
 	if m.Correction != nil {
 		it.Correction = correction(*m.Correction)

@@ -74,8 +74,7 @@ func TestParseMistakeAndProcedure(t *testing.T) {
 }
 
 func TestStructuredMistakeAndProcedure(t *testing.T) {
-	after := "search_flights"
-	m := &client.Mistake{Tool: "book_flight", After: &after, DoingPattern: "book_flight(date=<DATE>, fare=economy)",
+	m := &client.Mistake{Tool: "book_flight", DoingPattern: "book_flight(date=<DATE>, fare=economy)",
 		Correction: &client.Correction{Kind: "before", Do: "verify_fare(fare=economy)"}}
 	m.FailsWith.ErrorClass, m.FailsWith.MessageTemplate = "InvalidArgument", "fare <STR> not acknowledged"
 	it, ok := toItem("n1", "mistake", "text", m, nil)
@@ -83,8 +82,8 @@ func TestStructuredMistakeAndProcedure(t *testing.T) {
 	if !ok || it.Kind != sim.ItemMistake || it.Pattern == nil || !it.Pattern.Equal(want) {
 		t.Fatalf("pattern %v %v, want %v", it.Pattern, ok, want)
 	}
-	if it.After != after || it.Signature != "InvalidArgument: fare <STR> not acknowledged" {
-		t.Errorf("after %q signature %q", it.After, it.Signature)
+	if it.Signature != "InvalidArgument: fare <STR> not acknowledged" {
+		t.Errorf("signature %q", it.Signature)
 	}
 	if it.Correction == nil || it.Correction.Tool != "verify_fare" || it.Correction.Args["fare"] != "economy" {
 		t.Errorf("correction %v", it.Correction)

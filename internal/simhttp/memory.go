@@ -854,9 +854,6 @@ func (m *Memory) snapshot(ctx context.Context) error {
 		}
 		sig := signature.Signature{Tool: mk.Tool, Class: mk.FailsWith.ErrorClass, Template: mk.FailsWith.MessageTemplate}.String()
 		n := Note{Signature: sig, DoingPattern: mk.DoingPattern, Seen: mk.Seen}
-		if mk.After != nil {
-			n.After = *mk.After
-		}
 		if mk.Correction != nil {
 			n.Do = mk.Correction.Do
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/mistake"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -114,7 +115,9 @@ func noteJSON(n admem.FailureNote) storedNote { return storedNote(n) }
 
 const clusterColumns = `id, tenant_id, signature_id, signature, tool, error_class, template, coalesce(centroid::text, ''), embedder_id,
 	count, first_seen_at, last_seen_at, actions, exemplars, note, label, suppressed,
-	coalesce(merged_into::text, ''), coalesce(split_from::text, ''), created_at, updated_at`
+	coalesce(merged_into::text, ''), coalesce(split_from::text, ''), created_at, updated_at,
+	(SELECT li.state FROM learned_items li WHERE li.tenant_id = failure_clusters.tenant_id AND li.kind = 'mistake'
+		AND li.key = failure_clusters.signature_id)`
 
 func queryClusters(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]admem.FailureCluster, error) {
 	rows, err := tx.Query(ctx, `SELECT `+clusterColumns+` FROM failure_clusters `+where, args...)
@@ -127,13 +130,24 @@ func queryClusters(ctx context.Context, tx pgx.Tx, where string, args ...any) ([
 		var c admem.FailureCluster
 		var centroid string
 		var note storedNote
+		var state []byte
 		if err := rows.Scan(&c.ID, &c.TenantID, &c.SignatureID, &c.Signature, &c.Tool, &c.ErrorClass, &c.Template, &centroid, &c.EmbedderID,
 			&c.Count, &c.FirstSeenAt, &c.LastSeenAt, &c.Actions, &c.Exemplars, &note, &c.Label, &c.Suppressed,
-			&c.MergedInto, &c.SplitFrom, &c.CreatedAt, &c.UpdatedAt); err != nil {
+			&c.MergedInto, &c.SplitFrom, &c.CreatedAt, &c.UpdatedAt, &state); err != nil {
 			return nil, translate(err)
 		}
 		c.Centroid = parseVector(centroid)
 		c.Note = admem.FailureNote(note)
+		// The note is the mistake model's: clusters group a mistake's
+		// failures by context, the mistake says what it is and its fix.
+		var m mistake.Mistake
+		if len(state) > 0 && json.Unmarshal(state, &m) == nil && m.SignatureID != "" {
+			c.Note = admem.FailureNote{Text: m.Render(), When: m.Rule.Describe(), Doing: m.Example}
+			if len(m.Fixes) > 0 {
+				c.Note.Correction = m.Fixes[0].Text(m.Signature.Tool)
+				c.Note.Do = c.Note.Correction
+			}
+		}
 		out = append(out, c)
 	}
 	return out, translate(rows.Err())

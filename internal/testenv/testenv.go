@@ -9,13 +9,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
+	"github.com/admem/admem/internal/datafile"
 	"net/url"
 	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -99,18 +96,7 @@ func DB(t testing.TB) Postgres {
 // must not silently go unchecked.
 func SharedData(t testing.TB, envVar, rel string) string {
 	t.Helper()
-	p := os.Getenv(envVar)
-	if p == "" {
-		_, self, _, _ := runtime.Caller(0) // .../internal/testenv/testenv.go
-		p = filepath.Join(filepath.Dir(self), "..", "..", "..", "shared", "data", filepath.FromSlash(rel))
-	}
-	if _, err := os.Stat(p); err != nil {
-		if errors.Is(err, fs.ErrNotExist) && os.Getenv("CI") != "true" {
-			t.Skipf("data not found at %s (set %s)", p, envVar)
-		}
-		t.Fatalf("testenv: data: %v", err)
-	}
-	return p
+	return datafile.Path(t, envVar, rel)
 }
 
 // Store opens the database as the application role (row-level security

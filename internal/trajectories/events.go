@@ -17,13 +17,19 @@ type EventStore interface {
 	Learn(ctx context.Context, tenantID, consumer, eventID string, fn func(*store.LearnTx) error) error
 }
 
-// Handler returns the worker's event handler: each event's effect and its
-// processed-event record commit in one transaction, so a redelivered event
-// changes nothing. Unknown event types are recorded as processed and ignored.
+// Observer is more learning from a trajectory event that is idempotent by
+// itself (failure clusters: each step is recorded once), done in the same
+// pass after the learner's transaction.
+type Observer func(ctx context.Context, ev admem.Event) error
+
+// Handler returns the worker's event handler, the one pass that learns
+// from an event: the event's effect and its processed-event record commit
+// in one transaction, so a redelivered event changes nothing, then the
+// observers run. Unknown event types are recorded as processed and ignored.
 //
 // learned.changed events publish the learned item as a memory entry through
 // entries (nil: not published); publishing is idempotent by version.
-func (l *Learner) Handler(db EventStore, items ItemStore, entries Entries) func(ctx context.Context, ev admem.Event) error {
+func (l *Learner) Handler(db EventStore, items ItemStore, entries Entries, observe ...Observer) func(ctx context.Context, ev admem.Event) error {
 	return func(ctx context.Context, ev admem.Event) error {
 		if ev.Type == admem.EventLearnedChanged {
 			if entries == nil {
@@ -44,14 +50,22 @@ func (l *Learner) Handler(db EventStore, items ItemStore, entries Entries) func(
 			}
 			return nil
 		})
-		if errors.Is(err, store.ErrAlreadyProcessed) {
-			return nil
-		}
-		if errors.Is(err, admem.ErrNotFound) {
+		switch {
+		case errors.Is(err, admem.ErrNotFound):
 			// The outbox row was written with its trajectory, so only a
 			// deleted tenant (or trajectory) gets here: nothing to learn.
 			return nil
+		case err != nil && !errors.Is(err, store.ErrAlreadyProcessed):
+			return err
 		}
-		return err
+		// Observers are idempotent: a redelivered event (its learning
+		// already committed) is observed again, so a crash in between
+		// loses nothing.
+		for _, o := range observe {
+			if err := o(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }

@@ -3,13 +3,14 @@ package trajectories
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/learner"
+	"github.com/admem/admem/internal/mistake"
 	"github.com/admem/admem/internal/signature"
 	"github.com/admem/admem/internal/store"
 )
@@ -18,27 +19,36 @@ import (
 type LearnStore interface {
 	TenantID() string
 	UpsertItem(kind admem.EntryKind, key, source string, merge store.Merge) (store.LearnedItem, error)
-	AddOccurrence(signatureID, trajectoryID string, stepIdx int) (bool, error)
 	Trajectory(id string) (admem.Trajectory, error)
-	RecentTrajectories(outcome admem.Outcome, limit int, exclude string, keep func(task string) bool) ([]admem.Trajectory, error)
 	Items(kind admem.EntryKind, limit int) ([]store.LearnedItem, error)
 	Settings() (admem.LearningSettings, error)
+	// Book locks the tools and loads their histories and mistakes;
+	// SaveBook writes back what learning changed.
+	Book(tools []string) (*mistake.Book, error)
+	SaveBook(b *mistake.Book, source string) error
+	// Learnt returns the failed steps of a trajectory already counted;
+	// CountFailures records more, by step index and signature id.
+	Learnt(trajectoryID string) (map[int]bool, error)
+	CountFailures(t admem.Trajectory, sigs map[int]string) error
 }
 
-// Learner merges trajectories into mistake notes and procedures.
+// Learner turns trajectories into procedural memory: mistakes (the
+// mistake model of internal/mistake) and procedures.
 type Learner struct {
-	Mistakes   learner.MistakeOptions
 	Procedures learner.ProcedureOptions
-	// Guides bounds how many recent trajectories of the other outcome are
-	// considered for alignment (successes that teach a failure its
-	// correction, failures a new success can correct). Only those of a
-	// similar task have their steps loaded. The newest few are enough, and
-	// each costs a read and an alignment per event.
-	Guides int
+	// Now is the clock evidence is dated with (nil: time.Now).
+	Now func() time.Time
 }
 
 // NewLearner returns a learner with the library's defaults.
-func NewLearner() *Learner { return &Learner{Guides: 25} }
+func NewLearner() *Learner { return &Learner{} }
+
+func (l *Learner) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
 
 // ProcedureState is a procedure's stored state: the distilled procedure and,
 // under the reflect strategy, the steps at which agents following it failed.
@@ -66,96 +76,11 @@ func (p ProcedureState) Render() string {
 	return b.String()
 }
 
-// LearnFailedSteps counts the failed steps at idxs of t into their mistake
-// notes (creating them), with corrections from recoveries within t and from
-// aligning t with recent successes of similar tasks. Each step counts once,
-// however often it is learnt. It returns the notes written.
-func (l *Learner) LearnFailedSteps(ls LearnStore, t admem.Trajectory, idxs []int) ([]store.LearnedItem, error) {
-	st, err := ls.Settings()
-	if err != nil {
-		return nil, err
-	}
-	if st.Strategy == admem.StrategySuccessOnly || len(idxs) == 0 {
-		return nil, nil
-	}
-	successes, err := ls.RecentTrajectories(admem.OutcomeSuccess, l.Guides, t.ID, l.similarTo(t.Task, l.Mistakes.MinSimilarity))
-	if err != nil {
-		return nil, err
-	}
-	probe := t
-	probe.Outcome = admem.OutcomeFailure // only its failed steps matter here; a success would guide itself
-	notes := map[string]learner.MistakeNote{}
-	for _, n := range learner.DistillMistakes(append([]admem.Trajectory{probe}, successes...), l.Mistakes) {
-		notes[n.ID] = n
-	}
-	fresh := map[string]int{}
-	var order []string
-	for _, i := range idxs {
-		if i < 0 || i >= len(t.Steps) || !t.Steps[i].Failed() {
-			continue
-		}
-		id := signature.FromStep(t.Steps[i]).ID()
-		added, err := ls.AddOccurrence(id, t.ID, i)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(order, id) {
-			order = append(order, id)
-		}
-		if added {
-			fresh[id]++
-		}
-	}
-	var out []store.LearnedItem
-	for _, id := range order {
-		incoming, ok := notes[id]
-		if !ok {
-			continue
-		}
-		if fresh[id] == 0 {
-			// Already counted: only new corrections may be added.
-			incoming.Count, incoming.TrajectoryIDs, incoming.Tasks = 0, nil, nil
-		} else {
-			incoming.Count = fresh[id]
-		}
-		it, err := l.mergeNote(ls, incoming, "trajectory:"+t.ID)
-		if err != nil {
-			return nil, err
-		}
-		if it.ID != "" {
-			out = append(out, it)
-		}
-	}
-	return out, nil
-}
-
-func (l *Learner) mergeNote(ls LearnStore, incoming learner.MistakeNote, source string) (store.LearnedItem, error) {
-	return ls.UpsertItem(admem.KindMistake, incoming.ID, source, func(old *store.LearnedItem) (store.LearnedItem, bool, error) {
-		next := incoming
-		if old != nil {
-			var prev learner.MistakeNote
-			if err := json.Unmarshal(old.State, &prev); err != nil {
-				return store.LearnedItem{}, false, fmt.Errorf("trajectories: decode mistake note %s: %w", old.Key, err)
-			}
-			next = learner.MergeNotes(prev, incoming, l.Mistakes)
-			if reflect.DeepEqual(prev, next) {
-				return *old, false, nil
-			}
-		} else if incoming.Count == 0 {
-			return store.LearnedItem{}, false, nil
-		}
-		state, err := json.Marshal(next)
-		if err != nil {
-			return store.LearnedItem{}, false, err
-		}
-		return store.LearnedItem{State: state, Content: next.Render(), SearchText: noteSearchText(next), Count: next.Count}, true, nil
-	})
-}
-
 // LearnRecorded learns from a closed trajectory: a success becomes (or
-// merges into) a procedure and may teach corrections to notes of similar
-// failures; a failure's steps are counted into notes (once each), and under
-// the reflect strategy the procedures it followed get a pitfall.
+// merges into) a procedure; every step is evidence for the mistake model
+// (a call that worked or failed, once each however often it is learnt),
+// and the agent's recoveries from its failures teach their fixes; under
+// the reflect strategy the procedures a failure followed get a pitfall.
 func (l *Learner) LearnRecorded(ls LearnStore, id string) error {
 	t, err := ls.Trajectory(id)
 	if err != nil {
@@ -169,14 +94,12 @@ func (l *Learner) LearnRecorded(ls LearnStore, id string) error {
 		if err := l.learnProcedure(ls, t); err != nil {
 			return err
 		}
-		if st.Strategy != admem.StrategySuccessOnly {
-			if err := l.teachCorrections(ls, t); err != nil {
-				return err
-			}
-		}
 	}
 	if st.Strategy == admem.StrategySuccessOnly {
 		return nil
+	}
+	if err := l.learnMistakes(ls, t, -1); err != nil {
+		return err
 	}
 	var failed []int
 	for i, s := range t.Steps {
@@ -184,23 +107,67 @@ func (l *Learner) LearnRecorded(ls LearnStore, id string) error {
 			failed = append(failed, i)
 		}
 	}
-	if _, err := l.LearnFailedSteps(ls, t, failed); err != nil {
-		return err
-	}
 	if st.Strategy == admem.StrategyReflect && t.Outcome == admem.OutcomeFailure && len(failed) > 0 {
 		return l.reflect(ls, t, failed[len(failed)-1])
 	}
 	return nil
 }
 
-// LearnStepFailed learns from one failed step (the step.failed event).
+// LearnStepFailed learns one failed step of a trajectory still being
+// recorded (the step.failed event), so guard knows it within a second; a
+// closed trajectory's steps are learnt with it (LearnRecorded).
 func (l *Learner) LearnStepFailed(ls LearnStore, trajectoryID string, idx int) error {
 	t, err := ls.Trajectory(trajectoryID)
 	if err != nil {
 		return err
 	}
-	_, err = l.LearnFailedSteps(ls, t, []int{idx})
-	return err
+	if !t.Open || idx < 0 || idx >= len(t.Steps) || !t.Steps[idx].Failed() {
+		return nil
+	}
+	st, err := ls.Settings()
+	if err != nil || st.Strategy == admem.StrategySuccessOnly {
+		return err
+	}
+	return l.learnMistakes(ls, t, idx)
+}
+
+// learnMistakes feeds the trajectory's steps to the mistake model: all of
+// them not learnt before (idx < 0, a closed trajectory) or the failed step
+// idx alone.
+func (l *Learner) learnMistakes(ls LearnStore, t admem.Trajectory, idx int) error {
+	learnt, err := ls.Learnt(t.ID)
+	if err != nil {
+		return err
+	}
+	var tools []string
+	for i, s := range t.Steps {
+		if idx < 0 || i == idx {
+			tools = append(tools, s.Action)
+		}
+	}
+	b, err := ls.Book(tools)
+	if err != nil {
+		return err
+	}
+	counted := map[int]string{}
+	if idx >= 0 {
+		if learnt[idx] {
+			return nil
+		}
+		b.LearnFailure(t, idx, l.now())
+		counted[idx] = signature.FromStep(t.Steps[idx]).ID()
+	} else {
+		b.LearnClosed(t, func(i int) bool { return learnt[i] }, l.now())
+		for i, s := range t.Steps {
+			if s.Failed() && !learnt[i] {
+				counted[i] = signature.FromStep(s).ID()
+			}
+		}
+	}
+	if err := ls.CountFailures(t, counted); err != nil {
+		return err
+	}
+	return ls.SaveBook(b, "trajectory:"+t.ID)
 }
 
 func (l *Learner) learnProcedure(ls LearnStore, t admem.Trajectory) error {
@@ -241,41 +208,6 @@ func (l *Learner) learnProcedure(ls LearnStore, t admem.Trajectory) error {
 		return procedureItem(state)
 	})
 	return err
-}
-
-// teachCorrections aligns a new success with recent failures of similar
-// tasks and adds the corrections it teaches to their existing notes.
-func (l *Learner) teachCorrections(ls LearnStore, success admem.Trajectory) error {
-	var failures []admem.Trajectory
-	for _, o := range []admem.Outcome{admem.OutcomeFailure, admem.OutcomePartial} {
-		fs, err := ls.RecentTrajectories(o, l.Guides, success.ID, l.similarTo(success.Task, l.Mistakes.MinSimilarity))
-		if err != nil {
-			return err
-		}
-		failures = append(failures, fs...)
-	}
-	if len(failures) == 0 {
-		return nil
-	}
-	for _, n := range learner.DistillMistakes(append(failures, success), l.Mistakes) {
-		if len(n.Corrections) == 0 {
-			continue
-		}
-		has := false
-		for _, c := range n.Corrections {
-			if c.From == success.ID {
-				has = true
-			}
-		}
-		if !has {
-			continue
-		}
-		n.Count, n.TrajectoryIDs, n.Tasks = 0, nil, nil
-		if _, err := l.mergeNote(ls, n, "trajectory:"+success.ID); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // reflect gives each procedure of a similar task whose tool the failed step
@@ -335,27 +267,11 @@ func procedureItem(s ProcedureState) (store.LearnedItem, bool, error) {
 	return store.LearnedItem{State: state, Content: s.Render(), SearchText: text, Count: p.Successes()}, true, nil
 }
 
-func noteSearchText(n learner.MistakeNote) string {
-	parts := append([]string{n.When, n.Doing.Tool, n.DoingPattern, n.Signature.String()}, n.Tasks...)
-	for _, c := range n.Corrections {
-		parts = append(parts, c.Text)
-	}
-	return strings.Join(parts, " ")
-}
-
 func (l *Learner) similarity(a, b string) float64 {
 	if l.Procedures.Similarity != nil {
 		return l.Procedures.Similarity(a, b)
 	}
 	return learner.TokenJaccard(a, b)
-}
-
-// similarTo accepts tasks at least minSim similar to task.
-func (l *Learner) similarTo(task string, minSim float64) func(string) bool {
-	if minSim == 0 {
-		minSim = learner.DefaultMinSimilarity
-	}
-	return func(other string) bool { return l.similarity(other, task) >= minSim }
 }
 
 // mayMatch is a cheap, safe pre-filter before decoding a stored procedure:

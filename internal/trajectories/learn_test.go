@@ -157,13 +157,16 @@ func TestMistakeNoteCountsEachFailedStepOnceWithItsCorrection(t *testing.T) {
 	if len(notes) != 1 || notes[0].Count != 2 {
 		t.Fatalf("notes: %s", describe(notes))
 	}
-	// A later success of the same task teaches the correction.
-	ok := refund(admem.OutcomeSuccess, "1003", false)
-	ok.Steps = append([]admem.Step{{Action: "check_refund_status", Args: map[string]any{"order_id": "1003"}, Status: admem.StepOK}}, ok.Steps...)
-	f.record(t, ok)
+	// An agent that fails, takes the step the call lacked, and makes the
+	// same call again, which works, teaches the fix; its failure counts too.
+	rec := refund(admem.OutcomeSuccess, "1003", true)
+	rec.Steps = append(rec.Steps,
+		admem.Step{Action: "check_refund_status", Args: map[string]any{"order_id": "1003"}, Status: admem.StepOK},
+		admem.Step{Action: "refund_order", Args: map[string]any{"order_id": "1003", "amount": 120}, Status: admem.StepOK})
+	f.record(t, rec)
 	notes = f.items(t, admem.KindMistake)
-	if len(notes) != 1 || notes[0].Count != 2 || !strings.Contains(notes[0].Content, "Fix:") {
-		t.Fatalf("after the success: %s", describe(notes))
+	if len(notes) != 1 || notes[0].Count != 3 || !strings.Contains(notes[0].Content, "Fix: first call check_refund_status") {
+		t.Fatalf("after the recovery: %s", describe(notes))
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/admem/admem"
-	"github.com/admem/admem/internal/learner"
+	"github.com/admem/admem/internal/mistake"
 	"github.com/admem/admem/internal/store"
 )
 
@@ -46,9 +46,9 @@ func trajectoryLinks(it store.LearnedItem) []string {
 	var ids []string
 	switch it.Kind {
 	case admem.KindMistake:
-		var n learner.MistakeNote
-		if json.Unmarshal(it.State, &n) == nil {
-			ids = n.TrajectoryIDs
+		var m mistake.Mistake
+		if json.Unmarshal(it.State, &m) == nil {
+			ids = m.Trajectories
 		}
 	case admem.KindProcedure:
 		var p ProcedureState

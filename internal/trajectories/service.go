@@ -52,11 +52,10 @@ func New(st Store, l *Learner, log *slog.Logger) *Service {
 	return &Service{store: st, learner: l, log: log}
 }
 
-// Appended is the result of appending steps: the trajectory so far and the
-// mistake notes its new failed steps created or refreshed.
+// Appended is the result of appending steps: the trajectory so far.
+// Learning happens in the worker (a failed step's event reaches it at once).
 type Appended struct {
 	Trajectory admem.Trajectory
-	Learned    []store.LearnedItem
 }
 
 func need(p admem.Principal, s admem.KeyScope) error {
@@ -109,8 +108,9 @@ func (s *Service) Record(ctx context.Context, p admem.Principal, ts []admem.Traj
 	return s.store.RecordTrajectories(ctx, p.TenantID, in)
 }
 
-// Append adds steps to an open trajectory. Failed steps are learnt from in
-// the same transaction: their mistake notes exist when Append returns.
+// Append adds steps to an open trajectory. Each failed step's event reaches
+// the worker at once: guard knows the mistake within a second, without the
+// append waiting for learning.
 func (s *Service) Append(ctx context.Context, p admem.Principal, id string, steps []admem.Step) (Appended, error) {
 	if err := need(p, admem.ScopeWrite); err != nil {
 		return Appended{}, err
@@ -126,17 +126,11 @@ func (s *Service) Append(ctx context.Context, p admem.Principal, id string, step
 			return Appended{}, err
 		}
 	}
-	var learned []store.LearnedItem
-	hook := func(lt *store.LearnTx, t admem.Trajectory, failed []int) error {
-		var err error
-		learned, err = s.learner.LearnFailedSteps(lt, t, failed)
-		return err
-	}
-	t, err := s.store.AppendSteps(ctx, p.TenantID, id, steps, signatures(steps), hook)
+	t, err := s.store.AppendSteps(ctx, p.TenantID, id, steps, signatures(steps), nil)
 	if err != nil {
 		return Appended{}, err
 	}
-	return Appended{Trajectory: t, Learned: learned}, nil
+	return Appended{Trajectory: t}, nil
 }
 
 // Close ends an open trajectory with an outcome (scored by the judge when

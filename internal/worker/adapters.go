@@ -9,38 +9,21 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/config"
-	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/failures"
+	"github.com/admem/admem/internal/trajectories"
 	"github.com/admem/admem/internal/wiring"
 )
 
-// FailureConsumerGroup is the consumer group of failure learning: it reads
-// the same event stream as the learner, at its own pace, so clustering or
-// training trouble never holds back mistake notes.
-const FailureConsumerGroup = "failures"
-
-// addFailureLearning adds the failure-cluster consumer and the adapter
-// training job. Both need the embedder; without one the worker logs why and
-// runs without them.
-func (w *Worker) addFailureLearning() {
+// addAdapterTraining adds the adapter training job. It needs the
+// embedder; without one the worker logs why and runs without it.
+func (w *Worker) addAdapterTraining() {
 	emb, err := wiring.LoadEmbedder(w.cfg)
 	if err != nil {
-		w.log.Warn("no embedder: failure clusters and adapter training are off", "err", err)
+		w.log.Warn("no embedder: adapter training is off", "err", err)
 		return
 	}
-	db, rdb := w.infra.DB, w.infra.Redis
-	svc := failures.New(db, emb, failures.Options{})
-	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
-	cfg.Group = FailureConsumerGroup
-	cfg.DeadStream = w.cfg.RedisPrefix + "events:dead:" + FailureConsumerGroup
-	consumer := events.NewConsumer(rdb, cfg, FailureHandler(db, svc), db, w.log, nil)
-	trainer := adapters.NewTrainer(db, emb.ID(), adapters.NewNotifier(rdb, w.cfg.RedisPrefix), adapters.TrainOptions{MinNew: w.cfg.AdapterMinNew, MaxAge: w.cfg.AdapterMaxAge}, w.log)
-	w.loops = append(w.loops, Loop{Name: "failure-consumer", Run: func(ctx context.Context) {
-		if err := events.EnsureGroup(ctx, rdb, cfg); err != nil {
-			w.log.Warn("event stream not ready; the failure consumer retries", "err", err)
-		}
-		consumer.Run(ctx)
-	}})
+	trainer := adapters.NewTrainer(w.infra.DB, emb.ID(), adapters.NewNotifier(w.infra.Redis, w.cfg.RedisPrefix),
+		adapters.TrainOptions{MinNew: w.cfg.AdapterMinNew, MaxAge: w.cfg.AdapterMaxAge}, w.log)
 	every := w.cfg.AdapterTrainEvery
 	if every <= 0 { // a Config not made by config.Load
 		every = config.DefaultAdapterTrainEvery
@@ -55,11 +38,11 @@ type TrajectoryGetter interface {
 	GetTrajectory(ctx context.Context, tenantID, id string) (admem.TrajectorySummary, error)
 }
 
-// FailureHandler returns the event handler of failure learning: on
+// FailureObserver returns the learner's observer of failures: on
 // trajectory.recorded and step.failed it records the trajectory's labelled
 // steps and clusters its failures. Recording is idempotent per step, so a
 // redelivered event changes nothing.
-func FailureHandler(db TrajectoryGetter, svc *failures.Service) events.Handler {
+func FailureObserver(db TrajectoryGetter, svc *failures.Service) trajectories.Observer {
 	return func(ctx context.Context, ev admem.Event) error {
 		if ev.Type != admem.EventTrajectoryRecorded && ev.Type != admem.EventStepFailed {
 			return nil

@@ -15,13 +15,13 @@ import (
 )
 
 // TestWorkerClustersFailuresForGuard posts failing trajectories to the API
-// and waits for the worker's failure consumer to cluster them; guard then
-// cites the cluster. Redelivery safety is the store's (tested there): here
-// the count must match the failures posted, no more.
+// and waits for the worker's learning pass to cluster them; guard then
+// cites the mistake the same pass learnt. Redelivery safety is the store's
+// (tested there): here the count must match the failures posted, no more.
 func TestWorkerClustersFailuresForGuard(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t, apitest.WithEnv("ADMEM_EMBED_FILE", failurestest.WordVectorFile(t)))
-	_, admin := env.Tenant(t, "worker-failures")
+	tenantID, admin := env.Tenant(t, "worker-failures")
 	ctx, stop := context.WithCancel(context.Background())
 	w := worker.New(env.Config, env.Infra, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	done := make(chan struct{})
@@ -30,19 +30,25 @@ func TestWorkerClustersFailuresForGuard(t *testing.T) {
 
 	posted := time.Now()
 	clusterID := clusterThreeFailures(t, env, admin, "book a flight for the user", "clusters never reached one cluster of 3 failures")
+	env.Learn(t, tenantID) // a failure may be clustered before its trajectory's event is learnt
 	r := env.Do(t, "POST", "/v1/guard", admin, map[string]any{"task": "book a flight for the user",
 		"candidates": []any{map[string]any{"tool": "book", "args": map[string]any{"mode": "fast", "seat": 7}}}})
 	var g struct {
 		Results []struct {
 			Decision string
 			Reasons  []struct {
-				ClusterID string `json:"cluster_id"`
+				Kind      string
+				Signature string
+				Count     int
 			}
 		}
 	}
 	r.JSON(t, &g)
-	if g.Results[0].Decision == "allow" || len(g.Results[0].Reasons) == 0 || g.Results[0].Reasons[0].ClusterID != clusterID {
-		t.Fatalf("guard does not cite the worker's cluster: %s", r.Body)
+	var cluster struct{ Signature string }
+	env.Do(t, "GET", "/v1/failures/"+clusterID, admin, nil).JSON(t, &cluster)
+	if g.Results[0].Decision == "allow" || len(g.Results[0].Reasons) == 0 || g.Results[0].Reasons[0].Kind != "mistake_note" ||
+		g.Results[0].Reasons[0].Signature != cluster.Signature || g.Results[0].Reasons[0].Count != 3 {
+		t.Fatalf("guard does not cite the mistake of the worker's cluster %s: %s", cluster.Signature, r.Body)
 	}
 	t.Logf("posted → clustered → flagged by guard in %v", time.Since(posted).Round(time.Millisecond))
 }

@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/admem/admem/internal/config"
 	"github.com/admem/admem/internal/events"
+	"github.com/admem/admem/internal/failures"
 	"github.com/admem/admem/internal/trajectories"
 	"github.com/admem/admem/internal/wiring"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,8 +26,7 @@ func (w *Worker) addEventPipeline(reg prometheus.Registerer) {
 	m := events.NewMetrics(reg)
 	db, rdb := w.infra.DB, w.infra.Redis
 	relay := events.NewRelay(db, rdb, cfg, w.log, m)
-	mem := wiring.NewMemory(w.cfg, w.infra, w.log)
-	consumer := events.NewConsumer(rdb, cfg, trajectories.NewLearner().Handler(db, db, mem), db, w.log, m)
+	consumer := events.NewConsumer(rdb, cfg, LearnerHandler(w.cfg, w.infra, w.log), db, w.log, m)
 	w.loops = append(w.loops,
 		Loop{Name: "outbox-relay", Run: relay.Run},
 		Loop{Name: "learner-consumer", Run: func(ctx context.Context) {
@@ -55,6 +57,21 @@ func (w *Worker) addEventPipeline(reg prometheus.Registerer) {
 			return err
 		}},
 	)
+}
+
+// LearnerHandler returns the handler of the worker's one learning pass
+// over the event stream: failure clusters (when an embedder is configured),
+// the mistake model, procedures, and publishing learned items as memory
+// entries. Tests apply events with the same handler.
+func LearnerHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) events.Handler {
+	mem := wiring.NewMemory(cfg, infra, log)
+	var observers []trajectories.Observer
+	if emb, err := wiring.LoadEmbedder(cfg); err != nil {
+		log.Warn("no embedder: failure clusters are off", "err", err)
+	} else {
+		observers = append(observers, FailureObserver(infra.DB, failures.New(infra.DB, emb, failures.Options{})))
+	}
+	return trajectories.NewLearner().Handler(infra.DB, infra.DB, mem, observers...)
 }
 
 // consumerName is unique per process: a restarted worker is a new consumer,

@@ -32,11 +32,12 @@ func TestWorkerLearnsFromRecordedTrajectories(t *testing.T) {
 	for i, outcome := range []string{"failure", "success", "success"} {
 		steps := []map[string]any{{"action": "get_order", "args": map[string]any{"order_id": i}}}
 		if outcome == "failure" {
+			// The agent reads the paid total from the error and refunds that:
+			// its recovery teaches the fix.
 			steps = append(steps, map[string]any{"action": "refund_order", "args": map[string]any{"order_id": i, "amount": 500},
 				"error": "Error: amount 500 exceeds the paid total 120"})
-		} else {
-			steps = append(steps, map[string]any{"action": "refund_order", "args": map[string]any{"order_id": i, "amount": 120}})
 		}
+		steps = append(steps, map[string]any{"action": "refund_order", "args": map[string]any{"order_id": i, "amount": 120}})
 		r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "refund the order of the customer", "outcome": outcome, "steps": steps})
 		if r.Status != http.StatusCreated {
 			t.Fatalf("record: %d %s", r.Status, r.Body)
@@ -65,7 +66,7 @@ func TestWorkerLearnsFromRecordedTrajectories(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// The note gained the correction the later successes teach.
+	// The mistake has the fix the agent's recovery teaches.
 	for _, it := range learned.Items {
 		if it.Kind == "mistake" && !strings.Contains(it.Content, "Fix:") {
 			t.Errorf("mistake note without a correction: %s", it.Content)

@@ -46,7 +46,7 @@ type Job struct {
 func New(cfg config.Config, infra *wiring.Infra, log *slog.Logger, reg prometheus.Registerer) *Worker {
 	w := &Worker{cfg: cfg, infra: infra, log: log, metrics: newMetrics(reg)}
 	w.addEventPipeline(reg)
-	w.addFailureLearning()
+	w.addAdapterTraining()
 	w.addEntryEmbedding()
 	w.jobs = append(w.jobs,
 		Job{Name: "purge-idempotency", Every: 10 * time.Minute, Run: func(ctx context.Context) error {

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/mistake"
+	"github.com/jackc/pgx/v5"
+)
+
+// Book locks the tools (in name order, so two learners never deadlock) and
+// loads their recent histories and every mistake about them: what the
+// learner needs to learn a trajectory that called them. The locks last
+// until the transaction ends, so two workers never learn one tool of a
+// tenant at once.
+func (lt *LearnTx) Book(tools []string) (*mistake.Book, error) {
+	ctx, tx := lt.ctx, lt.tx
+	tools = slices.Clone(tools)
+	slices.Sort(tools)
+	tools = slices.Compact(tools)
+	for _, t := range tools {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1 || '/tool/' || $2, 0))`, lt.tenantID, t); err != nil {
+			return nil, translate(err)
+		}
+	}
+	var hist []*mistake.Tool
+	rows, err := tx.Query(ctx, `SELECT tool, state FROM tool_histories WHERE tenant_id = $1 AND tool = ANY ($2)`, lt.tenantID, tools)
+	if err != nil {
+		return nil, translate(err)
+	}
+	for rows.Next() {
+		var name string
+		var state []byte
+		if err := rows.Scan(&name, &state); err != nil {
+			rows.Close()
+			return nil, translate(err)
+		}
+		t := &mistake.Tool{}
+		if json.Unmarshal(state, t) != nil {
+			// A history that cannot be read is started afresh rather than
+			// stopping the tenant's learning for good.
+			t = &mistake.Tool{}
+		}
+		t.Name = name
+		hist = append(hist, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	ms, err := toolMistakes(ctx, tx, lt.tenantID, tools, false)
+	if err != nil {
+		return nil, err
+	}
+	b := mistake.NewBook()
+	b.Add(hist, ms)
+	return b, nil
+}
+
+// toolMistakes returns the tenant's mistakes about the tools (only those
+// guard may use when activeOnly: active, and not suppressed by an admin).
+func toolMistakes(ctx context.Context, tx pgx.Tx, tenantID string, tools []string, activeOnly bool) ([]*mistake.Mistake, error) {
+	// A mistake whose failure clusters an admin all suppressed is not
+	// used either (the clusters are how people see and steer it).
+	rows, err := tx.Query(ctx, `SELECT id, state, version, status, meaning FROM learned_items li
+		WHERE tenant_id = $1 AND kind = 'mistake' AND tool = ANY ($2)
+		AND (NOT $3 OR status = 'active' AND NOT (
+			EXISTS (SELECT 1 FROM failure_clusters c WHERE c.tenant_id = li.tenant_id AND c.signature_id = li.key
+				AND c.merged_into IS NULL AND c.suppressed)
+			AND NOT EXISTS (SELECT 1 FROM failure_clusters c WHERE c.tenant_id = li.tenant_id AND c.signature_id = li.key
+				AND c.merged_into IS NULL AND NOT c.suppressed)))`, tenantID, tools, activeOnly)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []*mistake.Mistake
+	for rows.Next() {
+		var id, status, meaning string
+		var state []byte
+		var version int
+		if err := rows.Scan(&id, &state, &version, &status, &meaning); err != nil {
+			return nil, translate(err)
+		}
+		m := &mistake.Mistake{}
+		if json.Unmarshal(state, m) != nil || m.SignatureID == "" {
+			continue
+		}
+		m.ID, m.Version, m.Retired, m.Stored = id, version, status != string(admem.EntryActive), meaning
+		out = append(out, m)
+	}
+	return out, translate(rows.Err())
+}
+
+// SaveBook writes what learning changed in the book: the tools' histories,
+// and each changed mistake, as a new version (with a learned.changed event,
+// so the worker publishes it as a memory entry) when what it says changed,
+// in place otherwise. source names what taught it ("trajectory:<id>").
+func (lt *LearnTx) SaveBook(b *mistake.Book, source string) error {
+	ctx, tx := lt.ctx, lt.tx
+	tools, ms := b.Changed()
+	for _, t := range tools {
+		state, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("store: encode tool history %s: %w", t.Name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO tool_histories (tenant_id, tool, state, calls) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, tool) DO UPDATE SET state = excluded.state, calls = excluded.calls, updated_at = now()`,
+			lt.tenantID, t.Name, state, t.Clock); err != nil {
+			return translate(err)
+		}
+	}
+	var ev eventRows
+	for _, m := range ms {
+		meaning := m.Meaning()
+		state, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("store: encode mistake %s: %w", m.SignatureID, err)
+		}
+		content, search := m.Render(), m.SearchText()
+		switch {
+		case m.ID == "":
+			err = tx.QueryRow(ctx, `INSERT INTO learned_items (tenant_id, kind, key, tool, state, content, search_text, count, meaning)
+				VALUES ($1, 'mistake', $2, $3, $4, $5, $6, $7, $8) RETURNING id, version`,
+				lt.tenantID, m.SignatureID, m.Signature.Tool, state, content, search, m.Failures, meaning).Scan(&m.ID, &m.Version)
+		case meaning != m.Stored:
+			err = tx.QueryRow(ctx, `UPDATE learned_items SET state = $3, content = $4, search_text = $5, count = $6, meaning = $7,
+					version = version + 1, updated_at = now()
+				WHERE tenant_id = $1 AND id = $2 RETURNING version`,
+				lt.tenantID, m.ID, state, content, search, m.Failures, meaning).Scan(&m.Version)
+		default:
+			_, err = tx.Exec(ctx, `UPDATE learned_items SET state = $3, content = $4, search_text = $5, count = $6, updated_at = now()
+				WHERE tenant_id = $1 AND id = $2`, lt.tenantID, m.ID, state, content, search, m.Failures)
+			if err != nil {
+				return translate(err)
+			}
+			continue
+		}
+		if err != nil {
+			return translate(err)
+		}
+		m.Stored = meaning
+		if _, err := tx.Exec(ctx, `INSERT INTO learned_item_versions (tenant_id, item_id, version, state, content, source)
+			VALUES ($1, $2, $3, $4, $5, $6)`, lt.tenantID, m.ID, m.Version, state, content, source); err != nil {
+			return translate(err)
+		}
+		ev.add(lt.tenantID, admem.EventLearnedChanged, m.ID, map[string]any{"kind": string(admem.KindMistake), "key": m.SignatureID, "version": m.Version})
+	}
+	b.Reset()
+	return ev.insert(ctx, tx)
+}
+
+// Learnt returns the failed steps of a trajectory whose failure a mistake
+// already counted.
+func (lt *LearnTx) Learnt(trajectoryID string) (map[int]bool, error) {
+	rows, err := lt.tx.Query(lt.ctx, `SELECT step_idx FROM mistake_occurrences WHERE tenant_id = $1 AND trajectory_id = $2`,
+		lt.tenantID, trajectoryID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, translate(err)
+		}
+		out[i] = true
+	}
+	return out, translate(rows.Err())
+}
+
+// CountFailures records that failed steps of a trajectory were counted by
+// the mistakes of their signatures (sigs by step index), with the
+// trajectory's agent and session.
+func (lt *LearnTx) CountFailures(t admem.Trajectory, sigs map[int]string) error {
+	for i, sig := range sigs {
+		if _, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx, agent_id, session_id)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, lt.tenantID, sig, t.ID, i, t.Scope.AgentID, t.Scope.SessionID); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
+}
+
+// GuardMistakes returns the tenant's active mistakes about the tools and
+// its guard settings, read in one transaction.
+func (db *DB) GuardMistakes(ctx context.Context, tenantID string, tools []string) ([]*mistake.Mistake, admem.GuardSettings, error) {
+	var ms []*mistake.Mistake
+	var gs admem.GuardSettings
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		if ms, err = toolMistakes(ctx, tx, tenantID, tools, true); err != nil {
+			return err
+		}
+		gs, err = guardSettings(ctx, tx, tenantID)
+		return err
+	})
+	if err != nil {
+		return nil, admem.GuardSettings{}, fmt.Errorf("store: guard mistakes: %w", err)
+	}
+	return ms, gs, nil
+}
