@@ -10,6 +10,7 @@ import (
 
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/apitest"
+	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/trajectories"
 )
@@ -38,7 +39,7 @@ func learnPending(t *testing.T, env *apitest.Env, tenantID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := trajectories.NewLearner().Handler(env.Infra.DB, env.Infra.DB, env.API.Memory)
+	h := trajectories.NewLearner().Handler(events.Learner.Ledger, env.Infra.DB, env.Infra.DB, env.API.Memory)
 	for _, ev := range evs {
 		if err := h(ctx, ev); err != nil {
 			t.Fatalf("learn %s: %v", ev.Type, err)

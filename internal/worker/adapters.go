@@ -14,11 +14,6 @@ import (
 	"github.com/admem/admem/internal/wiring"
 )
 
-// FailureConsumerGroup is the consumer group of failure learning: it reads
-// the same event stream as the learner, at its own pace, so clustering or
-// training trouble never holds back mistake notes.
-const FailureConsumerGroup = "failures"
-
 // addFailureLearning adds the failure-cluster consumer and the adapter
 // training job. Both need the embedder; without one the worker logs why and
 // runs without them.
@@ -30,10 +25,13 @@ func (w *Worker) addFailureLearning() {
 	}
 	db, rdb := w.infra.DB, w.infra.Redis
 	svc := failures.New(db, emb, failures.Options{})
-	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
-	cfg.Group = FailureConsumerGroup
-	cfg.DeadStream = w.cfg.RedisPrefix + "events:dead:" + FailureConsumerGroup
+	// Failure learning reads the same event stream as the learner in a
+	// group of its own, at its own pace, so clustering or training trouble
+	// never holds back mistake notes.
+	cfg := w.consumerConfig(events.Failures)
+	cfg.DeadStream = w.cfg.RedisPrefix + "events:dead:" + cfg.Group
 	consumer := events.NewConsumer(rdb, cfg, FailureHandler(db, svc), db, w.log, nil)
+	w.consumers = append(w.consumers, events.Failures)
 	trainer := adapters.NewTrainer(db, emb.ID(), adapters.NewNotifier(rdb, w.cfg.RedisPrefix), adapters.TrainOptions{MinNew: w.cfg.AdapterMinNew, MaxAge: w.cfg.AdapterMaxAge}, w.log)
 	w.loops = append(w.loops, Loop{Name: "failure-consumer", Run: func(ctx context.Context) {
 		if err := events.EnsureGroup(ctx, rdb, cfg); err != nil {
