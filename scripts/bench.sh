@@ -34,6 +34,14 @@ if [ -f .data/bench/run.pids ]; then
   rm -f .data/bench/run.pids
 fi
 
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -f .data/bench/run.pids
+  scripts/stack.sh down bench 9>&-
+}
+trap cleanup EXIT
 scripts/stack.sh up bench 9>&-
 [ -x scripts/embeddings.sh ] && scripts/embeddings.sh
 set -a
@@ -47,7 +55,12 @@ psql -X -q "$ADMEM_TEST_ADMIN_URL" -c "DROP DATABASE IF EXISTS admem WITH (FORCE
 # dead-letter streams and the rate-limit counters survive a dropped
 # database, and the next run's worker would replay the last run's backlog.
 # Connections from outside this run (pub/sub subscribers included) are cut.
-bench_redis() { redis-cli -u "$ADMEM_REDIS_URL" --no-auth-warning "$@"; }
+if [[ ! $ADMEM_REDIS_URL =~ ^redis://:([^@]+)@([^:/]+):([0-9]+) ]]; then
+  echo "bench: cannot read the bench stack's Redis address" >&2
+  exit 1
+fi
+redis_pass=${BASH_REMATCH[1]} redis_host=${BASH_REMATCH[2]} redis_port=${BASH_REMATCH[3]}
+bench_redis() { REDISCLI_AUTH=$redis_pass redis-cli -h "$redis_host" -p "$redis_port" "$@"; }
 bench_redis CLIENT KILL TYPE pubsub >/dev/null
 bench_redis CLIENT KILL TYPE normal SKIPME yes >/dev/null
 if [ "$(bench_redis FLUSHALL)" != OK ] || [ "$(bench_redis DBSIZE)" != 0 ]; then
@@ -76,14 +89,6 @@ go build -o bin/api ./cmd/api
 go build -o bin/worker ./cmd/worker
 bin/api migrate >/dev/null
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -f .data/bench/run.pids
-  scripts/stack.sh down bench 9>&-
-}
-trap cleanup EXIT
 bin/api serve >.data/bench/logs/api.log 2>&1 9>&- &
 pids+=($!)
 bin/worker >.data/bench/logs/worker.log 2>&1 9>&- &
