@@ -9,6 +9,11 @@
 // acknowledges only after that commit, reclaims entries a dead consumer
 // left pending (XAUTOCLAIM), and moves an event that keeps failing to a
 // dead-letter stream and table. Monitor exports queue depth and lag.
+//
+// The relay marks each event with the ledger names of the consumers that
+// must finish it (Consumers, the one list of them); each consumer settles
+// its name once the event's effect committed or it gave the event up, so
+// Status can tell a tenant how many of its events are still pending.
 package events
 
 import (

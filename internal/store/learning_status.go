@@ -13,11 +13,13 @@ import (
 // processed, its effect committed (the processed-event ledger gets its row,
 // if the consumer's own transaction did not write it already); without, the
 // consumer gave the event up (dead-lettered). Either way the event no longer
-// waits for consumer. Settling again changes nothing.
+// waits for consumer. Settling again changes nothing, and neither does
+// settling an event that is not the tenant's.
 func (db *DB) SettleEvent(ctx context.Context, tenantID, consumer, eventID string, processed bool) error {
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		if processed {
-			if _, err := tx.Exec(ctx, `INSERT INTO processed_events (tenant_id, consumer, event_id) VALUES ($1, $2, $3)
+			if _, err := tx.Exec(ctx, `INSERT INTO processed_events (tenant_id, consumer, event_id)
+				SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM outbox WHERE tenant_id = $1 AND event_id = $3)
 				ON CONFLICT (consumer, event_id) DO NOTHING`, tenantID, consumer, eventID); err != nil {
 				return translate(err)
 			}
