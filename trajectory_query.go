@@ -61,6 +61,19 @@ type DeadLetter struct {
 	CreatedAt time.Time
 }
 
+// LearningStatus is how far the worker has caught up with what a tenant
+// sent: events whose effect some consumer of the worker has not committed
+// yet, and when the oldest of them was written and the last one finished.
+// A zero time means none.
+type LearningStatus struct {
+	PendingEvents   int64
+	OldestPendingAt time.Time
+	LastProcessedAt time.Time
+	// DeadLettered counts the tenant's events set aside after repeated
+	// failures: they never finish, so they are not pending.
+	DeadLettered int64
+}
+
 // UpdateStrategy says how a tenant's procedural memory learns from trajectories.
 type UpdateStrategy string
 

@@ -1441,6 +1441,22 @@ type LearningSettingsRequestJudgeRule string
 // LearningSettingsRequestStrategy defines model for LearningSettingsRequest.Strategy.
 type LearningSettingsRequestStrategy string
 
+// LearningStatus defines model for LearningStatus.
+type LearningStatus struct {
+	// DeadLetteredEvents your events set aside after repeated failures (`GET /v1/dead-letters`, admin scope)
+	DeadLetteredEvents int64 `json:"dead_lettered_events"`
+
+	// LastProcessedAt when a consumer of the worker last committed the effect of one of your events; null before the first
+	LastProcessedAt *time.Time `json:"last_processed_at"`
+
+	// OldestPendingAt when the oldest pending event was written; null when none is pending
+	OldestPendingAt *time.Time `json:"oldest_pending_at"`
+
+	// PendingEvents your events written and not yet finished by every consumer of the worker (not yet
+	// relayed to the event stream, or relayed and not yet committed by one of its consumers)
+	PendingEvents int64 `json:"pending_events"`
+}
+
 // Me defines model for Me.
 type Me struct {
 	IsPlatform bool               `json:"is_platform"`
@@ -2767,6 +2783,21 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
 	PutLearningSettings(ctx context.Context, body PutLearningSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLearningStatus Whether the memory has caught up with what your tenant sent (read scope).
+	//
+	// Every trajectory (and every step appended to one) writes events that the worker learns
+	// from: failure clusters, mistake notes, procedures and their memory entries. An event is
+	// pending from the moment it is written until every consumer the worker runs has committed
+	// its effect; learning itself writes events (a changed note or procedure), which are pending
+	// in turn. `pending_events` is 0 once everything sent so far is learnt, so a client that
+	// needs its memory current (a benchmark, a test, an agent about to recall) polls this route
+	// with backoff after writing. Events the worker set aside after repeated failures are not
+	// pending (they never finish); `dead_lettered_events` counts them. Adapter training runs on
+	// its own schedule and is not counted here (see `GET /v1/adapters`).
+	//
+	// Corresponds with GET /v1/learning/status (the `GetLearningStatus` operationId).
+	GetLearningStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe Who the credential belongs to.
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -3860,6 +3891,31 @@ func (c *Client) PutLearningSettingsWithBody(ctx context.Context, contentType st
 // Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
 func (c *Client) PutLearningSettings(ctx context.Context, body PutLearningSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutLearningSettingsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLearningStatus Whether the memory has caught up with what your tenant sent (read scope).
+//
+// Every trajectory (and every step appended to one) writes events that the worker learns
+// from: failure clusters, mistake notes, procedures and their memory entries. An event is
+// pending from the moment it is written until every consumer the worker runs has committed
+// its effect; learning itself writes events (a changed note or procedure), which are pending
+// in turn. `pending_events` is 0 once everything sent so far is learnt, so a client that
+// needs its memory current (a benchmark, a test, an agent about to recall) polls this route
+// with backoff after writing. Events the worker set aside after repeated failures are not
+// pending (they never finish); `dead_lettered_events` counts them. Adapter training runs on
+// its own schedule and is not counted here (see `GET /v1/adapters`).
+//
+// Corresponds with GET /v1/learning/status (the `GetLearningStatus` operationId).
+func (c *Client) GetLearningStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLearningStatusRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -6204,6 +6260,33 @@ func NewPutLearningSettingsRequestWithBody(server string, contentType string, bo
 	return req, nil
 }
 
+// NewGetLearningStatusRequest constructs an http.Request for the GetLearningStatus method
+func NewGetLearningStatusRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/learning/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string) (*http.Request, error) {
 	var err error
@@ -7478,6 +7561,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/learning/settings (the `PutLearningSettings` operationId).
 	PutLearningSettingsWithResponse(ctx context.Context, body PutLearningSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLearningSettingsResponse, error)
+
+	// GetLearningStatusWithResponse Whether the memory has caught up with what your tenant sent (read scope).
+	//
+	// Every trajectory (and every step appended to one) writes events that the worker learns
+	// from: failure clusters, mistake notes, procedures and their memory entries. An event is
+	// pending from the moment it is written until every consumer the worker runs has committed
+	// its effect; learning itself writes events (a changed note or procedure), which are pending
+	// in turn. `pending_events` is 0 once everything sent so far is learnt, so a client that
+	// needs its memory current (a benchmark, a test, an agent about to recall) polls this route
+	// with backoff after writing. Events the worker set aside after repeated failures are not
+	// pending (they never finish); `dead_lettered_events` counts them. Adapter training runs on
+	// its own schedule and is not counted here (see `GET /v1/adapters`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/learning/status (the `GetLearningStatus` operationId).
+	GetLearningStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLearningStatusResponse, error)
 
 	// GetMeWithResponse Who the credential belongs to.
 	//
@@ -10650,6 +10750,75 @@ func (r PutLearningSettingsResponse) ContentType() string {
 	return ""
 }
 
+type GetLearningStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LearningStatus
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLearningStatusResponse) GetJSON200() *LearningStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLearningStatusResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLearningStatusResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLearningStatusResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetLearningStatusResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLearningStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLearningStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLearningStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLearningStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetMeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12672,6 +12841,29 @@ func (c *ClientWithResponses) PutLearningSettingsWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParsePutLearningSettingsResponse(rsp)
+}
+
+// GetLearningStatusWithResponse Whether the memory has caught up with what your tenant sent (read scope).
+//
+// Every trajectory (and every step appended to one) writes events that the worker learns
+// from: failure clusters, mistake notes, procedures and their memory entries. An event is
+// pending from the moment it is written until every consumer the worker runs has committed
+// its effect; learning itself writes events (a changed note or procedure), which are pending
+// in turn. `pending_events` is 0 once everything sent so far is learnt, so a client that
+// needs its memory current (a benchmark, a test, an agent about to recall) polls this route
+// with backoff after writing. Events the worker set aside after repeated failures are not
+// pending (they never finish); `dead_lettered_events` counts them. Adapter training runs on
+// its own schedule and is not counted here (see `GET /v1/adapters`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/learning/status (the `GetLearningStatus` operationId).
+func (c *ClientWithResponses) GetLearningStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLearningStatusResponse, error) {
+	rsp, err := c.GetLearningStatus(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLearningStatusResponse(rsp)
 }
 
 // GetMeWithResponse Who the credential belongs to.
@@ -15419,6 +15611,60 @@ func ParsePutLearningSettingsResponse(rsp *http.Response) (*PutLearningSettingsR
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetLearningStatusResponse parses an HTTP response from a GetLearningStatusWithResponse call
+func ParseGetLearningStatusResponse(rsp *http.Response) (*GetLearningStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLearningStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LearningStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,11 +47,10 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	forgetEval := fs.Int("forget-eval", 40, "unrecorded evaluation episodes of the first family, before and after (one episode is 100/N points of forgetting)")
 	syncRec := fs.Duration("sync", 30*time.Second, "after recording a trajectory, wait at most this long for the worker to cluster its failures and learn from it (0: live asynchronous loop)")
 	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
-	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to cluster the phase's failures and for its learner to empty its queue, so arms do not inherit each other's backlog")
+	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to finish the phase tenant's events (GET /v1/learning/status), so arms do not inherit each other's backlog")
 	snapshots := fs.Bool("diagnose", true, "list each arm tenant's mistake notes before every episode: RMR counts a failed step as a repeat when a note with its error signature existed (DESIGN.md), and sim.md breaks the repeats down by why they happened")
 	dump := fs.String("dump-repeats", "", "append each repeated mistake (a failed step whose signature had a note) with its diagnosis to this JSON-lines file")
 	tauPath := fs.String("tau", "../shared/data/taubench/airline-dev.json", "real agents' logs (tau-bench format) whose wasted calls are measured as the arms' are, to compare the stand-in agent's noise with data (\"\": skip)")
-	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (its /metrics tells when the learner's queue is empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,12 +99,11 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		events := func(ctx context.Context) (float64, error) { return learnerEvents(ctx, e.http, *worker) }
 		// The retrieval arm's tenant makes no mistake notes (no failure
 		// learning): its RMR counts signatures seen in earlier episodes,
 		// as the none arm's does.
 		return simhttp.New(simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: *syncRec, Feedback: *feedback,
-			LearnerEvents: events, Snapshots: *snapshots && arm != simhttp.ArmRetrieval})
+			Snapshots: *snapshots && arm != simhttp.ArmRetrieval})
 	}
 	for _, arm := range arms {
 		mem, hm, err := newMem(arm, string(arm))
@@ -174,7 +169,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			if n := hm.Fallbacks(); n > 0 {
 				rep.Note("%s: %d recalls fell back to listing learned items (the API had no /v1/recall).", arm, n)
 			}
-			waitWorker(ctx, e, hm, *worker, "sim/"+string(arm), *drain)
+			waitWorker(ctx, hm, "sim/"+string(arm), *drain)
 		}
 		if *forget {
 			fmem, fhm, err := newMem(arm, string(arm)+"-forget")
@@ -209,7 +204,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(os.Stderr, "[sim/%s] forgetting: %d updates counted over %d episodes in %s (adapter versions trained %d, published %d; %d episodes brought no update within %s)\n",
 				arm, fr.Updates, fr.Intervening, time.Since(fstart).Round(time.Second), fr.Trained, fr.Published, fr.Timeouts, *forgetWait)
 			if fhm != nil {
-				waitWorker(ctx, e, fhm, *worker, "sim/"+string(arm)+"-forget", *drain)
+				waitWorker(ctx, fhm, "sim/"+string(arm)+"-forget", *drain)
 			}
 		}
 		results = append(results, res)
@@ -425,98 +420,18 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// waitWorker lets the worker catch up with a phase before the next phase
-// starts: the failure consumer until it has clustered the phase's failed
-// steps, then the learner (mistake notes, procedures) until its queue is
-// empty. All arms share one worker, and one arm's backlog must not slow the
-// next arm's learning.
-func waitWorker(ctx context.Context, e *env, hm *simhttp.Memory, worker, label string, timeout time.Duration) {
+// waitWorker lets the worker catch up with a phase's tenant before the
+// next phase starts: until none of the tenant's events is pending (its
+// failures clustered, its notes and procedures learnt and published). All
+// arms share one worker, and one arm's backlog must not slow the next arm's
+// learning.
+func waitWorker(ctx context.Context, hm *simhttp.Memory, label string, timeout time.Duration) {
 	start := time.Now()
-	got, want, err := hm.WaitLearned(ctx, timeout)
-	switch {
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "[%s] waiting for the worker: %v\n", label, err)
-	case got < want:
-		fmt.Fprintf(os.Stderr, "[%s] the worker clustered %d of %d failed steps in %s; going on\n", label, got, want, timeout)
-	default:
-		fmt.Fprintf(os.Stderr, "[%s] worker caught up (%d failed steps clustered) after %s\n", label, got, time.Since(start).Round(time.Millisecond))
-	}
-	left := timeout - time.Since(start)
-	if err := waitLearnerQueue(ctx, e, worker, left); err != nil {
-		fmt.Fprintf(os.Stderr, "[%s] learner queue: %v; going on\n", label, err)
+	if _, err := hm.WaitCaughtUp(ctx, label, timeout); err != nil {
+		fmt.Fprintf(os.Stderr, "[%s] waiting for the worker: %v; going on\n", label, err)
 		return
 	}
-	fmt.Fprintf(os.Stderr, "[%s] learner queue empty after %s\n", label, time.Since(start).Round(time.Millisecond))
-}
-
-// learnerQueueGauges are the worker's gauges of the learner's backlog: events
-// not relayed from the outbox, delivered and not acknowledged, and not yet
-// delivered.
-var learnerQueueGauges = []string{"admem_outbox_pending", "admem_events_pending", "admem_events_lag"}
-
-// waitLearnerQueue polls the worker's /metrics until every learner queue
-// gauge reads zero for longer than the worker's 5 s measuring period (the
-// gauges are set by a job, so one zero may be stale), or until timeout.
-func waitLearnerQueue(ctx context.Context, e *env, worker string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var zeroSince time.Time
-	for {
-		depth, err := learnerQueue(ctx, e, worker)
-		if err != nil {
-			return err
-		}
-		switch {
-		case depth > 0:
-			zeroSince = time.Time{}
-		case zeroSince.IsZero():
-			zeroSince = time.Now()
-		case time.Since(zeroSince) > 6*time.Second:
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%v events still queued after %s", depth, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-// learnerQueue sums the learner queue gauges of the worker's /metrics.
-func learnerQueue(ctx context.Context, e *env, worker string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(worker, "/")+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := e.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	total, seen := 0.0, 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok || !slices.Contains(learnerQueueGauges, name) {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			return 0, fmt.Errorf("worker metrics: %s: %w", name, err)
-		}
-		total += v
-		seen++
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	if seen == 0 {
-		return 0, fmt.Errorf("worker metrics at %s have no learner queue gauges", worker)
-	}
-	return total, nil
+	fmt.Fprintf(os.Stderr, "[%s] worker caught up with the tenant after %s\n", label, time.Since(start).Round(time.Millisecond))
 }
 
 func pct(r sim.Rate) string {

@@ -1,32 +1,19 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/admem/admem"
 	"github.com/admem/admem/internal/benchkit"
 	"github.com/admem/admem/internal/failures"
 	"github.com/admem/admem/internal/sim"
 	"github.com/admem/admem/internal/simhttp"
 )
-
-// learnerEvents reads how many trajectory.recorded and step.failed events
-// the worker's learner has handled (admem_events_processed_total, result
-// ok). The counter also counts the learner's learned.changed events (one per
-// note or procedure it writes), which the trajectories posted do not cause
-// one for one: counted in, they made Record stop waiting long before the
-// learner had caught up.
-func learnerEvents(ctx context.Context, hc *http.Client, worker string) (float64, error) {
-	return processedEvents(ctx, hc, worker, admem.EventTrajectoryRecorded, admem.EventStepFailed)
-}
 
 // markNoteHeld sets each failure's Held to whether the tenant had an active
 // mistake note with the failure's server error signature at the start of

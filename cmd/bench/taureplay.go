@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,7 +34,6 @@ func runTauReplay(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	fs := flag.NewFlagSet("taureplay", flag.ContinueOnError)
-	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (for /metrics)")
 	budget := fs.Int("budget", recall.DefaultBudget, "recall token budget")
 	recalls := fs.Int("recalls", 1000, "recall requests for the latency figures")
 	ingestN := fs.Int("ingest", 20000, "trajectories of 10 steps for the ingest figure (0 skips it)")
@@ -80,30 +77,14 @@ func runTauReplay(ctx context.Context, e *env, args []string) error {
 			events += 1 + len(ep.Trajectory.FailedSteps())
 		}
 	}
-	before, err := processedEvents(ctx, e.http, *worker)
-	if err != nil {
-		return fmt.Errorf("worker metrics: %w (is the worker running with -worker %s?)", err, *worker)
-	}
 	for i := 0; i < len(earlier); i += *batch {
 		if err := recordBatch(ctx, e, key, earlier[i:min(i+*batch, len(earlier))]); err != nil {
 			return err
 		}
 	}
 	learnStart := time.Now()
-	prog := benchkit.Progress{Label: "taureplay/learn", Total: events}
-	for {
-		n, err := processedEvents(ctx, e.http, *worker)
-		if err != nil {
-			return err
-		}
-		prog.Step(int(n - before))
-		if n-before >= float64(events) {
-			break
-		}
-		if time.Since(learnStart) > 10*time.Minute {
-			return fmt.Errorf("the worker processed %v of %d events in 10 minutes", n-before, events)
-		}
-		time.Sleep(200 * time.Millisecond)
+	if _, err := benchkit.WaitLearning(ctx, e.client, benchkit.LearningWait{Label: "taureplay/learn", Timeout: 10 * time.Minute}, bearer(key)); err != nil {
+		return fmt.Errorf("taureplay: the worker learning from the %d events of the earlier trials: %w", events, err)
 	}
 	rep.Set("learn.events", float64(events))
 	rep.Set("learn.seconds", time.Since(learnStart).Seconds())
@@ -312,43 +293,6 @@ func historyText(t admem.Trajectory) string {
 	}
 	fmt.Fprintf(&b, "Outcome: %s\n", t.Outcome)
 	return b.String()
-}
-
-// processedEvents reads the worker's count of events it handled with result
-// ok (admem_events_processed_total), only of the given event types when any
-// are named. Before the worker's first event the series does not exist yet:
-// that counts 0.
-func processedEvents(ctx context.Context, hc *http.Client, worker string, types ...string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(worker, "/")+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("worker metrics: %s", resp.Status)
-	}
-	total := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "admem_events_processed_total{") || !strings.Contains(line, `result="ok"`) {
-			continue
-		}
-		if len(types) > 0 && !slices.ContainsFunc(types, func(t string) bool { return strings.Contains(line, `type="`+t+`"`) }) {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("worker metrics: %q: %w", line, err)
-		}
-		total += v
-	}
-	return total, sc.Err()
 }
 
 // ingest posts n 10-step trajectories built from the log's episodes in

@@ -39,7 +39,6 @@ const guardContextSteps = 20
 // and the worker's train + gate + publish on 10,000 labelled steps.
 func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("taureplay --guard", flag.ContinueOnError)
-	worker := fs.String("worker", firstNonEmpty(e.getenv("ADMEM_BENCH_WORKER"), "http://127.0.0.1:18081"), "worker base URL (for /metrics)")
 	guards := fs.Int("guards", 2000, "guard requests for the latency figures")
 	ttlN := fs.Int("ttl", 40, "failing trajectories for the time-to-learn figure")
 	ttlMax := fs.Duration("ttl-max", 10*time.Second, "give up waiting for guard to flag a posted mistake after this")
@@ -64,7 +63,7 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	sp := lastTrialSplit(byTask, taskIDs, -1)
-	events, secs, err := learnSplit(ctx, e, *worker, key, sp, taskIDs)
+	events, secs, err := learnSplit(ctx, e, key, sp, taskIDs)
 	if err != nil {
 		return err
 	}
@@ -130,7 +129,7 @@ func runTauReplayGuard(ctx context.Context, e *env, args []string) error {
 		"successful calls flagged"}, Rows: rows})
 
 	if *rotate {
-		if err := rotateTrials(ctx, e, rep, *worker, byTask, taskIDs, *adapterWait); err != nil {
+		if err := rotateTrials(ctx, e, rep, byTask, taskIDs, *adapterWait); err != nil {
 			return err
 		}
 	}
@@ -217,7 +216,7 @@ func groupTrials(eps []taubench.Episode) (map[string][]taubench.Episode, []strin
 // own that learnt from the task's other trials (later ones included), and
 // reports the pooled figures: four times the calls of the trial-k replay,
 // from the same file.
-func rotateTrials(ctx context.Context, e *env, rep *benchkit.Report, worker string, byTask map[string][]taubench.Episode, taskIDs []string, adapterWait time.Duration) error {
+func rotateTrials(ctx context.Context, e *env, rep *benchkit.Report, byTask map[string][]taubench.Episode, taskIDs []string, adapterWait time.Duration) error {
 	most := 0
 	for _, id := range taskIDs {
 		most = max(most, len(byTask[id]))
@@ -230,7 +229,7 @@ func rotateTrials(ctx context.Context, e *env, rep *benchkit.Report, worker stri
 		if err != nil {
 			return err
 		}
-		if _, _, err := learnSplit(ctx, e, worker, key, sp, taskIDs); err != nil {
+		if _, _, err := learnSplit(ctx, e, key, sp, taskIDs); err != nil {
 			return err
 		}
 		version, status, err := waitAdapter(ctx, e, key, adapterWait)
@@ -307,8 +306,9 @@ func lastTrialSplit(byTask map[string][]taubench.Episode, taskIDs []string, k in
 }
 
 // learnSplit records the learning trials through the batch endpoint and
-// waits until the worker has processed their events.
-func learnSplit(ctx context.Context, e *env, worker, key string, sp map[string]split, taskIDs []string) (events int, secs float64, err error) {
+// waits until the worker has learnt from them: none of the tenant's events
+// pending (GET /v1/learning/status).
+func learnSplit(ctx context.Context, e *env, key string, sp map[string]split, taskIDs []string) (events int, secs float64, err error) {
 	var reqs []client.TrajectoryRequest
 	for _, id := range taskIDs {
 		for _, ep := range sp[id].learn {
@@ -316,31 +316,16 @@ func learnSplit(ctx context.Context, e *env, worker, key string, sp map[string]s
 			events += 1 + len(ep.Trajectory.FailedSteps())
 		}
 	}
-	before, err := processedEvents(ctx, e.http, worker)
-	if err != nil {
-		return 0, 0, fmt.Errorf("worker metrics: %w (is the worker running with -worker %s?)", err, worker)
-	}
 	for i := 0; i < len(reqs); i += 50 {
 		if err := recordBatch(ctx, e, key, reqs[i:min(i+50, len(reqs))]); err != nil {
 			return 0, 0, err
 		}
 	}
 	start := time.Now()
-	prog := benchkit.Progress{Label: "taureplay-guard/learn", Total: events}
-	for {
-		n, err := processedEvents(ctx, e.http, worker)
-		if err != nil {
-			return 0, 0, err
-		}
-		prog.Step(int(n - before))
-		if n-before >= float64(events) {
-			return events, time.Since(start).Seconds(), nil
-		}
-		if time.Since(start) > 10*time.Minute {
-			return 0, 0, fmt.Errorf("the worker processed %v of %d events in 10 minutes", n-before, events)
-		}
-		time.Sleep(200 * time.Millisecond)
+	if _, err := benchkit.WaitLearning(ctx, e.client, benchkit.LearningWait{Label: "taureplay-guard/learn", Timeout: 10 * time.Minute}, bearer(key)); err != nil {
+		return 0, 0, fmt.Errorf("taureplay-guard: the worker learning from the %d events of the learning trials: %w", events, err)
 	}
+	return events, time.Since(start).Seconds(), nil
 }
 
 // replayResult is guard's answers on every trial-k tool call.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/worker"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -26,33 +26,24 @@ func (e *Env) StartWorker(t testing.TB) {
 	})
 }
 
-// Learn starts the worker if need be and waits until every event the
-// tenant's trajectories caused was learnt: guard and recall then see
-// everything posted so far.
+// Learn starts the worker if need be and waits until the tenant's learning
+// status shows nothing pending: guard and recall then see everything posted
+// so far.
 func (e *Env) Learn(t testing.TB, tenantID string) {
 	t.Helper()
 	e.StartWorker(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, e.PG.OwnerURL)
-	if err != nil {
-		t.Fatalf("apitest: learn: %v", err)
-	}
-	defer conn.Close(ctx)
+	status := events.NewStatus(e.Infra.DB)
 	deadline := time.Now().Add(60 * time.Second) // a liveness bound for a loaded machine, not a speed check
 	for {
-		var pending int
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox o WHERE o.tenant_id = $1
-			AND o.type IN ('trajectory.recorded', 'step.failed')
-			AND NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = 'learner' AND p.event_id = o.event_id)`,
-			tenantID).Scan(&pending)
+		st, err := status.LearningStatus(context.Background(), tenantID)
 		if err != nil {
 			t.Fatalf("apitest: learn: %v", err)
 		}
-		if pending == 0 {
+		if st.PendingEvents == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("apitest: %d events of tenant %s still unlearnt after a minute", pending, tenantID)
+			t.Fatalf("apitest: %d events of tenant %s still unlearnt after a minute", st.PendingEvents, tenantID)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

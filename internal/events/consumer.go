@@ -12,9 +12,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DeadLetterStore keeps events that kept failing, per tenant.
-type DeadLetterStore interface {
+// ConsumerStore keeps events that kept failing, per tenant, and settles
+// the events a consumer finished.
+type ConsumerStore interface {
 	AddDeadLetter(ctx context.Context, d admem.DeadLetter) error
+	SettleEvent(ctx context.Context, tenantID, consumer, eventID string, processed bool) error
 }
 
 // Consumer reads the stream in the consumer group and applies a handler.
@@ -22,15 +24,15 @@ type Consumer struct {
 	rdb    redis.UniversalClient
 	cfg    Config
 	handle Handler
-	dead   DeadLetterStore
+	db     ConsumerStore
 	log    *slog.Logger
 	m      *Metrics
 	errs   map[string]string // last handler error per entry, for dead letters
 }
 
 // NewConsumer returns a consumer; m may be nil.
-func NewConsumer(rdb redis.UniversalClient, cfg Config, h Handler, dead DeadLetterStore, log *slog.Logger, m *Metrics) *Consumer {
-	return &Consumer{rdb: rdb, cfg: cfg, handle: h, dead: dead, log: log, m: m, errs: map[string]string{}}
+func NewConsumer(rdb redis.UniversalClient, cfg Config, h Handler, db ConsumerStore, log *slog.Logger, m *Metrics) *Consumer {
+	return &Consumer{rdb: rdb, cfg: cfg, handle: h, db: db, log: log, m: m, errs: map[string]string{}}
 }
 
 // EnsureGroup creates the stream and the group (reading from the stream's
@@ -142,6 +144,11 @@ func (c *Consumer) process(ctx context.Context, msg redis.XMessage, delivered in
 			"delivery", delivered, "err", err)
 		return false, nil
 	}
+	if err := c.settle(ctx, ev, true); err != nil {
+		// The effect committed; a redelivery finds it processed and
+		// settles again.
+		return false, err
+	}
 	c.count(ev.Type, "ok", start)
 	if c.m != nil && !ev.CreatedAt.IsZero() {
 		c.m.eventAge.Observe(time.Since(ev.CreatedAt).Seconds())
@@ -152,6 +159,20 @@ func (c *Consumer) process(ctx context.Context, msg redis.XMessage, delivered in
 	}
 	delete(c.errs, msg.ID)
 	return true, nil
+}
+
+// settle tells the store this consumer is done with ev (processed, or
+// given up), under its ledger name; without one there is nothing to settle.
+// A deleted tenant's events are gone with it.
+func (c *Consumer) settle(ctx context.Context, ev admem.Event, processed bool) error {
+	if c.cfg.Ledger == "" {
+		return nil
+	}
+	err := c.db.SettleEvent(ctx, ev.TenantID, c.cfg.Ledger, ev.ID, processed)
+	if err != nil && !errors.Is(err, admem.ErrNotFound) && !errors.Is(err, admem.ErrForbidden) {
+		return fmt.Errorf("events: settle %s: %w", ev.ID, err)
+	}
+	return nil
 }
 
 func (c *Consumer) count(typ, result string, start time.Time) {
@@ -166,9 +187,13 @@ func (c *Consumer) count(typ, result string, start time.Time) {
 // dead-letter stream), then acknowledges it.
 func (c *Consumer) deadLetter(ctx context.Context, msg redis.XMessage, ev admem.Event, attempts int, reason string) (bool, error) {
 	if ev.TenantID != "" && ev.ID != "" {
-		err := c.dead.AddDeadLetter(ctx, admem.DeadLetter{Event: ev, StreamID: msg.ID, Attempts: attempts, LastError: reason})
+		err := c.db.AddDeadLetter(ctx, admem.DeadLetter{Event: ev, StreamID: msg.ID, Attempts: attempts, LastError: reason})
 		// A deleted tenant keeps no dead letters; the stream still does.
 		if err != nil && !errors.Is(err, admem.ErrNotFound) && !errors.Is(err, admem.ErrForbidden) {
+			return false, err
+		}
+		// Given up: the event no longer waits for this consumer.
+		if err := c.settle(ctx, ev, false); err != nil {
 			return false, err
 		}
 	}

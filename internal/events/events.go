@@ -9,6 +9,11 @@
 // acknowledges only after that commit, reclaims entries a dead consumer
 // left pending (XAUTOCLAIM), and moves an event that keeps failing to a
 // dead-letter stream and table. Monitor exports queue depth and lag.
+//
+// The relay marks each event with the ledger names of the consumers that
+// must finish it (Consumers, the one list of them); each consumer settles
+// its name once the event's effect committed or it gave the event up, so
+// Status can tell a tenant how many of its events are still pending.
 package events
 
 import (
@@ -33,14 +38,24 @@ type Config struct {
 	MaxAttempts int           // deliveries before an event is dead-lettered
 	MaxLen      int64         // approximate stream length kept (0: unbounded)
 	Poll        time.Duration // relay pause when the outbox is empty
+	// Ledger is the consumer's name in the processed-event ledger: once
+	// its handler committed an event's effect (or it dead-lettered the
+	// event) the consumer settles the event under this name, so the
+	// learning status stops waiting for it. Empty: it settles nothing.
+	Ledger string
+	// Await lists, for the relay, the ledger names of the consumers that
+	// each relayed event waits for (the consumers this process runs).
+	Await []string
 }
 
-// DefaultConfig returns the defaults under a Redis key prefix.
+// DefaultConfig returns the defaults under a Redis key prefix, for the
+// learner's consumer group (without its ledger name: the worker sets Ledger
+// and Await for the consumers it runs).
 func DefaultConfig(prefix, consumer string) Config {
 	return Config{
 		Stream:      prefix + "events",
 		DeadStream:  prefix + "events:dead",
-		Group:       "learners",
+		Group:       Learner.Group,
 		Consumer:    consumer,
 		Batch:       200,
 		Block:       time.Second,

@@ -59,6 +59,8 @@ func setup(t *testing.T) fixture {
 	}
 	cfg := events.DefaultConfig(prefix, "c1")
 	cfg.Block = 50 * time.Millisecond
+	// One consumer, the learner, which every relayed event waits for.
+	cfg.Ledger, cfg.Await = events.Learner.Ledger, []string{events.Learner.Ledger}
 	l := trajectories.NewLearner()
 	return fixture{pg: pg, db: db, rdb: rdb, cfg: cfg, tenant: ten.ID, svc: trajectories.New(db, l, quiet), l: l}
 }
@@ -127,7 +129,8 @@ func drain(t *testing.T, f fixture, c *events.Consumer) {
 
 // checkEffects asserts every effect happened exactly once: each mistake note
 // counts each failed step once, each success supports one procedure once,
-// and every event is recorded processed once.
+// every event (the learner's own learned.changed too) is recorded processed
+// once, and the learning status has nothing pending.
 func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes int) {
 	t.Helper()
 	ctx := context.Background()
@@ -172,7 +175,7 @@ func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes
 		t.Fatal(err)
 	}
 	defer owner.Close(ctx)
-	err = owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE tenant_id = $1 AND type <> 'learned.changed'),
+	err = owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE tenant_id = $1),
 		(SELECT count(*) FROM processed_events WHERE tenant_id = $1),
 		(SELECT count(*) FROM (SELECT event_id FROM processed_events WHERE tenant_id = $1 GROUP BY event_id HAVING count(*) > 1) d)`,
 		f.tenant).Scan(&outbox, &processed, &dupes)
@@ -200,6 +203,13 @@ func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes
 			t.Errorf("tool %s: %d steps recorded, %d calls in its history", tool, steps, calls)
 		}
 	}
+	st, err := events.NewStatus(f.db).LearningStatus(ctx, f.tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PendingEvents != 0 || !st.OldestPendingAt.IsZero() || st.LastProcessedAt.IsZero() {
+		t.Errorf("learning status after the stream drained: %+v", st)
+	}
 }
 
 // crashAfterPublish appends the batch to the stream and then fails, as a
@@ -207,8 +217,8 @@ func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes
 // again, so the stream holds duplicates.
 type crashAfterPublish struct{ db *store.DB }
 
-func (c crashAfterPublish) RelayOutbox(ctx context.Context, limit int, publish func([]admem.Event) error) (int, error) {
-	return c.db.RelayOutbox(ctx, limit, func(evs []admem.Event) error {
+func (c crashAfterPublish) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error) {
+	return c.db.RelayOutbox(ctx, limit, await, func(evs []admem.Event) error {
 		if err := publish(evs); err != nil {
 			return err
 		}
@@ -250,7 +260,7 @@ func TestKilledWorkerLosesAndDuplicatesNothing(t *testing.T) {
 
 	// Consumer A reads a batch and dies after committing its 5th effect,
 	// before acknowledging it; the rest of its batch is never handled.
-	handler := f.l.Handler(f.db, f.db, nil)
+	handler := f.l.Handler(events.Learner.Ledger, f.db, f.db, nil)
 	actx, kill := context.WithCancel(ctx)
 	var handled atomic.Int32
 	cfgA := f.cfg
@@ -379,7 +389,7 @@ func TestIngestWhileRedisIsDownThenRelayCatchesUp(t *testing.T) {
 func TestPoisonEventIsDeadLetteredAndVisibleToItsTenantAdmin(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
-	_, admin := env.Tenant(t, "poison")
+	tenantID, admin := env.Tenant(t, "poison")
 	_, otherAdmin := env.Tenant(t, "poison-other")
 	r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "t", "outcome": "success", "steps": []map[string]any{{"action": "a"}}})
 	if r.Status != http.StatusCreated {
@@ -392,8 +402,13 @@ func TestPoisonEventIsDeadLetteredAndVisibleToItsTenantAdmin(t *testing.T) {
 	defer rdb.Close()
 	cfg := events.DefaultConfig(prefix, "w")
 	cfg.Block, cfg.ClaimIdle, cfg.MaxAttempts = 20*time.Millisecond, 30*time.Millisecond, 3
+	cfg.Ledger, cfg.Await = events.Learner.Ledger, []string{events.Learner.Ledger}
 	if _, err := events.NewRelay(env.Infra.DB, rdb, cfg, quiet, nil).RelayOnce(ctx); err != nil {
 		t.Fatal(err)
+	}
+	status := events.NewStatus(env.Infra.DB)
+	if st, err := status.LearningStatus(ctx, tenantID); err != nil || st.PendingEvents != 1 {
+		t.Fatalf("status before consuming: %+v (%v), want 1 pending", st, err)
 	}
 	var calls atomic.Int32
 	c := events.NewConsumer(rdb, cfg, func(context.Context, admem.Event) error {
@@ -421,6 +436,11 @@ func TestPoisonEventIsDeadLetteredAndVisibleToItsTenantAdmin(t *testing.T) {
 	}
 	if p, _ := rdb.XPending(ctx, cfg.Stream, cfg.Group).Result(); p.Count != 0 {
 		t.Fatalf("%d entries still pending", p.Count)
+	}
+	// Given up on, the event no longer counts as pending: a client waiting
+	// for its learning to catch up is not kept waiting forever.
+	if st, err := status.LearningStatus(ctx, tenantID); err != nil || st.PendingEvents != 0 || st.DeadLettered != 1 {
+		t.Fatalf("status after the dead letter: %+v (%v), want none pending and 1 dead-lettered", st, err)
 	}
 	var list struct {
 		Items []struct {
@@ -462,12 +482,95 @@ func TestEventsOfADeletedTenantDoNotBlockTheStream(t *testing.T) {
 	if err := events.EnsureGroup(ctx, f.rdb, f.cfg); err != nil {
 		t.Fatal(err)
 	}
-	c := events.NewConsumer(f.rdb, f.cfg, f.l.Handler(f.db, f.db, nil), f.db, quiet, nil)
+	c := events.NewConsumer(f.rdb, f.cfg, f.l.Handler(events.Learner.Ledger, f.db, f.db, nil), f.db, quiet, nil)
 	n, err := c.ConsumeOnce(ctx)
 	if err != nil || n != 6 {
 		t.Fatalf("consumed %d (%v), want all 6 acknowledged", n, err)
 	}
 	if p, _ := f.rdb.XPending(ctx, f.cfg.Stream, f.cfg.Group).Result(); p.Count != 0 {
 		t.Fatalf("%d entries left pending", p.Count)
+	}
+}
+
+// relayHeldOpen publishes, then, before its transaction commits, calls
+// meanwhile: the relay's row locks are still held.
+type relayHeldOpen struct {
+	db        *store.DB
+	meanwhile func()
+}
+
+func (r relayHeldOpen) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error) {
+	return r.db.RelayOutbox(ctx, limit, await, func(evs []admem.Event) error {
+		if err := publish(evs); err != nil {
+			return err
+		}
+		r.meanwhile()
+		return nil
+	})
+}
+
+// TestEventFinishedBeforeItsRelayCommittedIsSettled: a consumer can read an
+// event from the stream, and finish it, before the relay that appended it
+// has committed (the relay marks its rows after appending). Its settlement
+// must wait for the relay and apply to what the relay wrote, or the event
+// would stay pending forever.
+func TestEventFinishedBeforeItsRelayCommittedIsSettled(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	workload(t, f, 1) // 2 events
+	if err := events.EnsureGroup(ctx, f.rdb, f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := pgx.Connect(ctx, f.pg.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	var handled atomic.Int32
+	c := events.NewConsumer(f.rdb, f.cfg, func(context.Context, admem.Event) error {
+		handled.Add(1)
+		return nil
+	}, f.db, quiet, nil)
+	consumed := make(chan error, 1)
+	meanwhile := func() {
+		go func() {
+			_, err := c.ConsumeOnce(ctx)
+			consumed <- err
+		}()
+		// Wait until the consumer's settlement blocks on the relay's lock.
+		deadline := time.Now().Add(time.Minute) // a liveness bound, not a speed check
+		for {
+			var waiting int
+			if err := owner.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE wait_event_type = 'Lock' AND query LIKE '%admem_outbox_settle%'`).Scan(&waiting); err != nil {
+				t.Error(err)
+				return
+			}
+			if waiting > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Error("the consumer never waited for the relay")
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if n, err := events.NewRelay(relayHeldOpen{f.db, meanwhile}, f.rdb, f.cfg, quiet, nil).RelayOnce(ctx); err != nil || n != 2 {
+		t.Fatalf("relayed %d (%v), want 2", n, err)
+	}
+	if err := <-consumed; err != nil {
+		t.Fatal(err)
+	}
+	if handled.Load() != 2 {
+		t.Fatalf("handled %d events, want 2", handled.Load())
+	}
+	st, err := events.NewStatus(f.db).LearningStatus(ctx, f.tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PendingEvents != 0 {
+		t.Fatalf("status %+v: an event finished before its relay committed stays pending", st)
 	}
 }

@@ -12,7 +12,9 @@ import (
 
 // OutboxStore is the outbox as the relay sees it.
 type OutboxStore interface {
-	RelayOutbox(ctx context.Context, limit int, publish func([]admem.Event) error) (int, error)
+	// RelayOutbox relays up to limit events through publish; each then
+	// waits for the consumers named in await to settle it.
+	RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error)
 }
 
 // Relay moves outbox rows to the stream.
@@ -33,7 +35,7 @@ func NewRelay(db OutboxStore, rdb redis.UniversalClient, cfg Config, log *slog.L
 // batch is appended in one pipeline; if any append fails the batch stays
 // pending (some entries may already be on the stream: consumers dedupe).
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
-	n, err := r.db.RelayOutbox(ctx, r.cfg.Batch, func(evs []admem.Event) error {
+	n, err := r.db.RelayOutbox(ctx, r.cfg.Batch, r.cfg.Await, func(evs []admem.Event) error {
 		pipe := r.rdb.Pipeline()
 		for _, e := range evs {
 			values, err := encode(e)

@@ -103,6 +103,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/learned/{itemID}", s.handleGetLearned)
 			r.Get("/learned/{itemID}/versions", s.handleListLearnedVersions)
 			r.Get("/learning/settings", s.handleGetLearningSettings)
+			r.Get("/learning/status", s.handleGetLearningStatus)
 			r.Post("/recall", s.handleRecall)
 		})
 	})

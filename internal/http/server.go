@@ -43,7 +43,9 @@ type Deps struct {
 	Guard        *guard.Service
 	Trajectories *trajectories.Service
 	DeadLetters  DeadLetters
-	Recall       *recall.Service
+	// LearningStatus tells a tenant whether the worker has caught up.
+	LearningStatus LearningStatus
+	Recall         *recall.Service
 	// Memory is factual memory: entries, their history and search.
 	Memory *memory.Service
 }
@@ -68,6 +70,7 @@ type Server struct {
 	guard          *guard.Service
 	trajectories   *trajectories.Service
 	deadLetters    DeadLetters
+	learningStatus LearningStatus
 	recall         *recall.Service
 	memory         *memory.Service
 	metrics        *metrics
@@ -95,6 +98,7 @@ func New(d Deps) *Server {
 		guard:          d.Guard,
 		trajectories:   d.Trajectories,
 		deadLetters:    d.DeadLetters,
+		learningStatus: d.LearningStatus,
 		recall:         d.Recall,
 		memory:         d.Memory,
 	}

@@ -43,6 +43,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -96,17 +97,14 @@ type Config struct {
 	// Clock is for time-to-learn (nil: time.Now).
 	Clock func() time.Time
 	// SyncRecord, when positive, makes Record wait (at most this long) until
-	// the worker has clustered every failed step posted so far, so the next
-	// episode meets a memory that has learnt from the last one whatever the
-	// machine's load. Zero measures the live, asynchronous loop.
+	// the tenant's learning has caught up with every trajectory posted so
+	// far (GET /v1/learning/status: none of the tenant's events pending, so
+	// its failures are clustered and its mistake notes and procedures
+	// learnt and published), so the next episode meets a memory that has
+	// learnt from the last one whatever the machine's load and whatever
+	// other tenants left in the worker's queue. Zero measures the live,
+	// asynchronous loop.
 	SyncRecord time.Duration
-	// LearnerEvents, when set, reads how many events the worker's learner
-	// (mistake notes, procedures) has handled so far, e.g. from its
-	// /metrics; with SyncRecord, Record then also waits until the learner
-	// has handled every event this memory's trajectories caused (one per
-	// trajectory and one per failed step). The memory must be the only
-	// writer while it waits.
-	LearnerEvents func(context.Context) (float64, error)
 	// Feedback, for the notes and full arms, rates each episode's recall
 	// with the episode's outcome (POST /v1/recalls/{id}/feedback) when the
 	// trajectory is recorded, so the utilities of the recalled notes and
@@ -153,13 +151,12 @@ type Memory struct {
 	lastRecall string
 	feedback   map[int]int // feedback responses by status
 	ready      bool        // the tenant's settings are the arm's
-	// learner events caused by the trajectories posted, and the learner's
-	// count before the first
-	events      float64
-	learnerBase float64
-	based       bool
-	learnerErr  error
-	snaps       []map[string]Note
+	// why Record stopped waiting for the learning status, and how many of
+	// its waits reached SyncRecord
+	learnerErr error
+	syncWaits  int
+	syncLate   int
+	snaps      []map[string]Note
 	// client-side time per kind of call, to tell where an arm's time goes
 	phases    map[string]time.Duration
 	decisions map[DecisionKey]int
@@ -368,13 +365,6 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 			return err
 		}
 	}
-	if m.cfg.SyncRecord > 0 && m.cfg.LearnerEvents != nil && !m.based {
-		n, err := m.cfg.LearnerEvents(ctx)
-		if err != nil {
-			m.noLearner(err)
-		}
-		m.learnerBase, m.based = n, true
-	}
 	posted := m.cfg.Clock()
 	t0 := time.Now()
 	r, err := m.c.RecordTrajectoryWithResponse(ctx, nil, req)
@@ -393,107 +383,68 @@ func (m *Memory) Record(ctx context.Context, t admem.Trajectory) error {
 		}
 	}
 	m.mu.Unlock()
-	m.events += float64(1 + len(failedSigs))
 	if m.cfg.Arm == ArmRetrieval {
 		// The arm reads only the raw trajectories, there at once: there is
 		// nothing of the worker's to wait for.
 		return nil
 	}
-	if m.cfg.SyncRecord > 0 && len(failedSigs) > 0 {
-		t0 := time.Now()
-		_, _, err := m.WaitLearned(ctx, m.cfg.SyncRecord)
-		m.took("wait_clusters", t0)
-		if err != nil {
-			return err
-		}
-	}
-	if m.cfg.SyncRecord > 0 && m.cfg.LearnerEvents != nil {
-		defer m.took("wait_learner", time.Now())
-		return m.waitLearner(ctx, m.cfg.SyncRecord)
+	if m.cfg.SyncRecord > 0 {
+		defer m.took("wait_learning", time.Now())
+		return m.waitSync(ctx)
 	}
 	return nil
 }
 
-// noLearner stops waiting for a learner whose count cannot be read; the
+// waitSync waits until the tenant's learning has caught up with what
+// Record posted, or until SyncRecord passed (it then carries on and counts
+// the late wait). A status it cannot read stops the waiting for good: the
 // run goes on as a live loop and LearnerError says why.
-func (m *Memory) noLearner(err error) {
+func (m *Memory) waitSync(ctx context.Context) error {
 	m.mu.Lock()
-	m.learnerErr = err
+	stopped := m.learnerErr != nil
 	m.mu.Unlock()
-	m.cfg.LearnerEvents = nil
+	if stopped {
+		return nil
+	}
+	_, err := benchkit.WaitLearning(ctx, m.c, benchkit.LearningWait{Label: "simhttp/" + string(m.cfg.Arm) + " record", Timeout: m.cfg.SyncRecord})
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.syncWaits++
+	switch {
+	case errors.Is(err, benchkit.ErrNotCaughtUp):
+		m.syncLate++
+	case err != nil:
+		m.learnerErr = err
+	}
+	return nil
 }
 
-// LearnerError is why Record stopped waiting for the learner, or nil.
+// LearnerError says why Record did not always wait for the tenant's
+// learning to catch up: the status could not be read (Record stopped
+// waiting then), or some waits reached SyncRecord. Nil when every wait
+// ended with nothing pending.
 func (m *Memory) LearnerError() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.learnerErr
+	if m.learnerErr != nil {
+		return m.learnerErr
+	}
+	if m.syncLate > 0 {
+		return fmt.Errorf("%d of %d waits for the learning to catch up gave up after %s", m.syncLate, m.syncWaits, m.cfg.SyncRecord)
+	}
+	return nil
 }
 
-// waitLearner waits until the learner has handled the events of every
-// trajectory posted, or until timeout (then it carries on).
-func (m *Memory) waitLearner(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	wait := 20 * time.Millisecond
-	for {
-		n, err := m.cfg.LearnerEvents(ctx)
-		if err != nil {
-			m.noLearner(err)
-			return nil
-		}
-		if n-m.learnerBase >= m.events || time.Now().After(deadline) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 250*time.Millisecond)
-	}
-}
-
-// WaitLearned waits until the worker has clustered every failed step this
-// memory posted (the failure clusters' counts add up to them), polling
-// GET /v1/failures, or until timeout. The benchmark calls it between
-// phases so that one arm's backlog in the shared worker never slows the
-// next arm's learning. It returns the clustered and posted counts.
-func (m *Memory) WaitLearned(ctx context.Context, timeout time.Duration) (clustered, posted int, err error) {
-	m.mu.Lock()
-	posted = m.failed
-	m.mu.Unlock()
-	deadline := time.Now().Add(timeout)
-	// The worker usually catches up within a second: poll fast at first.
-	wait := 20 * time.Millisecond
-	for {
-		clustered = 0
-		var cursor *string
-		for {
-			r, err := m.c.ListFailuresWithResponse(ctx, &client.ListFailuresParams{Limit: ptr(200), Cursor: cursor, IncludeSuppressed: ptr(true)})
-			if err != nil {
-				return clustered, posted, fmt.Errorf("simhttp: failures: %w", err)
-			}
-			if r.JSON200 == nil {
-				return clustered, posted, fmt.Errorf("simhttp: failures: %d %s", r.StatusCode(), bytes.TrimSpace(r.Body))
-			}
-			for _, c := range r.JSON200.Items {
-				clustered += c.Count
-			}
-			if r.JSON200.NextCursor == nil || *r.JSON200.NextCursor == "" {
-				break
-			}
-			cursor = r.JSON200.NextCursor
-		}
-		if clustered >= posted || time.Now().After(deadline) {
-			return clustered, posted, nil
-		}
-		select {
-		case <-ctx.Done():
-			return clustered, posted, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 250*time.Millisecond)
-	}
+// WaitCaughtUp waits until the tenant's learning has caught up with
+// everything this memory posted (GET /v1/learning/status), or until
+// timeout, with progress lines under label while the wait is long. The
+// benchmark calls it between phases, so that one arm's backlog in the
+// shared worker never slows the next arm's learning.
+func (m *Memory) WaitCaughtUp(ctx context.Context, label string, timeout time.Duration) (client.LearningStatus, error) {
+	return benchkit.WaitLearning(ctx, m.c, benchkit.LearningWait{Label: label, Timeout: timeout})
 }
 
 // AdapterCounts reads the arm's tenant's adapter versions (GET

@@ -83,6 +83,9 @@ func TestClosedLoopFullBeatsNone(t *testing.T) {
 				t.Errorf("%s: adapter versions %+v, %v: want at least one trained", arm, c, err)
 			}
 			t.Logf("%-5s adapter versions trained %d, published %d", arm, c.Trained, c.Published)
+			if err := hm.LearnerError(); err != nil {
+				t.Logf("%-5s Record did not always wait for the learning to catch up: %v", arm, err)
+			}
 			ttl, never := hm.TimeToLearn()
 			t.Logf("%-5s time-to-learn: %d signatures cited by guard, %d never; recalled items %v; recall fallbacks %d", arm, len(ttl), never, hm.Recalled(), hm.Fallbacks())
 		}

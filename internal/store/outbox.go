@@ -14,8 +14,9 @@ import (
 // one transaction. Claimed rows stay locked until it ends, so relays in other
 // replicas skip them (SKIP LOCKED); if publish fails or the process dies the
 // rows stay pending and are relayed again later. Publishing is therefore at
-// least once: consumers must be idempotent.
-func (db *DB) RelayOutbox(ctx context.Context, limit int, publish func([]admem.Event) error) (int, error) {
+// least once: consumers must be idempotent. Each event relayed then waits
+// for the consumers named in await (their ledger names) to settle it.
+func (db *DB) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, event_id, tenant_id, type, subject_id, payload, created_at FROM admem_outbox_claim($1)`, limit)
@@ -40,7 +41,10 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, publish func([]admem.E
 		for i, e := range evs {
 			ids[i] = e.Seq
 		}
-		if _, err := tx.Exec(ctx, `SELECT admem_outbox_mark_relayed($1)`, ids); err != nil {
+		if await == nil {
+			await = []string{}
+		}
+		if _, err := tx.Exec(ctx, `SELECT admem_outbox_mark_relayed($1, $2)`, ids, await); err != nil {
 			return translate(err)
 		}
 		n = len(evs)

@@ -9,9 +9,6 @@ import (
 	"github.com/admem/admem/internal/store"
 )
 
-// LearnerConsumer names the learner in the processed-event ledger.
-const LearnerConsumer = "learner"
-
 // EventStore opens learner transactions that record the event as processed.
 type EventStore interface {
 	Learn(ctx context.Context, tenantID, consumer, eventID string, fn func(*store.LearnTx) error) error
@@ -23,13 +20,15 @@ type EventStore interface {
 type Observer func(ctx context.Context, ev admem.Event) error
 
 // Handler returns the worker's event handler, the one pass that learns
-// from an event: the event's effect and its processed-event record commit
-// in one transaction, so a redelivered event changes nothing, then the
-// observers run. Unknown event types are recorded as processed and ignored.
+// from an event: the event's effect and its processed-event record (under
+// ledger, the consumer's ledger name, which the worker's list of consumers
+// owns) commit in one transaction, so a redelivered event changes nothing,
+// then the observers run. Unknown event types are recorded as processed and
+// ignored.
 //
 // learned.changed events publish the learned item as a memory entry through
 // entries (nil: not published); publishing is idempotent by version.
-func (l *Learner) Handler(db EventStore, items ItemStore, entries Entries, observe ...Observer) func(ctx context.Context, ev admem.Event) error {
+func (l *Learner) Handler(ledger string, db EventStore, items ItemStore, entries Entries, observe ...Observer) func(ctx context.Context, ev admem.Event) error {
 	return func(ctx context.Context, ev admem.Event) error {
 		if ev.Type == admem.EventLearnedChanged {
 			if entries == nil {
@@ -37,7 +36,7 @@ func (l *Learner) Handler(db EventStore, items ItemStore, entries Entries, obser
 			}
 			return Publish(ctx, items, entries, ev.TenantID, ev.SubjectID)
 		}
-		err := db.Learn(ctx, ev.TenantID, LearnerConsumer, ev.ID, func(lt *store.LearnTx) error {
+		err := db.Learn(ctx, ev.TenantID, ledger, ev.ID, func(lt *store.LearnTx) error {
 			switch ev.Type {
 			case admem.EventTrajectoryRecorded:
 				return l.LearnRecorded(lt, ev.SubjectID)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/testenv"
 	"github.com/admem/admem/internal/trajectories"
@@ -44,7 +45,7 @@ func setup(t *testing.T, strategy admem.UpdateStrategy) fixture {
 	if _, err := svc.PutSettings(ctx, p, st); err != nil {
 		t.Fatal(err)
 	}
-	return fixture{db: db, svc: svc, l: l, p: p, handle: l.Handler(db, db, nil)}
+	return fixture{db: db, svc: svc, l: l, p: p, handle: l.Handler(events.Learner.Ledger, db, db, nil)}
 }
 
 // record stores trajectories and applies their events as the worker would.
@@ -64,7 +65,7 @@ func (f fixture) record(t *testing.T, ts ...admem.Trajectory) {
 		}
 	}
 	// Mark them relayed so the next call sees only new ones.
-	if _, err := f.db.RelayOutbox(ctx, 1000, func([]admem.Event) error { return nil }); err != nil {
+	if _, err := f.db.RelayOutbox(ctx, 1000, nil, func([]admem.Event) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 }

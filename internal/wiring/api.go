@@ -8,6 +8,7 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/auth"
 	"github.com/admem/admem/internal/config"
+	"github.com/admem/admem/internal/events"
 	apihttp "github.com/admem/admem/internal/http"
 	"github.com/admem/admem/internal/memory"
 	"github.com/admem/admem/internal/ratelimit"
@@ -65,6 +66,7 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		Guard:          learning.Guard,
 		Trajectories:   trajectories.New(infra.DB, trajectories.NewLearner(), log),
 		DeadLetters:    infra.DB,
+		LearningStatus: events.NewStatus(infra.DB),
 		Recall:         recall.New(infra.DB, mem, log).WithAdapters(learning.Registry, learning.Embedder, infra.DB),
 		Memory:         mem,
 	})

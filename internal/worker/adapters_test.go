@@ -5,10 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/admem/admem/internal/apitest"
+	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/failures/failurestest"
 	"github.com/admem/admem/internal/worker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +26,12 @@ func TestWorkerClustersFailuresForGuard(t *testing.T) {
 	tenantID, admin := env.Tenant(t, "worker-failures")
 	ctx, stop := context.WithCancel(context.Background())
 	w := worker.New(env.Config, env.Infra, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	// With an embedder the worker runs every consumer the learning status
+	// waits for: a listed consumer it never ran would leave every event
+	// pending forever.
+	if got := w.Consumers(); !slices.Equal(got, events.Consumers) {
+		t.Fatalf("the worker runs %v, the learning status waits for %v", got, events.Consumers)
+	}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	defer func() { stop(); <-done }()

@@ -14,21 +14,18 @@ import (
 	"github.com/admem/admem/internal/failures"
 	"github.com/admem/admem/internal/trajectories"
 	"github.com/admem/admem/internal/wiring"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
-// addEventPipeline adds the outbox relay, the learner's stream consumer,
-// the queue-depth gauges and the outbox purge. Every worker replica runs
-// all of them: relays share the outbox (SKIP LOCKED), consumers share the
-// stream (one consumer group), and each event's effect commits once.
-func (w *Worker) addEventPipeline(reg prometheus.Registerer) {
-	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
-	m := events.NewMetrics(reg)
+// addEventPipeline adds the learner's stream consumer, the queue-depth
+// gauges and the outbox purge. Every worker replica runs all of them:
+// consumers share the stream (one consumer group), and each event's effect
+// commits once.
+func (w *Worker) addEventPipeline(m *events.Metrics) {
+	cfg := w.consumerConfig(events.Learner)
 	db, rdb := w.infra.DB, w.infra.Redis
-	relay := events.NewRelay(db, rdb, cfg, w.log, m)
 	consumer := events.NewConsumer(rdb, cfg, LearnerHandler(w.cfg, w.infra, w.log), db, w.log, m)
+	w.consumers = append(w.consumers, events.Learner)
 	w.loops = append(w.loops,
-		Loop{Name: "outbox-relay", Run: relay.Run},
 		Loop{Name: "learner-consumer", Run: func(ctx context.Context) {
 			if err := events.EnsureGroup(ctx, rdb, cfg); err != nil {
 				w.log.Warn("event stream not ready; the consumer retries", "err", err)
@@ -71,7 +68,28 @@ func LearnerHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) ev
 	} else {
 		observers = append(observers, FailureObserver(infra.DB, failures.New(infra.DB, emb, failures.Options{})))
 	}
-	return trajectories.NewLearner().Handler(infra.DB, infra.DB, mem, observers...)
+	return trajectories.NewLearner().Handler(events.Learner.Ledger, infra.DB, infra.DB, mem, observers...)
+}
+
+// addRelay adds the outbox relay. It comes after the consumers: each event
+// it relays waits for every consumer this worker runs (the learning status
+// counts it pending until each has settled it). Relays of every replica
+// share the outbox (SKIP LOCKED).
+func (w *Worker) addRelay(m *events.Metrics) {
+	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
+	for _, c := range w.consumers {
+		cfg.Await = append(cfg.Await, c.Ledger)
+	}
+	relay := events.NewRelay(w.infra.DB, w.infra.Redis, cfg, w.log, m)
+	w.loops = append(w.loops, Loop{Name: "outbox-relay", Run: relay.Run})
+}
+
+// consumerConfig is the stream configuration of one of events.Consumers
+// in this process.
+func (w *Worker) consumerConfig(id events.ConsumerID) events.Config {
+	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
+	cfg.Group, cfg.Ledger = id.Group, id.Ledger
+	return cfg
 }
 
 // consumerName is unique per process: a restarted worker is a new consumer,

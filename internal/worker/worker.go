@@ -7,10 +7,12 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/admem/admem/internal/config"
+	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/wiring"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,6 +25,9 @@ type Worker struct {
 	metrics *metrics
 	jobs    []Job
 	loops   []Loop
+	// consumers are the stream consumers this worker runs, of
+	// events.Consumers (failure learning needs an embedder).
+	consumers []events.ConsumerID
 }
 
 // Loop is work that runs until its context ends: the event relay and the
@@ -45,8 +50,10 @@ type Job struct {
 // New returns a worker with the standard jobs.
 func New(cfg config.Config, infra *wiring.Infra, log *slog.Logger, reg prometheus.Registerer) *Worker {
 	w := &Worker{cfg: cfg, infra: infra, log: log, metrics: newMetrics(reg)}
-	w.addEventPipeline(reg)
+	m := events.NewMetrics(reg)
+	w.addEventPipeline(m)
 	w.addAdapterTraining()
+	w.addRelay(m)
 	w.addEntryEmbedding()
 	w.jobs = append(w.jobs,
 		Job{Name: "purge-idempotency", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
@@ -59,6 +66,9 @@ func New(cfg config.Config, infra *wiring.Infra, log *slog.Logger, reg prometheu
 	)
 	return w
 }
+
+// Consumers lists the stream consumers this worker runs.
+func (w *Worker) Consumers() []events.ConsumerID { return slices.Clone(w.consumers) }
 
 // Run runs every job until ctx ends, then lets running jobs finish within the
 // shutdown timeout: jobs stop fetching first and acknowledge only what they
