@@ -59,9 +59,9 @@ type Config struct {
 	// and calibration, when there are at least MinValidation examples.
 	ValFraction   float64
 	MinValidation int
-	// InitScale is the standard deviation, over the training examples, of
-	// the interaction term right after its spectral initialisation.
-	InitScale float64
+	// RefitBelow: with fewer examples than this, the split only chooses the
+	// stages and epochs, and the model is refit on all examples.
+	RefitBelow int
 	// Calibrate fits a Platt map on the validation split (with CalibPrior
 	// pseudo-examples pulling it towards the identity); off or without a
 	// split, risks are σ(z).
@@ -106,7 +106,7 @@ func DefaultConfig() Config {
 		Patience:        4,
 		ValFraction:     0.2,
 		MinValidation:   50,
-		InitScale:       1,
+		RefitBelow:      2000,
 		Calibrate:       true,
 		CalibPrior:      4,
 		OnlineSteps:     8,
@@ -140,10 +140,10 @@ func (cfg *Config) validate() error {
 	case cfg.BatchSize < 1 || cfg.MaxEpochs < 1 || cfg.MinSteps < 0 || cfg.Patience < 1:
 		return fmt.Errorf("sparse: batch size %d, max epochs %d, min steps %d, patience %d out of range",
 			cfg.BatchSize, cfg.MaxEpochs, cfg.MinSteps, cfg.Patience)
-	case !(cfg.ValFraction >= 0 && cfg.ValFraction < 1) || cfg.MinValidation < 0:
+	case !(cfg.ValFraction >= 0 && cfg.ValFraction < 1) || cfg.MinValidation < 0 || cfg.RefitBelow < 0:
 		return fmt.Errorf("sparse: validation fraction %v or minimum %d out of range", cfg.ValFraction, cfg.MinValidation)
-	case !nonNeg(cfg.InitScale) || !nonNeg(cfg.CalibPrior):
-		return fmt.Errorf("sparse: init scale %v and calibration prior %v must be finite and ≥ 0", cfg.InitScale, cfg.CalibPrior)
+	case !nonNeg(cfg.CalibPrior):
+		return fmt.Errorf("sparse: calibration prior %v must be finite and ≥ 0", cfg.CalibPrior)
 	case cfg.OnlineSteps < 1 || cfg.OnlineReplay < 0:
 		return fmt.Errorf("sparse: online steps %d, replay %d out of range", cfg.OnlineSteps, cfg.OnlineReplay)
 	case cfg.ReplayCapacity < 1 || cfg.ReplayCapacity > maxReplay:
@@ -173,12 +173,17 @@ type Info struct {
 	// TrainN and ValN count the examples used for gradient steps and held
 	// out; TrainFails and ValFails the failures among them.
 	TrainN, ValN, TrainFails, ValFails int
-	// Epochs is the number of epochs run, BestEpoch the one whose parameters
-	// were kept (0: the initialisation).
-	Epochs, BestEpoch int
+	// Epochs is the number of epochs run, LinearEpochs those of them spent
+	// fitting the linear part alone before the interaction was initialised
+	// (a cold start of rank ≥ 1), BestEpoch the epoch of the last stage
+	// whose parameters were kept (0: the stage's starting point).
+	Epochs, LinearEpochs, BestEpoch int
 	// ValLoss is the validation log loss at BestEpoch before calibration,
 	// CalLoss after it (both NaN without a validation split).
 	ValLoss, CalLoss float64
+	// Refit tells that the model was refit on all TrainN examples after
+	// the split (of ValN) chose its stages and epochs; see Train.
+	Refit bool
 	// Updates and Observed count the Trainer.Observe calls and examples
 	// applied since the refit (0 for a refit's own model).
 	Updates, Observed uint64

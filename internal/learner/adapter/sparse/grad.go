@@ -50,8 +50,8 @@ func (s *state) lossGrad(batch []*item) float64 {
 		rb := sw * s.lamB / s.biasN
 		loss += 0.5 * rb * db * db
 		s.biasG += dz + rb*db
-		loss += s.backward(&s.ctx, it.ctx, &s.touchedCtx, dz, sw, s.vx)
-		loss += s.backward(&s.call, it.call, &s.touchedCall, dz, sw, s.uc)
+		loss += s.backward(&s.ctx, it.ctx, &s.touchedCtx, dz, sw, s.vx[:s.ra])
+		loss += s.backward(&s.call, it.call, &s.touchedCall, dz, sw, s.uc[:s.ra])
 	}
 	return loss
 }
@@ -79,7 +79,7 @@ func (s *state) backward(rs *rowSet, ents []ent, touched *[]int32, dz, sw float6
 		pen += share * rs.lam[r] * d0 * d0
 		lf := share * s.lamF
 		sq := 0.0
-		gk, pk := g[1:], p[1:]
+		gk, pk := g[1:1+len(other)], p[1:1+len(other)]
 		for k, o := range other {
 			gk[k] += dv*o + lf*pk[k]
 			sq += pk[k] * pk[k]

@@ -20,19 +20,23 @@ const initNoise = 0.01
 const powerIters = 4
 
 // spectralInit sets the factor rows from the top-r singular vectors of the
-// contrast
+// residual contrast
 //
-//	M = Σₑ ωₑ (yₑ − ȳ)(cₑ − c̄) xₑᵀ      (context rows × call rows)
+//	M = Σₑ ωₑ (yₑ − p̂ₑ)(cₑ − c̄) xₑᵀ      (context rows × call rows),
 //
-// so that UVᵀ starts along the (context, call) directions whose co-occurrence
-// separates failures from successes. Centring the contexts removes the
-// rank-one part c̄·(Σ ωₑ(yₑ−ȳ)xₑ)ᵀ, which is "this call fails often" — the
-// linear weights' job — and would otherwise take the first singular
-// direction. M is never formed: subspace iteration multiplies by M and Mᵀ
-// one example at a time, so the cost is O(iterations × nnz × r). The factors
-// are then scaled so that the interaction term has standard deviation
-// scale over the training items, and every row with evidence gets noise.
-func (s *state) spectralInit(items []*item, scale float64, rng *rand.Rand) {
+// p̂ being the current model's risk (Train calls it once the linear part is
+// fitted, with the factors at zero), and scales them by fitScale. At U = V = 0
+// the gradient of the loss with respect to the full interaction matrix UVᵀ
+// is −M/W, so this starts the interaction along the best rank-r descent
+// direction: the (context, call) co-occurrences that the linear part leaves
+// unexplained. With only a bias fitted, p̂ = ȳ and M is the plain contrast
+// Σ ωₑ(yₑ − ȳ)cₑxₑᵀ; residuals of the linear fit keep the first singular
+// direction from being spent on "this call fails often", and centring the
+// contexts removes what is left of it. M is never formed: subspace iteration
+// multiplies by M and Mᵀ one example at a time, so the cost is
+// O(iterations × nnz × r) and no dense context × call matrix exists. Every
+// row with evidence then gets noise.
+func (s *state) spectralInit(items []*item, rng *rand.Rand) {
 	r := s.r
 	if r == 0 {
 		return
@@ -40,30 +44,23 @@ func (s *state) spectralInit(items []*item, scale float64, rng *rand.Rand) {
 	nx, nc := s.call.len(), s.ctx.len()
 	defer s.addNoise(rng)
 
-	var wsum, ysum float64
+	var wsum float64
 	cbar := make([]float64, nc)
-	for _, it := range items {
+	a := make([]float64, len(items)) // ωₑ(yₑ − p̂ₑ)
+	contrast := false
+	for i, it := range items {
 		wsum += it.w
-		ysum += it.w * it.y
 		for _, e := range it.ctx {
 			cbar[e.row] += it.w * float64(e.v)
 		}
+		a[i] = it.w * (it.y - sigmoid(s.forward(it)))
+		contrast = contrast || math.Abs(a[i]) > 1e-9*it.w
 	}
-	if wsum == 0 {
+	if wsum == 0 || !contrast {
 		return
 	}
-	ybar := ysum / wsum
 	for j := range cbar {
 		cbar[j] /= wsum
-	}
-	a := make([]float64, len(items)) // ωₑ(yₑ − ȳ)
-	contrast := false
-	for i, it := range items {
-		a[i] = it.w * (it.y - ybar)
-		contrast = contrast || a[i] != 0
-	}
-	if !contrast { // one class: nothing separates
-		return
 	}
 
 	q := make([]float64, nx*r) // call side, rows × r
@@ -191,29 +188,59 @@ func (s *state) spectralInit(items []*item, scale float64, rng *rand.Rand) {
 	}
 	project(z, &s.ctx, uScale)
 	project(q, &s.call, vScale)
-	s.scaleInteraction(items, scale)
+	s.fitScale(items)
 }
 
-// scaleInteraction rescales U and V together so that (Uᵀc)·(Vᵀx) has
-// standard deviation scale over the items.
-func (s *state) scaleInteraction(items []*item, scale float64) {
-	var sum, sumSq, wsum float64
-	for _, it := range items {
-		s.forward(it)
+// fitScale multiplies U and V by √t, t ≥ 0 chosen by Newton's method to
+// minimise the training objective along that ray with the linear part
+// fixed: Σₑ ωₑ ℓ(zₑ + t·bₑ) + ½ λ_f t P, where bₑ is the interaction term at
+// t = 1 and P = ‖U‖² + ‖V‖² over rows with evidence. Singular vectors fix
+// the directions; how far to go along them is the data's call, and on data
+// without interactions it is close to 0.
+func (s *state) fitScale(items []*item) {
+	lin := make([]float64, len(items))
+	bil := make([]float64, len(items))
+	for i, it := range items {
+		z := s.forward(it)
 		b := 0.0
 		for k, u := range s.uc {
 			b += u * s.vx[k]
 		}
-		sum += it.w * b
-		sumSq += it.w * b * b
-		wsum += it.w
+		lin[i], bil[i] = z-b, b
 	}
-	mean := sum / wsum
-	sd := math.Sqrt(math.Max(sumSq/wsum-mean*mean, 0))
-	if !(sd > 1e-12) {
-		return
+	pen := 0.0
+	for _, rs := range []*rowSet{&s.call, &s.ctx} {
+		for r := range rs.len() {
+			if rs.n[r] == 0 {
+				continue
+			}
+			for _, v := range rs.row(int32(r))[1:] {
+				pen += v * v
+			}
+		}
 	}
-	f := math.Sqrt(scale / sd) // on both factors: the product scales by scale/sd
+	t := 0.0
+	for range 30 {
+		g, h := 0.5*s.lamF*pen, 0.0
+		for i, it := range items {
+			p := sigmoid(lin[i] + t*bil[i])
+			g += it.w * (p - it.y) * bil[i]
+			h += it.w * p * (1 - p) * bil[i] * bil[i]
+		}
+		if !(h > 0) {
+			break
+		}
+		next := max(t-g/h, 0)
+		if next > 2*t+1 { // far from the optimum the loss is not quadratic
+			next = 2*t + 1
+		}
+		done := math.Abs(next-t) < 1e-6*(1+t)
+		t = next
+		if done {
+			break
+		}
+	}
+	f := math.Sqrt(t)
 	for _, rs := range []*rowSet{&s.call, &s.ctx} {
 		for r := range rs.len() {
 			p := rs.row(int32(r))[1:]

@@ -32,6 +32,10 @@ type state struct {
 	newRowNoise float64
 	rng         *rand.Rand
 
+	// ra is the number of factor columns in use: 0 while Train fits the
+	// linear part alone, r otherwise.
+	ra int
+
 	stamp       uint32
 	touchedCall []int32
 	touchedCtx  []int32
@@ -88,7 +92,7 @@ func newState(cfg *Config, warm *Model, keepEvidence bool) (*state, error) {
 		call: rowSet{stride: cfg.Rank + 1}, ctx: rowSet{stride: cfg.Rank + 1},
 		prior: cfg.Prior, priorL2: cfg.PriorL2, l2: cfg.L2, lamF: cfg.FactorL2,
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)),
-		uc:  make([]float64, cfg.Rank), vx: make([]float64, cfg.Rank),
+		uc:  make([]float64, cfg.Rank), vx: make([]float64, cfg.Rank), ra: cfg.Rank,
 	}
 	s.callTab = newTable(len(cfg.Prior))
 	s.ctxTab = newTable(0)
@@ -246,7 +250,7 @@ func (s *state) count(it *item) {
 // forward returns the raw logit of an item, leaving Uᵀc and Vᵀx in s.uc and
 // s.vx for the backward pass.
 func (s *state) forward(it *item) float64 {
-	uc, vx := s.uc, s.vx
+	uc, vx := s.uc[:s.ra], s.vx[:s.ra]
 	clear(uc)
 	clear(vx)
 	z := s.bias
@@ -254,7 +258,7 @@ func (s *state) forward(it *item) float64 {
 		p := s.ctx.row(e.row)
 		v := float64(e.v)
 		z += v * p[0]
-		for k, u := range p[1:] {
+		for k, u := range p[1 : 1+len(uc)] {
 			uc[k] += v * u
 		}
 	}
@@ -262,7 +266,7 @@ func (s *state) forward(it *item) float64 {
 		p := s.call.row(e.row)
 		v := float64(e.v)
 		z += v * p[0]
-		for k, u := range p[1:] {
+		for k, u := range p[1 : 1+len(vx)] {
 			vx[k] += v * u
 		}
 	}
