@@ -20,7 +20,8 @@ var ErrCorrupt = errors.New("sparse: corrupt or unsupported model blob")
 //	callDim, contextDim, denseContext  u32 each;  rank u8
 //	featurizer  u16 length + bytes
 //	created     i64 Unix nanoseconds;  seed u64
-//	trainN, valN, trainFails, valFails, epochs, bestEpoch, updates, observed  u64 each
+//	trainN, valN, trainFails, valFails, epochs, linearEpochs, bestEpoch  u64 each
+//	refit       u8 (0 or 1);  updates, observed  u64 each
 //	valLoss, calLoss  f64 (NaN: no validation split)
 //	evidence    f64 total weight of the examples behind the model
 //	calA, calB  f64 Platt map
@@ -58,9 +59,14 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	i := m.info
 	b = le.AppendUint64(b, uint64(i.CreatedAt.UnixNano()))
 	b = le.AppendUint64(b, i.Seed)
-	for _, v := range []int{i.TrainN, i.ValN, i.TrainFails, i.ValFails, i.Epochs, i.BestEpoch} {
+	for _, v := range []int{i.TrainN, i.ValN, i.TrainFails, i.ValFails, i.Epochs, i.LinearEpochs, i.BestEpoch} {
 		b = le.AppendUint64(b, uint64(v))
 	}
+	var refit uint8
+	if i.Refit {
+		refit = 1
+	}
+	b = append(b, refit)
 	b = le.AppendUint64(b, i.Updates)
 	b = le.AppendUint64(b, i.Observed)
 	for _, v := range []float64{i.ValLoss, i.CalLoss, m.evidence, m.calA, m.calB} {
@@ -116,9 +122,11 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	created := int64(d.u64())
 	var info Info
 	info.Seed = d.u64()
-	for _, p := range []*int{&info.TrainN, &info.ValN, &info.TrainFails, &info.ValFails, &info.Epochs, &info.BestEpoch} {
+	for _, p := range []*int{&info.TrainN, &info.ValN, &info.TrainFails, &info.ValFails, &info.Epochs, &info.LinearEpochs, &info.BestEpoch} {
 		*p = d.count()
 	}
+	refit := d.u8()
+	info.Refit = refit == 1
 	info.Updates, info.Observed = d.u64(), d.u64()
 	info.ValLoss, info.CalLoss = d.f64(), d.f64()
 	out.evidence, out.calA, out.calB = d.f64(), d.f64(), d.f64()
@@ -129,6 +137,8 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		return d.err
 	}
 	switch {
+	case refit > 1:
+		return fmt.Errorf("%w: refit flag %d", ErrCorrupt, refit)
 	case out.callDim == 0 || out.ctxDim == 0 || out.callDim == math.MaxUint32 || out.ctxDim == math.MaxUint32:
 		return fmt.Errorf("%w: dimensions %d/%d", ErrCorrupt, out.callDim, out.ctxDim)
 	case out.dense > out.ctxDim || out.dense > maxDense:

@@ -73,6 +73,12 @@ type Config struct {
 	// reservoir, at OnlineLearnRate.
 	OnlineSteps, OnlineReplay int
 	OnlineLearnRate           float64
+	// OnlineFactorRate scales the online learn rate of U and V. A handful
+	// of examples seen in one or two contexts says little about how a
+	// call's risk varies with context: at the full rate the interaction
+	// swings the new call's risk from context to context, so online updates
+	// move mostly the linear weights and the refit fits the interaction.
+	OnlineFactorRate float64
 	// ReplayCapacity bounds the Trainer's reservoir of past examples.
 	ReplayCapacity int
 
@@ -92,28 +98,29 @@ type Config struct {
 // after a 100-d embedding, rank 8, and a prior worth a few examples.
 func DefaultConfig() Config {
 	return Config{
-		CallDim:         1 << 20,
-		ContextDim:      1 << 20,
-		DenseContext:    100,
-		Rank:            8,
-		PriorL2:         4,
-		L2:              1,
-		FactorL2:        1,
-		LearnRate:       0.02,
-		BatchSize:       64,
-		MaxEpochs:       40,
-		MinSteps:        300,
-		Patience:        4,
-		ValFraction:     0.2,
-		MinValidation:   50,
-		RefitBelow:      2000,
-		Calibrate:       true,
-		CalibPrior:      4,
-		OnlineSteps:     8,
-		OnlineReplay:    32,
-		OnlineLearnRate: 0.05,
-		ReplayCapacity:  4096,
-		Seed:            1,
+		CallDim:          1 << 20,
+		ContextDim:       1 << 20,
+		DenseContext:     100,
+		Rank:             8,
+		PriorL2:          4,
+		L2:               1,
+		FactorL2:         1,
+		LearnRate:        0.02,
+		BatchSize:        64,
+		MaxEpochs:        40,
+		MinSteps:         300,
+		Patience:         4,
+		ValFraction:      0.2,
+		MinValidation:    50,
+		RefitBelow:       2000,
+		Calibrate:        true,
+		CalibPrior:       4,
+		OnlineSteps:      8,
+		OnlineReplay:     32,
+		OnlineLearnRate:  0.05,
+		OnlineFactorRate: 0.1,
+		ReplayCapacity:   4096,
+		Seed:             1,
 	}
 }
 
@@ -144,6 +151,8 @@ func (cfg *Config) validate() error {
 		return fmt.Errorf("sparse: validation fraction %v or minimum %d out of range", cfg.ValFraction, cfg.MinValidation)
 	case !nonNeg(cfg.CalibPrior):
 		return fmt.Errorf("sparse: calibration prior %v must be finite and ≥ 0", cfg.CalibPrior)
+	case !(cfg.OnlineFactorRate >= 0 && cfg.OnlineFactorRate <= 1):
+		return fmt.Errorf("sparse: online factor rate %v outside [0, 1]", cfg.OnlineFactorRate)
 	case cfg.OnlineSteps < 1 || cfg.OnlineReplay < 0:
 		return fmt.Errorf("sparse: online steps %d, replay %d out of range", cfg.OnlineSteps, cfg.OnlineReplay)
 	case cfg.ReplayCapacity < 1 || cfg.ReplayCapacity > maxReplay:

@@ -102,13 +102,15 @@ const (
 // ordinary first steps rather than the √(1/(1−β₂)) ≈ 32-fold ones a global
 // count would give its fresh moments.
 func (s *state) step(lr float64) {
-	adamRows(&s.call, s.touchedCall, lr)
-	adamRows(&s.ctx, s.touchedCtx, lr)
+	adamRows(&s.call, s.touchedCall, lr, s.factorRate)
+	adamRows(&s.ctx, s.touchedCtx, lr, s.factorRate)
 	s.biasT++
 	s.biasM, s.biasV, s.bias = adamOne(s.biasM, s.biasV, s.bias, s.biasG, lr, s.biasT)
 }
 
-func adamRows(rs *rowSet, touched []int32, lr float64) {
+// adamRows steps the touched rows; the factor part of each row (all but
+// its first, linear, parameter) moves at factorRate times the learn rate.
+func adamRows(rs *rowSet, touched []int32, lr, factorRate float64) {
 	st := rs.stride
 	for _, r := range touched {
 		rs.t[r]++
@@ -121,7 +123,11 @@ func adamRows(rs *rowSet, touched []int32, lr float64) {
 		for k, gk := range g {
 			m[k] = beta1*m[k] + (1-beta1)*gk
 			v[k] = beta2*v[k] + (1-beta2)*gk*gk
-			p[k] -= c1 * m[k] / (math.Sqrt(v[k]*c2) + adamEps)
+			d := c1 * m[k] / (math.Sqrt(v[k]*c2) + adamEps)
+			if k > 0 {
+				d *= factorRate
+			}
+			p[k] -= d
 		}
 	}
 }

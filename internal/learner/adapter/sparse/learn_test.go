@@ -24,7 +24,7 @@ func TestFormatWorldLearnsFromFewExamples(t *testing.T) {
 	const worlds = 8
 	var sum40, sumBest float64
 	for seed := uint64(1); seed <= worlds; seed++ {
-		w := newCallWorld(seed, f, 4, 2, 3, 0.5, 0.01)
+		w := newCallWorld(seed, f, 4, 2, 3, false, 0.5, 0.01)
 		test, truth := w.sample(2000, seed*100+1, nil)
 		best := EvaluateRisks(truth, test, 0.5)
 		train, _ := w.sample(40, seed*100, nil)

@@ -59,6 +59,7 @@ func (t *Trainer) reset(m *Model) error {
 		return err
 	}
 	s.newRowNoise = initNoise
+	s.factorRate = t.cfg.OnlineFactorRate
 	t.s, t.calA, t.calB, t.info = s, 1, 0, Info{Seed: t.cfg.Seed, ValLoss: nanF(), CalLoss: nanF()}
 	if m != nil {
 		t.calA, t.calB, t.info = m.calA, m.calB, m.info

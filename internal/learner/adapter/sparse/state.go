@@ -32,6 +32,10 @@ type state struct {
 	newRowNoise float64
 	rng         *rand.Rand
 
+	// factorRate scales the learn rate of the factor rows (U, V): 1 in a
+	// refit, Config.OnlineFactorRate online.
+	factorRate float64
+
 	// ra is the number of factor columns in use: 0 while Train fits the
 	// linear part alone, r otherwise.
 	ra int
@@ -93,6 +97,7 @@ func newState(cfg *Config, warm *Model, keepEvidence bool) (*state, error) {
 		prior: cfg.Prior, priorL2: cfg.PriorL2, l2: cfg.L2, lamF: cfg.FactorL2,
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)),
 		uc:  make([]float64, cfg.Rank), vx: make([]float64, cfg.Rank), ra: cfg.Rank,
+		factorRate: 1,
 	}
 	s.callTab = newTable(len(cfg.Prior))
 	s.ctxTab = newTable(0)

@@ -81,14 +81,26 @@ type callWorld struct {
 	noise  float64
 }
 
-func newCallWorld(seed uint64, f featurizer, nTools, nArgs, nShapes int, badShare, noise float64) *callWorld {
+func newCallWorld(seed uint64, f featurizer, nTools, nArgs, nShapes int, shared bool, badShare, noise float64) *callWorld {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	w := &callWorld{f: f, bad: map[[3]int]bool{}, noise: noise}
+	// With shared set, argument names come from a small pool, as real APIs
+	// reuse "id", "date", "email": an argument-shape feature then spans
+	// tools, and what one tool teaches about it bears on the others.
+	// Otherwise every tool has its own argument names.
+	var pool []string
+	for range nArgs + 2 {
+		pool = append(pool, randName(rng, "arg"))
+	}
 	for range nTools {
 		w.tools = append(w.tools, randName(rng, "tool"))
 		var args []string
-		for range nArgs {
-			args = append(args, randName(rng, "arg"))
+		for _, j := range rng.Perm(len(pool))[:nArgs] {
+			if shared {
+				args = append(args, pool[j])
+			} else {
+				args = append(args, randName(rng, "arg"))
+			}
 		}
 		w.args = append(w.args, args)
 	}
