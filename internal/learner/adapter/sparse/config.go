@@ -44,9 +44,16 @@ type Config struct {
 	L2 float64
 	// FactorL2 pulls the rows of U and V towards 0.
 	FactorL2 float64
+	// FactorDecay (κ) adds, for every example holding a feature, an L2 of
+	// κ/2 on its factor row: a row's pull towards 0 grows with its evidence,
+	// which keeps a frequent feature from memorising its contexts.
+	FactorDecay float64
 
-	// LearnRate is Adam's step size for the full refit.
-	LearnRate float64
+	// LearnRate is Adam's step size for the full refit, FactorLearnRate
+	// the one for U and V. The interaction's output sums the factor rows
+	// of every feature of the context and the call, so at the linear step
+	// size it jumps from one fit to another within an epoch.
+	LearnRate, FactorLearnRate float64
 	// BatchSize is the number of examples per Adam step.
 	BatchSize int
 	// MaxEpochs bounds the passes over the training examples; MinSteps
@@ -105,7 +112,9 @@ func DefaultConfig() Config {
 		PriorL2:          4,
 		L2:               1,
 		FactorL2:         1,
+		FactorDecay:      0.03,
 		LearnRate:        0.02,
+		FactorLearnRate:  0.004,
 		BatchSize:        64,
 		MaxEpochs:        40,
 		MinSteps:         300,
@@ -115,9 +124,9 @@ func DefaultConfig() Config {
 		RefitBelow:       2000,
 		Calibrate:        true,
 		CalibPrior:       4,
-		OnlineSteps:      8,
+		OnlineSteps:      4,
 		OnlineReplay:     32,
-		OnlineLearnRate:  0.05,
+		OnlineLearnRate:  0.1,
 		OnlineFactorRate: 0.1,
 		ReplayCapacity:   4096,
 		Seed:             1,
@@ -140,10 +149,11 @@ func (cfg *Config) validate() error {
 		return fmt.Errorf("sparse: rank %d outside 0..%d", cfg.Rank, MaxRank)
 	case !finite32(cfg.PriorBias):
 		return errors.New("sparse: prior bias must be finite")
-	case !nonNeg(cfg.PriorL2) || !nonNeg(cfg.L2) || !nonNeg(cfg.FactorL2):
-		return fmt.Errorf("sparse: L2 strengths %v/%v/%v must be finite and ≥ 0", cfg.PriorL2, cfg.L2, cfg.FactorL2)
-	case !positive(cfg.LearnRate) || !positive(cfg.OnlineLearnRate):
-		return fmt.Errorf("sparse: learn rates %v/%v must be finite and > 0", cfg.LearnRate, cfg.OnlineLearnRate)
+	case !nonNeg(cfg.PriorL2) || !nonNeg(cfg.L2) || !nonNeg(cfg.FactorL2) || !nonNeg(cfg.FactorDecay):
+		return fmt.Errorf("sparse: L2 strengths %v/%v/%v/%v must be finite and ≥ 0",
+			cfg.PriorL2, cfg.L2, cfg.FactorL2, cfg.FactorDecay)
+	case !positive(cfg.LearnRate) || !positive(cfg.FactorLearnRate) || !positive(cfg.OnlineLearnRate):
+		return fmt.Errorf("sparse: learn rates %v/%v/%v must be finite and > 0", cfg.LearnRate, cfg.FactorLearnRate, cfg.OnlineLearnRate)
 	case cfg.BatchSize < 1 || cfg.MaxEpochs < 1 || cfg.MinSteps < 0 || cfg.Patience < 1:
 		return fmt.Errorf("sparse: batch size %d, max epochs %d, min steps %d, patience %d out of range",
 			cfg.BatchSize, cfg.MaxEpochs, cfg.MinSteps, cfg.Patience)

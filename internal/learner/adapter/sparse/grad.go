@@ -9,15 +9,18 @@ import "math"
 // The objective over a data set D with total weight W is
 //
 //	J(θ) = (1/W) [ Σₑ ωₑ ℓₑ(θ) + ½ Σ_rows Λ_row(θ_row) ],
-//	Λ(call row i) = λᵢ(wᵢ − w⁰ᵢ)² + λ_f‖Vᵢ‖²,  Λ(context row j) = λ_g gⱼ² + λ_f‖Uⱼ‖²,
-//	Λ(bias) = λ_b(b − b⁰)²,
+//	Λ(call row i) = λᵢ(wᵢ − w⁰ᵢ)² + (λ_f + κNᵢ)‖Vᵢ‖²,
+//	Λ(context row j) = λ_g gⱼ² + (λ_f + κNⱼ)‖Uⱼ‖²,   Λ(bias) = λ_b(b − b⁰)²,
 //
-// the log loss summed over examples plus L2 to the prior in examples' worth.
+// the log loss summed over examples plus L2 to the prior in examples' worth,
+// and on the factor rows a decay κ per example holding the feature: a
+// frequent feature's factor row fits many contexts and would otherwise grow
+// to memorise them.
 // To make a batch's gradient an estimate of J's that only touches the rows
 // present in the batch, each example carries the share ωₑ/Nᵣ of the penalty
 // of every row r it holds, Nᵣ being the row's evidence (the total weight of
-// the examples holding it, the bias's being W): summed over D the shares
-// make exactly ½Λ_row. So on a batch B with weight W_B,
+// the examples holding it, the bias's being W), and ωₑκ of each factor
+// row's decay: summed over D the shares make exactly ½Λ_row. So on a batch B with weight W_B,
 //
 //	J_B(θ) = (1/W_B) Σ_{e∈B} ωₑ [ ℓₑ(θ) + ½ Σ_{r∈e} Λᵣ(θᵣ)/Nᵣ ],
 //
@@ -77,7 +80,7 @@ func (s *state) backward(rs *rowSet, ents []ent, touched *[]int32, dz, sw float6
 		d0 := p[0] - rs.w0[r]
 		g[0] += dv + share*rs.lam[r]*d0
 		pen += share * rs.lam[r] * d0 * d0
-		lf := share * s.lamF
+		lf := share*s.lamF + sw*s.decayF
 		sq := 0.0
 		gk, pk := g[1:1+len(other)], p[1:1+len(other)]
 		for k, o := range other {
@@ -102,21 +105,21 @@ const (
 // ordinary first steps rather than the √(1/(1−β₂)) ≈ 32-fold ones a global
 // count would give its fresh moments.
 func (s *state) step(lr float64) {
-	adamRows(&s.call, s.touchedCall, lr, s.factorRate)
-	adamRows(&s.ctx, s.touchedCtx, lr, s.factorRate)
+	adamRows(&s.call, s.touchedCall, lr, s.linearRate, s.factorRate)
+	adamRows(&s.ctx, s.touchedCtx, lr, s.linearRate, s.factorRate)
 	s.biasT++
-	s.biasM, s.biasV, s.bias = adamOne(s.biasM, s.biasV, s.bias, s.biasG, lr, s.biasT)
+	s.biasM, s.biasV, s.bias = adamOne(s.biasM, s.biasV, s.bias, s.biasG, lr*s.linearRate, s.biasT)
 }
 
-// adamRows steps the touched rows; the factor part of each row (all but
-// its first, linear, parameter) moves at factorRate times the learn rate.
-func adamRows(rs *rowSet, touched []int32, lr, factorRate float64) {
+// adamRows steps the touched rows: the first (linear) parameter of each row
+// at linearRate times the learn rate, the factor part at factorRate times.
+func adamRows(rs *rowSet, touched []int32, lr, linearRate, factorRate float64) {
 	st := rs.stride
 	for _, r := range touched {
 		rs.t[r]++
-		t := float64(rs.t[r])
-		c1 := lr / (1 - math.Pow(beta1, t))
-		c2 := 1 / (1 - math.Pow(beta2, t))
+		k1, k2 := adamCorrection(rs.t[r])
+		c1 := lr * k1
+		c2 := k2
 		lo, hi := int(r)*st, int(r+1)*st
 		g, m, v, p := rs.g[lo:hi], rs.m[lo:hi], rs.v[lo:hi], rs.theta[lo:hi]
 		m, v, p = m[:len(g)], v[:len(g)], p[:len(g)]
@@ -126,6 +129,8 @@ func adamRows(rs *rowSet, touched []int32, lr, factorRate float64) {
 			d := c1 * m[k] / (math.Sqrt(v[k]*c2) + adamEps)
 			if k > 0 {
 				d *= factorRate
+			} else {
+				d *= linearRate
 			}
 			p[k] -= d
 		}
@@ -135,7 +140,31 @@ func adamRows(rs *rowSet, touched []int32, lr, factorRate float64) {
 func adamOne(m, v, p, g, lr float64, t uint32) (float64, float64, float64) {
 	m = beta1*m + (1-beta1)*g
 	v = beta2*v + (1-beta2)*g*g
-	tf := float64(t)
-	p -= lr / (1 - math.Pow(beta1, tf)) * m / (math.Sqrt(v/(1-math.Pow(beta2, tf))) + adamEps)
+	k1, k2 := adamCorrection(t)
+	p -= lr * k1 * m / (math.Sqrt(v*k2) + adamEps)
 	return m, v, p
 }
+
+// adamCorrection returns Adam's bias corrections 1/(1−β₁ᵗ) and 1/(1−β₂ᵗ).
+// Every touched row needs them at every step, so they come from a table:
+// math.Pow was a third of an online update's time.
+func adamCorrection(t uint32) (float64, float64) {
+	if t < uint32(len(adamTable)) {
+		c := &adamTable[t]
+		return c[0], c[1]
+	}
+	return 1, 1 / (1 - math.Pow(beta2, float64(t)))
+}
+
+// adamTable holds the corrections for t < 1<<14; beyond, β₁ᵗ is below
+// 1e-600 and only β₂ᵗ (about 1e-7 there) is still computed.
+var adamTable = func() *[1 << 14][2]float64 {
+	var tab [1 << 14][2]float64
+	b1, b2 := 1.0, 1.0
+	for t := 1; t < len(tab); t++ {
+		b1 *= beta1
+		b2 *= beta2
+		tab[t] = [2]float64{1 / (1 - b1), 1 / (1 - b2)}
+	}
+	return &tab
+}()

@@ -15,7 +15,7 @@ func gradState(t *testing.T, rank int) (*state, []*item) {
 	cfg := f.config(rank)
 	cfg.Prior = map[uint32]float32{f.namedIndex(0): 1.5, f.namedIndex(1): -0.7}
 	cfg.PriorBias = -1.2
-	cfg.PriorL2, cfg.L2, cfg.FactorL2 = 3, 0.7, 0.4
+	cfg.PriorL2, cfg.L2, cfg.FactorL2, cfg.FactorDecay = 3, 0.7, 0.4, 0.05
 	s, err := newState(&cfg, nil, false)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +145,7 @@ func TestFullBatchObjectiveIsDataPlusPrior(t *testing.T) {
 			p := rs.row(int32(r))
 			pen += rs.lam[r] * (p[0] - rs.w0[r]) * (p[0] - rs.w0[r])
 			for _, v := range p[1:] {
-				pen += s.lamF * v * v
+				pen += (s.lamF + s.decayF*rs.n[r]) * v * v
 			}
 		}
 	}

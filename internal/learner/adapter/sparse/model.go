@@ -136,11 +136,7 @@ func (m *Model) ForContext(ctx []Feat) ContextScorer {
 		}
 		p := theta[row*stride : row*stride+stride]
 		s.base += f.V * p[0]
-		u := p[1:]
-		u = u[:len(uc)]
-		for k, x := range u {
-			uc[k] += f.V * x
-		}
+		axpy(uc, f.V, p[1:])
 	}
 	return s
 }
@@ -158,15 +154,46 @@ func (s *ContextScorer) Logit(call []Feat) float64 {
 			continue
 		}
 		p := theta[int(r)*stride : int(r)*stride+stride]
-		q := p[0]
-		v := p[1:]
-		v = v[:len(uc)]
-		for k, x := range v {
-			q += x * uc[k]
-		}
-		z += f.V * q
+		z += f.V * (p[0] + dot(uc, p[1:]))
 	}
 	return float64(z)
+}
+
+// axpy adds a·x to y (x at least as long as y), four lanes at a time: the
+// lanes are independent, so they overlap in the pipeline where a plain loop
+// would serialise on its loop counter.
+func axpy(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	i := 0
+	for ; i+4 <= len(y); i += 4 {
+		yy, xx := y[i:i+4:i+4], x[i:i+4:i+4]
+		yy[0] += a * xx[0]
+		yy[1] += a * xx[1]
+		yy[2] += a * xx[2]
+		yy[3] += a * xx[3]
+	}
+	for ; i < len(y); i++ {
+		y[i] += a * x[i]
+	}
+}
+
+// dot is xᵀy over len(x) (y at least as long), with four partial sums that
+// break the chain of dependent additions.
+func dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		xx, yy := x[i:i+4:i+4], y[i:i+4:i+4]
+		s0 += xx[0] * yy[0]
+		s1 += xx[1] * yy[1]
+		s2 += xx[2] * yy[2]
+		s3 += xx[3] * yy[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // Risk returns the calibrated failure probability of a call in the

@@ -24,6 +24,7 @@ type state struct {
 	callTab, ctxTab   table
 	prior             map[uint32]float32
 	priorL2, l2, lamF float64
+	decayF            float64 // κ, Config.FactorDecay
 
 	// newRowNoise is the standard deviation of the seeded noise given to the
 	// factor part of rows created by resolve: a row whose U or V part is
@@ -32,9 +33,9 @@ type state struct {
 	newRowNoise float64
 	rng         *rand.Rand
 
-	// factorRate scales the learn rate of the factor rows (U, V): 1 in a
-	// refit, Config.OnlineFactorRate online.
-	factorRate float64
+	// factorRate and linearRate scale the learn rate of the factor rows
+	// (U, V) and of the linear weights and bias; see Train and Trainer.
+	factorRate, linearRate float64
 
 	// ra is the number of factor columns in use: 0 while Train fits the
 	// linear part alone, r otherwise.
@@ -94,10 +95,10 @@ func newState(cfg *Config, warm *Model, keepEvidence bool) (*state, error) {
 		callDim: cfg.CallDim, ctxDim: cfg.ContextDim, dense: cfg.DenseContext, r: cfg.Rank,
 		bias: float64(cfg.PriorBias), bias0: float64(cfg.PriorBias), lamB: cfg.PriorL2,
 		call: rowSet{stride: cfg.Rank + 1}, ctx: rowSet{stride: cfg.Rank + 1},
-		prior: cfg.Prior, priorL2: cfg.PriorL2, l2: cfg.L2, lamF: cfg.FactorL2,
+		prior: cfg.Prior, priorL2: cfg.PriorL2, l2: cfg.L2, lamF: cfg.FactorL2, decayF: cfg.FactorDecay,
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)),
 		uc:  make([]float64, cfg.Rank), vx: make([]float64, cfg.Rank), ra: cfg.Rank,
-		factorRate: 1,
+		factorRate: 1, linearRate: 1,
 	}
 	s.callTab = newTable(len(cfg.Prior))
 	s.ctxTab = newTable(0)

@@ -1,14 +1,18 @@
 package sparse
 
 // table maps feature indices to parameter rows: open addressing with linear
-// probing over a power-of-two array kept at most half full. A Go map would
-// cost several times more per lookup, and scoring does one lookup per
-// feature.
+// probing over a power-of-two array kept at most half full, key and row side
+// by side so that a lookup touches one cache line. A Go map would cost
+// several times more per lookup, and scoring does one lookup per feature.
 type table struct {
-	keys  []uint32 // feature index + 1; 0 marks an empty slot
-	rows  []int32
+	slots []tableSlot
 	n     int
-	shift uint8 // 32 − log₂(len(keys))
+	shift uint8 // 32 − log₂(len(slots))
+}
+
+type tableSlot struct {
+	key uint32 // feature index + 1; 0 marks an empty slot
+	row int32
 }
 
 const minTableSize = 8
@@ -18,7 +22,7 @@ func newTable(capacity int) table {
 	for size < 2*capacity {
 		size *= 2
 	}
-	return table{keys: make([]uint32, size), rows: make([]int32, size), shift: uint8(32 - log2(size))}
+	return table{slots: make([]tableSlot, size), shift: uint8(32 - log2(size))}
 }
 
 func log2(n int) int {
@@ -39,12 +43,12 @@ func (t *table) get(k uint32) int32 {
 	if t.n == 0 {
 		return -1
 	}
-	mask := uint32(len(t.keys) - 1)
+	mask := uint32(len(t.slots) - 1)
 	want := k + 1
 	for s := t.slot(k); ; s = (s + 1) & mask {
-		switch t.keys[s] {
+		switch sl := t.slots[s]; sl.key {
 		case want:
-			return t.rows[s]
+			return sl.row
 		case 0:
 			return -1
 		}
@@ -55,18 +59,18 @@ func (t *table) get(k uint32) int32 {
 // math.MaxUint32 (its key would read as empty), which dimension checks
 // guarantee.
 func (t *table) put(k uint32, row int32) {
-	if 2*(t.n+1) > len(t.keys) {
+	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
-	mask := uint32(len(t.keys) - 1)
+	mask := uint32(len(t.slots) - 1)
 	want := k + 1
 	for s := t.slot(k); ; s = (s + 1) & mask {
-		switch t.keys[s] {
+		switch t.slots[s].key {
 		case want:
-			t.rows[s] = row
+			t.slots[s].row = row
 			return
 		case 0:
-			t.keys[s], t.rows[s] = want, row
+			t.slots[s] = tableSlot{want, row}
 			t.n++
 			return
 		}
@@ -76,16 +80,9 @@ func (t *table) put(k uint32, row int32) {
 func (t *table) grow() {
 	old := *t
 	*t = newTable(2*old.n + 1)
-	for s, key := range old.keys {
-		if key != 0 {
-			t.put(key-1, old.rows[s])
+	for _, sl := range old.slots {
+		if sl.key != 0 {
+			t.put(sl.key-1, sl.row)
 		}
 	}
-}
-
-func (t *table) clone() table {
-	c := *t
-	c.keys = append([]uint32(nil), t.keys...)
-	c.rows = append([]int32(nil), t.rows...)
-	return c
 }

@@ -158,6 +158,7 @@ func (f *fitter) fit(rng *rand.Rand, cold bool, replay *plan, info *Info) plan {
 		return chosen
 	}
 	if !cold {
+		s.factorRate = f.cfg.FactorLearnRate / f.cfg.LearnRate
 		s.seedZeroFactors(rng)
 		if replay != nil {
 			p.joint = replay.joint
@@ -181,7 +182,13 @@ func (f *fitter) fit(rng *rand.Rand, cold bool, replay *plan, info *Info) plan {
 		s.addNoise(rng)
 		return p
 	}
+	// The interaction is fitted to what the linear part leaves, with the
+	// linear part held: trained on together, the linear weights of rare
+	// features go on memorising the training examples and leave the
+	// interaction nothing but noise to fit (measured on the benchmark world:
+	// AUC 0.71 → 0.76 at 10,000 examples, 0.76 → 0.86 at 40,000).
 	s.resetAdam()
+	s.linearRate, s.factorRate = 0, f.cfg.FactorLearnRate/f.cfg.LearnRate
 	linear, linearLoss := f.best, f.bestLoss
 	s.spectralInit(f.train, rng)
 	p.joint = f.run(rng, epochs(p.joint), info)
