@@ -99,14 +99,12 @@ func (m *Model) Weight(i uint32) float64 {
 // context. Features the model has no parameters for contribute nothing.
 // To score several calls in one context, use ForContext.
 func (m *Model) Risk(in Input) float64 {
-	s := m.ForContext(in.Context)
-	return s.Risk(in.Call)
+	return m.ForContext(in.Context).Risk(in.Call)
 }
 
 // Logit returns the raw failure log-odds z before calibration.
 func (m *Model) Logit(in Input) float64 {
-	s := m.ForContext(in.Context)
-	return s.Logit(in.Call)
+	return m.ForContext(in.Context).Logit(in.Call)
 }
 
 // ContextScorer scores calls in one fixed context: the context's share of
@@ -142,7 +140,7 @@ func (m *Model) ForContext(ctx []Feat) ContextScorer {
 }
 
 // Logit returns the raw failure log-odds of a call in the scorer's context.
-func (s *ContextScorer) Logit(call []Feat) float64 {
+func (s ContextScorer) Logit(call []Feat) float64 {
 	m := s.m
 	stride := m.stride()
 	uc := s.uc[:m.r]
@@ -198,7 +196,7 @@ func dot(x, y []float32) float32 {
 
 // Risk returns the calibrated failure probability of a call in the
 // scorer's context.
-func (s *ContextScorer) Risk(call []Feat) float64 {
+func (s ContextScorer) Risk(call []Feat) float64 {
 	return sigmoid(s.m.calA*s.Logit(call) + s.m.calB)
 }
 

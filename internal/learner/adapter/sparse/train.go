@@ -15,12 +15,13 @@ import (
 // Example.Weight scales it), so risks are calibrated to the data's own
 // failure rate.
 //
-// A cold start of rank ≥ 1 runs in two stages: the linear part alone, then
-// U and V initialised spectrally from what it leaves unexplained (see
-// spectralInit) and everything fitted together. The interaction is kept
-// only if it beats the linear fit on the validation split; without a split
-// (fewer than MinValidation examples) it is not fitted at all. A warm start
-// continues from warm's parameters in one joint stage.
+// A cold start of rank ≥ 1 runs in two stages: the linear part (b, w, g)
+// alone, then U and V, initialised spectrally from what the linear part
+// leaves unexplained (see spectralInit), fitted at FactorLearnRate with the
+// linear part held. The interaction is kept only if it beats the linear fit
+// by interactionMargin on the validation split; without a split (fewer than
+// MinValidation examples) it is not fitted at all. A warm start continues
+// from warm's parameters in one stage that fits everything.
 //
 // With a split and fewer than RefitBelow examples, the split only chooses:
 // the model is then refit on all examples with the chosen stages and epoch
