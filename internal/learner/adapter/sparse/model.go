@@ -119,79 +119,148 @@ type ContextScorer struct {
 
 // ForContext folds a context into a scorer.
 func (m *Model) ForContext(ctx []Feat) ContextScorer {
-	s := ContextScorer{m: m, base: m.bias}
-	stride := m.stride()
-	uc := s.uc[:m.r]
-	theta := m.ctx.theta
-	for _, f := range ctx {
-		var row int
-		if f.I < m.dense {
-			row = int(f.I)
-		} else if r := m.ctxTab.get(f.I); r >= 0 {
-			row = int(r)
-		} else {
-			continue
-		}
-		p := theta[row*stride : row*stride+stride]
-		s.base += f.V * p[0]
-		axpy(uc, f.V, p[1:])
+	s := ContextScorer{m: m}
+	switch m.r {
+	case 8:
+		s.base = m.fold8(ctx, (*[8]float32)(s.uc[:8]))
+	case 16:
+		s.base = m.fold16(ctx, (*[16]float32)(s.uc[:16]))
+	default:
+		s.base = m.fold(ctx, s.uc[:m.r])
 	}
 	return s
+}
+
+// fold returns b + gᵀc and writes Uᵀc into uc, for any rank.
+func (m *Model) fold(ctx []Feat, uc []float32) float32 {
+	base, st := m.bias, m.r+1
+	for _, f := range ctx {
+		// The row lookup is written out in each fold: as a function it is
+		// too big for the inliner, and a call per feature costs more than
+		// the arithmetic.
+		row := int(f.I)
+		if f.I >= m.dense {
+			if row = int(m.ctxTab.get(f.I)); row < 0 {
+				continue
+			}
+		}
+		p := m.ctx.theta[row*st : row*st+st]
+		base += f.V * p[0]
+		for k, x := range p[1:] {
+			uc[k] += f.V * x
+		}
+	}
+	return base
+}
+
+// fold8 and fold16 are fold for the common ranks, with the projection held
+// in registers rather than re-read and re-written for every feature; they
+// make scoring about twice as fast.
+func (m *Model) fold8(ctx []Feat, uc *[8]float32) float32 {
+	base := m.bias
+	var u0, u1, u2, u3, u4, u5, u6, u7 float32
+	for _, f := range ctx {
+		row := int(f.I)
+		if f.I >= m.dense {
+			if row = int(m.ctxTab.get(f.I)); row < 0 {
+				continue
+			}
+		}
+		p := (*[9]float32)(m.ctx.theta[row*9 : row*9+9])
+		v := f.V
+		base += v * p[0]
+		u0 += v * p[1]
+		u1 += v * p[2]
+		u2 += v * p[3]
+		u3 += v * p[4]
+		u4 += v * p[5]
+		u5 += v * p[6]
+		u6 += v * p[7]
+		u7 += v * p[8]
+	}
+	*uc = [8]float32{u0, u1, u2, u3, u4, u5, u6, u7}
+	return base
+}
+
+func (m *Model) fold16(ctx []Feat, uc *[16]float32) float32 {
+	base := m.bias
+	var u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15 float32
+	for _, f := range ctx {
+		row := int(f.I)
+		if f.I >= m.dense {
+			if row = int(m.ctxTab.get(f.I)); row < 0 {
+				continue
+			}
+		}
+		p := (*[17]float32)(m.ctx.theta[row*17 : row*17+17])
+		v := f.V
+		base += v * p[0]
+		u0 += v * p[1]
+		u1 += v * p[2]
+		u2 += v * p[3]
+		u3 += v * p[4]
+		u4 += v * p[5]
+		u5 += v * p[6]
+		u6 += v * p[7]
+		u7 += v * p[8]
+		u8 += v * p[9]
+		u9 += v * p[10]
+		u10 += v * p[11]
+		u11 += v * p[12]
+		u12 += v * p[13]
+		u13 += v * p[14]
+		u14 += v * p[15]
+		u15 += v * p[16]
+	}
+	*uc = [16]float32{u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15}
+	return base
 }
 
 // Logit returns the raw failure log-odds of a call in the scorer's context.
 func (s ContextScorer) Logit(call []Feat) float64 {
 	m := s.m
-	stride := m.stride()
-	uc := s.uc[:m.r]
-	theta := m.call.theta
 	z := s.base
-	for _, f := range call {
-		r := m.callTab.get(f.I)
-		if r < 0 {
-			continue
+	switch m.r {
+	case 8:
+		u := (*[8]float32)(s.uc[:8])
+		for _, f := range call {
+			r := m.callTab.get(f.I)
+			if r < 0 {
+				continue
+			}
+			p := (*[9]float32)(m.call.theta[int(r)*9 : int(r)*9+9])
+			q := p[0] + (p[1]*u[0] + p[2]*u[1] + p[3]*u[2] + p[4]*u[3]) + (p[5]*u[4] + p[6]*u[5] + p[7]*u[6] + p[8]*u[7])
+			z += f.V * q
 		}
-		p := theta[int(r)*stride : int(r)*stride+stride]
-		z += f.V * (p[0] + dot(uc, p[1:]))
+	case 16:
+		u := (*[16]float32)(s.uc[:16])
+		for _, f := range call {
+			r := m.callTab.get(f.I)
+			if r < 0 {
+				continue
+			}
+			p := (*[17]float32)(m.call.theta[int(r)*17 : int(r)*17+17])
+			q := p[0] + (p[1]*u[0] + p[2]*u[1] + p[3]*u[2] + p[4]*u[3]) + (p[5]*u[4] + p[6]*u[5] + p[7]*u[6] + p[8]*u[7]) +
+				(p[9]*u[8] + p[10]*u[9] + p[11]*u[10] + p[12]*u[11]) + (p[13]*u[12] + p[14]*u[13] + p[15]*u[14] + p[16]*u[15])
+			z += f.V * q
+		}
+	default:
+		st := m.r + 1
+		uc := s.uc[:m.r]
+		for _, f := range call {
+			r := m.callTab.get(f.I)
+			if r < 0 {
+				continue
+			}
+			p := m.call.theta[int(r)*st : int(r)*st+st]
+			q := p[0]
+			for k, x := range p[1:] {
+				q += x * uc[k]
+			}
+			z += f.V * q
+		}
 	}
 	return float64(z)
-}
-
-// axpy adds a·x to y (x at least as long as y), four lanes at a time: the
-// lanes are independent, so they overlap in the pipeline where a plain loop
-// would serialise on its loop counter.
-func axpy(y []float32, a float32, x []float32) {
-	x = x[:len(y)]
-	i := 0
-	for ; i+4 <= len(y); i += 4 {
-		yy, xx := y[i:i+4:i+4], x[i:i+4:i+4]
-		yy[0] += a * xx[0]
-		yy[1] += a * xx[1]
-		yy[2] += a * xx[2]
-		yy[3] += a * xx[3]
-	}
-	for ; i < len(y); i++ {
-		y[i] += a * x[i]
-	}
-}
-
-// dot is xᵀy over len(x) (y at least as long), with four partial sums that
-// break the chain of dependent additions.
-func dot(x, y []float32) float32 {
-	y = y[:len(x)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		xx, yy := x[i:i+4:i+4], y[i:i+4:i+4]
-		s0 += xx[0] * yy[0]
-		s1 += xx[1] * yy[1]
-		s2 += xx[2] * yy[2]
-		s3 += xx[3] * yy[3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * y[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // Risk returns the calibrated failure probability of a call in the

@@ -185,24 +185,27 @@ func TestSnapshotIsImmutable(t *testing.T) {
 }
 
 // TestTrainerMatchesSnapshot: a snapshot scores what the trainer's own
-// float64 parameters score, to float32 precision.
+// float64 parameters score, to float32 precision, at every rank (ranks 8
+// and 16 have their own scoring code).
 func TestTrainerMatchesSnapshot(t *testing.T) {
 	t.Parallel()
 	f := testFeaturizer(16)
 	w := newCallWorld(61, f, 10, 2, 4, true, 0.5, 0.02)
 	history, _ := w.sample(400, 1, nil)
-	cfg := f.config(4)
-	tr := mustTrainer(t, mustTrain(t, history, cfg, nil), history, cfg)
 	batch, _ := w.sample(20, 3, nil)
-	if err := tr.Observe(batch); err != nil {
-		t.Fatal(err)
-	}
-	snap := tr.Snapshot()
-	for i := range batch {
-		it, _ := tr.s.resolve(&batch[i], nil)
-		want := tr.s.forward(&it)
-		if got := snap.Logit(batch[i].Input); abs(got-want) > 1e-4*(1+abs(want)) {
-			t.Errorf("example %d: snapshot logit %v, trainer %v", i, got, want)
+	for _, rank := range []int{0, 1, 5, 8, 16} {
+		cfg := f.config(rank)
+		tr := mustTrainer(t, mustTrain(t, history, cfg, nil), history, cfg)
+		if err := tr.Observe(batch); err != nil {
+			t.Fatal(err)
+		}
+		snap := tr.Snapshot()
+		for i := range batch {
+			it, _ := tr.s.resolve(&batch[i], nil)
+			want := tr.s.forward(&it)
+			if got := snap.Logit(batch[i].Input); abs(got-want) > 1e-4*(1+abs(want)) {
+				t.Errorf("rank %d, example %d: snapshot logit %v, trainer %v", rank, i, got, want)
+			}
 		}
 	}
 }

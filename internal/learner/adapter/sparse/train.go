@@ -16,8 +16,8 @@ import (
 // failure rate.
 //
 // A cold start of rank ≥ 1 runs in two stages: the linear part (b, w, g)
-// alone, then U and V, initialised spectrally from what the linear part
-// leaves unexplained (see spectralInit), fitted at FactorLearnRate with the
+// alone, then U and V, initialised from the top singular vectors of the
+// failure contrast (see spectralInit), fitted at FactorLearnRate with the
 // linear part held. The interaction is kept only if it beats the linear fit
 // by interactionMargin on the validation split; without a split (fewer than
 // MinValidation examples) it is not fitted at all. A warm start continues
