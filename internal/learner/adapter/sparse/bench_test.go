@@ -106,11 +106,14 @@ func benchModel(b *testing.B, rank int) (*Model, []Example) {
 }
 
 // BenchmarkRisk is one (context, call) pair from scratch: the context folded
-// (100 dense + 20 hashed features) and the call's ~40 features.
+// (100 dense + 20 hashed features) and the call's ~40 features. The inputs
+// cycle through 64 examples, as a guard request's input is fresh in cache
+// when it is scored; BenchmarkRiskColdInputs cycles through 4,000.
 func BenchmarkRisk(b *testing.B) {
 	for _, rank := range []int{0, 8, 16} {
 		b.Run(fmt.Sprintf("rank%d", rank), func(b *testing.B) {
 			m, ex := benchModel(b, rank)
+			ex = ex[:64]
 			b.ReportAllocs()
 			var sink float64
 			cpu := startCPU()
@@ -123,12 +126,24 @@ func BenchmarkRisk(b *testing.B) {
 	}
 }
 
+func BenchmarkRiskColdInputs(b *testing.B) {
+	m, ex := benchModel(b, 8)
+	var sink float64
+	cpu := startCPU()
+	defer cpu.report(b)
+	for i := 0; b.Loop(); i++ {
+		sink += m.Risk(ex[i%len(ex)].Input)
+	}
+	_ = sink
+}
+
 // BenchmarkRisk8Candidates is the guard's case: one context folded once,
 // eight candidate calls scored in it. One op is all eight.
 func BenchmarkRisk8Candidates(b *testing.B) {
 	for _, rank := range []int{8, 16} {
 		b.Run(fmt.Sprintf("rank%d", rank), func(b *testing.B) {
 			m, ex := benchModel(b, rank)
+			ex = ex[:64]
 			b.ReportAllocs()
 			var sink float64
 			cpu := startCPU()
