@@ -28,6 +28,14 @@
 // with a tenant's active features, not with the hashing space: CallDim and
 // ContextDim bound indices and can be large.
 //
+// [Train] is the periodic full refit: the linear part first, then U and V
+// from the top singular vectors of the failure contrast, fitted with the
+// linear part held and kept only if they beat it on held-out data; early
+// stopping and a Platt calibration map come from a stratified validation
+// split. A [Trainer] applies new evidence within milliseconds by a few Adam
+// steps on it mixed with a replay sample of older examples, which keeps
+// forgetting low.
+//
 // A [Model] is immutable and safe for concurrent scoring. A [Trainer] holds
 // mutable parameters for online updates and publishes immutable snapshots.
 // Everything here is pure computation; storing versions, gating candidates
