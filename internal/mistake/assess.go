@@ -71,17 +71,25 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 				p = in.P
 			}
 		}
+		if i := slices.Index(m.Calls, f.Hash); i >= 0 && i < len(m.CallP) && m.CallP[i] > p {
+			p = m.CallP[i]
+		}
 		if p < 1e-9 {
 			continue
 		}
 		a.Matches = append(a.Matches, Match{Mistake: m, P: p, Here: here[m.SignatureID] > 0})
 	}
 	// The identical call failed here: unless the failure was transient,
-	// that is the strongest evidence there is.
+	// or a tool its mistake asks for worked since, that is the strongest
+	// evidence there is.
 	if n := len(f.FailedHere); n > 0 {
 		last := f.FailedHere[n-1]
 		m := b.Mistakes[last]
 		switch {
+		case m != nil && m.wantsAny(f.WorkedSince):
+			for i := range a.Matches {
+				a.Matches[i].Here = false
+			}
 		case m != nil && m.Kind == KindTransient && n < 3:
 			a.Transient = m
 		case m == nil && n < 2 && transientCue(signature.Normalize(f.Tool, "", f.FailedHereText), f.FailedHereText):
@@ -216,7 +224,7 @@ func (r Rule) Describe() string {
 		case strings.HasPrefix(f, "nt:"):
 			parts = append(parts, "without a "+f[3:]+" step before")
 		case strings.HasPrefix(f, "ns:"):
-			parts = append(parts, f[3:]+" written as no successful call wrote it")
+			parts = append(parts, f[3:]+" written as failing calls wrote it")
 		case strings.HasPrefix(f, "t:"):
 			parts = append(parts, "after a "+f[2:]+" step")
 		case strings.HasPrefix(f, "o:"):
@@ -230,4 +238,22 @@ func (r Rule) Describe() string {
 		return "whatever the call"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// wantsAny reports whether the mistake names one of the tools as what its
+// calls lacked: its rule asks for a step of it first, its messages name
+// it, or an agent recovered by calling it.
+func (m *Mistake) wantsAny(tools []string) bool {
+	for _, t := range tools {
+		if slices.Contains(m.Rule.Features, "np:"+t) || slices.Contains(m.Rule.Features, "nt:"+t) ||
+			slices.Contains(m.Said, normName(t)) {
+			return true
+		}
+		for i := range m.Fixes {
+			if m.Fixes[i].Kind == FixPrior && m.Fixes[i].Tool == t {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -154,10 +154,17 @@ type Facts struct {
 	// the situation.
 	Repeat bool
 	// FailedHere lists the error signature ids with which the identical
-	// call failed earlier in the situation, oldest first.
+	// call failed earlier in the situation, oldest first, since the last
+	// successful step of another tool about the call's entities (which may
+	// have done what the call lacked).
 	FailedHere []string
 	// FailedHereText is the error text of the last of those failures.
 	FailedHereText string
+	// WorkedSince are the other tools whose calls, about none of the
+	// call's entities, worked after the last of those failures: a note or
+	// a sum changes nothing, but the mistake may say one of them is what
+	// the call lacked.
+	WorkedSince []string
 
 	set map[string]bool
 }
@@ -232,7 +239,7 @@ func Describe(sit *Situation, c Call) Facts {
 			if same {
 				sig := signature.FromStep(st)
 				f.FailedHere = append(f.FailedHere, sig.ID())
-				f.FailedHereText = st.Error
+				f.FailedHereText, f.WorkedSince = st.Error, nil
 			}
 			continue
 		}
@@ -243,9 +250,16 @@ func Describe(sit *Situation, c Call) Facts {
 		if st.Action == c.Tool {
 			continue
 		}
+		// Something else about the call's entities worked after the
+		// identical call failed: what the failure depended on may have
+		// changed since, so the failure alone no longer says the call fails
+		// (the mistake's rule may still).
 		feats["t:"+clip(st.Action, maxPathLen)] = true
 		if linked(sit, off+i, keys, folds) {
 			latest[clip(st.Action, maxPathLen)] = off + i
+			f.FailedHere, f.FailedHereText, f.WorkedSince = nil, "", nil
+		} else if len(f.FailedHere) > 0 && !slices.Contains(f.WorkedSince, st.Action) {
+			f.WorkedSince = append(f.WorkedSince, clip(st.Action, maxPathLen))
 		}
 	}
 	if f.Repeat {

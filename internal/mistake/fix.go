@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/signature"
 )
 
 // FixKind says how a fix edits the candidate's call.
@@ -29,6 +30,9 @@ type ArgFix struct {
 	T    Transform // how
 	Num  bool      `json:",omitempty"` // write it as a JSON number
 	Drop bool      `json:",omitempty"` // remove the argument instead
+	// Was is the word the failing call had where the fix writes a word of
+	// vocabulary (OpConst): the fix replaces that word, not any other.
+	Was string `json:",omitempty"`
 }
 
 // Fix is an edit of the candidate's own call that the agent's own recovery
@@ -139,6 +143,13 @@ func (f *Fix) Apply(c Call, sit *Situation) (Call, bool) {
 			if a.Drop {
 				delete(out, a.Arg)
 				continue
+			}
+			if a.T.Op == OpConst && a.Was != "" {
+				// The recovery replaced one word by another: a call with
+				// some other word there is not that mistake's to fix.
+				if have, ok := scalar(c.Args, a.Arg); !ok || !strings.EqualFold(have, a.Was) {
+					continue
+				}
 			}
 			v, ok := f.value(a, c, sit)
 			if !ok {
@@ -289,8 +300,13 @@ func readRecovery(t admem.Trajectory, facts []Facts, i int) (fix *Fix, retried, 
 		if st.Action == failed.Tool {
 			if facts[j].Hash == h {
 				if st.Failed() {
-					retried = true
-					continue
+					// Retried and failed again: that is this failure's
+					// answer (a later recovery belongs to that one). Failing
+					// with another error, the call got past this one.
+					if signature.FromStep(st).ID() == signature.FromStep(t.Steps[i]).ID() {
+						return nil, true, false
+					}
+					return nil, true, true
 				}
 				if k := fixingStep(t, facts, i, j); k >= 0 {
 					return priorFix(t, i, k), retried, false
@@ -469,17 +485,58 @@ func rewriteFix(t admem.Trajectory, i, j int) *Fix {
 	if !anchored && !related && !entityless && len(same) < len(changed)+len(added)+len(dropped) {
 		return nil
 	}
+	// A dropped and an added argument with one value (in any writing), or
+	// the only dropped and the only added one: a renamed argument.
+	type rename struct{ from, to string }
+	var renames []rename
+	for _, d := range slices.Clone(dropped) {
+		dv, _ := scalar(a, d)
+		k := slices.IndexFunc(added, func(n string) bool { v, ok := scalar(b, n); return ok && dv != "" && Fold(v) == Fold(dv) })
+		if k < 0 && len(dropped) == 1 && len(added) == 1 {
+			k = 0
+		}
+		if k >= 0 {
+			renames = append(renames, rename{d, added[k]})
+			added = slices.Delete(added, k, k+1)
+			dropped = slices.DeleteFunc(dropped, func(x string) bool { return x == d })
+		}
+	}
+	// What the error names is what was wrong: other arguments the next
+	// attempt also wrote another way were not this mistake's. A rename is
+	// kept whole when the error names either side.
+	all := append(append(slices.Clone(changed), added...), dropped...)
+	for _, r := range renames {
+		all = append(all, r.from, r.to)
+	}
+	if keep := namedArgs(t.Steps[i], all); len(keep) > 0 {
+		changed = onlyIn(changed, keep)
+		added = onlyIn(added, keep)
+		dropped = onlyIn(dropped, keep)
+		renames = slices.DeleteFunc(renames, func(r rename) bool { return !slices.Contains(keep, r.from) && !slices.Contains(keep, r.to) })
+		if len(changed)+len(added)+len(dropped)+len(renames) == 0 {
+			return nil
+		}
+	}
 	sit := stepsBefore(t, j)
 	f := &Fix{Kind: FixRewrite}
-	// A dropped and an added argument with one value: a renamed argument.
-	for _, d := range dropped {
-		dv, _ := scalar(a, d)
-		k := slices.IndexFunc(added, func(n string) bool { v, ok := scalar(b, n); return ok && dv != "" && v == dv })
-		if k >= 0 {
-			f.Args = append(f.Args, ArgFix{Arg: added[k], From: d, T: Transform{Op: OpCopy}}, ArgFix{Arg: d, Drop: true})
-			added = slices.Delete(added, k, k+1)
-			continue
+	for _, r := range renames {
+		af := ArgFix{Arg: r.to, From: r.from, T: Transform{Op: OpCopy}, Num: isNum(b[r.to])}
+		x, okx := scalar(a, r.from)
+		y, oky := scalar(b, r.to)
+		if okx && oky && x != y {
+			if tr, ok := learnTransform(x, y, sit); ok {
+				af.T = tr
+				if tr.Op != OpFormat {
+					af.From = ""
+				}
+				if tr.Op == OpConst && vocabulary(strings.ToLower(x)) {
+					af.Was = ""
+				}
+			}
 		}
+		f.Args = append(f.Args, af, ArgFix{Arg: r.from, Drop: true})
+	}
+	for _, d := range dropped {
 		f.Args = append(f.Args, ArgFix{Arg: d, Drop: true})
 	}
 	for _, k := range changed {
@@ -491,6 +548,9 @@ func rewriteFix(t admem.Trajectory, i, j int) *Fix {
 				af.T = tr
 				if tr.Op != OpFormat && tr.Op != OpCopy {
 					af.From = ""
+				}
+				if tr.Op == OpConst && vocabulary(strings.ToLower(x)) {
+					af.Was = x
 				}
 			}
 		}
@@ -507,6 +567,37 @@ func rewriteFix(t admem.Trajectory, i, j int) *Fix {
 	}
 	slices.SortStableFunc(f.Args, func(x, y ArgFix) int { return strings.Compare(x.Arg, y.Arg) })
 	return f
+}
+
+// namedArgs returns those of the top-level arguments that the failed
+// step's error names (by their name or its stem), sorted.
+func namedArgs(st admem.Step, args []string) []string {
+	msg := strings.ToLower(signature.FromStep(st).Template + " " + st.Error)
+	var out []string
+	for _, k := range args {
+		name := strings.ToLower(k)
+		if len(name) < 2 {
+			continue
+		}
+		for _, w := range []string{name, strings.ReplaceAll(name, "_", " "), stemOf(name)} {
+			if w != "" && wordIn(msg, w) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func onlyIn(xs, keep []string) []string {
+	var out []string
+	for _, x := range xs {
+		if slices.Contains(keep, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // shareToken reports whether two values are one value written two ways:

@@ -2,6 +2,7 @@ package mistake
 
 import (
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -41,8 +42,9 @@ const (
 type Rule struct {
 	Level    Level
 	Features []string
-	// Shapes holds, for each "ns:PATH" feature, the shapes successful calls
-	// wrote PATH in: the rule holds for any other shape.
+	// Shapes holds, for each "ns:PATH" feature, the shapes failing calls
+	// wrote PATH in that no recent successful call used: the rule holds for
+	// those shapes.
 	Shapes map[string][]string `json:",omitempty"`
 	Values []uint32
 	P      float64
@@ -81,14 +83,22 @@ type Mistake struct {
 	TookUnion  []string // tools any failing call's situation had worked earlier (t:)
 	Named      []string
 	// NamedStems are paths the messages name by their stem only;
-	// NamesTool: the message names the tool itself (removed, renamed).
+	// NamesTool: the message names the tool itself (removed, renamed);
+	// Said are identifiers the messages use (another tool's name: "call
+	// verify_account first"); SaysRepeat: they speak of a repeat.
 	NamedStems []string
 	NamesTool  bool
+	Said       []string
+	SaysRepeat bool
 	// FailShapes are the shapes each argument path had in failing calls.
 	FailShapes map[string][]string
 	Instances  []Instance
-	// Calls are the identities of the most recent failing calls.
+	// Calls are the identities of the most recent failing calls; CallP,
+	// fitted, p(the identical call fails with the mistake) for each: an
+	// agent that resends a call that failed, unchanged, in another run
+	// repeats the mistake unless what it was about has changed since.
 	Calls []uint32
+	CallP []float64 `json:",omitempty"`
 	// Retried counts failures whose identical call was made again later in
 	// the same trajectory with nothing in between that could have fixed
 	// it; RetryOK how many of those retries worked.
@@ -127,7 +137,58 @@ const (
 	maxFailShapes   = 8
 	maxFailPaths    = 24
 	maxInstances    = 32
+	maxSaid         = 24
 )
+
+// identifierRE finds identifiers in prose: snake_case, kebab-case,
+// dotted.names and camelCase words (a tool's or an argument's name).
+var identifierRE = regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9]*(?:[_.\-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b`)
+
+// identifiers returns the identifiers a message uses, normalised (lower
+// case, separators as _), at most maxSaid.
+func identifiers(message string) []string {
+	var out []string
+	for _, w := range identifierRE.FindAllString(clip(message, 2048), 4*maxSaid) {
+		if instance(w) {
+			continue // an id, not a name
+		}
+		out = append(out, normName(w))
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > maxSaid {
+		out = out[:maxSaid]
+	}
+	return out
+}
+
+// normName writes a name the one way: lower case, separators as _.
+func normName(s string) string {
+	return strings.ToLower(strings.NewReplacer("-", "_", ".", "_").Replace(s))
+}
+
+// repeatWords are how errors say a call was made once too often.
+var repeatWords = regexp.MustCompile(`\b(already|again|duplicate[sd]?|once|twice|only one|one per|per session|repeated)\b`)
+
+// supported reports whether the error messages say what the rule is about:
+// a feature of an argument they name, the absence (or presence) of a step
+// of a tool they name, a repeat when they speak of one.
+func (m *Mistake) supported(rule []string) bool {
+	for _, f := range rule {
+		if path := featurePath(f); path != "" && slices.Contains(m.Named, path) {
+			return true
+		}
+		for _, pre := range []string{"np:", "nt:", "p:", "t:"} {
+			if tool, ok := strings.CutPrefix(f, pre); ok && slices.Contains(m.Said, normName(tool)) {
+				return true
+			}
+		}
+		if f == "r" && m.SaysRepeat {
+			return true
+		}
+	}
+	return false
+}
 
 // addInstance records the entity a failure was about: the call's values
 // (linkable ones: ids, dates, codes) that its message quotes.
@@ -181,7 +242,8 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, ta
 			took = append(took, tool)
 		}
 	}
-	named, stems := namedPaths(f.Leaves, sig.Template)
+	// Argument names quoted in the message are masked in its template.
+	named, stems := namedPaths(f.Leaves, sig.Template+" "+clip(message, 2048))
 	m.NamedStems = union(m.NamedStems, stems)
 	m.NamesTool = wordIn(strings.ToLower(sig.Template), strings.ToLower(f.Tool)) ||
 		wordIn(strings.ToLower(sig.Template), strings.ToLower(strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(f.Tool)))
@@ -214,6 +276,13 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, ta
 	}
 	m.PriorUnion = union(m.PriorUnion, priors)
 	m.TookUnion = union(m.TookUnion, took)
+	if said := identifiers(message); len(m.Said) < maxSaid {
+		m.Said = union(m.Said, said)
+		if len(m.Said) > maxSaid {
+			m.Said = m.Said[:maxSaid]
+		}
+	}
+	m.SaysRepeat = m.SaysRepeat || repeatWords.MatchString(strings.ToLower(message))
 	m.Calls = appendCapped(m.Calls, f.Hash, maxCalls)
 	m.Cue = transientCue(sig, message)
 	if task = clip(strings.TrimSpace(task), maxTaskText); task != "" && !slices.Contains(m.Tasks, task) {
@@ -252,7 +321,7 @@ func (m *Mistake) Fit(t *Tool) {
 	for n > 0 {
 		best, bestN := "", n
 		for _, f := range m.candidates(t, &rule, okShapes, from) {
-			try := rule.with(f, okShapes)
+			try := rule.with(f, m.FailShapes)
 			if k := t.successesMeeting(&try, from); k < bestN {
 				best, bestN = f, k
 			}
@@ -260,7 +329,7 @@ func (m *Mistake) Fit(t *Tool) {
 		if best == "" {
 			break
 		}
-		rule, n = rule.with(best, okShapes), bestN
+		rule, n = rule.with(best, m.FailShapes), bestN
 	}
 	// Successful calls still meet the rule: nothing in the calls tells the
 	// failures apart. The error may still say what it is about: the
@@ -287,10 +356,16 @@ func (m *Mistake) Fit(t *Tool) {
 		// the rule since: what was learnt still stands.
 		e.P = (1 + priorFail) / (1 + priorFail + priorOK)
 	}
-	if !explained {
+	switch {
+	case !explained:
 		// An unexplained rule says "calls like this often fail": only a
 		// clear majority of recent failures makes it a warning.
 		e.P = e.lower
+	case len(m.Trajectories) < 2 && !m.supported(rule.Features):
+		// One run's failure and a rule its message does not speak of:
+		// one guess among the facts that told it from calls that worked.
+		// A second run's failure confirms it (or narrows it down).
+		e.P *= unconfirmed
 	}
 	rule.P, rule.Fails, rule.OKs = e.P, e.Fails, e.OKs
 	m.Kind, m.Rule = KindDeterministic, rule
@@ -305,10 +380,18 @@ func (m *Mistake) Fit(t *Tool) {
 		}
 		in.P = ei.P
 	}
+	m.CallP = m.CallP[:0]
+	for _, h := range m.Calls {
+		m.CallP = append(m.CallP, t.identical(h, m.SignatureID, m.Calls))
+	}
 	if !explained && len(m.Instances) > 0 {
 		m.Kind, m.Rule.Level = KindState, LevelInstance
 	}
 }
+
+// unconfirmed scales the probability of a rule one run taught and its
+// message does not name: the rule is one of several the facts allowed.
+const unconfirmed = 0.5
 
 // saidRule is the rule the error message states, when it names an
 // argument whose shape every failure shared, or the tool itself; nil
@@ -326,8 +409,9 @@ func (m *Mistake) saidRule() []string {
 	return out
 }
 
-// with returns the rule with one more feature.
-func (r Rule) with(f string, okShapes map[string][]string) Rule {
+// with returns the rule with one more feature; fails gives, for "ns:PATH",
+// the shapes PATH failed in.
+func (r Rule) with(f string, fails map[string][]string) Rule {
 	out := r
 	out.Features = append(slices.Clone(r.Features), f)
 	if path, ok := strings.CutPrefix(f, "ns:"); ok {
@@ -335,7 +419,7 @@ func (r Rule) with(f string, okShapes map[string][]string) Rule {
 		if out.Shapes == nil {
 			out.Shapes = map[string][]string{}
 		}
-		out.Shapes[path] = okShapes[path]
+		out.Shapes[path] = fails[path]
 	}
 	return out
 }
@@ -349,7 +433,7 @@ func (m *Mistake) transient() bool {
 	if m.RetryOK > 0 && m.RetryOK >= failedAgain {
 		return true
 	}
-	return m.Cue && failedAgain == 0
+	return m.Cue && failedAgain <= m.RetryOK
 }
 
 // candidates returns the features the rule may be specialised with: those
@@ -373,6 +457,23 @@ func (m *Mistake) candidates(t *Tool, r *Rule, okShapes map[string][]string, fro
 			out = append(out, "ns:"+path)
 		}
 	}
+	// Magnitudes, lengths and states are rules only where the message
+	// speaks of them: an id's magnitude or a note's length is incidental.
+	out = slices.DeleteFunc(out, func(f string) bool {
+		incidental := strings.HasPrefix(f, "m:") || strings.HasPrefix(f, "l:") || strings.HasPrefix(f, "o:")
+		return incidental && !m.supported([]string{f})
+	})
+	// A step of a tool the message names ("call verify_account first")
+	// that no failure had taken may be the one missing.
+	for _, tool := range m.Said {
+		if !slices.Contains(r.Features, "nt:"+tool) && !slices.ContainsFunc(m.TookUnion, func(x string) bool { return normName(x) == tool }) {
+			for name := range t.knownTools(from) {
+				if normName(name) == tool && !slices.Contains(out, "nt:"+name) {
+					out = append(out, "nt:"+name)
+				}
+			}
+		}
+	}
 	for _, x := range t.usual(r, from) {
 		tool := x[2:]
 		union := m.PriorUnion
@@ -393,29 +494,40 @@ func (m *Mistake) candidates(t *Tool, r *Rule, okShapes map[string][]string, fro
 // are there, a missing prior step, a repeat, made-up values, magnitudes,
 // prior steps taken, and an entity's state last.
 func (m *Mistake) priority(f string) int {
+	for _, pre := range []string{"np:", "nt:"} {
+		if tool, ok := strings.CutPrefix(f, pre); ok && slices.Contains(m.Said, normName(tool)) {
+			return 0 // the message names the step: "call verify_account first"
+		}
+	}
 	if path := featurePath(f); path != "" && slices.Contains(m.Named, path) {
-		return 0
+		switch {
+		case strings.HasPrefix(f, "s:"), strings.HasPrefix(f, "ns:"):
+			return 0
+		case strings.HasPrefix(f, "u:"):
+			return 1 // a made-up value is a commoner cause than one word of many
+		}
+		return 1
 	}
 	if path := featurePath(f); path != "" && slices.Contains(m.NamedStems, path) && !strings.HasPrefix(f, "e:") {
-		return 1
+		return 2
 	}
 	switch {
 	case strings.HasPrefix(f, "s:"), strings.HasPrefix(f, "ns:"):
-		return 2
-	case strings.HasPrefix(f, "e:"):
 		return 3
-	case strings.HasPrefix(f, "a:"), strings.HasPrefix(f, "np:"):
+	case strings.HasPrefix(f, "e:"):
 		return 4
-	case strings.HasPrefix(f, "nt:"), f == "r":
+	case strings.HasPrefix(f, "a:"), strings.HasPrefix(f, "np:"):
 		return 5
-	case strings.HasPrefix(f, "u:"):
+	case strings.HasPrefix(f, "nt:"), f == "r":
 		return 6
-	case strings.HasPrefix(f, "m:"), strings.HasPrefix(f, "l:"):
+	case strings.HasPrefix(f, "u:"):
 		return 7
-	case strings.HasPrefix(f, "p:"), strings.HasPrefix(f, "t:"):
+	case strings.HasPrefix(f, "m:"), strings.HasPrefix(f, "l:"):
 		return 8
+	case strings.HasPrefix(f, "p:"), strings.HasPrefix(f, "t:"):
+		return 9
 	}
-	return 9
+	return 10
 }
 
 // seed is where the search for a rule starts: how the arguments the error

@@ -93,15 +93,15 @@ func (t *Tool) valid() bool {
 
 // meets reports whether a sorted feature set meets every feature of a
 // rule: "np:TOOL"/"nt:TOOL" hold when "p:TOOL"/"t:TOOL" is absent, and
-// "ns:PATH" when PATH is written in a shape the rule's successful calls did
-// not use.
+// "ns:PATH" when PATH is written in one of the shapes the rule lists (those
+// failing calls used and no successful one did).
 func meets(features []string, r *Rule) bool {
 	for _, g := range r.Features {
 		switch {
 		case strings.HasPrefix(g, "ns:"):
 			path := g[3:]
 			sh, ok := shapeAt(features, path)
-			if !ok || slices.Contains(r.Shapes[path], sh) {
+			if !ok || !slices.Contains(r.Shapes[path], sh) {
 				return false
 			}
 		case len(g) > 3 && g[0] == 'n' && g[2] == ':':
@@ -196,6 +196,37 @@ func (t *Tool) estimate(r *Rule, values []uint32, sig string, from int) Estimate
 	e.P = a / (a + b)
 	e.lower = max(0, e.P-math.Sqrt(a*b/((a+b)*(a+b)*(a+b+1))))
 	return e
+}
+
+// identical returns p(fail with sig | the call with identity h is made
+// again) from the tool's recent calls with that identity, the newest
+// weighing most; when none is left in the ring, from how often the
+// mistake's own record saw it fail.
+func (t *Tool) identical(h uint32, sig string, failed []uint32) float64 {
+	var wf, wo, w float64 = 0, 0, 1
+	n := 0
+	for i := len(t.Ring) - 1; i >= 0 && n < evidenceWindow; i-- {
+		o := &t.Ring[i]
+		if o.H != h || o.Sig != "" && o.Sig != sig {
+			continue
+		}
+		if o.Sig == sig {
+			wf += w
+		} else {
+			wo += w
+		}
+		n++
+		w *= recencyDecay
+	}
+	if n == 0 {
+		for _, x := range failed {
+			if x == h {
+				wf++
+			}
+		}
+		wf = min(wf, 2)
+	}
+	return (wf + priorFail) / (wf + wo + priorFail + priorOK)
 }
 
 // successesMeeting counts the ring's calls that worked and meet the rule.
@@ -309,6 +340,26 @@ func (t *Tool) since(at int64) int {
 		}
 	}
 	return from
+}
+
+// knownTools returns the tools that calls in the ring from position from
+// had taken before (t: features).
+func (t *Tool) knownTools(from int) map[string]bool {
+	out := map[string]bool{}
+	seen := make([]bool, len(t.Profiles))
+	for i := from; i < len(t.Ring); i++ {
+		p := t.Ring[i].P
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		for _, f := range t.Profiles[p] {
+			if tool, ok := strings.CutPrefix(f, "t:"); ok {
+				out[tool] = true
+			}
+		}
+	}
+	return out
 }
 
 // after returns the first ring position after the tool's clock at.

@@ -107,12 +107,13 @@ func learnProgram(from, to string) *Program {
 		return nil
 	}
 	p := &Program{In: kindsOf(in)}
+	used := make([]int, len(in)) // how much of each digit token parts already took
 	for _, o := range out {
 		if o.kind != '9' && o.kind != 'a' {
 			p.Pieces = append(p.Pieces, Piece{Lit: o.text})
 			continue
 		}
-		if ps, ok := derive(in, o); ok {
+		if ps, ok := derive(in, o, used); ok {
 			p.Pieces = append(p.Pieces, ps...)
 			continue
 		}
@@ -146,10 +147,13 @@ func (p *Program) safe(out string) bool {
 	return digits
 }
 
-// derive explains one output token from the input tokens.
-func derive(in []tok, o tok) ([]Piece, bool) {
+// derive explains one output token from the input tokens. Parts of a digit
+// token are taken in order (used: how much of each was taken already), so
+// 20250223 → 2025-02-23 reads the month after the year, not the first 02.
+func derive(in []tok, o tok, used []int) ([]Piece, bool) {
 	for k, t := range in {
 		if t.text == o.text {
+			used[k] = len(t.text)
 			return []Piece{{Ref: true, Tok: k}}, true
 		}
 	}
@@ -182,10 +186,12 @@ func derive(in []tok, o tok) ([]Piece, bool) {
 		}
 	}
 	for k, t := range in {
-		if t.kind != '9' {
+		if t.kind != '9' || used[k] >= len(t.text) {
 			continue
 		}
-		if i := strings.Index(t.text, o.text); i >= 0 {
+		if i := strings.Index(t.text[used[k]:], o.text); i >= 0 {
+			i += used[k]
+			used[k] = i + len(o.text)
 			// Numbers grow at the front: a part is placed from the end.
 			lo, hi := i-len(t.text), i+len(o.text)-len(t.text)
 			return []Piece{{Ref: true, Tok: k, Lo: lo, Hi: hi}}, true

@@ -10,7 +10,9 @@ package signature
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/admem/admem"
@@ -76,9 +78,73 @@ func FromStep(s admem.Step) Signature {
 // message says); message is the error text, possibly a whole stack trace.
 func Normalize(tool, errType, message string) Signature {
 	tool = truncate(sanitize(tool), maxToolLen)
+	if class, msg, ok := jsonError(message); ok {
+		if t := cleanType(errType); t != "" {
+			class = t
+		}
+		return Signature{Tool: tool, Class: truncate(class, maxClassLen), Template: Mask(msg)}
+	}
 	head := headline(message)
 	class, rest := classify(cleanType(errType), head)
 	return Signature{Tool: tool, Class: class, Template: Mask(rest)}
+}
+
+// jsonError reads an HTTP API's JSON error body ({"status": 422, "error":
+// {"code": "INVALID_FORMAT", "message": "…"}} and its many variants): the
+// error code (or the status) is the class, the human message the text.
+// Masking the body as a whole would make every error of a status one
+// signature, since its code and message are quoted literals.
+func jsonError(message string) (class, msg string, ok bool) {
+	body := strings.TrimSpace(message)
+	if len(body) < 2 || body[0] != '{' || len(body) > 64<<10 {
+		return "", "", false
+	}
+	var top map[string]any
+	if json.Unmarshal([]byte(body), &top) != nil {
+		return "", "", false
+	}
+	obj := top
+	if e, isObj := top["error"].(map[string]any); isObj {
+		obj = e
+	}
+	str := func(m map[string]any, keys ...string) string {
+		for _, k := range keys {
+			for mk, v := range m {
+				if strings.EqualFold(mk, k) {
+					switch x := v.(type) {
+					case string:
+						if strings.TrimSpace(x) != "" {
+							return x
+						}
+					case float64:
+						return strconv.FormatFloat(x, 'f', -1, 64)
+					}
+				}
+			}
+		}
+		return ""
+	}
+	msgKeys := []string{"message", "detail", "details", "description", "error_description", "errorMessage", "error_message", "msg", "reason", "title"}
+	codeKeys := []string{"code", "error_code", "errorCode", "type", "name", "error"}
+	msg = str(obj, msgKeys...)
+	if msg == "" {
+		msg = str(top, msgKeys...)
+	}
+	class = str(obj, codeKeys...)
+	if class == "" || class == msg {
+		if st := str(top, "status", "statusCode", "status_code", "http_status"); st != "" {
+			class = "HTTP " + st
+		} else if st := str(obj, "status", "statusCode", "status_code"); st != "" {
+			class = "HTTP " + st
+		}
+	}
+	if msg == "" || class == "" {
+		return "", "", false
+	}
+	if len(class) == 3 && class[0] >= '1' && class[0] <= '5' && strings.Trim(class, "0123456789") == "" {
+		class = "HTTP " + class // a numeric code is the status
+	}
+	return sanitize(class), headline(msg), true
 }
 
 var pyClassRepr = regexp.MustCompile(`^<class '([^']*)'>$`)

@@ -60,7 +60,12 @@ func TestNormalize(t *testing.T) {
 		{"http status", "api_call", "", "request failed with status code 503 after 3 retries (request id req_8f3a2c1d9b)",
 			"HTTP 503", "request failed with status code 503 after <NUM> retries (request id <ID>)"},
 		{"http json body", "api_call", "", `{"error": {"code": 400, "message": "Invalid value for field 'email': bob@"}}`,
-			"Error", `{"error": {"code": <NUM>, "message": <STR>}}`},
+			"HTTP 400", `Invalid value for field 'email': bob@`},
+		{"http json code", "api_call", "", `{"status":422,"error":{"code":"INVALID_FORMAT","detail":"field 'due' has the wrong format (05/01/2026)","trace_id":"8812"}}`,
+			"INVALID_FORMAT", `field <STR> has the wrong format (<DATE>)`},
+		{"http json flat", "api_call", "", `{"status":503,"code":"SERVICE_UNAVAILABLE","message":"service temporarily unavailable, please retry","request_id":"77"}`,
+			"SERVICE_UNAVAILABLE", `service temporarily unavailable, please retry`},
+		{"http json status only", "api_call", "", `{"status":404,"message":"no such order"}`, "HTTP 404", `no such order`},
 		// SQL.
 		{"postgres unique", "sql", "", `ERROR: duplicate key value violates unique constraint "users_email_key" (SQLSTATE 23505)`,
 			"SQLSTATE 23505", "duplicate key value violates unique constraint <STR> (SQLSTATE 23505)"},
