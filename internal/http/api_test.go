@@ -230,7 +230,7 @@ func TestProblemResponses(t *testing.T) {
 	}{
 		{"unknown field", "POST", "/v1/keys", `{"name":"x","scopes":["read"],"colour":"red"}`, 422, "invalid", "colour"},
 		{"wrong type", "POST", "/v1/keys", `{"name":7,"scopes":["read"]}`, 422, "invalid", "name"},
-		{"unknown scope", "POST", "/v1/keys", `{"name":"x","scopes":["root"]}`, 422, "invalid", "scopes"},
+		{"unknown scope", "POST", "/v1/keys", `{"name":"x","scopes":["root"]}`, 422, "invalid", "scopes[0]"},
 		{"malformed json", "POST", "/v1/keys", `{"name":`, 400, "malformed_request", ""},
 		{"trailing data", "POST", "/v1/keys", `{"name":"x","scopes":["read"]} {}`, 400, "malformed_request", ""},
 		{"empty body", "POST", "/v1/keys", ``, 400, "malformed_request", ""},

@@ -11,6 +11,7 @@ import (
 // routes lists every route of the API.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
+	s.mux = r
 	r.Use(withRequestID, s.realIP, s.observe, s.limitBody)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problemFor(r, http.StatusNotFound, admem.ENOTFOUND, "no such route"))
@@ -25,7 +26,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/openapi.yaml", s.handleOpenAPI)
 
 	r.Route("/v1", func(r chi.Router) {
-		r.Use(s.authenticate, s.rateLimit)
+		r.Use(s.authenticate, s.rateLimit, s.validate)
 
 		r.Post("/auth/token", s.handleIssueToken)
 		r.Get("/me", s.handleMe)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/auth"
 	"github.com/admem/admem/internal/failures"
@@ -19,6 +20,7 @@ import (
 	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/trajectories"
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -71,6 +73,8 @@ type Server struct {
 	recall         *recall.Service
 	memory         *memory.Service
 	metrics        *metrics
+	specOps        map[string]specOp // openapi.yaml's operations, for validate
+	mux            *chi.Mux
 	handler        http.Handler
 }
 
@@ -105,6 +109,15 @@ func New(d Deps) *Server {
 		s.registry = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(s.registry)
+	spec := d.OpenAPI
+	if len(spec) == 0 {
+		spec = admem.OpenAPISpec
+	}
+	ops, err := loadSpecOps(spec)
+	if err != nil {
+		panic(err) // the spec is embedded and checked by the tests
+	}
+	s.specOps = ops
 	s.handler = s.routes()
 	return s
 }

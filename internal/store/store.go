@@ -96,7 +96,7 @@ func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error, kv ...string) err
 		}
 	}
 	if err := fn(tx); err != nil {
-		return err
+		return translate(err) // a second time is harmless; a forgotten first is caught
 	}
 	return translate(tx.Commit(ctx))
 }

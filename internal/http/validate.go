@@ -1,0 +1,308 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/admem/admem"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/go-chi/chi/v5"
+)
+
+// MaxJSONDepth bounds how deeply a request body may nest objects and
+// arrays. Postgres walks jsonb recursively (containment, path extraction)
+// and runs out of stack on the thousands of levels a body can carry; no
+// request of the API needs more than a dozen.
+const MaxJSONDepth = 32
+
+// maxFieldErrors bounds how many fields one problem names.
+const maxFieldErrors = 10
+
+// specOp is what the edge validates a request against: the operation's
+// query parameters and request body schema in openapi.yaml.
+type specOp struct {
+	query map[string]*openapi3.Schema
+	body  *openapi3.Schema
+}
+
+// loadSpecOps indexes openapi.yaml's operations by "METHOD /pattern", the
+// pattern written as in routes.go (chi and OpenAPI both write {name}).
+func loadSpecOps(doc []byte) (map[string]specOp, error) {
+	spec, err := openapi3.NewLoader().LoadFromData(doc)
+	if err != nil {
+		return nil, fmt.Errorf("http: load openapi.yaml: %w", err)
+	}
+	ops := map[string]specOp{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			so := specOp{query: map[string]*openapi3.Schema{}}
+			for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
+				for _, p := range ps {
+					if p.Value.In == openapi3.ParameterInQuery && p.Value.Schema != nil {
+						so.query[p.Value.Name] = p.Value.Schema.Value
+					}
+				}
+			}
+			if rb := op.RequestBody; rb != nil {
+				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+					so.body = mt.Schema.Value
+				}
+			}
+			ops[method+" "+path] = so
+		}
+	}
+	return ops, nil
+}
+
+// validate is the one place requests are checked before any handler sees
+// them: the path, every query parameter and header must be valid UTF-8
+// without NUL (Postgres stores neither invalid UTF-8 nor NUL in text); the
+// query parameters and the JSON body must match openapi.yaml (types,
+// minimums and maximums, lengths, enums, required fields); and a body may
+// hold no NUL or invalid UTF-8 in any string or key and nest at most
+// MaxJSONDepth levels. It runs after authentication and rate limiting, so an
+// anonymous or throttled caller learns nothing from it.
+func (s *Server) validate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.checkRequest(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) checkRequest(r *http.Request) error {
+	if reason := badText(r.URL.Path); reason != "" {
+		return &admem.Error{Code: admem.EMALFORMED, Message: "the path " + reason, Fields: []admem.FieldError{{Field: "path", Reason: reason}}}
+	}
+	names := make([]string, 0, len(r.Header))
+	for name := range r.Header {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, v := range r.Header[name] {
+			if reason := badText(v); reason != "" {
+				return admem.Invalid(name, "the header "+reason)
+			}
+		}
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return &admem.Error{Code: admem.EMALFORMED, Message: "the query string is not valid percent-encoding",
+			Fields: []admem.FieldError{{Field: "query", Reason: "not valid percent-encoding"}}}
+	}
+	for name, vs := range q {
+		if reason := badText(name); reason != "" {
+			return admem.Invalid("query", "a parameter name "+reason)
+		}
+		for _, v := range vs {
+			if reason := badText(v); reason != "" {
+				return admem.Invalid(name, reason)
+			}
+		}
+	}
+
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	op, ok := s.specOps[r.Method+" "+s.mux.Find(chi.NewRouteContext(), r.Method, path)]
+	if !ok {
+		return nil // the router answers 404 or 405
+	}
+	if err := checkQuery(q, op.query); err != nil {
+		return err
+	}
+	if op.body == nil || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil // the handler says whether it wanted one
+	}
+	return checkBody(body, op.body)
+}
+
+// readBody reads the whole (size-limited) body.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &admem.Error{Code: admem.ETOOLARGE, Message: fmt.Sprintf("the request body exceeds %d bytes", tooBig.Limit)}
+		}
+		return nil, &admem.Error{Code: admem.EMALFORMED, Message: "could not read the request body"}
+	}
+	return body, nil
+}
+
+// badText says what is wrong with s as text the API can store, or "".
+func badText(s string) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "contains a NUL character"
+	}
+	return ""
+}
+
+// checkQuery checks the query parameters openapi.yaml declares against
+// their schemas. Parameters it does not declare are ignored, as before.
+func checkQuery(q url.Values, params map[string]*openapi3.Schema) error {
+	names := make([]string, 0, len(params))
+	for name := range params {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		vs, ok := q[name]
+		if !ok {
+			continue
+		}
+		sch := params[name]
+		if sch.Type.Is(openapi3.TypeArray) {
+			continue
+		}
+		for _, raw := range vs {
+			var v any = raw
+			switch {
+			case sch.Type.Is(openapi3.TypeInteger):
+				n, err := strconv.ParseInt(raw, 10, 64)
+				if err != nil {
+					return admem.Invalid(name, "must be an integer")
+				}
+				v = float64(n)
+			case sch.Type.Is(openapi3.TypeNumber):
+				f, err := strconv.ParseFloat(raw, 64)
+				if err != nil {
+					return admem.Invalid(name, "must be a number")
+				}
+				v = f
+			case sch.Type.Is(openapi3.TypeBoolean):
+				b, err := strconv.ParseBool(raw)
+				if err != nil {
+					return admem.Invalid(name, "must be true or false")
+				}
+				v = b
+			}
+			if err := sch.VisitJSON(v); err != nil {
+				return admem.Invalid(name, schemaReason(err))
+			}
+		}
+	}
+	return nil
+}
+
+// checkBody checks a JSON body: its text and depth first (a scan that
+// needs no decoding), then its values against the operation's schema.
+// Malformed JSON passes through: the handler's decoder names the byte.
+func checkBody(body []byte, schema *openapi3.Schema) error {
+	if err := scanJSON(body, MaxJSONDepth); err != nil {
+		return err
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	err := schema.VisitJSON(v, openapi3.MultiErrors())
+	if err == nil {
+		return nil
+	}
+	var fields []admem.FieldError
+	var collect func(error)
+	collect = func(err error) {
+		var me openapi3.MultiError
+		var se *openapi3.SchemaError
+		switch {
+		case errors.As(err, &me):
+			for _, e := range me {
+				collect(e)
+			}
+		case errors.As(err, &se):
+			if len(fields) < maxFieldErrors {
+				fields = append(fields, schemaField(se))
+			}
+		default:
+			if len(fields) < maxFieldErrors {
+				fields = append(fields, admem.FieldError{Field: "(body)", Reason: err.Error()})
+			}
+		}
+	}
+	collect(err)
+	if len(fields) == 0 {
+		return nil
+	}
+	return &admem.Error{Code: admem.EINVALID, Message: fields[0].Field + ": " + fields[0].Reason, Fields: fields}
+}
+
+// schemaField names the field a schema error is about. An unknown or a
+// missing property is reported on its object; the field is the property.
+func schemaField(se *openapi3.SchemaError) admem.FieldError {
+	ptr := se.JSONPointer()
+	for suffix, reason := range map[string]string{`" is unsupported`: "unknown field", `" is missing`: "required"} {
+		if name, ok := strings.CutPrefix(se.Reason, "property "); ok && strings.HasSuffix(name, suffix) {
+			if name, err := strconv.Unquote(strings.TrimSuffix(name, suffix) + `"`); err == nil {
+				return admem.FieldError{Field: pointerField(append(ptr, name)), Reason: reason}
+			}
+		}
+	}
+	return admem.FieldError{Field: pointerField(ptr), Reason: se.Reason}
+}
+
+// schemaReason is a schema error's reason without the value it quotes.
+func schemaReason(err error) string {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return se.Reason
+	}
+	return err.Error()
+}
+
+// pointerField writes a JSON pointer as the API names fields: a.b[2].c.
+func pointerField(ptr []string) string {
+	if len(ptr) == 0 {
+		return "(body)"
+	}
+	var b strings.Builder
+	for _, p := range ptr {
+		if _, err := strconv.Atoi(p); err == nil && b.Len() > 0 {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(fieldName(p))
+	}
+	return b.String()
+}
+
+// fieldName shortens a client-chosen key for a problem's field path.
+func fieldName(k string) string {
+	const max = 64
+	if len(k) <= max {
+		return k
+	}
+	for i := max; i > 0; i-- {
+		if utf8.RuneStart(k[i]) {
+			return k[:i] + "…"
+		}
+	}
+	return "…"
+}
