@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/admem/admem/internal/config"
+	apihttp "github.com/admem/admem/internal/http"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/wiring"
@@ -93,7 +94,7 @@ func bootstrap(ctx context.Context, ten *tenancy.Service, keyFile string, stdout
 	return nil
 }
 
-func serve(ctx context.Context, cfg config.Config, h http.Handler, log *slog.Logger, ready chan<- string) error {
+func serve(ctx context.Context, cfg config.Config, h *apihttp.Server, log *slog.Logger, ready chan<- string) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -110,6 +111,9 @@ func serve(ctx context.Context, cfg config.Config, h http.Handler, log *slog.Log
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	if !cfg.TLS() {
+		ln = h.Listener(ln) // net/http's own 400s as problem+json
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLS())
 	if ready != nil {

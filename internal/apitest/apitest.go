@@ -83,7 +83,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil || !created {
 		t.Fatalf("apitest: bootstrap: created=%v err=%v", created, err)
 	}
-	srv := httptest.NewServer(api.Server)
+	srv := httptest.NewUnstartedServer(api.Server)
+	srv.Listener = api.Server.Listener(srv.Listener)
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		api.Close()
@@ -303,4 +305,17 @@ func ValidateResponse(req *http.Request, reqBody []byte, status int, header http
 		Body:                   io.NopCloser(bytes.NewReader(body)),
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	})
+}
+
+// ValidateProblem checks a body against openapi.yaml's Problem schema.
+func ValidateProblem(body []byte) error {
+	doc, _, err := spec()
+	if err != nil {
+		return err
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	return doc.Components.Schemas["Problem"].Value.VisitJSON(v)
 }

@@ -38,7 +38,7 @@ func TestFuzzAPI(t *testing.T) {
 	env := apitest.New(t)
 	_, admin := env.Tenant(t, "fuzz")
 	victim, _ := env.Tenant(t, "fuzz-victim") // PATCH /v1/tenants/{id} may disable it
-	keyID, _ := env.Key(t, admin, "read")      // DELETE /v1/keys/{id} revokes it
+	keyID, _ := env.Key(t, admin, "read")     // DELETE /v1/keys/{id} revokes it
 
 	var entry struct{ Entry struct{ ID string } }
 	env.Do(t, "POST", "/v1/entries", admin, map[string]any{"content": "the invoice plan is billed monthly"}).JSON(t, &entry)
