@@ -61,6 +61,11 @@ func New(t testing.TB, opts ...Option) *Env {
 		"ADMEM_DB_MAX_CONNS":         "8",
 		"ADMEM_RATE_LIMIT_RPS":       "100000",
 		"ADMEM_RATE_LIMIT_BURST":     "100000",
+		"ADMEM_AUTH_FAIL_RPS":        "100000",
+		"ADMEM_AUTH_FAIL_BURST":      "100000",
+		// Tests share two cores under the race detector: a Redis call that
+		// takes 50 ms there is load, not an outage.
+		"ADMEM_REDIS_REQUEST_TIMEOUT": "5s",
 	}
 	for _, o := range opts {
 		o(vars)

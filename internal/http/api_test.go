@@ -384,7 +384,17 @@ func TestSystemEndpoints(t *testing.T) {
 		}
 	}
 	env.Do(t, "GET", "/v1/me", env.PlatformKey, nil)
-	r := env.Do(t, "GET", "/metrics", "", nil)
+	// Metrics span every tenant: only the platform reads them on this port.
+	_, admin := env.Tenant(t, "not-platform")
+	for _, c := range []struct {
+		cred   string
+		status int
+	}{{"", 401}, {admin, 403}} {
+		if r := env.Do(t, "GET", "/metrics", c.cred, nil); r.Status != c.status {
+			t.Fatalf("/metrics with credential %v: %d, want %d", c.cred != "", r.Status, c.status)
+		}
+	}
+	r := env.Do(t, "GET", "/metrics", env.PlatformKey, nil)
 	if !strings.Contains(string(r.Body), `admem_http_requests_total{method="GET",route="/v1/me",status="200"} 1`) ||
 		!strings.Contains(string(r.Body), `admem_http_request_duration_seconds_bucket{method="GET",route="/v1/me"`) {
 		t.Fatalf("metrics lack the request: %.3000s", r.Body)

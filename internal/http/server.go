@@ -32,7 +32,16 @@ type Deps struct {
 	Idempotency    IdempotencyStore
 	Limiter        Limiter // nil disables rate limiting
 	DefaultLimit   ratelimit.Limit
-	Ready          func(ctx context.Context) map[string]error
+	// KeyLimit caps one key within its tenant's limit; zero: no cap.
+	KeyLimit ratelimit.Limit
+	// AuthFailLimit bounds failed authentications per client address and
+	// per key prefix; zero: unbounded.
+	AuthFailLimit ratelimit.Limit
+	Ready         func(ctx context.Context) map[string]error
+	// Degradable names the Ready checks the API works without (in a
+	// degraded way): their failure makes /readyz say "degraded" with a
+	// 200, so a load balancer keeps the replica.
+	Degradable     []string
 	Registry       *prometheus.Registry
 	MaxBodyBytes   int64
 	TrustedProxies []netip.Prefix
@@ -58,7 +67,10 @@ type Server struct {
 	idem           IdempotencyStore
 	limiter        Limiter
 	defaultLimit   ratelimit.Limit
+	keyLimit       ratelimit.Limit
+	authThrottle   authThrottle
 	ready          func(ctx context.Context) map[string]error
+	degradable     []string
 	registry       *prometheus.Registry
 	maxBody        int64
 	trustedProxies []netip.Prefix
@@ -87,7 +99,10 @@ func New(d Deps) *Server {
 		idem:           d.Idempotency,
 		limiter:        d.Limiter,
 		defaultLimit:   d.DefaultLimit,
+		keyLimit:       d.KeyLimit,
+		authThrottle:   authThrottle{limit: d.AuthFailLimit},
 		ready:          d.Ready,
+		degradable:     d.Degradable,
 		registry:       d.Registry,
 		maxBody:        d.MaxBodyBytes,
 		trustedProxies: d.TrustedProxies,

@@ -59,6 +59,16 @@ func translate(err error) error {
 	return err
 }
 
+// connectionGone tells an error after which the connection is dead (the
+// server ended it, or it broke) from one of the query.
+func connectionGone(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return lostConnection(err)
+}
+
 // unavailable is a 503 the client may retry: the request did not happen, or
 // happened whole, because every write is one transaction.
 func unavailable(msg string) error { return &admem.Error{Code: admem.EUNAVAILABLE, Message: msg} }
