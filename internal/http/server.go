@@ -26,12 +26,12 @@ import (
 
 // Deps are what the server is built from.
 type Deps struct {
-	Log            *slog.Logger
-	Auth           *auth.Authenticator
-	Tenancy        *tenancy.Service
-	Idempotency    IdempotencyStore
-	Limiter        Limiter // nil disables rate limiting
-	DefaultLimit   ratelimit.Limit
+	Log          *slog.Logger
+	Auth         *auth.Authenticator
+	Tenancy      *tenancy.Service
+	Idempotency  IdempotencyStore
+	Limiter      Limiter // nil disables rate limiting
+	DefaultLimit ratelimit.Limit
 	// KeyLimit caps one key within its tenant's limit; zero: no cap.
 	KeyLimit ratelimit.Limit
 	// AuthFailLimit bounds failed authentications per client address and
