@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/jsonscan"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 )
@@ -213,7 +214,7 @@ func checkQuery(q url.Values, params map[string]*openapi3.Schema) error {
 // needs no decoding), then its values against the operation's schema.
 // Malformed JSON passes through: the handler's decoder names the byte.
 func checkBody(body []byte, schema *openapi3.Schema) error {
-	if err := scanJSON(body, MaxJSONDepth); err != nil {
+	if err := jsonscan.Check(body, MaxJSONDepth); err != nil {
 		return err
 	}
 	var v any
@@ -288,21 +289,7 @@ func pointerField(ptr []string) string {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(fieldName(p))
+		b.WriteString(jsonscan.FieldName(p))
 	}
 	return b.String()
-}
-
-// fieldName shortens a client-chosen key for a problem's field path.
-func fieldName(k string) string {
-	const max = 64
-	if len(k) <= max {
-		return k
-	}
-	for i := max; i > 0; i-- {
-		if utf8.RuneStart(k[i]) {
-			return k[:i] + "…"
-		}
-	}
-	return "…"
 }

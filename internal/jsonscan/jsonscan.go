@@ -1,4 +1,9 @@
-package http
+// Package jsonscan checks the text of an untrusted JSON document before it
+// is decoded: every string and key valid UTF-8 without NUL (Postgres stores
+// neither), and a bounded nesting depth (Postgres walks jsonb recursively),
+// with errors that name the offending field. It is one pass over the bytes,
+// with no allocation for a document that passes.
+package jsonscan
 
 import (
 	"encoding/json"
@@ -9,19 +14,20 @@ import (
 	"github.com/admem/admem"
 )
 
-// scanFrame is one open object or array during scanJSON.
+// scanFrame is one open object or array during Check.
 type scanFrame struct {
 	object bool
 	key    []byte // the current member's key, raw (object)
 	index  int    // the current element (array)
 }
 
-// scanJSON checks the text of a JSON document without decoding it: every
+// Check checks the text of a JSON document without decoding it: every
 // string and key must be valid UTF-8 and hold no \u0000 escape, and objects
-// and arrays may nest at most maxDepth levels. The error names the field
-// (a.b[2].c). It does not check the syntax: the decoder does, afterwards,
-// and a scan confused by bad syntax only ever lets the decoder see it.
-func scanJSON(b []byte, maxDepth int) error {
+// and arrays may nest at most maxDepth levels. The error is an
+// admem.Invalid naming the field (a.b[2].c). It does not check the syntax:
+// the decoder does, afterwards, and a scan confused by bad syntax only ever
+// leaves the verdict to the decoder.
+func Check(b []byte, maxDepth int) error {
 	var stack []scanFrame
 	expectKey := false
 	for i := 0; i < len(b); i++ {
@@ -107,7 +113,7 @@ func framePath(stack []scanFrame, leaf bool) string {
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
-			b.WriteString(fieldName(unquoteKey(f.key)))
+			b.WriteString(FieldName(unquoteKey(f.key)))
 		} else {
 			b.WriteString("[" + strconv.Itoa(f.index) + "]")
 		}
@@ -126,4 +132,18 @@ func unquoteKey(raw []byte) string {
 		return string(raw)
 	}
 	return s
+}
+
+// FieldName shortens a client-chosen key for a problem's field path.
+func FieldName(k string) string {
+	const max = 64
+	if len(k) <= max {
+		return k
+	}
+	for i := max; i > 0; i-- {
+		if utf8.RuneStart(k[i]) {
+			return k[:i] + "…"
+		}
+	}
+	return "…"
 }

@@ -1,6 +1,7 @@
-package http
+package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -9,7 +10,10 @@ import (
 	"github.com/admem/admem"
 )
 
-func TestScanJSON(t *testing.T) {
+// maxDepth is the bound the API uses.
+const maxDepth = 32
+
+func TestCheck(t *testing.T) {
 	t.Parallel()
 	deep := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
 	cases := []struct {
@@ -28,12 +32,12 @@ func TestScanJSON(t *testing.T) {
 		{"{\"a\":{\"b\xc3\x28\":1}}", "a"},
 		{`{"a\"b":"\u0000"}`, `a"b`},
 		{`{"a":1,"b":{"c":2},"d":"\u0000"}`, "d"},
-		{deep(MaxJSONDepth), ""},
-		{deep(MaxJSONDepth + 1), strings.TrimSuffix(strings.Repeat("a.", MaxJSONDepth), ".")},
+		{deep(maxDepth), ""},
+		{deep(maxDepth + 1), strings.TrimSuffix(strings.Repeat("a.", maxDepth), ".")},
 		{`{"a":"unterminated`, ""}, // the decoder's to report
 	}
 	for _, c := range cases {
-		err := scanJSON([]byte(c.body), MaxJSONDepth)
+		err := Check([]byte(c.body), maxDepth)
 		if c.field == "" {
 			if err != nil {
 				t.Errorf("%.80s: %v", c.body, err)
@@ -53,22 +57,24 @@ func asError(err error, e **admem.Error) bool {
 	return ok
 }
 
-// FuzzScanJSON checks that the scan never panics and that what it lets
+// FuzzCheck checks that the scan never panics and that what it lets
 // through, if it is JSON at all, holds only valid UTF-8, no NUL and no
 // nesting beyond the bound.
-func FuzzScanJSON(f *testing.F) {
+func FuzzCheck(f *testing.F) {
 	for _, s := range []string{`{"a":"x"}`, `{"a":"\u0000"}`, `[[[[]]]]`, `{"k\u0000":1}`, "\"\xff\"", `"\\u0000"`, `{"a":[1,"b",{"c":null}]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if scanJSON(b, 8) != nil || !json.Valid(b) {
+		if Check(b, 8) != nil || !json.Valid(b) {
 			return
 		}
 		if !utf8.Valid(b) {
 			t.Fatalf("%q: invalid UTF-8 let through", b)
 		}
 		var v any
-		if err := json.Unmarshal(b, &v); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber() // a valid number may overflow a float64
+		if err := dec.Decode(&v); err != nil {
 			t.Fatal(err)
 		}
 		var walk func(v any, depth int)

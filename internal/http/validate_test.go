@@ -1,0 +1,83 @@
+package http
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/admem/admem"
+)
+
+func specOpsForTest(t testing.TB) map[string]specOp {
+	ops, err := loadSpecOps(admem.OpenAPISpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
+}
+
+func TestCheckBodyAgainstTheSpec(t *testing.T) {
+	t.Parallel()
+	search := specOpsForTest(t)["POST /v1/entries/search"].body
+	if search == nil {
+		t.Fatal("no body schema for POST /v1/entries/search")
+	}
+	cases := []struct {
+		body, field string // "" when accepted
+	}{
+		{`{"query":"x","limit":5}`, ""},
+		{`{"query":"x","limit":0}`, "limit"},
+		{`{"query":"x","limit":1e9}`, "limit"},
+		{`{"query":"x","mode":"psychic"}`, "mode"},
+		{`{"query":"x","colour":1}`, "colour"},
+		{`{"query":"x","filter":{"metadata":{"a":"\u0000"}}}`, "filter.metadata.a"},
+		{`{"query":"x","filter":{"tags":[1]}}`, "filter.tags[0]"},
+		{`{"query":`, ""}, // the decoder's to report
+	}
+	for _, c := range cases {
+		err := checkBody([]byte(c.body), search)
+		if c.field == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.body, err)
+			}
+			continue
+		}
+		e, ok := err.(*admem.Error)
+		if !ok || e.Code != admem.EINVALID || e.Fields[0].Field != c.field {
+			t.Errorf("%s: %v, want a validation error on %s", c.body, err, c.field)
+		}
+	}
+}
+
+func TestCheckQueryAgainstTheSpec(t *testing.T) {
+	t.Parallel()
+	ops := specOpsForTest(t)
+	list := ops["GET /v1/trajectories"].query
+	for q, field := range map[string]string{"limit=5": "", "limit=0": "limit", "limit=x": "limit", "limit=501": "limit",
+		"outcome=success": "", "outcome=maybe": "outcome", "undeclared=whatever": ""} {
+		v, _ := url.ParseQuery(q)
+		err := checkQuery(v, list)
+		if field == "" && err != nil || field != "" && (admem.ErrorCode(err) != admem.EINVALID || err.(*admem.Error).Fields[0].Field != field) {
+			t.Errorf("%s: %v, want field %q", q, err, field)
+		}
+	}
+}
+
+// FuzzCheckBody checks that no body makes the spec validation panic and
+// that each rejection is a validation error naming a field.
+func FuzzCheckBody(f *testing.F) {
+	for _, s := range []string{`{"query":"x","limit":5}`, `{"filter":{"metadata":{"a":[{"b":null}]}}}`, `{"limit":-1e308}`, `[]`, `"x"`, `{"vector":[1,"a"]}`} {
+		f.Add([]byte(s))
+	}
+	ops := specOpsForTest(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, key := range []string{"POST /v1/entries/search", "POST /v1/trajectories", "POST /v1/guard"} {
+			err := checkBody(body, ops[key].body)
+			if err == nil {
+				continue
+			}
+			if e, ok := err.(*admem.Error); !ok || e.Code != admem.EINVALID || len(e.Fields) == 0 {
+				t.Fatalf("%s %q: %v", key, body, err)
+			}
+		}
+	})
+}
