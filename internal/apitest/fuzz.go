@@ -234,7 +234,8 @@ func (g *Gen) request(op Operation, mutation string) FuzzRequest {
 		p := pr.Value
 		switch p.In {
 		case "query":
-			if g.R.IntN(3) == 0 {
+			// A cursor is the server's; a made-up one is only ever refused.
+			if p.Name != "cursor" && g.R.IntN(3) == 0 {
 				v := g.scalarString(p.Schema.Value)
 				q = append(q, url.QueryEscape(p.Name)+"="+url.QueryEscape(v))
 			}
@@ -287,7 +288,13 @@ func (g *Gen) value(s *openapi3.Schema, depth int) any {
 	switch {
 	case s.Type.Is("object") || (s.Type == nil && len(s.Properties) > 0):
 		out := map[string]any{}
-		for name, p := range s.Properties {
+		names := make([]string, 0, len(s.Properties))
+		for name := range s.Properties {
+			names = append(names, name)
+		}
+		sort.Strings(names) // a seed gives one sequence of requests
+		for _, name := range names {
+			p := s.Properties[name]
 			if p.Value.ReadOnly {
 				continue
 			}
