@@ -49,7 +49,7 @@ go test -race -count=1 -timeout 45m ${GOTESTFLAGS:-} ./...
 # already ran above as ordinary tests). FUZZTIME=0 skips this.
 fuzztime=${FUZZTIME:-5s}
 if [ "$fuzztime" != "0" ]; then
-  for target in "FuzzCheck ./internal/jsonscan" "FuzzParseKey ./internal/auth" "FuzzNormalize ./internal/signature"; do
+  for target in "FuzzCheck ./internal/jsonscan" "FuzzValidate ./internal/jsonscan" "FuzzParseKey ./internal/auth" "FuzzNormalize ./internal/signature"; do
     set -- $target
     echo "[test] fuzz $1 ($2) for $fuzztime" >&2
     go test -run='^$' -fuzz="^$1\$" -fuzztime="$fuzztime" "$2"

@@ -28,42 +28,6 @@ const MaxJSONDepth = 32
 // maxFieldErrors bounds how many fields one problem names.
 const maxFieldErrors = 10
 
-// specOp is what the edge validates a request against: the operation's
-// query parameters and request body schema in openapi.yaml.
-type specOp struct {
-	query map[string]*openapi3.Schema
-	body  *openapi3.Schema
-}
-
-// loadSpecOps indexes openapi.yaml's operations by "METHOD /pattern", the
-// pattern written as in routes.go (chi and OpenAPI both write {name}).
-func loadSpecOps(doc []byte) (map[string]specOp, error) {
-	spec, err := openapi3.NewLoader().LoadFromData(doc)
-	if err != nil {
-		return nil, fmt.Errorf("http: load openapi.yaml: %w", err)
-	}
-	ops := map[string]specOp{}
-	for path, item := range spec.Paths.Map() {
-		for method, op := range item.Operations() {
-			so := specOp{query: map[string]*openapi3.Schema{}}
-			for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
-				for _, p := range ps {
-					if p.Value.In == openapi3.ParameterInQuery && p.Value.Schema != nil {
-						so.query[p.Value.Name] = p.Value.Schema.Value
-					}
-				}
-			}
-			if rb := op.RequestBody; rb != nil {
-				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
-					so.body = mt.Schema.Value
-				}
-			}
-			ops[method+" "+path] = so
-		}
-	}
-	return ops, nil
-}
-
 // validate is the one place requests are checked before any handler sees
 // them: the path, every query parameter and header must be valid UTF-8
 // without NUL (Postgres stores neither invalid UTF-8 nor NUL in text); the
@@ -136,7 +100,7 @@ func (s *Server) checkRequest(r *http.Request) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil // the handler says whether it wanted one
 	}
-	return checkBody(body, op.body)
+	return checkBody(body, op)
 }
 
 // readBody reads the whole (size-limited) body.
@@ -210,10 +174,20 @@ func checkQuery(q url.Values, params map[string]*openapi3.Schema) error {
 	return nil
 }
 
-// checkBody checks a JSON body: its text and depth first (a scan that
-// needs no decoding), then its values against the operation's schema.
-// Malformed JSON passes through: the handler's decoder names the byte.
-func checkBody(body []byte, schema *openapi3.Schema) error {
+// checkBody checks a JSON body: its text, depth and values against the
+// operation's schema in one pass when the schema compiled (all of
+// openapi.yaml's do), else the text and depth in one pass and the values
+// with kin-openapi over the decoded body. Malformed JSON passes through: the
+// handler's decoder names the byte.
+func checkBody(body []byte, op specOp) error {
+	if op.fast != nil {
+		return jsonscan.Validate(body, op.fast, MaxJSONDepth)
+	}
+	return checkBodySlow(body, op.body)
+}
+
+// checkBodySlow is checkBody for a schema jsonscan cannot check.
+func checkBodySlow(body []byte, schema *openapi3.Schema) error {
 	if err := jsonscan.Check(body, MaxJSONDepth); err != nil {
 		return err
 	}

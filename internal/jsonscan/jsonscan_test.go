@@ -104,3 +104,75 @@ func FuzzCheck(f *testing.F) {
 		walk(v, 0)
 	})
 }
+
+func TestValidateAgainstASchema(t *testing.T) {
+	t.Parallel()
+	one, ten, big := 1, 10, 3.0
+	str := &Schema{Kinds: []Kind{KindString}, MaxLength: &ten}
+	s := &Schema{Kinds: []Kind{KindObject}, NoAdditional: true, Required: []string{"name"}, Properties: map[string]*Schema{
+		"name":  str,
+		"mode":  {Kinds: []Kind{KindString}, Enum: []any{"a", "b"}},
+		"limit": {Kinds: []Kind{KindInteger}, Min: new(float64), Max: &big, ExclusiveMin: true},
+		"tags":  {Kinds: []Kind{KindArray}, Items: str, MinItems: &one},
+		"meta":  {Kinds: []Kind{KindObject}}, // anything inside
+		"opt":   {Kinds: []Kind{KindString}, Nullable: true},
+	}}
+	cases := []struct{ body, field string }{
+		{`{"name":"x","mode":"a","limit":3,"tags":["t"],"meta":{"k":[1,{"z":null}]},"opt":null}`, ""},
+		{`{"name":"x","limit":2.0}`, ""},                                                // an integral number is an integer
+		{`{"name":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}`, ""}, // 10 characters, 60 bytes escaped
+		{`{}`, "name"},
+		{`{"name":null}`, "name"},
+		{`{"name":7}`, "name"},
+		{`{"name":"01234567890"}`, "name"},
+		{`{"name":"x","mode":"c"}`, "mode"},
+		{`{"name":"x","limit":0}`, "limit"},
+		{`{"name":"x","limit":4}`, "limit"},
+		{`{"name":"x","limit":1.5}`, "limit"},
+		{`{"name":"x","limit":1e999}`, "limit"},
+		{`{"name":"x","tags":[]}`, "tags"},
+		{`{"name":"x","tags":["ok",3]}`, "tags[1]"},
+		{`{"name":"x","colour":1}`, "colour"},
+		{`{"na\u006de":"x","colour":1}`, "colour"}, // an escaped key is still the key
+		{`{"name":"x","meta":{"k":"\u0000"}}`, "meta.k"},
+		{`{"name":"x","colour":}`, ""}, // malformed: the decoder's to say
+		{`{"name":"x"} {}`, ""},
+	}
+	for _, c := range cases {
+		err := Validate([]byte(c.body), s, maxDepth)
+		if c.field == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.body, err)
+			}
+			continue
+		}
+		var e *admem.Error
+		if !asError(err, &e) || e.Code != admem.EINVALID || e.Fields[0].Field != c.field {
+			t.Errorf("%s: %v, want a validation error on %q", c.body, err, c.field)
+		}
+	}
+}
+
+// FuzzValidate checks that no document makes the schema check panic, and
+// that each refusal is a validation error naming a field.
+func FuzzValidate(f *testing.F) {
+	ten := 10
+	s := &Schema{Kinds: []Kind{KindObject}, NoAdditional: true, Required: []string{"a"}, Properties: map[string]*Schema{
+		"a": {Kinds: []Kind{KindArray}, Items: &Schema{Kinds: []Kind{KindString}, MaxLength: &ten, Enum: []any{"x", "y"}}},
+		"b": {Kinds: []Kind{KindNumber}, Max: new(float64)},
+		"c": {Kinds: []Kind{KindObject}, Additional: &Schema{Kinds: []Kind{KindBoolean}}},
+	}}
+	for _, d := range []string{`{"a":["x"]}`, `{"a":["z"],"b":1}`, `{"c":{"k":true,"l":1}}`, `{"a":[],"d":1}`, `[`, `{"a":["\u0000"]}`} {
+		f.Add([]byte(d))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := Validate(b, s, 8)
+		if err == nil {
+			return
+		}
+		var e *admem.Error
+		if !asError(err, &e) || e.Code != admem.EINVALID || len(e.Fields) != 1 || e.Fields[0].Field == "" {
+			t.Fatalf("%q: %v", b, err)
+		}
+	})
+}
