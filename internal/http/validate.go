@@ -67,11 +67,16 @@ func (s *Server) checkRequest(r *http.Request) error {
 		return &admem.Error{Code: admem.EMALFORMED, Message: "the query string is not valid percent-encoding",
 			Fields: []admem.FieldError{{Field: "query", Reason: "not valid percent-encoding"}}}
 	}
-	for name, vs := range q {
+	qnames := make([]string, 0, len(q))
+	for name := range q {
+		qnames = append(qnames, name)
+	}
+	sort.Strings(qnames) // the same request names the same field
+	for _, name := range qnames {
 		if reason := badText(name); reason != "" {
 			return admem.Invalid("query", "a parameter name "+reason)
 		}
-		for _, v := range vs {
+		for _, v := range q[name] {
 			if reason := badText(v); reason != "" {
 				return admem.Invalid(name, reason)
 			}
