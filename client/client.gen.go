@@ -280,6 +280,7 @@ func (e GuardStepStatus) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
+	HealthStatusDegraded    HealthStatus = "degraded"
 	HealthStatusOk          HealthStatus = "ok"
 	HealthStatusUnavailable HealthStatus = "unavailable"
 )
@@ -287,6 +288,8 @@ const (
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
+	case HealthStatusDegraded:
+		return true
 	case HealthStatusOk:
 		return true
 	case HealthStatusUnavailable:
@@ -2411,7 +2414,11 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Metrics Prometheus metrics.
+	// Metrics Prometheus metrics (platform scope).
+	//
+	// The metrics span every tenant, so on the API port they need a platform credential. Set
+	// `ADMEM_METRICS_ADDR` to serve them without credentials on a listener of their own, on a
+	// private address, for a scraper.
 	//
 	// Corresponds with GET /metrics (the `Metrics` operationId).
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2422,6 +2429,10 @@ type ClientInterface interface {
 	Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Readyz Postgres and Redis are reachable.
+	//
+	// `ok`: both answer. `degraded` (still `200`): Redis does not answer; requests are served and
+	// writes stored, but rate limits are not enforced and adapter activations reach other replicas
+	// only by their polling. `unavailable` (`503`): Postgres does not answer.
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3029,7 +3040,11 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// Metrics Prometheus metrics.
+// Metrics Prometheus metrics (platform scope).
+//
+// The metrics span every tenant, so on the API port they need a platform credential. Set
+// `ADMEM_METRICS_ADDR` to serve them without credentials on a listener of their own, on a
+// private address, for a scraper.
 //
 // Corresponds with GET /metrics (the `Metrics` operationId).
 func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3060,6 +3075,10 @@ func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 }
 
 // Readyz Postgres and Redis are reachable.
+//
+// `ok`: both answer. `degraded` (still `200`): Redis does not answer; requests are served and
+// writes stored, but rate limits are not enforced and adapter activations reach other replicas
+// only by their polling. `unavailable` (`503`): Postgres does not answer.
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7146,7 +7165,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
 
-	// MetricsWithResponse Prometheus metrics.
+	// MetricsWithResponse Prometheus metrics (platform scope).
+	//
+	// The metrics span every tenant, so on the API port they need a platform credential. Set
+	// `ADMEM_METRICS_ADDR` to serve them without credentials on a listener of their own, on a
+	// private address, for a scraper.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7161,6 +7184,10 @@ type ClientWithResponsesInterface interface {
 	OpenapiWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenapiResponse, error)
 
 	// ReadyzWithResponse Postgres and Redis are reachable.
+	//
+	// `ok`: both answer. `degraded` (still `200`): Redis does not answer; requests are served and
+	// writes stored, but rate limits are not enforced and adapter activations reach other replicas
+	// only by their polling. `unavailable` (`503`): Postgres does not answer.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7849,6 +7876,34 @@ func (r HealthzResponse) ContentType() string {
 type MetricsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MetricsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MetricsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r MetricsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MetricsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -12127,7 +12182,11 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 	return ParseHealthzResponse(rsp)
 }
 
-// MetricsWithResponse Prometheus metrics.
+// MetricsWithResponse Prometheus metrics (platform scope).
+//
+// The metrics span every tenant, so on the API port they need a platform credential. Set
+// `ADMEM_METRICS_ADDR` to serve them without credentials on a listener of their own, on a
+// private address, for a scraper.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -12154,6 +12213,10 @@ func (c *ClientWithResponses) OpenapiWithResponse(ctx context.Context, reqEditor
 }
 
 // ReadyzWithResponse Postgres and Redis are reachable.
+//
+// `ok`: both answer. `degraded` (still `200`): Redis does not answer; requests are served and
+// writes stored, but rate limits are not enforced and adapter activations reach other replicas
+// only by their polling. `unavailable` (`503`): Postgres does not answer.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13266,6 +13329,37 @@ func ParseMetricsResponse(rsp *http.Response) (*MetricsResponse, error) {
 	response := &MetricsResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh is `make test`: it installs what is missing, starts a throwaway
 # Postgres and Redis (.data/test), checks formatting, vets, regenerates the
-# API client and fails if it differs from the checked-in one, then runs every
-# test with the race detector. The test stack is stopped at the end.
+# API client and fails if it differs from the checked-in one, runs every
+# test with the race detector, then fuzzes the input parsers for a few
+# seconds each. The test stack is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,3 +44,14 @@ rm -rf "$tmp"
 
 echo "[test] go test -race" >&2
 go test -race -count=1 -timeout 45m ${GOTESTFLAGS:-} ./...
+
+# Fuzz the parsers of untrusted input for a bounded time (their seed corpora
+# already ran above as ordinary tests). FUZZTIME=0 skips this.
+fuzztime=${FUZZTIME:-5s}
+if [ "$fuzztime" != "0" ]; then
+  for target in "FuzzCheck ./internal/jsonscan" "FuzzValidate ./internal/jsonscan" "FuzzParseKey ./internal/auth" "FuzzNormalize ./internal/signature"; do
+    set -- $target
+    echo "[test] fuzz $1 ($2) for $fuzztime" >&2
+    go test -run='^$' -fuzz="^$1\$" -fuzztime="$fuzztime" "$2"
+  done
+fi

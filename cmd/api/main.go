@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/admem/admem/internal/config"
+	apihttp "github.com/admem/admem/internal/http"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/wiring"
@@ -93,7 +94,7 @@ func bootstrap(ctx context.Context, ten *tenancy.Service, keyFile string, stdout
 	return nil
 }
 
-func serve(ctx context.Context, cfg config.Config, h http.Handler, log *slog.Logger, ready chan<- string) error {
+func serve(ctx context.Context, cfg config.Config, h *apihttp.Server, log *slog.Logger, ready chan<- string) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -110,6 +111,17 @@ func serve(ctx context.Context, cfg config.Config, h http.Handler, log *slog.Log
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	if !cfg.TLS() {
+		ln = h.Listener(ln) // net/http's own 400s as problem+json
+	}
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, h.MetricsHandler(), log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLS())
 	if ready != nil {
@@ -139,4 +151,29 @@ func serve(ctx context.Context, cfg config.Config, h http.Handler, log *slog.Log
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics without credentials on a listener of its own
+// (ADMEM_METRICS_ADDR, meant for a private address); it returns a function
+// that stops it.
+func serveMetrics(addr string, metrics http.Handler, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s (ADMEM_METRICS_ADDR): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() {
+		if err := ms.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = ms.Shutdown(ctx)
+	}, nil
 }

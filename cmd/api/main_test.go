@@ -80,6 +80,8 @@ func start(t *testing.T, vars map[string]string, out io.Writer) (string, func() 
 func TestRunServesBootstrapsAndShutsDown(t *testing.T) {
 	t.Parallel()
 	vars := testVars(t)
+	metricsAddr := freeAddr(t)
+	vars["ADMEM_METRICS_ADDR"] = metricsAddr
 	var out syncBuffer
 	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return vars[k] }, &out, nil); err != nil {
 		t.Fatalf("migrate: %v", err)
@@ -99,6 +101,26 @@ func TestRunServesBootstrapsAndShutsDown(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/v1/me with the bootstrap key: %d", resp.StatusCode)
 	}
+	// Metrics span every tenant: on the API port only with a platform key,
+	// on ADMEM_METRICS_ADDR without credentials.
+	for _, c := range []struct {
+		url, cred string
+		status    int
+	}{{"http://" + addr + "/metrics", "", 401}, {"http://" + addr + "/metrics", key, 200}, {"http://" + metricsAddr + "/metrics", "", 200}} {
+		req, _ := http.NewRequest("GET", c.url, nil)
+		if c.cred != "" {
+			req.Header.Set("Authorization", "Bearer "+c.cred)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || c.status == 200 && !strings.Contains(string(body), "admem_http_requests_total") {
+			t.Fatalf("%s (credential %v): %d, want %d", c.url, c.cred != "", resp.StatusCode, c.status)
+		}
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
@@ -115,6 +137,17 @@ func TestRunServesBootstrapsAndShutsDown(t *testing.T) {
 	if strings.Contains(out.String(), vars["ADMEM_JWT_SECRET"]) || strings.Contains(out.String(), "ADMEM_DATABASE_URL") && strings.Contains(out.String(), "admem_api:"+"x") {
 		t.Fatal("a secret was logged")
 	}
+}
+
+// freeAddr returns a loopback address no one listens on (for a moment).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func TestRunRejectsBadConfig(t *testing.T) {

@@ -63,6 +63,11 @@ func New(t testing.TB, opts ...Option) *Env {
 		"ADMEM_DB_MAX_CONNS":         "8",
 		"ADMEM_RATE_LIMIT_RPS":       "100000",
 		"ADMEM_RATE_LIMIT_BURST":     "100000",
+		"ADMEM_AUTH_FAIL_RPS":        "100000",
+		"ADMEM_AUTH_FAIL_BURST":      "100000",
+		// Tests share two cores under the race detector: a Redis call that
+		// takes 50 ms there is load, not an outage.
+		"ADMEM_REDIS_REQUEST_TIMEOUT": "5s",
 	}
 	for _, o := range opts {
 		o(vars)
@@ -85,7 +90,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil || !created {
 		t.Fatalf("apitest: bootstrap: created=%v err=%v", created, err)
 	}
-	srv := httptest.NewServer(api.Server)
+	srv := httptest.NewUnstartedServer(api.Server)
+	srv.Listener = api.Server.Listener(srv.Listener)
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		api.Close()
@@ -305,4 +312,17 @@ func ValidateResponse(req *http.Request, reqBody []byte, status int, header http
 		Body:                   io.NopCloser(bytes.NewReader(body)),
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	})
+}
+
+// ValidateProblem checks a body against openapi.yaml's Problem schema.
+func ValidateProblem(body []byte) error {
+	doc, _, err := spec()
+	if err != nil {
+		return err
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	return doc.Components.Schemas["Problem"].Value.VisitJSON(v)
 }

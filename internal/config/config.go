@@ -48,13 +48,30 @@ type Config struct {
 	MaxBodyBytes       int64
 	RateLimitRPS       float64
 	RateLimitBurst     int
-	LogLevel           slog.Level
-	ShutdownTimeout    time.Duration
-	DBMaxConns         int32
-	WorkerAddr         string
-	Embedder           string
-	EmbedFile          string
-	BootstrapKeyFile   string
+	// KeyRateLimitRPS and KeyRateLimitBurst cap one API key within its
+	// tenant's limit (0: a key may use all of it).
+	KeyRateLimitRPS   float64
+	KeyRateLimitBurst int
+	// AuthFailRPS and AuthFailBurst bound failed authentications per client
+	// address and per key prefix; beyond them the address or prefix is
+	// refused with 429 for a while.
+	AuthFailRPS   float64
+	AuthFailBurst int
+	// MetricsAddr, when set, serves /metrics there without credentials (for
+	// a scraper on a private network); the API port's /metrics needs a
+	// platform key either way.
+	MetricsAddr string
+	// RedisRequestTimeout bounds each Redis call made while a request
+	// waits (rate limits, notifications); a circuit breaker stops calling
+	// a Redis that keeps failing.
+	RedisRequestTimeout time.Duration
+	LogLevel            slog.Level
+	ShutdownTimeout     time.Duration
+	DBMaxConns          int32
+	WorkerAddr          string
+	Embedder            string
+	EmbedFile           string
+	BootstrapKeyFile    string
 
 	// The OpenAI-compatible embedder (ADMEM_EMBEDDER=openai): requests go
 	// to EmbedURL + "/embeddings" with EmbedModel, and EmbedDim is the length
@@ -146,37 +163,50 @@ func Load(getenv Getenv) (Config, error) {
 		return f
 	}
 
+	optNum := func(key string) float64 { // 0 when unset
+		if getenv(key) == "" {
+			return 0
+		}
+		return num(key, 0)
+	}
+
 	c := Config{
-		HTTPAddr:           str("ADMEM_HTTP_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:        str("ADMEM_DATABASE_URL", ""),
-		MigrateDatabaseURL: str("ADMEM_MIGRATE_DATABASE_URL", ""),
-		RedisURL:           str("ADMEM_REDIS_URL", "redis://127.0.0.1:6379/0"),
-		RedisPrefix:        str("ADMEM_REDIS_PREFIX", "admem:"),
-		JWTSecret:          getenv("ADMEM_JWT_SECRET"),
-		JWTTTL:             dur("ADMEM_JWT_TTL", 15*time.Minute),
-		JWTIssuer:          str("ADMEM_JWT_ISSUER", "admem"),
-		JWTAudience:        str("ADMEM_JWT_AUDIENCE", "admem-api"),
-		TLSCertFile:        str("ADMEM_TLS_CERT_FILE", ""),
-		TLSKeyFile:         str("ADMEM_TLS_KEY_FILE", ""),
-		MaxBodyBytes:       int64(num("ADMEM_MAX_BODY_BYTES", 16<<20)),
-		RateLimitRPS:       num("ADMEM_RATE_LIMIT_RPS", 200),
-		RateLimitBurst:     int(num("ADMEM_RATE_LIMIT_BURST", 400)),
-		ShutdownTimeout:    dur("ADMEM_SHUTDOWN_TIMEOUT", 20*time.Second),
-		DBMaxConns:         int32(num("ADMEM_DB_MAX_CONNS", 20)),
-		WorkerAddr:         str("ADMEM_WORKER_ADDR", "127.0.0.1:8081"),
-		Embedder:           strings.ToLower(str("ADMEM_EMBEDDER", EmbedderGloVe)),
-		EmbedFile:          str("ADMEM_EMBED_FILE", ".data/embed/glove-50k.bin"),
-		BootstrapKeyFile:   str("ADMEM_BOOTSTRAP_KEY_FILE", ""),
-		EmbedURL:           str("ADMEM_EMBED_URL", ""),
-		EmbedModel:         str("ADMEM_EMBED_MODEL", ""),
-		EmbedAPIKey:        strings.TrimSpace(getenv("ADMEM_EMBED_API_KEY")),
-		EmbedDim:           whole("ADMEM_EMBED_DIM"),
-		EmbedTimeout:       dur("ADMEM_EMBED_TIMEOUT", 30*time.Second),
-		EmbedModelDir:      str("ADMEM_EMBED_MODEL_DIR", ""),
-		AdapterMinNew:      whole("ADMEM_ADAPTER_MIN_NEW"),
-		AdapterMaxAge:      dur("ADMEM_ADAPTER_MAX_AGE", DefaultAdapterMaxAge),
-		AdapterTrainEvery:  dur("ADMEM_ADAPTER_TRAIN_EVERY", DefaultAdapterTrainEvery),
-		AdapterPoll:        dur("ADMEM_ADAPTER_POLL", DefaultAdapterPoll),
+		HTTPAddr:            str("ADMEM_HTTP_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:         str("ADMEM_DATABASE_URL", ""),
+		MigrateDatabaseURL:  str("ADMEM_MIGRATE_DATABASE_URL", ""),
+		RedisURL:            str("ADMEM_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:         str("ADMEM_REDIS_PREFIX", "admem:"),
+		JWTSecret:           getenv("ADMEM_JWT_SECRET"),
+		JWTTTL:              dur("ADMEM_JWT_TTL", 15*time.Minute),
+		JWTIssuer:           str("ADMEM_JWT_ISSUER", "admem"),
+		JWTAudience:         str("ADMEM_JWT_AUDIENCE", "admem-api"),
+		TLSCertFile:         str("ADMEM_TLS_CERT_FILE", ""),
+		TLSKeyFile:          str("ADMEM_TLS_KEY_FILE", ""),
+		MaxBodyBytes:        int64(num("ADMEM_MAX_BODY_BYTES", 16<<20)),
+		RateLimitRPS:        num("ADMEM_RATE_LIMIT_RPS", 200),
+		RateLimitBurst:      int(num("ADMEM_RATE_LIMIT_BURST", 400)),
+		KeyRateLimitRPS:     optNum("ADMEM_KEY_RATE_LIMIT_RPS"),
+		KeyRateLimitBurst:   int(optNum("ADMEM_KEY_RATE_LIMIT_BURST")),
+		AuthFailRPS:         num("ADMEM_AUTH_FAIL_RPS", 0.2),
+		AuthFailBurst:       int(num("ADMEM_AUTH_FAIL_BURST", 20)),
+		MetricsAddr:         str("ADMEM_METRICS_ADDR", ""),
+		RedisRequestTimeout: dur("ADMEM_REDIS_REQUEST_TIMEOUT", 50*time.Millisecond),
+		ShutdownTimeout:     dur("ADMEM_SHUTDOWN_TIMEOUT", 20*time.Second),
+		DBMaxConns:          int32(num("ADMEM_DB_MAX_CONNS", 20)),
+		WorkerAddr:          str("ADMEM_WORKER_ADDR", "127.0.0.1:8081"),
+		Embedder:            strings.ToLower(str("ADMEM_EMBEDDER", EmbedderGloVe)),
+		EmbedFile:           str("ADMEM_EMBED_FILE", ".data/embed/glove-50k.bin"),
+		BootstrapKeyFile:    str("ADMEM_BOOTSTRAP_KEY_FILE", ""),
+		EmbedURL:            str("ADMEM_EMBED_URL", ""),
+		EmbedModel:          str("ADMEM_EMBED_MODEL", ""),
+		EmbedAPIKey:         strings.TrimSpace(getenv("ADMEM_EMBED_API_KEY")),
+		EmbedDim:            whole("ADMEM_EMBED_DIM"),
+		EmbedTimeout:        dur("ADMEM_EMBED_TIMEOUT", 30*time.Second),
+		EmbedModelDir:       str("ADMEM_EMBED_MODEL_DIR", ""),
+		AdapterMinNew:       whole("ADMEM_ADAPTER_MIN_NEW"),
+		AdapterMaxAge:       dur("ADMEM_ADAPTER_MAX_AGE", DefaultAdapterMaxAge),
+		AdapterTrainEvery:   dur("ADMEM_ADAPTER_TRAIN_EVERY", DefaultAdapterTrainEvery),
+		AdapterPoll:         dur("ADMEM_ADAPTER_POLL", DefaultAdapterPoll),
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
@@ -202,7 +232,10 @@ func Load(getenv Getenv) (Config, error) {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("ADMEM_TLS_CERT_FILE and ADMEM_TLS_KEY_FILE: set both or neither"))
 	}
-	for _, addr := range []struct{ key, v string }{{"ADMEM_HTTP_ADDR", c.HTTPAddr}, {"ADMEM_WORKER_ADDR", c.WorkerAddr}} {
+	for _, addr := range []struct{ key, v string }{{"ADMEM_HTTP_ADDR", c.HTTPAddr}, {"ADMEM_WORKER_ADDR", c.WorkerAddr}, {"ADMEM_METRICS_ADDR", c.MetricsAddr}} {
+		if addr.v == "" && addr.key == "ADMEM_METRICS_ADDR" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(addr.v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: want host:port, got %q", addr.key, addr.v))
 		}
@@ -240,6 +273,12 @@ func Load(getenv Getenv) (Config, error) {
 	}
 	if c.RateLimitBurst < 1 {
 		errs = append(errs, errors.New("ADMEM_RATE_LIMIT_BURST: must be at least 1"))
+	}
+	if (c.KeyRateLimitRPS == 0) != (c.KeyRateLimitBurst == 0) {
+		errs = append(errs, errors.New("ADMEM_KEY_RATE_LIMIT_RPS and ADMEM_KEY_RATE_LIMIT_BURST: set both or neither"))
+	}
+	if c.AuthFailBurst < 1 {
+		errs = append(errs, errors.New("ADMEM_AUTH_FAIL_BURST: must be at least 1"))
 	}
 	errs = append(errs, c.loadEmbedder(str("ADMEM_EMBED_API_KEY_FILE", ""))...)
 	return c, errors.Join(errs...)
@@ -337,6 +376,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Float64("rate_limit_rps", c.RateLimitRPS),
 		slog.Int("rate_limit_burst", c.RateLimitBurst),
+		slog.Float64("key_rate_limit_rps", c.KeyRateLimitRPS),
+		slog.Int("key_rate_limit_burst", c.KeyRateLimitBurst),
+		slog.Float64("auth_fail_rps", c.AuthFailRPS),
+		slog.Int("auth_fail_burst", c.AuthFailBurst),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Duration("redis_request_timeout", c.RedisRequestTimeout),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("db_max_conns", int(c.DBMaxConns)),
 		slog.String("embedder", c.Embedder),

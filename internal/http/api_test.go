@@ -230,7 +230,7 @@ func TestProblemResponses(t *testing.T) {
 	}{
 		{"unknown field", "POST", "/v1/keys", `{"name":"x","scopes":["read"],"colour":"red"}`, 422, "invalid", "colour"},
 		{"wrong type", "POST", "/v1/keys", `{"name":7,"scopes":["read"]}`, 422, "invalid", "name"},
-		{"unknown scope", "POST", "/v1/keys", `{"name":"x","scopes":["root"]}`, 422, "invalid", "scopes"},
+		{"unknown scope", "POST", "/v1/keys", `{"name":"x","scopes":["root"]}`, 422, "invalid", "scopes[0]"},
 		{"malformed json", "POST", "/v1/keys", `{"name":`, 400, "malformed_request", ""},
 		{"trailing data", "POST", "/v1/keys", `{"name":"x","scopes":["read"]} {}`, 400, "malformed_request", ""},
 		{"empty body", "POST", "/v1/keys", ``, 400, "malformed_request", ""},
@@ -384,7 +384,17 @@ func TestSystemEndpoints(t *testing.T) {
 		}
 	}
 	env.Do(t, "GET", "/v1/me", env.PlatformKey, nil)
-	r := env.Do(t, "GET", "/metrics", "", nil)
+	// Metrics span every tenant: only the platform reads them on this port.
+	_, admin := env.Tenant(t, "not-platform")
+	for _, c := range []struct {
+		cred   string
+		status int
+	}{{"", 401}, {admin, 403}} {
+		if r := env.Do(t, "GET", "/metrics", c.cred, nil); r.Status != c.status {
+			t.Fatalf("/metrics with credential %v: %d, want %d", c.cred != "", r.Status, c.status)
+		}
+	}
+	r := env.Do(t, "GET", "/metrics", env.PlatformKey, nil)
 	if !strings.Contains(string(r.Body), `admem_http_requests_total{method="GET",route="/v1/me",status="200"} 1`) ||
 		!strings.Contains(string(r.Body), `admem_http_request_duration_seconds_bucket{method="GET",route="/v1/me"`) {
 		t.Fatalf("metrics lack the request: %.3000s", r.Body)

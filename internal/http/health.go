@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -16,7 +17,10 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, healthResponse{Status: "ok"})
 }
 
-// handleReadyz says whether Postgres and Redis answer.
+// handleReadyz says whether the dependencies answer. Postgres down is
+// "unavailable" (503: take this replica out); a degradable dependency down
+// (Redis: rate limits and notices are skipped, writes still work) is
+// "degraded" with a 200, so load balancers keep serving.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -24,11 +28,17 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if s.ready != nil {
 		for name, err := range s.ready(ctx) {
-			if err != nil {
-				out.Checks[name] = "unavailable: " + err.Error()
-				out.Status, status = "unavailable", http.StatusServiceUnavailable
-			} else {
+			if err == nil {
 				out.Checks[name] = "ok"
+				continue
+			}
+			out.Checks[name] = "unavailable: " + err.Error()
+			if slices.Contains(s.degradable, name) {
+				if out.Status == "ok" {
+					out.Status = "degraded"
+				}
+			} else {
+				out.Status, status = "unavailable", http.StatusServiceUnavailable
 			}
 		}
 	}

@@ -1,14 +1,24 @@
 package http
 
 import (
+	"net/http"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// MetricsHandler serves the registry in the Prometheus text format, with
+// no authentication of its own.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
 
 type metrics struct {
 	requests        *prometheus.CounterVec
 	latency         *prometheus.HistogramVec
 	rateLimited     prometheus.Counter
 	rateLimitErrors prometheus.Counter
+	authThrottled   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,9 +35,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "admem_http_rate_limited_total", Help: "Requests refused with 429.",
 		}),
 		rateLimitErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "admem_http_rate_limiter_errors_total", Help: "Requests let through because the rate limiter (Redis) failed.",
+			Name: "admem_http_rate_limiter_errors_total", Help: "Requests let through (or failed authentications not counted) because the rate limiter (Redis) failed or its breaker was open.",
+		}),
+		authThrottled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "admem_http_auth_throttled_total", Help: "Requests refused with 429 because their client address or key prefix failed authentication too often.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.rateLimited, m.rateLimitErrors)
+	reg.MustRegister(m.requests, m.latency, m.rateLimited, m.rateLimitErrors, m.authThrottled)
 	return m
 }

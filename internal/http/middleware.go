@@ -215,7 +215,9 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 }
 
 // authenticate accepts an API key or an access token, as
-// "Authorization: Bearer …" or "X-API-Key: …".
+// "Authorization: Bearer …" or "X-API-Key: …". A client address or key
+// prefix that failed too often is refused before its credential is looked
+// at (see authThrottle).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred := r.Header.Get("X-API-Key")
@@ -231,6 +233,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.unauthorized(w, r, "missing credentials: send Authorization: Bearer <API key or access token>")
 			return
 		}
+		subjects := authSubjects(r, cred)
+		if wait := s.authThrottle.refusedFor(subjects); wait > 0 {
+			s.authRefused(w, r, wait)
+			return
+		}
 		var p admem.Principal
 		var err error
 		if strings.HasPrefix(cred, "adm_") {
@@ -240,6 +247,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		if err != nil {
 			if admem.ErrorCode(err) == admem.EUNAUTHORIZED {
+				if wait := s.authFailed(r.Context(), subjects); wait > 0 {
+					s.authRefused(w, r, wait)
+					return
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="admem", error="invalid_token"`)
 			}
 			s.writeError(w, r, err)
@@ -271,9 +282,11 @@ func (s *Server) require(scope admem.KeyScope) func(http.Handler) http.Handler {
 	}
 }
 
-// rateLimit spends one request from the key's budget. If Redis is down the
-// request is let through (and counted): an outage of the limiter must not
-// become an outage of the API.
+// rateLimit spends one request from the tenant's budget and the key's, at
+// once: the tenant's limit holds however many keys its admin makes, and a
+// key's own limit (when configured lower) keeps one key from taking all of
+// it. If Redis is down the request is let through (and counted): an outage
+// of the limiter must not become an outage of the API.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.limiter == nil {
@@ -281,29 +294,41 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			return
 		}
 		p, _ := admem.PrincipalFrom(r.Context())
-		lim := s.defaultLimit
+		tenant := s.defaultLimit
 		if p.RateRPS != nil {
-			lim.RPS = *p.RateRPS
+			tenant.RPS = *p.RateRPS
 		}
 		if p.RateBurst != nil {
-			lim.Burst = *p.RateBurst
+			tenant.Burst = *p.RateBurst
 		}
-		res, err := s.limiter.Allow(r.Context(), "key:"+p.KeyID, lim)
+		key := tenant
+		if s.keyLimit.RPS > 0 {
+			key = ratelimit.Limit{RPS: math.Min(key.RPS, s.keyLimit.RPS), Burst: min(key.Burst, s.keyLimit.Burst)}
+		}
+		// One hash tag per tenant keeps both buckets in one Redis Cluster slot.
+		tag := "{t:" + p.TenantID + "}"
+		res, err := s.limiter.Allow(r.Context(),
+			ratelimit.Bucket{Subject: tag + ":tenant", Limit: tenant},
+			ratelimit.Bucket{Subject: tag + ":key:" + p.KeyID, Limit: key})
 		if err != nil {
 			s.metrics.rateLimitErrors.Inc()
-			s.log.WarnContext(r.Context(), "rate limiter unavailable; request allowed", "err", err)
+			s.log.DebugContext(r.Context(), "rate limiter unavailable; request allowed", "err", err)
 			next.ServeHTTP(w, r)
 			return
 		}
 		h := w.Header()
-		h.Set("RateLimit-Limit", strconv.Itoa(res.Limit))
+		h.Set("RateLimit-Limit", strconv.Itoa(res.Limit.Burst))
 		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
 		h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(res.ResetAfter)))
-		h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", res.Limit, int(math.Max(1, math.Round(float64(res.Limit)/lim.RPS)))))
+		h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", res.Limit.Burst, int(math.Max(1, math.Round(float64(res.Limit.Burst)/res.Limit.RPS)))))
 		if !res.Allowed {
 			h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(res.RetryAfter))))
 			s.metrics.rateLimited.Inc()
-			s.writeError(w, r, &admem.Error{Code: admem.ERATELIMITED, Message: fmt.Sprintf("rate limit exceeded; retry in %s", res.RetryAfter.Round(time.Millisecond))})
+			whose := "the tenant's"
+			if strings.Contains(res.Subject, ":key:") {
+				whose = "this key's"
+			}
+			s.writeError(w, r, &admem.Error{Code: admem.ERATELIMITED, Message: fmt.Sprintf("%s rate limit exceeded; retry in %s", whose, res.RetryAfter.Round(time.Millisecond))})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -312,9 +337,11 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 
 func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
-// Limiter is the rate limiter the server uses.
+// Limiter is the rate limiter the server uses: Allow for request budgets,
+// Spend for counting failed authentications.
 type Limiter interface {
-	Allow(ctx context.Context, subject string, lim ratelimit.Limit) (ratelimit.Result, error)
+	Allow(ctx context.Context, buckets ...ratelimit.Bucket) (ratelimit.Result, error)
+	Spend(ctx context.Context, buckets ...ratelimit.Bucket) ([]ratelimit.Result, error)
 }
 
 func logLevel(status int) slog.Level {

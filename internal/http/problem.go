@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -48,8 +49,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+	switch {
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		status, code = 499, "client_closed_request"
+	case code == admem.EINTERNAL && errors.Is(err, context.DeadlineExceeded):
+		// A timeout of our own (a dependency too slow), not the client's.
+		status, code = http.StatusServiceUnavailable, admem.EUNAVAILABLE
+		err = &admem.Error{Code: code, Message: "a dependency took too long to answer"}
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// What is unavailable (the database restarting, a lost connection)
+		// is usually back within a second or two.
+		w.Header().Set("Retry-After", "1")
 	}
 	p := Problem{
 		Type:      "urn:admem:problem:" + code,

@@ -5,12 +5,12 @@ import (
 
 	"github.com/admem/admem"
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // routes lists every route of the API.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
+	s.mux = r
 	r.Use(withRequestID, s.realIP, s.observe, s.limitBody)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problemFor(r, http.StatusNotFound, admem.ENOTFOUND, "no such route"))
@@ -21,11 +21,14 @@ func (s *Server) routes() http.Handler {
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	// Metrics span every tenant: on the API port only for the platform.
+	// ADMEM_METRICS_ADDR serves them without credentials on a listener of
+	// their own (cmd/api), for a scraper on a private network.
+	r.With(s.authenticate, s.rateLimit, s.require(admem.ScopePlatform)).Method(http.MethodGet, "/metrics", s.MetricsHandler())
 	r.Get("/openapi.yaml", s.handleOpenAPI)
 
 	r.Route("/v1", func(r chi.Router) {
-		r.Use(s.authenticate, s.rateLimit)
+		r.Use(s.authenticate, s.rateLimit, s.validate)
 
 		r.Post("/auth/token", s.handleIssueToken)
 		r.Get("/me", s.handleMe)

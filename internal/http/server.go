@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/auth"
 	"github.com/admem/admem/internal/failures"
@@ -19,18 +20,28 @@ import (
 	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/trajectories"
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Deps are what the server is built from.
 type Deps struct {
-	Log            *slog.Logger
-	Auth           *auth.Authenticator
-	Tenancy        *tenancy.Service
-	Idempotency    IdempotencyStore
-	Limiter        Limiter // nil disables rate limiting
-	DefaultLimit   ratelimit.Limit
-	Ready          func(ctx context.Context) map[string]error
+	Log          *slog.Logger
+	Auth         *auth.Authenticator
+	Tenancy      *tenancy.Service
+	Idempotency  IdempotencyStore
+	Limiter      Limiter // nil disables rate limiting
+	DefaultLimit ratelimit.Limit
+	// KeyLimit caps one key within its tenant's limit; zero: no cap.
+	KeyLimit ratelimit.Limit
+	// AuthFailLimit bounds failed authentications per client address and
+	// per key prefix; zero: unbounded.
+	AuthFailLimit ratelimit.Limit
+	Ready         func(ctx context.Context) map[string]error
+	// Degradable names the Ready checks the API works without (in a
+	// degraded way): their failure makes /readyz say "degraded" with a
+	// 200, so a load balancer keeps the replica.
+	Degradable     []string
 	Registry       *prometheus.Registry
 	MaxBodyBytes   int64
 	TrustedProxies []netip.Prefix
@@ -58,7 +69,10 @@ type Server struct {
 	idem           IdempotencyStore
 	limiter        Limiter
 	defaultLimit   ratelimit.Limit
+	keyLimit       ratelimit.Limit
+	authThrottle   authThrottle
 	ready          func(ctx context.Context) map[string]error
+	degradable     []string
 	registry       *prometheus.Registry
 	maxBody        int64
 	trustedProxies []netip.Prefix
@@ -74,6 +88,8 @@ type Server struct {
 	recall         *recall.Service
 	memory         *memory.Service
 	metrics        *metrics
+	specOps        map[string]specOp // openapi.yaml's operations, for validate
+	mux            *chi.Mux
 	handler        http.Handler
 }
 
@@ -86,7 +102,10 @@ func New(d Deps) *Server {
 		idem:           d.Idempotency,
 		limiter:        d.Limiter,
 		defaultLimit:   d.DefaultLimit,
+		keyLimit:       d.KeyLimit,
+		authThrottle:   authThrottle{limit: d.AuthFailLimit},
 		ready:          d.Ready,
+		degradable:     d.Degradable,
 		registry:       d.Registry,
 		maxBody:        d.MaxBodyBytes,
 		trustedProxies: d.TrustedProxies,
@@ -109,6 +128,15 @@ func New(d Deps) *Server {
 		s.registry = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(s.registry)
+	spec := d.OpenAPI
+	if len(spec) == 0 {
+		spec = admem.OpenAPISpec
+	}
+	ops, err := loadSpecOps(spec)
+	if err != nil {
+		panic(err) // the spec is embedded and checked by the tests
+	}
+	s.specOps = ops
 	s.handler = s.routes()
 	return s
 }

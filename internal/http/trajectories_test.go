@@ -312,10 +312,11 @@ func TestTrajectoryBadInput(t *testing.T) {
 	if r0.Status != http.StatusCreated || empty.Outcome != "failure" || empty.StepCount != 0 {
 		t.Fatalf("no steps: %d %s", r0.Status, r0.Body)
 	}
-	// NUL characters are dropped, not a 500.
-	r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "nul\x00task", "outcome": "success",
-		"steps": []map[string]any{{"action": "a\x00b", "args": map[string]any{"k\x00": "v\x00"}, "observation": "o\x00"}}})
-	if r.Status != http.StatusCreated {
+	// NUL characters, which Postgres cannot store, are refused at the edge
+	// with the field named.
+	r := env.Do(t, "POST", "/v1/trajectories", admin, map[string]any{"task": "nul task", "outcome": "success",
+		"steps": []map[string]any{{"action": "ab", "args": map[string]any{"k": "v"}, "observation": "o\x00"}}})
+	if p := r.Problem(t); r.Status != http.StatusUnprocessableEntity || p["errors"].([]any)[0].(map[string]any)["field"] != "steps[0].observation" {
 		t.Fatalf("NUL: %d %s", r.Status, r.Body)
 	}
 }

@@ -231,6 +231,10 @@ type searchResponse struct {
 	Items []searchHitJSON `json:"items"`
 }
 
+// maxMetadataPath bounds a metadata filter path (a.b.c): the filter becomes
+// a jsonb value nested that deep, and Postgres walks it recursively.
+const maxMetadataPath = 16
+
 // parseMetadataFilter reads the list filter syntax for metadata:
 // comma-separated path=value pairs, where a path is dot-separated keys
 // (a.b matches {"a": {"b": …}}) and a value is a JSON number, true, false,
@@ -278,6 +282,9 @@ func parseMetadataFilter(s string) (map[string]any, error) {
 			return nil, bad(err.Error())
 		}
 		keys := strings.Split(strings.TrimSpace(path), ".")
+		if len(keys) > maxMetadataPath {
+			return nil, bad("a path of at most " + strconv.Itoa(maxMetadataPath) + " keys")
+		}
 		node := out
 		for i, k := range keys {
 			if k == "" || len(k) > 128 {

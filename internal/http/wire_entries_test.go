@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/admem/admem"
@@ -38,7 +39,7 @@ func TestParseMetadataFilter(t *testing.T) {
 			t.Errorf("%q: got %v, want %v", c.in, got, want)
 		}
 	}
-	for _, in := range []string{"", "novalue", `a="x`, `a="x"y`, "a=1,a=2", "a=1,a.b=2", "a.b=1,a=2", ".a=1", "a..b=1", "=1", "a=1,"} {
+	for _, in := range []string{"", "novalue", `a="x`, `a="x"y`, "a=1,a=2", "a=1,a.b=2", "a.b=1,a=2", ".a=1", "a..b=1", "=1", "a=1,", strings.Repeat("a.", 16) + "a=1"} {
 		if _, err := parseMetadataFilter(in); err == nil {
 			t.Errorf("%q: accepted", in)
 		} else if admem.ErrorCode(err) != admem.EINVALID {

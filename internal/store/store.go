@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,10 +31,13 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.ConnConfig.RuntimeParams["application_name"] = "admem"
+	tracer := &lostConnTracer{}
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
+	tracer.pool.Store(pool)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
@@ -41,6 +45,33 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 		return nil, fmt.Errorf("store: ping: %w", err)
 	}
 	return &DB{pool: pool}, nil
+}
+
+// lostConnTracer empties the pool when a query finds its connection dead.
+// After a restart or a failover every idle connection is dead too, and each
+// would cost a request a 503 before the pool noticed it; emptied, the pool
+// opens fresh ones. At most one reset a second: a flood of failures during
+// an outage must not close the connections just reopened.
+type lostConnTracer struct {
+	pool      atomic.Pointer[pgxpool.Pool]
+	lastReset atomic.Int64 // unix nanoseconds
+}
+
+func (t *lostConnTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (t *lostConnTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	if data.Err == nil || !connectionGone(data.Err) {
+		return
+	}
+	now, last := time.Now().UnixNano(), t.lastReset.Load()
+	if now-last < int64(time.Second) || !t.lastReset.CompareAndSwap(last, now) {
+		return
+	}
+	if p := t.pool.Load(); p != nil {
+		p.Reset()
+	}
 }
 
 // Close closes the pool, waiting for connections in use to be released.
@@ -96,7 +127,7 @@ func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error, kv ...string) err
 		}
 	}
 	if err := fn(tx); err != nil {
-		return err
+		return translate(err) // a second time is harmless; a forgotten first is caught
 	}
 	return translate(tx.Commit(ctx))
 }

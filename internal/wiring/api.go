@@ -38,6 +38,14 @@ type API struct {
 // here, so tests exercise exactly what runs.
 func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.Registry) *API {
 	learning := NewLearning(cfg, infra, log)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "admem_redis_breaker_open", Help: "1 while the request path's Redis circuit breaker is open (Redis keeps failing).",
+	}, func() float64 {
+		if open, _ := infra.RedisBreaker.Open(); open {
+			return 1
+		}
+		return 0
+	}))
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -52,9 +60,12 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		Auth:           authn,
 		Tenancy:        ten,
 		Idempotency:    infra.DB,
-		Limiter:        ratelimit.New(infra.Redis, cfg.RedisPrefix),
+		Limiter:        ratelimit.New(infra.RequestRedis, cfg.RedisPrefix),
 		DefaultLimit:   ratelimit.Limit{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst},
+		KeyLimit:       ratelimit.Limit{RPS: cfg.KeyRateLimitRPS, Burst: cfg.KeyRateLimitBurst},
+		AuthFailLimit:  ratelimit.Limit{RPS: cfg.AuthFailRPS, Burst: cfg.AuthFailBurst},
 		Ready:          infra.Ready,
+		Degradable:     []string{"redis"},
 		Registry:       reg,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,

@@ -43,7 +43,10 @@ func NewLearning(cfg config.Config, infra *Infra, log *slog.Logger) *Learning {
 	}
 	l.Failures = failures.New(infra.DB, femb, failures.Options{})
 	l.Registry = adapters.NewRegistry(infra.DB, log)
-	l.Notifier = adapters.NewNotifier(infra.Redis, cfg.RedisPrefix)
+	// Activations are announced while an admin's request waits: through the
+	// request client, behind its breaker (a lost notice is caught by the
+	// replicas' polling).
+	l.Notifier = adapters.NewNotifier(infra.RequestRedis, cfg.RedisPrefix)
 	l.Adapters = adapters.NewService(infra.DB, l.Registry, l.Notifier)
 	l.Guard = guard.New(infra.DB, guardModels{reg: l.Registry, emb: femb})
 	return l

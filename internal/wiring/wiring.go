@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/admem/admem/internal/breaker"
 	"github.com/admem/admem/internal/config"
 	"github.com/admem/admem/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,8 +64,15 @@ func NewLogger(w io.Writer, level slog.Level, service string) *slog.Logger {
 
 // Infra is the shared infrastructure of a process.
 type Infra struct {
-	DB    *store.DB
+	DB *store.DB
+	// Redis is the client of background work (streams, pub/sub): patient
+	// timeouts, retries.
 	Redis *redis.Client
+	// RequestRedis is the client of work a request waits for: short
+	// timeouts, no retries, a circuit breaker (see newRequestRedis).
+	RequestRedis *redis.Client
+	// RedisBreaker is RequestRedis's breaker.
+	RedisBreaker *breaker.Breaker
 }
 
 // Open connects to Postgres and Redis. Redis being down at start is not
@@ -88,19 +96,28 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Infra, err
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		log.Warn("redis is not reachable yet; continuing", "err", err)
 	}
-	return &Infra{DB: db, Redis: rdb}, nil
+	req, brk := newRequestRedis(*opt, cfg.RedisRequestTimeout, log)
+	return &Infra{DB: db, Redis: rdb, RequestRedis: req, RedisBreaker: brk}, nil
 }
 
 // Close closes Redis, then the pool.
 func (in *Infra) Close() {
+	in.RedisBreaker.Stop()
+	_ = in.RequestRedis.Close()
 	_ = in.Redis.Close()
 	in.DB.Close()
 }
 
-// Ready checks both services for /readyz.
+// Ready checks both services for /readyz. Redis is checked through the
+// request client, so a hanging Redis answers within its short timeout, and
+// at once while the breaker is open.
 func (in *Infra) Ready(ctx context.Context) map[string]error {
+	redisErr := in.RequestRedis.Ping(ctx).Err()
+	if open, why := in.RedisBreaker.Open(); open {
+		redisErr = fmt.Errorf("%w: %v", breaker.ErrOpen, why)
+	}
 	return map[string]error{
 		"postgres": in.DB.Ping(ctx),
-		"redis":    in.Redis.Ping(ctx).Err(),
+		"redis":    redisErr,
 	}
 }
