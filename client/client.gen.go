@@ -1318,12 +1318,18 @@ type GuardSettingsUpdate struct {
 
 // GuardStep defines model for GuardStep.
 type GuardStep struct {
-	Args        *map[string]interface{} `json:"args,omitempty"`
-	Error       *string                 `json:"error,omitempty"`
-	ErrorType   *string                 `json:"error_type,omitempty"`
-	Observation *string                 `json:"observation,omitempty"`
-	Status      *GuardStepStatus        `json:"status,omitempty"`
-	Tool        string                  `json:"tool"`
+	Args      *map[string]interface{} `json:"args,omitempty"`
+	Error     *string                 `json:"error,omitempty"`
+	ErrorType *string                 `json:"error_type,omitempty"`
+
+	// Index the step's position in the agent's whole run (0 for its first step). Send it when the
+	// context holds only the latest steps: a context whose first step has an index above 0
+	// is partial, and guard then weighs less what it cannot see (a step or a value's source
+	// that may lie before the context). Without it the context is taken to be the whole run.
+	Index       *int             `json:"index,omitempty"`
+	Observation *string          `json:"observation,omitempty"`
+	Status      *GuardStepStatus `json:"status,omitempty"`
+	Tool        string           `json:"tool"`
 }
 
 // GuardStepStatus defines model for GuardStep.Status.

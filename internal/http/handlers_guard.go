@@ -30,7 +30,11 @@ func (s *Server) handleGuard(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, admem.Invalid("context["+itoa(i)+"].status", "ok or error"))
 			return
 		}
-		in.Context[i] = admem.Step{Index: i, Action: st.Tool, Args: st.Args, Status: status, Error: st.Error, ErrorType: st.ErrorType, Observation: st.Observation}
+		index := i
+		if st.Index != nil {
+			index = *st.Index
+		}
+		in.Context[i] = admem.Step{Index: index, Action: st.Tool, Args: st.Args, Status: status, Error: st.Error, ErrorType: st.ErrorType, Observation: st.Observation}
 	}
 	resp, err := s.guard.Check(r.Context(), principal(r), in)
 	if err != nil {

@@ -122,6 +122,7 @@ type adapterVersionList struct {
 }
 
 type guardStepJSON struct {
+	Index       *int           `json:"index"`
 	Tool        string         `json:"tool"`
 	Args        map[string]any `json:"args"`
 	Status      string         `json:"status"`

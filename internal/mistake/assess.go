@@ -65,6 +65,11 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 		p := 0.0
 		if f.Meets(&m.Rule) {
 			p = m.Rule.P
+			if f.Partial && m.Rule.absence(f) {
+				// The rule asks for something missing (a step, a value's
+				// source) that may lie before the situation begins.
+				p *= partialDiscount
+			}
 		}
 		for _, in := range m.Instances {
 			if in.P > p && f.HasValues(in.V) {
@@ -253,6 +258,24 @@ func (m *Mistake) wantsAny(tools []string) bool {
 			if m.Fixes[i].Kind == FixPrior && m.Fixes[i].Tool == t {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// partialDiscount scales a rule's probability when the rule is met by an
+// absence a partial situation cannot confirm.
+const partialDiscount = 0.5
+
+// absence reports whether the rule asks for something earlier to be
+// missing that the facts' situation may not show: no step of a tool, or a
+// value from neither the task nor a result when no step about the call's
+// entities (whose result would hold it) is in the situation either.
+func (r *Rule) absence(f *Facts) bool {
+	linked := slices.ContainsFunc(f.Features, func(x string) bool { return strings.HasPrefix(x, "p:") })
+	for _, x := range r.Features {
+		if strings.HasPrefix(x, "np:") || strings.HasPrefix(x, "nt:") || strings.HasPrefix(x, "u:") && !linked {
+			return true
 		}
 	}
 	return false

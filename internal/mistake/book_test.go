@@ -136,6 +136,35 @@ func TestMissingPriorStep(t *testing.T) {
 	}
 }
 
+// A context that holds only the latest steps of a run (its first step's
+// index is above 0) cannot show that a step was never taken: the missing
+// prior step weighs less there than in a whole run.
+func TestPartialContext(t *testing.T) {
+	b := NewBook()
+	for i := range 6 {
+		acct := fmt.Sprint("ACC-", 300+i)
+		learn(b, traj(fmt.Sprint("t", i), "close account "+acct,
+			step{tool: "close_account", args: args("account_id", acct), err: "account " + acct + " has open holds; call release_holds first"},
+			step{tool: "release_holds", args: args("account_id", acct)},
+			step{tool: "close_account", args: args("account_id", acct)}))
+	}
+	task := "close account ACC-777 and report"
+	c := Call{Tool: "close_account", Args: args("account_id", "ACC-777")}
+	run := traj("y", task,
+		step{tool: "lookup_report", args: args("report_id", "RP-1")},
+		step{tool: "lookup_report", args: args("report_id", "RP-2")}).Steps
+	whole := risk(b, task, run, c)
+	latest := risk(b, task, run[1:], c)
+	if whole.Risk < 0.5 || latest.Risk >= whole.Risk {
+		t.Fatalf("risk in the whole run %.2f (want ≥ 0.5), in its latest step alone %.2f (want less)", whole.Risk, latest.Risk)
+	}
+	// A failure in the context is seen whatever the context's start.
+	failed := append(run[1:], admem.Step{Index: 2, Action: "close_account", Args: args("account_id", "ACC-777"), Status: admem.StepError, Error: "account ACC-777 has open holds; call release_holds first"})
+	if again := risk(b, task, failed, c); again.Risk < 0.5 {
+		t.Fatalf("risk after the identical call failed in a partial context %.2f, want ≥ 0.5", again.Risk)
+	}
+}
+
 // A state-dependent failure: one entity fails, the same call about others
 // works. Only calls about that entity are risky.
 func TestStateDependent(t *testing.T) {

@@ -160,6 +160,10 @@ type Facts struct {
 	FailedHere []string
 	// FailedHereText is the error text of the last of those failures.
 	FailedHereText string
+	// Partial: the situation does not begin at the trajectory's first
+	// step (its first step's Index is above 0), so what it lacks (a step,
+	// a value's source) may lie before it.
+	Partial bool
 	// WorkedSince are the other tools whose calls, about none of the
 	// call's entities, worked after the last of those failures: a note or
 	// a sum changes nothing, but the mistake may say one of them is what
@@ -199,7 +203,7 @@ func (f *Facts) HasValues(vs []uint32) bool {
 
 // Describe returns the facts of a call made in a situation.
 func Describe(sit *Situation, c Call) Facts {
-	f := Facts{Tool: clip(c.Tool, maxPathLen), Leaves: Leaves(c.Args)}
+	f := Facts{Tool: clip(c.Tool, maxPathLen), Leaves: Leaves(c.Args), Partial: len(sit.Steps) > 0 && sit.Steps[0].Index > 0}
 	f.Hash, f.Loose = callHash(f.Tool, f.Leaves, false), callHash(f.Tool, f.Leaves, true)
 	feats := map[string]bool{}
 	keys := linkKeys(f.Leaves)

@@ -174,6 +174,9 @@ var repeatWords = regexp.MustCompile(`\b(already|again|duplicate[sd]?|once|twice
 // a feature of an argument they name, the absence (or presence) of a step
 // of a tool they name, a repeat when they speak of one.
 func (m *Mistake) supported(rule []string) bool {
+	if len(rule) == 0 && m.NamesTool {
+		return true // "unknown operation X": every call of the tool
+	}
 	for _, f := range rule {
 		if path := featurePath(f); path != "" && slices.Contains(m.Named, path) {
 			return true
@@ -245,8 +248,9 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, ta
 	// Argument names quoted in the message are masked in its template.
 	named, stems := namedPaths(f.Leaves, sig.Template+" "+clip(message, 2048))
 	m.NamedStems = union(m.NamedStems, stems)
-	m.NamesTool = wordIn(strings.ToLower(sig.Template), strings.ToLower(f.Tool)) ||
-		wordIn(strings.ToLower(sig.Template), strings.ToLower(strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(f.Tool)))
+	said := strings.ToLower(sig.Template + " " + clip(message, 2048))
+	m.NamesTool = wordIn(said, strings.ToLower(f.Tool)) ||
+		wordIn(said, strings.ToLower(strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(f.Tool)))
 	if m.FailShapes == nil {
 		m.FailShapes = map[string][]string{}
 	}
@@ -401,6 +405,15 @@ func (m *Mistake) saidRule() []string {
 	for _, f := range m.Common {
 		if strings.HasPrefix(f, "s:") && slices.Contains(m.Named, featurePath(f)) {
 			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		// The named argument written in various ways: its presence is what
+		// the message is about ("x is not a valid parameter").
+		for _, f := range m.Common {
+			if strings.HasPrefix(f, "a:") && slices.Contains(m.Named, featurePath(f)) {
+				out = append(out, f)
+			}
 		}
 	}
 	if len(out) == 0 && m.NamesTool {

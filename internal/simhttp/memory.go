@@ -504,7 +504,9 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		if args == nil {
 			args = map[string]any{}
 		}
-		gs := client.GuardStep{Tool: s.Action, Args: &args}
+		// The step's index tells the server when the context is only
+		// the latest steps of the run.
+		gs := client.GuardStep{Index: ptr(s.Index), Tool: s.Action, Args: &args}
 		status := client.GuardStepStatusOk
 		if s.Failed() {
 			status = client.GuardStepStatusError
