@@ -382,6 +382,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 func (r *run) ask(ctx context.Context, cands []Action, gs *GuardStats) ([]Verdict, error) {
 	lo := max(0, len(r.steps)-r.a.cfg.RecentSteps)
 	gs.Calls++
+	r.reqText = ""
 	verdicts, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], cands)
 	if err != nil || len(verdicts) != len(cands) {
 		if err == nil {

@@ -61,6 +61,7 @@ type run struct {
 	judged       []Judged
 	foreignAt    []bool
 	takenForeign bool
+	reqText      string // the current guard request's text, built when a suggestion needs it
 }
 
 func argKey(tool, arg string) string { return tool + "." + arg }

@@ -142,6 +142,12 @@ type gEntity struct {
 	states []stateWords
 	attrs  []string
 	style  *errStyle
+	// ops are the operations the world's tools do on the entity, each with
+	// its verb, and aux the verb of the extra step a precondition needs:
+	// families working on the same entity share those tools.
+	ops    []string
+	verbs  map[string]string
+	auxVrb string
 	// set by rules: the special state some instances are in, and the
 	// token reads reveal
 	state      string
@@ -191,6 +197,9 @@ type gTool struct {
 	rules  int
 	prereq bool // another tool's ordering rule needs this one first
 	aux    bool // the planner writes it as a rule's extra step
+	// twins are the tools that share this one's arguments (a state rule's
+	// special tool): its argument rules hold for them too.
+	twins  []string
 	pinned bool // another tool's rule names it (aux, fix, prerequisite, read): it keeps its name
 }
 
@@ -235,6 +244,12 @@ func (gw *genWorld) entities() {
 		e.prefix = distinctPrefix(gw.rng, ew.prefixes, gw.prefixes)
 		e.idArg = gw.nm.idArg(e.noun)
 		e.style = pick(gw.rng, gw.w.gen.styles)
+		e.ops = pickN(gw.rng, opOrder, 3)
+		e.verbs = map[string]string{}
+		for _, op := range e.ops {
+			e.verbs[op] = pick(gw.rng, opVerbs[op])
+		}
+		e.auxVrb = pick(gw.rng, auxVerbs)
 		gw.w.gen.entityArg[e.idArg] = e.noun
 		gw.ents = append(gw.ents, e)
 	}
@@ -271,6 +286,24 @@ func (gw *genWorld) attrArg(key string) *gArg {
 	}
 	return a
 }
+
+// maxTools caps a world's tools, twins (deprecated and renamed names)
+// included; rules that would add a tool beyond it are not placed.
+const maxTools = 30
+
+// toolCount counts the world's tools so far, twins included.
+func (gw *genWorld) toolCount() int {
+	n := len(gw.tools)
+	for _, t := range gw.order {
+		if t.alt != "" && gw.tools[t.alt] == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// covers reports whether calls of tool fall under t's argument rules.
+func (t *gTool) covers(tool string) bool { return tool == t.name || slices.Contains(t.twins, tool) }
 
 func (t *gTool) arg(name string) *gArg {
 	for _, a := range t.args {
@@ -319,7 +352,7 @@ func (gw *genWorld) families() {
 		if names[name] {
 			continue
 		}
-		if len(gw.tools) >= 24 && len(gw.fams) >= 5 {
+		if gw.toolCount() >= 18 && len(gw.fams) >= 5 {
 			break
 		}
 		names[name] = true
@@ -328,12 +361,10 @@ func (gw *genWorld) families() {
 		if gw.rng.IntN(2) == 0 {
 			f.block = append(f.block, gw.tool(readVerb, unit, true))
 		}
-		ops := pickN(gw.rng, opOrder, 4)
-		nBlock := 1 + gw.rng.IntN(2)
-		for _, op := range ops[:nBlock] {
+		for _, op := range pickN(gw.rng, unit.ops, 1+gw.rng.IntN(2)) {
 			f.block = append(f.block, gw.writeTool(op, unit))
 		}
-		f.trailer = append(f.trailer, gw.writeTool(ops[nBlock], main))
+		f.trailer = append(f.trailer, gw.writeTool(pick(gw.rng, main.ops), main))
 		if gw.rng.IntN(2) == 0 {
 			f.trailer = append(f.trailer, gw.notify)
 		}
@@ -344,8 +375,7 @@ func (gw *genWorld) families() {
 // writeTool returns a write tool for an operation on e, with one or two of
 // the entity's attributes as arguments when it is new.
 func (gw *genWorld) writeTool(op string, e *gEntity) *gTool {
-	verbs := opVerbs[op]
-	t := gw.tool(verbs[gw.rng.IntN(len(verbs))], e, false)
+	t := gw.tool(e.verbs[op], e, false)
 	if len(t.args) == 0 {
 		for _, key := range pickN(gw.rng, e.attrs, 1+gw.rng.IntN(2)) {
 			gw.addAttr(t, key)
@@ -387,6 +417,16 @@ func (gw *genWorld) finish() {
 				if a.kind == sf.kind {
 					w.fmtFixed[t.name+"."+a.name] = sf.idx
 				}
+			}
+		}
+	}
+	for _, t := range gw.order {
+		if t.argsOf == nil {
+			continue
+		}
+		for _, a := range t.argsOf.args {
+			if idx, ok := w.fmtFixed[t.argsOf.name+"."+a.name]; ok {
+				w.fmtFixed[t.name+"."+a.name] = idx
 			}
 		}
 	}

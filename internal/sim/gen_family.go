@@ -108,28 +108,26 @@ func (p *planner) emit(t *gTool, in *inst) {
 			tool, usual = s.alt, t.name
 		}
 	}
-	if tool == t {
-		for _, pr := range t.pres {
-			if pr.cond != nil && !pr.cond(p.b.t.User) {
-				continue
-			}
-			if k := pr.tool.name + "|" + in.id; !p.pre[k] {
-				p.pre[k] = true
-				if pr.aux {
-					p.emitOne(pr.tool, in, true, pr.rule, nil)
-				} else {
-					p.emit(pr.tool, in)
-				}
+	for _, pr := range t.pres {
+		if pr.cond != nil && !pr.cond(p.b.t.User) {
+			continue
+		}
+		if k := pr.tool.name + "|" + in.id; !p.pre[k] {
+			p.pre[k] = true
+			if pr.aux {
+				p.emitOne(pr.tool, in, true, pr.rule, nil)
+			} else {
+				p.emit(pr.tool, in)
 			}
 		}
 	}
 	args := p.args(t, in)
-	if lim := t.limit; lim != nil && tool == t {
+	if lim := t.limit; lim != nil {
 		if parts := p.split(t.arg(lim.arg), args[lim.arg], lim.limit); len(parts) > 1 {
 			whole := args[lim.arg]
 			for j, part := range parts {
 				args[lim.arg] = part
-				if i := p.emitArgs(tool, args, false, "", from, ""); i >= 0 && j == 0 {
+				if i := p.emitArgs(tool, args, false, "", from, usual); i >= 0 && j == 0 {
 					p.b.t.Plan[i].Whole, p.b.t.Plan[i].Split = whole, lim.arg
 				}
 			}
@@ -159,7 +157,7 @@ func (p *planner) emitArgs(t *gTool, args map[string]string, aux bool, rule stri
 	for _, k := range slices.Sorted(mapsKeys(args)) {
 		flat = append(flat, k, args[k])
 	}
-	key := t.name + fmt.Sprint(flat)
+	key := t.name + "(" + strings.Join(flat, "\x00") + ")"
 	if p.seen[key] {
 		return -1
 	}

@@ -177,7 +177,10 @@ func (gw *genWorld) precondition(f *gFamily) bool {
 		return false
 	}
 	ent := t.ent
-	aux := gw.tool(pick(gw.rng, auxVerbs), ent, false)
+	if gw.tools[gw.nm.toolName(ent.auxVrb, ent.noun)] == nil && gw.toolCount() >= maxTools {
+		return false
+	}
+	aux := gw.tool(ent.auxVrb, ent, false)
 	if aux == t || aux.rules > 0 || len(aux.pres) > 0 || aux.state != nil || aux.limit != nil || aux.reader != nil {
 		return false
 	}
@@ -195,7 +198,7 @@ func (gw *genWorld) precondition(f *gFamily) bool {
 	t.pres = append(t.pres, &gPre{rule: r.ID, tool: aux, aux: true, cond: cond})
 	idArg, need := ent.idArg, aux.name
 	r.check = func(e *Env, a Action, st *PlanStep) *StepError {
-		if a.Tool != t.name || st == nil || (cond != nil && !cond(e.t.User)) {
+		if !t.covers(a.Tool) || st == nil || (cond != nil && !cond(e.t.User)) {
 			return nil
 		}
 		id := st.Natural[idArg]
@@ -236,7 +239,7 @@ func (gw *genWorld) ordering(f *gFamily) bool {
 		second.pres = append(second.pres, &gPre{rule: r.ID, tool: first})
 		v := gw.rng.IntN(2)
 		r.check = func(e *Env, a Action, st *PlanStep) *StepError {
-			if a.Tool != second.name || st == nil || e.didOn(first.name, ent.idArg, st.Natural[ent.idArg]) {
+			if !second.covers(a.Tool) || st == nil || e.didOn(first.name, ent.idArg, st.Natural[ent.idArg]) {
 				return nil
 			}
 			msg := fmt.Sprintf("%s %s must go through %s before %s", noun(ent), a.Args[ent.idArg], words(first.verb), words(second.verb))
@@ -255,7 +258,7 @@ func (gw *genWorld) ordering(f *gFamily) bool {
 // entity or another tool.
 func (gw *genWorld) state(f *gFamily) bool {
 	ent := f.unit
-	if ent.state != "" || len(ent.states) == 0 {
+	if ent.state != "" || len(ent.states) == 0 || gw.toolCount() >= maxTools {
 		return false
 	}
 	t := gw.pickTool(f.writes(), func(t *gTool) bool { return t.ent == ent && t.state == nil && !t.prereq && hookable(t) })
@@ -269,7 +272,9 @@ func (gw *genWorld) state(f *gFamily) bool {
 	st := &gState{}
 	stateWord := strings.ReplaceAll(sw.state, "_", " ")
 	var r *Rule
-	if fix := gw.tool(sw.fix, ent, false); gw.rng.IntN(2) == 0 && fix.rules == 0 && len(fix.pres) == 0 && fix.limit == nil && fix.reader == nil {
+	fix := gw.tools[gw.nm.toolName(sw.fix, ent.noun)]
+	if gw.rng.IntN(2) == 0 && (fix == nil || (fix.rules == 0 && len(fix.pres) == 0 && fix.limit == nil && fix.reader == nil)) {
+		fix = gw.tool(sw.fix, ent, false)
 		st.fix = fix
 		fix.aux, fix.pinned = true, true
 		r = gw.newRule(RuleState, t.name, t.name+" fails on a "+stateWord+" "+noun(ent)+" until "+st.fix.name+" clears it", 2,
@@ -282,6 +287,7 @@ func (gw *genWorld) state(f *gFamily) bool {
 		}
 		st.alt = gw.tool(altVerb, ent, false)
 		st.alt.argsOf, st.alt.pinned = t, true
+		t.twins = append(t.twins, st.alt.name)
 		r = gw.newRule(RuleState, t.name, t.name+" fails on a "+stateWord+" "+noun(ent)+": "+st.alt.name+" handles those", 2,
 			Mistake{Op: OpState, Tool: st.alt.name})
 	}
@@ -355,7 +361,7 @@ func (gw *genWorld) limit(f *gFamily) bool {
 	t.limit = &gLimit{rule: r.ID, arg: a.name, limit: lim}
 	v := gw.rng.IntN(3)
 	r.check = func(e *Env, act Action, _ *PlanStep) *StepError {
-		if act.Tool != t.name {
+		if !t.covers(act.Tool) {
 			return nil
 		}
 		n := numericValue(a.kind, act.Args[a.name])
@@ -404,7 +410,7 @@ func (gw *genWorld) copyRule(f *gFamily) bool {
 	r := gw.newRule(RuleCopy, t.name, t.name+" needs the "+tok.name+" that "+t.reader.name+" shows", 2, Mistake{Op: OpGuess, Arg: tok.name})
 	v := gw.rng.IntN(3)
 	r.check = func(e *Env, a Action, _ *PlanStep) *StepError {
-		if a.Tool != t.name {
+		if !t.covers(a.Tool) {
 			return nil
 		}
 		id, ok := e.entityOf(a.Args[ent.idArg])
@@ -456,7 +462,7 @@ func (gw *genWorld) rename(f *gFamily) bool {
 			r := gw.newRule(RuleRename, t.name, t.name+" renamed "+a.alias+" to "+a.name, -1, Mistake{Op: OpAlias, Arg: a.name})
 			alias, v := a.alias, gw.rng.IntN(3)
 			r.check = func(e *Env, act Action, _ *PlanStep) *StepError {
-				if act.Tool != t.name {
+				if !t.covers(act.Tool) {
 					return nil
 				}
 				if _, ok := act.Args[alias]; !ok {
@@ -494,7 +500,7 @@ func (gw *genWorld) strictArg(kind RuleKind, t *gTool, a *gArg, idx int, m Mista
 	v := gw.rng.IntN(3)
 	allowed := strings.Join(a.values, ", ")
 	r.check = func(e *Env, act Action, _ *PlanStep) *StepError {
-		if act.Tool != t.name || kinds[a.kind].Detect(act.Args[a.name]) == idx {
+		if !t.covers(act.Tool) || kinds[a.kind].Detect(act.Args[a.name]) == idx {
 			return nil
 		}
 		var msg string
@@ -551,16 +557,22 @@ func (gw *genWorld) maxLen(f *gFamily) bool {
 		return false
 	}
 	gw.used[t.name+"."+a.name] = true
-	gw.maxLenRule(t.name, []*gArg{a}, 40+gw.rng.IntN(25))
+	gw.maxLenRule(t, []*gArg{a}, 40+gw.rng.IntN(25))
 	return true
 }
 
-func (gw *genWorld) maxLenRule(tool string, args []*gArg, n int) {
+// maxLenRule limits the notes of tool t (nil: of every tool) to n
+// characters.
+func (gw *genWorld) maxLenRule(t *gTool, args []*gArg, n int) {
+	tool := "*"
+	if t != nil {
+		tool = t.name
+	}
 	doc := fmt.Sprintf("%s limits notes to %d characters", tool, n)
 	r := gw.newRule(RuleMaxLen, tool, doc, 1, Mistake{Op: OpFormat, Arg: args[0].name})
 	v := gw.rng.IntN(2)
 	r.check = func(e *Env, act Action, _ *PlanStep) *StepError {
-		if tool != "*" && act.Tool != tool {
+		if t != nil && !t.covers(act.Tool) {
 			return nil
 		}
 		for _, as := range e.w.tools[act.Tool].Args {
@@ -655,7 +667,7 @@ func (gw *genWorld) context(f *gFamily) bool {
 	r := gw.newRule(RuleContext, t.name, t.name+" needs the user's "+cw.field+" in "+name, 2, Mistake{Op: OpContext, Arg: name})
 	v := gw.rng.IntN(2)
 	r.check = func(e *Env, act Action, st *PlanStep) *StepError {
-		if act.Tool != t.name || st == nil || kinds[cw.kind].Equivalent(act.Args[name], st.Natural[name]) {
+		if !t.covers(act.Tool) || st == nil || kinds[cw.kind].Equivalent(act.Args[name], st.Natural[name]) {
 			return nil
 		}
 		msg := fmt.Sprintf("%s %s does not match the account settings of %s", name, act.Args[name], e.t.User.ID)
@@ -670,7 +682,7 @@ func (gw *genWorld) context(f *gFamily) bool {
 // deprecated: a tool has an older twin that is gone.
 func (gw *genWorld) deprecated(f *gFamily) bool {
 	t := gw.pickTool(f.all(), func(t *gTool) bool { return t.alt == "" && t.argsOf == nil })
-	if t == nil {
+	if t == nil || gw.toolCount() >= maxTools {
 		return false
 	}
 	noun := "user"
@@ -715,7 +727,7 @@ func (gw *genWorld) crossArg(f *gFamily) bool {
 	r := gw.newRule(RuleCrossArg, t.name, t.name+" needs "+second+" after "+first, 2, Mistake{Op: OpOrder, Arg: second})
 	v := gw.rng.IntN(2)
 	r.check = func(e *Env, a Action, _ *PlanStep) *StepError {
-		if a.Tool != t.name {
+		if !t.covers(a.Tool) {
 			return nil
 		}
 		s, ok1 := dateISO(a.Args[first])
@@ -758,7 +770,7 @@ func (gw *genWorld) sharedRules() {
 				continue
 			}
 			gw.sharedKind[KindMemo] = true
-			gw.maxLenRule("*", []*gArg{{name: "*"}}, 40+gw.rng.IntN(25))
+			gw.maxLenRule(nil, []*gArg{{name: "*"}}, 40+gw.rng.IntN(25))
 		}
 	}
 }
@@ -852,7 +864,7 @@ func (gw *genWorld) driftTool() bool {
 	t := gw.pickTool(gw.order, func(t *gTool) bool {
 		return t.rules == 0 && t.alt == "" && t.argsOf == nil && len(t.pres) == 0 && t.state == nil && t.limit == nil && t.reader == nil && !t.pinned
 	})
-	if t == nil {
+	if t == nil || gw.toolCount() >= maxTools {
 		return false
 	}
 	noun := "user"

@@ -111,8 +111,8 @@ type Metrics struct {
 	// RMR and RMRSeen leave them out, since a transient fault is no
 	// mistake.
 	TransientSteps int
-	Ends              map[string]int
-	PerFamily         map[string]FamilyMetrics
+	Ends           map[string]int
+	PerFamily      map[string]FamilyMetrics
 	// PerRule counts failed steps by hidden rule ("" for validation errors).
 	PerRule  map[string]int
 	Guard    GuardStats

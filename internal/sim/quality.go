@@ -43,7 +43,10 @@ func (r *run) judge(cands []Action, i int, v Verdict, lo int) {
 		j.Retry = true
 	}
 	if v.Suggestion != nil && r.a.lits != nil {
-		j.Foreign = r.a.lits.Carries(*v.Suggestion, r.task, r.request(cands, lo))
+		if r.reqText == "" {
+			r.reqText = r.request(cands, lo)
+		}
+		j.Foreign = r.a.lits.Carries(*v.Suggestion, r.task, r.reqText)
 	}
 	r.foreignAt = append(r.foreignAt, j.Foreign)
 	r.judged = append(r.judged, j)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // ArgSpec describes one typed argument of a tool.
@@ -143,6 +144,9 @@ type World struct {
 	// gen is what only generated worlds have (error styles, transient
 	// faults, observations); nil for the hand-written world.
 	gen *genInfo
+	// tasks caches a generated world's tasks by episode spec: every arm
+	// and agent of a benchmark plays the same schedule.
+	tasks sync.Map
 }
 
 // family is a task family: its tools, rules and task template.
@@ -318,6 +322,11 @@ type EpisodeSpec struct {
 // NewTask generates the task of an episode. The same spec always yields the
 // same task.
 func (w *World) NewTask(spec EpisodeSpec) (*Task, error) {
+	if w.gen != nil {
+		if t, ok := w.tasks.Load(spec); ok {
+			return t.(*Task), nil
+		}
+	}
 	f, ok := w.byName[spec.Family]
 	if !ok {
 		return nil, fmt.Errorf("sim: unknown family %q", spec.Family)
@@ -326,25 +335,75 @@ func (w *World) NewTask(spec EpisodeSpec) (*Task, error) {
 	if spec.Long {
 		lo, hi = LongMinSteps, MaxSteps
 	}
+	pickRng := rand.New(rand.NewPCG(spec.Seed, 0x71c4))
+	if w.gen != nil {
+		if t := w.bandTask(f, spec, lo, hi, pickRng); t != nil {
+			t.Long = len(t.Plan) >= LongMinSteps
+			w.tasks.Store(spec, t)
+			return t, nil
+		}
+	}
 	var fits []int
 	for u := f.minUnits; u <= f.maxUnits; u++ {
-		n := len(w.build(f, spec, u).Plan)
-		if n >= lo && n <= hi {
+		if n := len(w.build(f, spec, u).Plan); n >= lo && n <= hi {
 			fits = append(fits, u)
-		}
-		// A generated task's units come first from the same draws
-		// whatever their number, so its plan grows with them.
-		if w.gen != nil && n > hi {
-			break
 		}
 	}
 	if len(fits) == 0 {
 		return nil, fmt.Errorf("sim: family %s has no task of %d-%d steps", f.name, lo, hi)
 	}
-	pickRng := rand.New(rand.NewPCG(spec.Seed, 0x71c4))
 	t := w.build(f, spec, fits[pickRng.IntN(len(fits))])
 	t.Long = len(t.Plan) >= LongMinSteps
+	if w.gen != nil {
+		w.tasks.Store(spec, t)
+	}
 	return t, nil
+}
+
+// bandTask finds a generated task's unit counts whose plans fit [lo, hi]
+// by bisection: its units come first from the same draws whatever their
+// number, so its plan grows with them. It returns nil when the pick does
+// not fit after all, and NewTask then scans every count.
+func (w *World) bandTask(f *family, spec EpisodeSpec, lo, hi int, pickRng *rand.Rand) *Task {
+	built := map[int]*Task{}
+	get := func(u int) *Task {
+		if t, ok := built[u]; ok {
+			return t
+		}
+		t := w.build(f, spec, u)
+		built[u] = t
+		return t
+	}
+	n := func(u int) int { return len(get(u).Plan) }
+	// first count reaching lo, and last count within hi
+	a, b := f.minUnits, f.maxUnits+1
+	for a < b {
+		m := (a + b) / 2
+		if n(m) >= lo {
+			b = m
+		} else {
+			a = m + 1
+		}
+	}
+	first := a
+	a, b = f.minUnits-1, f.maxUnits
+	for a < b {
+		m := (a + b + 1) / 2
+		if n(m) <= hi {
+			a = m
+		} else {
+			b = m - 1
+		}
+	}
+	last := a
+	if first > last {
+		return nil
+	}
+	t := get(first + pickRng.IntN(last-first+1))
+	if len(t.Plan) < lo || len(t.Plan) > hi {
+		return nil
+	}
+	return t
 }
 
 func (w *World) build(f *family, spec EpisodeSpec, units int) *Task {
