@@ -236,7 +236,9 @@ func Figures(r *RunResult) map[string]float64 {
 	}
 	c := map[string]float64{}
 	for k, v := range out {
-		c["cautious."+k] = v
+		if k != "success" {
+			c["cautious."+k] = v
+		}
 	}
 	if v, ok := out["success"]; ok {
 		c["cautious_success"] = v
