@@ -142,3 +142,40 @@ func TestCalibration(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEpisode measures one generated episode in-process: the agent and
+// the world's simulation, with no memory and with the oracle (whose guard
+// probes every candidate). Tasks are generated before the clock starts, as
+// RunWorlds generates each once for all the slots of a world.
+func BenchmarkEpisode(b *testing.B) {
+	for _, arm := range []string{"none", "oracle"} {
+		b.Run(arm, func(b *testing.B) {
+			type job struct {
+				w    *World
+				spec EpisodeSpec
+			}
+			var jobs []job
+			for _, s := range testSeeds(4) {
+				w := Generate(s, GenConfig{DriftAt: 50})
+				for _, spec := range Schedule(s, 50, w.Families(), 0.35) {
+					if _, err := w.NewTask(spec); err != nil {
+						b.Fatal(err)
+					}
+					jobs = append(jobs, job{w, spec})
+				}
+			}
+			n := 0
+			for b.Loop() {
+				j := jobs[n%len(jobs)]
+				var mem Memory = NoMemory{}
+				if arm == "oracle" {
+					mem = &OracleMemory{}
+				}
+				if _, err := Run(context.Background(), j.w, mem, []EpisodeSpec{j.spec}, RunConfig{Agent: DefaultAgentConfig()}); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+		})
+	}
+}
