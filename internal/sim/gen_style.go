@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -365,5 +364,3 @@ func distinctPrefix(rng *rand.Rand, options []string, used map[string]bool) stri
 
 // money renders cents as a decimal.
 func centsText(c int) string { return strconv.Itoa(c/100) + "." + fmt.Sprintf("%02d", c%100) }
-
-func indexOf(xs []string, x string) int { return slices.Index(xs, x) }

@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // Kinds only generated worlds use; the hand-written world never names them.
 const (
@@ -129,5 +126,3 @@ func dateISO(v string) (string, bool) {
 	}
 	return "", false
 }
-
-var digitsOnly = regexp.MustCompile(`^\d+$`)
