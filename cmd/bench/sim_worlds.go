@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,6 +175,22 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 		return err
 	}
 	rep.Set("run_s", time.Since(start).Seconds())
+	// The upper bound on the same worlds and schedules: the oracle memory,
+	// in-process (it knows the rules; no HTTP).
+	ocfg := cfg
+	ocfg.Arms, ocfg.OnEpisode, ocfg.OnRun = []string{"oracle"}, nil, nil
+	ores, err := sim.RunWorlds(ctx, ocfg, func(context.Context, sim.Slot) (sim.Memory, error) { return &sim.OracleMemory{}, nil })
+	if err != nil {
+		return err
+	}
+	for k := range ores.Mean {
+		res.Mean[k], res.SD[k], res.N[k] = ores.Mean[k], ores.SD[k], ores.N[k]
+	}
+	for i, pw := range ores.PerWorld {
+		for k, v := range pw {
+			res.PerWorld[i][k] = v
+		}
+	}
 
 	// Figures.
 	for _, arm := range armNames {
@@ -227,8 +244,8 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 	for _, f := range worldFigures {
 		header = append(header, f.header)
 	}
-	mt := benchkit.Table{Title: fmt.Sprintf("Mean ± sd over %d generated worlds (%d episodes per world, arm and agent; seed %d)", o.worlds, o.episodes, o.seed), Header: header}
-	for _, arm := range armNames {
+	mt := benchkit.Table{Title: fmt.Sprintf("Mean ± sd over %d generated worlds (%d episodes per world, arm and agent; seed %d); oracle: the upper bound, in-process", o.worlds, o.episodes, o.seed), Header: header}
+	for _, arm := range append(slices.Clone(armNames), "oracle") {
 		row := []string{arm}
 		for _, f := range worldFigures {
 			k := arm + "." + f.name
@@ -245,6 +262,7 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 	for _, arm := range armNames {
 		wh = append(wh, arm+" success / cautious / FPR")
 	}
+	wh = append(wh, "oracle success / cautious")
 	wt := benchkit.Table{Title: "Per world", Header: wh}
 	for i, w := range res.Worlds {
 		pw := res.PerWorld[i]
@@ -252,6 +270,7 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 		for _, arm := range armNames {
 			row = append(row, fmt.Sprintf("%s / %s / %s", opt(pw, arm+".success"), opt(pw, arm+".cautious_success"), opt(pw, arm+".guard_fpr")))
 		}
+		row = append(row, fmt.Sprintf("%s / %s", opt(pw, "oracle.success"), opt(pw, "oracle.cautious_success")))
 		wt.Rows = append(wt.Rows, row)
 	}
 	rep.AddTable(wt)
@@ -325,6 +344,7 @@ func opt(m map[string]float64, k string) string {
 // worldsNotes writes down what the multi-world figures mean.
 func worldsNotes(rep *benchkit.Report, o worldsOptions) {
 	rep.Note("Each world is generated from a seed derived from -seed (internal/sim Generate): a business domain, 15-30 tools named in one of several styles, 5-8 task families with plans of 10-60 steps, one to three error styles (HTTP JSON bodies, SDK exceptions, plain text), hidden rules of fourteen kinds with random parameters (some world-wide, most on one family's tools), transient faults on %.0f %% of calls and one drift half-way. The agent is the same noisy stand-in in every arm; the cautious agent never takes a call guard warned about or blocked except guard's own suggestion, and gives up when nothing is left.", 100*o.transient)
+	rep.Note("worlds.oracle.* is the upper bound on the same worlds and schedules: sim.OracleMemory, in-process, blocks exactly the calls that would fail deterministically and suggests the reference plan's next call; the none arm is the lower bound.")
 	rep.Note("worlds.ARM.METRIC is the mean over worlds of the default agent's figure (cautious_success: the cautious agent's success; worlds.ARM.cautious.METRIC: the cautious agent's other figures), worlds.ARM.METRIC_sd its standard deviation over worlds, world.I.ARM.METRIC world I's figure. A world whose denominator is empty for a rate is left out of that rate's mean.")
 	rep.Note("guard_fpr: every warn or block on a candidate the oracle (Env.Probe) says would have worked, transient faults included (a call whose only problem is a transient fault would have worked), over all judged candidates that would have worked. guard_tpr_repeat: candidates that would fail deterministically with an error signature (tool plus message, digits masked) the arm had already seen fail in an earlier recorded step (an earlier episode, or earlier in the same episode), share flagged. transient_warned: candidates that retry the previous call, which had just failed transiently, share flagged. bad_suggestions: followed suggestions that then failed deterministically, or called a tool with side effects for no step the task needed, or carried a foreign value, over followed suggestions. foreign_literals: per world, the number of suggestions (followed or not) carrying an instance value (id, e-mail, amount, date, token, note) of another task or user of the world that the request (task text, context steps sent, candidates) did not hold, in any format of the value's kind. RMR leaves transient faults out: they are no mistakes.")
 }
