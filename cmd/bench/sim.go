@@ -41,7 +41,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	worlds := fs.Int("worlds", 10, "generated worlds, derived from -seed")
 	parallel := fs.Int("parallel", 1, "generated worlds: runs (world, arm, agent) played at once; above 1 the runs share the worker, so Record waits only for its own tenant's failures to be clustered, not for the learner's queue")
 	transient := fs.Float64("transient", 0.05, "generated worlds: share of calls that fail with a transient fault (5xx, timeout, rate limit)")
-	episodes := fs.Int("episodes", 0, "episodes per arm (classic, default 400) or per world, arm and agent (generated, default 100: 10 worlds then take about 45 minutes on 2 busy cores)")
+	episodes := fs.Int("episodes", 0, "episodes per arm (classic, default 400) or per world, arm and agent (generated, default 80: 10 worlds took about 50 minutes on 2 cores shared with other jobs at load 15)")
 	seed := fs.Uint64("seed", 1, "world and schedule seed")
 	long := fs.Float64("long", 0.35, "share of long-horizon tasks (shortest solution ≥ 30 steps)")
 	drift := fs.Int("drift", -1, "episode index at which drift rules change (-1: half-way, 0: never)")
@@ -72,7 +72,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		}
 	case "generated":
 		if *episodes == 0 {
-			*episodes = 100
+			*episodes = 80
 		}
 		if !set["arms"] {
 			*armsFlag = "none,notes,full"
