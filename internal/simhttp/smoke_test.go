@@ -108,7 +108,7 @@ func TestGeneratedWorldThroughAPI(t *testing.T) {
 	go func() { w.Run(ctx); close(done) }()
 	defer func() { stop(); <-done }()
 
-	res, err := sim.RunWorlds(ctx, sim.WorldsConfig{Seed: 0x5eed, Worlds: 1, Episodes: 8, Arms: []string{string(simhttp.ArmFull)}},
+	res, err := sim.RunWorlds(ctx, sim.WorldsConfig{Seed: 0x5eed, Worlds: 1, Episodes: 6, Arms: []string{string(simhttp.ArmFull)}},
 		func(ctx context.Context, s sim.Slot) (sim.Memory, error) {
 			_, key := env.Tenant(t, "sim-"+s.Agent)
 			mem, _, err := simhttp.New(simhttp.Config{BaseURL: env.URL, Key: key, HTTP: env.HTTP, Arm: simhttp.ArmFull, SyncRecord: 20 * time.Second})
