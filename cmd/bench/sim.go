@@ -23,7 +23,8 @@ func init() {
 	commands = append(commands, command{"sim", "closed-loop tool-world simulator: success, FRR, RMR, steps, forgetting and overhead per memory arm", runSim})
 }
 
-// runSim is the closed-loop benchmark (issue 6): the seeded tool world of
+// runSim is the closed-loop benchmark. By default it plays many generated
+// worlds (runSimWorlds); with -world classic, the hand-written tool world of
 // internal/sim played by the same noisy agent against one fresh tenant per
 // arm (none, retrieval, notes, full; see internal/simhttp for what each arm
 // asks the API), then the forgetting protocol per arm on another fresh
@@ -33,13 +34,17 @@ func init() {
 // second half of the run under ARM.tail.*.
 func runSim(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	episodes := fs.Int("episodes", 400, "episodes per arm")
+	worldMode := fs.String("world", "generated", "generated: many freshly generated worlds (see -worlds), each arm played by the default and the cautious agent on fresh tenants; classic: the one hand-written world with its earlier figures")
+	worlds := fs.Int("worlds", 10, "generated worlds, derived from -seed")
+	parallel := fs.Int("parallel", 1, "generated worlds: runs (world, arm, agent) played at once; above 1 the runs share the worker, so Record waits only for its own tenant's failures to be clustered, not for the learner's queue")
+	transient := fs.Float64("transient", 0.05, "generated worlds: share of calls that fail with a transient fault (5xx, timeout, rate limit)")
+	episodes := fs.Int("episodes", 0, "episodes per arm (classic, default 400) or per world, arm and agent (generated, default 80: 10 worlds took about 50 minutes on 2 cores shared with other jobs at load 15)")
 	seed := fs.Uint64("seed", 1, "world and schedule seed")
 	long := fs.Float64("long", 0.35, "share of long-horizon tasks (shortest solution ≥ 30 steps)")
 	drift := fs.Int("drift", -1, "episode index at which drift rules change (-1: half-way, 0: never)")
 	armsFlag := fs.String("arms", "none,retrieval,notes,full", "comma-separated arms")
 	window := fs.Int("window", 50, "learning-curve window in episodes")
-	forget := fs.Bool("forget", true, "run the forgetting protocol per arm")
+	forget := fs.Bool("forget", true, "run the forgetting protocol per arm (default on with -world classic; off for generated worlds, where it would add more than the run's own time: pass -forget to run it on the first world)")
 	forgetUpdates := fs.Int("forget-updates", 100, "updates between the two forgetting evaluations: adapter versions for the full arm (see -forget-count), recorded episodes of the other families for arms without an adapter")
 	forgetCount := fs.String("forget-count", "trained", "what counts as an adapter update in the forgetting protocol: trained (every candidate the worker trained, whatever the gate decided) or published (versions the gate made active)")
 	forgetWait := fs.Duration("forget-wait", 20*time.Second, "in the forgetting protocol, wait at most this long after each recorded episode for the next adapter update")
@@ -53,6 +58,26 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	tauPath := fs.String("tau", "../shared/data/taubench/airline-dev.json", "real agents' logs (tau-bench format) whose wasted calls are measured as the arms' are, to compare the stand-in agent's noise with data (\"\": skip)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *worldMode {
+	case "classic":
+		if *episodes == 0 {
+			*episodes = 400
+		}
+	case "generated":
+		if *episodes == 0 {
+			*episodes = 80
+		}
+		if !set["arms"] {
+			*armsFlag = "none,notes,full"
+		}
+		if !set["forget"] {
+			*forget = false
+		}
+	default:
+		return fmt.Errorf("sim: -world %q: want generated or classic", *worldMode)
 	}
 	var arms []simhttp.Arm
 	for _, s := range strings.Split(*armsFlag, ",") {
@@ -69,7 +94,13 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	if count != sim.UpdateTrained && count != sim.UpdatePublished {
 		return fmt.Errorf("sim: -forget-count %q: want trained or published", *forgetCount)
 	}
-	rep := benchkit.NewReport("sim", map[string]any{"episodes": *episodes, "seed": *seed, "long_share": *long, "drift_at": *drift,
+	if *worldMode == "generated" {
+		return runSimWorlds(ctx, e, worldsOptions{seed: *seed, worlds: *worlds, episodes: *episodes, long: *long, drift: *drift,
+			arms: arms, parallel: *parallel, transient: *transient, window: *window, sync: *syncRec, feedback: *feedback,
+			drain: *drain, worker: *worker, forget: *forget, forgetUpdates: *forgetUpdates, forgetCount: count,
+			forgetWait: *forgetWait, forgetLearn: *forgetLearn, forgetEval: *forgetEval})
+	}
+	rep := benchkit.NewReport("sim", map[string]any{"world": "classic", "episodes": *episodes, "seed": *seed, "long_share": *long, "drift_at": *drift,
 		"arms": *armsFlag, "window": *window, "forget": *forget, "forget_updates": *forgetUpdates, "forget_learn": *forgetLearn,
 		"forget_eval": *forgetEval, "forget_count": *forgetCount, "forget_wait": forgetWait.String(), "sync": syncRec.String(), "feedback": *feedback, "api": e.apiURL})
 	world := sim.NewWorld(sim.Config{Seed: *seed, DriftAt: *drift})

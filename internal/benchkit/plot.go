@@ -91,7 +91,10 @@ func (r *Report) LatencyCDF(dir, suffix, title string, samples map[string][]floa
 func (r *Report) BarPlot(dir, suffix, title, ylabel string, labels []string, series []Series) error {
 	p := plot.New()
 	p.Title.Text, p.Y.Label.Text = title, ylabel
-	w := vg.Points(float64(60) / float64(max(len(series), 1)))
+	// A group of bars takes at most 80 % of its category's width, so
+	// that groups do not overlap when there are many categories.
+	group := min(60, 0.8*520/float64(max(len(labels), 1)))
+	w := vg.Points(group / float64(max(len(series), 1)))
 	for i, s := range series {
 		b, err := plotter.NewBarChart(plotter.Values(s.Y), w)
 		if err != nil {
@@ -105,6 +108,8 @@ func (r *Report) BarPlot(dir, suffix, title, ylabel string, labels []string, ser
 	}
 	p.NominalX(labels...)
 	p.Legend.Top = true
+	// Headroom above the tallest bar for the legend.
+	p.Y.Max *= 1.3
 	return r.save(p, dir, suffix)
 }
 

@@ -21,6 +21,13 @@ type NoiseRates struct {
 	Legacy  float64 // per episode and tool with an Alt: calls the Alt
 	Repeat  float64 // per turn after a successful read: calls it again
 	Slip    float64 // per turn: writes one argument in a random format
+	// Mistakes only generated worlds have a place for; the hand-written
+	// world draws none of them.
+	State float64 // per episode and tool an entity's state replaces: calls the usual tool
+	Merge float64 // per episode and split group: writes the whole value in one call
+	Order float64 // per episode and tool with an ordered pair: writes the pair the other way round
+	Guess float64 // per episode and argument a read reveals: guesses it even after the read
+	Alias float64 // per episode and argument with an old name: writes the old name
 }
 
 // AgentConfig is the stand-in agent's fixed policy. Every arm uses the same.
@@ -51,17 +58,36 @@ type AgentConfig struct {
 	// the agent can take, it drafts fresh candidates once before taking
 	// the least risky.
 	Rethink bool
+	// RetryTransient is the chance that, after an error it reads as
+	// transient (a 5xx, a timeout, a rate limit), the agent retries the
+	// very call.
+	RetryTransient float64
+	// Cautious makes the agent obey guard: it never takes a call guard
+	// warned about or blocked, except guard's own suggestion for it, and
+	// when every candidate, its rethought ones included, is flagged with
+	// no suggestion it can use, it gives up (EndCautious). Memory advice
+	// that failed does not make it distrust guard.
+	Cautious bool
 }
 
 // DefaultAgentConfig is the benchmark's agent.
 func DefaultAgentConfig() AgentConfig {
 	return AgentConfig{
 		ID: "sim-agent", Candidates: 3,
-		Noise:    NoiseRates{Format: 0.2, Context: 0.4, Skip: 0.5, Swap: 0.2, Legacy: 0.4, Repeat: 0.15, Slip: 0.06},
+		Noise: NoiseRates{Format: 0.2, Context: 0.4, Skip: 0.5, Swap: 0.2, Legacy: 0.4, Repeat: 0.15, Slip: 0.06,
+			State: 0.5, Merge: 0.5, Order: 0.4, Guess: 0.3, Alias: 0.4},
 		RetryFix: 0.2, RetrySame: 0.3, InContext: 0.3, Heed: 0.9,
 		BudgetSlack: 0.15, BudgetMin: 10, MaxConsecutiveErrors: 8, RecentSteps: 6,
-		Rethink: true,
+		Rethink: true, RetryTransient: 0.8,
 	}
+}
+
+// CautiousAgentConfig is the default agent made cautious (see
+// AgentConfig.Cautious).
+func CautiousAgentConfig() AgentConfig {
+	c := DefaultAgentConfig()
+	c.ID, c.Cautious = "sim-cautious-agent", true
+	return c
 }
 
 // How an episode ended.
@@ -70,6 +96,9 @@ const (
 	EndBudget = "budget"  // the step budget ran out
 	EndFatal  = "fatal"   // a fatal error ended it
 	EndGaveUp = "gave_up" // too many errors in a row
+	// EndCautious: the cautious agent found every call it could make
+	// flagged by guard, with no suggestion left to take.
+	EndCautious = "cautious_stop"
 )
 
 // Considered is a candidate the guard judged.
@@ -96,6 +125,9 @@ type FailedStep struct {
 	Error string
 	Class string
 	Rule  string // the hidden rule, for analysis only
+	// Transient marks a transient fault (a 5xx, a timeout, a rate limit):
+	// no mistake, the same call retried works.
+	Transient bool
 	// Pick is how the agent came to take the action (see the Pick*
 	// constants) and Decision the guard's verdict on it ("" when the
 	// guard gave none), to tell a mistake the guard missed from one it
@@ -138,9 +170,16 @@ const (
 // TakenStep is the guard's verdict on the action the agent took at a step
 // and how the step went, to measure the guard's risks against outcomes.
 type TakenStep struct {
-	Verdict Verdict
-	Pick    string // how the action was picked (Pick* constants)
-	Failed  bool
+	Verdict   Verdict
+	Pick      string // how the action was picked (Pick* constants)
+	Failed    bool
+	Transient bool // it failed with a transient fault
+	// Needless: it called a tool with side effects that did nothing the
+	// task needed (no step of the plan, or one already done), and worked.
+	Needless bool
+	// Foreign: the guard's suggestion behind it (PickSuggested) carried a
+	// value of another task or user that the request did not hold.
+	Foreign bool
 }
 
 // Episode is what the agent did on one task.
@@ -154,6 +193,9 @@ type Episode struct {
 	Failures     []FailedStep
 	MemoryErrors int // failed memory calls; the agent carries on without
 	Taken        []TakenStep
+	// Judged holds every candidate the guard judged, with the oracle's
+	// answer, for the guard quality metrics.
+	Judged []Judged
 }
 
 // Agent is the stand-in agent.
@@ -161,6 +203,9 @@ type Agent struct {
 	cfg   AgentConfig
 	world *World
 	mem   Memory
+	// lits tells a suggestion that carries another task's values; nil:
+	// not checked.
+	lits *Literals
 }
 
 // NewAgent returns an agent that works in w with mem.
@@ -186,6 +231,9 @@ func (a *Agent) Budget(t *Task) int {
 func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (Episode, error) {
 	r := newRun(a, t, rng)
 	ep := Episode{Task: t, Budget: a.Budget(t)}
+	if ea, ok := a.mem.(EnvAware); ok {
+		ea.Begin(r.env)
+	}
 	scope := admem.Scope{AgentID: a.cfg.ID, UserID: t.User.ID, SessionID: t.ID}
 	rec, err := a.mem.Recall(ctx, t.Text, scope)
 	if err != nil {
@@ -221,18 +269,26 @@ func (a *Agent) Run(ctx context.Context, t *Task, rng *rand.Rand, record bool) (
 			}
 			ep.MemoryErrors++
 		}
+		if r.stop {
+			ep.End = EndCautious
+			break
+		}
+		needless := r.env.needless(act)
 		obs, serr := r.env.Step(act)
 		step := admem.Step{Index: len(r.steps), Action: act.Tool, Args: act.argsAny(), Observation: obs, Status: admem.StepOK}
 		if serr != nil {
 			step.Status, step.Error, step.ErrorType = admem.StepError, serr.Message, serr.Class
 			ep.Failures = append(ep.Failures, FailedStep{Step: step.Index, Tool: act.Tool, Error: serr.Message, Class: serr.Class, Rule: serr.Rule,
-				Pick: r.pick, Decision: r.decision, Action: act.Clone(), Risk: r.verdict.Risk, Cited: r.verdict.Cited, Flagged: r.flagged, Advice: advice(r.verdict),
+				Transient: serr.Transient,
+				Pick:      r.pick, Decision: r.decision, Action: act.Clone(), Risk: r.verdict.Risk, Cited: r.verdict.Cited, Flagged: r.flagged, Advice: advice(r.verdict),
 				Noted: r.fromMemory[act.String()] && r.pick != PickSuggested, Considered: r.considered})
 		}
 		r.steps = append(r.steps, step)
-		ep.Taken = append(ep.Taken, TakenStep{Verdict: r.verdict, Pick: r.pick, Failed: serr != nil})
+		ep.Taken = append(ep.Taken, TakenStep{Verdict: r.verdict, Pick: r.pick, Failed: serr != nil, Transient: serr != nil && serr.Transient,
+			Needless: needless && serr == nil, Foreign: r.pick == PickSuggested && r.takenForeign})
 		r.observe(act, serr)
 	}
+	ep.Judged = r.judged
 
 	outcome := admem.OutcomeFailure
 	if ep.Success {
@@ -272,7 +328,7 @@ func advice(v Verdict) string {
 // are known mistakes does, and asks about those. Failing that it takes the
 // least risky of all.
 func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Action, error) {
-	r.pick, r.decision, r.verdict, r.flagged, r.considered = PickNoGuard, "", Verdict{}, 0, nil
+	r.pick, r.decision, r.verdict, r.flagged, r.considered, r.takenForeign, r.foreignAt = PickNoGuard, "", Verdict{}, 0, nil, false, nil
 	verdicts, err := r.ask(ctx, cands, gs)
 	if err != nil {
 		return cands[0], err
@@ -286,7 +342,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 	// An agent whose memory's advice failed twice in a row takes no more
 	// suggestions until something works, but a warning still makes it
 	// prefer a candidate the guard allows.
-	distrust := r.distrust()
+	distrust := r.distrust() && !r.a.cfg.Cautious
 	if a, ok := r.pickFrom(cands, verdicts, 0, distrust, gs); ok {
 		return a, nil
 	}
@@ -300,6 +356,10 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 				cands, verdicts = append(cands, more...), append(verdicts, mv...)
 			}
 		}
+	}
+	if r.a.cfg.Cautious {
+		r.stop = true
+		return Action{}, nil
 	}
 	best := 0
 	for i, v := range verdicts {
@@ -322,6 +382,7 @@ func (r *run) choose(ctx context.Context, cands []Action, gs *GuardStats) (Actio
 func (r *run) ask(ctx context.Context, cands []Action, gs *GuardStats) ([]Verdict, error) {
 	lo := max(0, len(r.steps)-r.a.cfg.RecentSteps)
 	gs.Calls++
+	r.reqText = ""
 	verdicts, err := r.a.mem.Guard(ctx, r.task.Text, r.steps[lo:], cands)
 	if err != nil || len(verdicts) != len(cands) {
 		if err == nil {
@@ -334,6 +395,7 @@ func (r *run) ask(ctx context.Context, cands []Action, gs *GuardStats) ([]Verdic
 			r.flagged++
 		}
 		r.considered = append(r.considered, Considered{Action: cands[i], Verdict: v})
+		r.judge(cands, i, v, lo)
 	}
 	return verdicts, nil
 }
@@ -379,6 +441,7 @@ func (r *run) pickFrom(cands []Action, verdicts []Verdict, off int, distrust boo
 		gs.Suggested++
 		r.fromMemory[s.String()] = true
 		r.pick, r.decision, r.verdict = PickSuggested, "", v
+		r.takenForeign = r.foreignAt[off+i]
 		return s, true
 	}
 	return Action{}, false

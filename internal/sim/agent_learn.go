@@ -171,6 +171,13 @@ func (r *run) observe(act Action, serr *StepError) {
 	switch {
 	case serr == nil:
 		r.memFails = 0
+	case serr.Transient:
+		// A 5xx or a timeout says nothing about the call or the advice
+		// behind it: nothing to learn, nobody to distrust.
+		r.transient[len(r.steps)-1] = true
+		r.consec++
+		r.lastErr = serr
+		return
 	case r.fromMemory[act.String()]:
 		r.memFails++
 	}
@@ -183,7 +190,7 @@ func (r *run) observe(act Action, serr *StepError) {
 		return
 	}
 	r.consec = 0
-	recovered := r.lastErr != nil
+	recovered := r.lastErr != nil && !r.lastErr.Transient
 	r.lastErr = nil
 	for i := range r.task.Plan {
 		if r.seen[i] || !r.env.StepDone(i) {
@@ -199,6 +206,7 @@ func (r *run) observe(act Action, serr *StepError) {
 // learnFromError drops the habits that made act differ from the reference
 // action of the step it was about.
 func (r *run) learnFromError(act Action) {
+	r.learnGenerated(act)
 	t := r.planTool(act.Tool)
 	if t == "" {
 		return
@@ -244,6 +252,36 @@ func (r *run) learnFromFix(i int) {
 	for j := range r.swapped {
 		if r.task.Plan[j].Action.Tool == tool {
 			delete(r.swapped, j)
+		}
+	}
+}
+
+// learnGenerated drops the habits only generated worlds punish when a call
+// showing them failed: the usual tool for a special entity, the whole value,
+// the reversed pair, the guessed value, the old argument name.
+func (r *run) learnGenerated(act Action) {
+	if r.a.world.gen == nil {
+		return
+	}
+	spec := r.a.world.tools[act.Tool]
+	if _, used := r.stateMiss[act.Tool]; used {
+		r.stateMiss[act.Tool] = false
+	}
+	for i := range r.merge {
+		if r.task.Plan[i].Action.Tool == act.Tool {
+			delete(r.merge, i)
+		}
+	}
+	if spec.Ordered[0] != "" {
+		r.pairSwap[act.Tool] = false
+	}
+	for _, as := range spec.Args {
+		k := argKey(act.Tool, as.Name)
+		if _, used := r.guess[k]; used {
+			r.guess[k] = false
+		}
+		if _, written := act.Args[as.Alias]; as.Alias != "" && written {
+			r.alias[k] = false
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/admem/admem"
 )
@@ -39,6 +41,27 @@ type run struct {
 	last    Action
 	lastErr *StepError
 	consec  int
+	// transient marks the steps that failed with a transient fault, which
+	// the agent reads from the error as a person would.
+	transient map[int]bool
+
+	// noise only generated worlds have a place for
+	stateMiss map[string]bool // usual tool -> call it for entities whose state needs another
+	merge     map[int]bool    // first plan step of a split group -> write the whole value
+	pairSwap  map[string]bool // tool -> write its ordered pair the other way round
+	guess     map[string]bool // "tool.arg" -> guess the value a read reveals
+	guessVal  map[string]string
+	alias     map[string]bool // "tool.arg" -> write the argument's old name
+
+	// stop is set when the cautious agent gives up; judged collects the
+	// guard's verdicts with the oracle's answers; foreignAt tells, per
+	// candidate considered at this step, whether its suggestion carried
+	// another task's value, and takenForeign whether the one taken did.
+	stop         bool
+	judged       []Judged
+	foreignAt    []bool
+	takenForeign bool
+	reqText      string // the current guard request's text, built when a suggestion needs it
 }
 
 func argKey(tool, arg string) string { return tool + "." + arg }
@@ -48,6 +71,8 @@ func newRun(a *Agent, t *Task, rng *rand.Rand) *run {
 		a: a, task: t, env: a.world.NewEnv(t), rng: rng,
 		skipped: map[int]bool{}, swapped: map[int]bool{}, legacy: map[string]bool{},
 		format: map[string]int{}, deflt: map[string]bool{}, seen: make([]bool, len(t.Plan)),
+		transient: map[int]bool{}, stateMiss: map[string]bool{}, merge: map[int]bool{}, pairSwap: map[string]bool{},
+		guess: map[string]bool{}, guessVal: map[string]string{}, alias: map[string]bool{},
 	}
 	n := a.cfg.Noise
 	for i, st := range t.Plan {
@@ -74,8 +99,53 @@ func newRun(a *Agent, t *Task, rng *rand.Rand) *run {
 			!r.swapped[i-1] && rng.Float64() < n.Swap {
 			r.swapped[i] = true
 		}
+		r.drawGenerated(i, st, spec)
 	}
 	return r
+}
+
+// drawGenerated draws the episode's habits for the mistakes only generated
+// worlds have a place for; a hand-written task draws nothing here.
+func (r *run) drawGenerated(i int, st PlanStep, spec ToolSpec) {
+	n, rng := r.a.cfg.Noise, r.rng
+	if st.Usual != "" {
+		if _, seen := r.stateMiss[st.Usual]; !seen {
+			r.stateMiss[st.Usual] = rng.Float64() < n.State
+		}
+	}
+	if st.Whole != "" && rng.Float64() < n.Merge {
+		r.merge[i] = true
+	}
+	if spec.Ordered[0] != "" {
+		if _, seen := r.pairSwap[spec.Name]; !seen {
+			r.pairSwap[spec.Name] = rng.Float64() < n.Order
+		}
+	}
+	for _, arg := range slices.Sorted(mapsKeysInt(st.From)) {
+		if k := argKey(spec.Name, arg); !seenKey(r.guess, k) {
+			r.guess[k] = rng.Float64() < n.Guess
+		}
+	}
+	for _, as := range spec.Args {
+		if k := argKey(spec.Name, as.Name); as.Alias != "" && !seenKey(r.alias, k) {
+			r.alias[k] = rng.Float64() < n.Alias
+		}
+	}
+}
+
+func seenKey(m map[string]bool, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func mapsKeysInt(m map[string]int) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
 }
 
 // otherFormat picks a format of k other than the one canonical is written in.
@@ -164,7 +234,62 @@ func (r *run) render(i int, clean, fresh bool) Action {
 		}
 		out.Args[as.Name] = v
 	}
+	if r.a.world.gen != nil {
+		r.renderGenerated(i, st, spec, &out, fresh)
+	}
 	return out
+}
+
+// renderGenerated applies the habits only generated worlds have a place
+// for: the usual tool for an entity whose state needs another, the whole
+// value instead of a split, an ordered pair reversed, a guessed value
+// where a read has not shown it yet (or by habit), an argument's old name.
+func (r *run) renderGenerated(i int, st PlanStep, spec ToolSpec, out *Action, fresh bool) {
+	n := r.a.cfg.Noise
+	habit := func(m map[string]bool, k string, p float64) bool {
+		if fresh {
+			return r.rng.Float64() < p
+		}
+		return m[k]
+	}
+	if st.Usual != "" && habit(r.stateMiss, st.Usual, n.State) {
+		out.Tool = st.Usual
+	}
+	if st.Whole != "" && ((fresh && r.rng.Float64() < n.Merge) || (!fresh && r.merge[i])) {
+		as, _ := spec.Arg(st.Split)
+		kind := kinds[as.Kind]
+		out.Args[st.Split] = kind.Render(max(0, kind.Detect(out.Args[st.Split])), st.Whole)
+	}
+	for _, arg := range slices.Sorted(mapsKeysInt(st.From)) {
+		k := argKey(spec.Name, arg)
+		if habit(r.guess, k, n.Guess) || !r.env.StepDone(st.From[arg]) {
+			out.Args[arg] = r.guessed(k, st.Natural[arg])
+		}
+	}
+	if p := spec.Ordered; p[0] != "" && habit(r.pairSwap, spec.Name, n.Order) {
+		out.Args[p[0]], out.Args[p[1]] = out.Args[p[1]], out.Args[p[0]]
+	}
+	for _, as := range spec.Args {
+		if as.Alias != "" && habit(r.alias, argKey(spec.Name, as.Name), n.Alias) {
+			out.Args[as.Alias] = out.Args[as.Name]
+			delete(out.Args, as.Name)
+		}
+	}
+}
+
+// guessed is the value the agent makes up for an argument it has not read:
+// one per argument and episode, shaped like the real one.
+func (r *run) guessed(k, natural string) string {
+	if g, ok := r.guessVal[k]; ok {
+		return g
+	}
+	prefix, _, _ := strings.Cut(natural, "_")
+	g := fmt.Sprintf("%s_%06d", prefix, r.rng.IntN(1000000))
+	if g == natural {
+		g = prefix + "_000000"
+	}
+	r.guessVal[k] = g
+	return g
 }
 
 // slip writes one random non-key argument of a in a random format.
@@ -193,6 +318,8 @@ func (r *run) candidates() []Action {
 	working, ref := r.next()
 	var pref Action
 	switch {
+	case r.lastErr != nil && r.lastErr.Transient && r.rng.Float64() < cfg.RetryTransient:
+		pref = r.last
 	case r.lastErr != nil:
 		switch x := r.rng.Float64(); {
 		case x < cfg.RetryFix:
@@ -305,8 +432,8 @@ func (r *run) succeeded(a Action) bool {
 // a call that has just failed is advice the agent has tried, so it looks
 // at its other candidates instead.
 func (r *run) failed(a Action) bool {
-	for _, s := range r.steps {
-		if s.Failed() && s.Action == a.Tool && ActionFromStep(s.Action, s.Args).Equal(a) {
+	for i, s := range r.steps {
+		if s.Failed() && !r.transient[i] && s.Action == a.Tool && ActionFromStep(s.Action, s.Args).Equal(a) {
 			return true
 		}
 	}

@@ -20,6 +20,20 @@
 // after (Record). The arms of the benchmark differ only in the Memory they
 // pass in; the agent, the tasks and the random streams are the same.
 //
+// Besides the hand-written [World] of NewWorld, [Generate] draws a fresh
+// world from a seed: a business domain, tools named in one of several
+// styles, task families, error styles (HTTP JSON bodies, SDK exceptions,
+// plain text) and hidden rules of the kinds in [RuleKinds] with random
+// parameters, transient faults (5xx, timeouts, rate limits: the same call
+// retried works) and one drift. Nobody can tune a memory to a world nobody
+// has seen: [RunWorlds] plays many such worlds per memory arm, with the
+// default agent and with the cautious one that obeys guard, and reports
+// every figure per world with its mean and standard deviation.
+//
+// [Env.Probe] answers whether a call would fail right now without changing
+// anything; it is the oracle of the guard quality metrics ([Quality]) and of
+// [OracleMemory], the upper bound of every arm, as [NoMemory] is the lower.
+//
 // Everything is deterministic for a given seed: all randomness comes from
 // explicit math/rand/v2 PCG sources derived from the world seed and the
 // episode seed, never from the global source.

@@ -12,6 +12,7 @@ func TestFormatsDetectThemselves(t *testing.T) {
 		KindEmail: {"ana.silva@mail.example"}, KindDuration: {"15m", "1h"}, KindVersion: {"4.12.0"},
 		KindWeight: {"2.50", "12.07"}, KindPartition: {"dt=2025-01-03"}, KindSeat: {"12A"},
 		KindReason: {"damaged", "late_delivery"},
+		KindToken:  {"etg_048213"}, KindMemo: {"customer asked to expedite", "second attempt"}, KindLabel: {"urgent", "sms"},
 	}
 	for name, k := range kinds {
 		nats := samples[name]

@@ -78,9 +78,12 @@ type Verdict struct {
 	AdapterRisk *float64
 	NoteRisk    float64
 	Decision    Decision
-	Reasons     []string
-	Cited       []string // error signatures of the known mistakes it matched, whatever the decision
-	Suggestion  *Action  // a better action, when the memory knows one; may hold placeholders
+	// Kind is the kind of failure the memory expects, when it says
+	// ("transient", "deterministic", "state"…); "" when it does not.
+	Kind       string
+	Reasons    []string
+	Cited      []string // error signatures of the known mistakes it matched, whatever the decision
+	Suggestion *Action  // a better action, when the memory knows one; may hold placeholders
 }
 
 // NoMemory is the arm without memory: it recalls nothing, allows everything

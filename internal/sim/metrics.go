@@ -107,12 +107,18 @@ type Metrics struct {
 	StepsPerSolved    float64
 	RefStepsPerSolved float64
 	FailedSteps       int
-	Ends              map[string]int
-	PerFamily         map[string]FamilyMetrics
+	// TransientSteps counts the failed steps that were transient faults;
+	// RMR and RMRSeen leave them out, since a transient fault is no
+	// mistake.
+	TransientSteps int
+	Ends           map[string]int
+	PerFamily      map[string]FamilyMetrics
 	// PerRule counts failed steps by hidden rule ("" for validation errors).
 	PerRule  map[string]int
 	Guard    GuardStats
 	Overhead Overhead
+	// Quality holds the guard quality metrics (ComputeQuality).
+	Quality Quality
 }
 
 // ComputeMetrics computes an arm's metrics from its episodes, in play order.
@@ -158,6 +164,10 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 		for _, f := range e.Failures {
 			m.FailedSteps++
 			m.PerRule[f.Rule]++
+			if f.Transient {
+				m.TransientSteps++
+				continue
+			}
 			if f.Held {
 				repeats++
 			}
@@ -181,8 +191,9 @@ func ComputeMetrics(eps []EpisodeResult, cfg MetricsConfig) Metrics {
 	m.LongHorizon = rate(longOK, long)
 	m.Short = rate(succ-longOK, len(eps)-long)
 	m.FRR = rate(recovered, withFail)
-	m.RMR = rate(repeats, m.FailedSteps)
-	m.RMRSeen = rate(seen, m.FailedSteps)
+	m.RMR = rate(repeats, m.FailedSteps-m.TransientSteps)
+	m.RMRSeen = rate(seen, m.FailedSteps-m.TransientSteps)
+	m.Quality = ComputeQuality(eps, cfg.Signature)
 	if succ > 0 {
 		m.StepsPerSuccess = float64(totalSteps) / float64(succ)
 		m.StepsPerSolved = float64(steps) / float64(succ)

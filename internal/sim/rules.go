@@ -14,7 +14,21 @@ const (
 	RuleQuota        RuleKind = "quota"        // a call may not be repeated
 	RuleContext      RuleKind = "context"      // depends on the user or the task's context
 	RuleDrift        RuleKind = "drift"        // changes behaviour at an episode index
+	// Kinds only generated worlds draw.
+	RuleState    RuleKind = "state"      // an entity's state makes a tool fail for it alone
+	RuleLimit    RuleKind = "limit"      // a numeric argument above a limit fails: split the call
+	RuleCrossArg RuleKind = "cross_arg"  // two arguments must agree (an end after its start)
+	RuleCopy     RuleKind = "copy"       // a value must be copied from an earlier read's observation
+	RuleRename   RuleKind = "rename"     // an argument was renamed: the old name is unknown
+	RuleEnumCase RuleKind = "enum_case"  // an enum is compared case-sensitively
+	RuleMaxLen   RuleKind = "max_length" // a text argument has a maximum length
 )
+
+// RuleKinds lists every rule kind, the generated worlds' included.
+var RuleKinds = []RuleKind{
+	RulePrecondition, RuleFormat, RuleDeprecated, RuleOrdering, RuleQuota, RuleContext, RuleDrift,
+	RuleState, RuleLimit, RuleCrossArg, RuleCopy, RuleRename, RuleEnumCase, RuleMaxLen,
+}
 
 // Error classes the tools answer with, as an API's error type would.
 const (
@@ -35,6 +49,11 @@ const (
 	OpSwap    = "swap"    // a step done before the one that must precede it
 	OpRepeat  = "repeat"  // a read called again
 	OpContext = "context" // an argument's context-free Default
+	OpState   = "state"   // the usual tool, or no extra step, for an entity whose state needs one
+	OpMerge   = "merge"   // one call with the whole value instead of the split calls
+	OpOrder   = "order"   // an ordered pair of arguments written the other way round
+	OpGuess   = "guess"   // a value guessed instead of copied from an observation
+	OpAlias   = "alias"   // an argument's old name
 )
 
 // Mistake names the agent mistake a rule punishes, and so its fix: write the
@@ -70,6 +89,10 @@ type StepError struct {
 	Class   string
 	Message string
 	Fatal   bool
+	// Transient marks a fault that has nothing to do with the call (a 5xx,
+	// a timeout, a rate limit): the same call retried works. Agents read it
+	// from the error text as a person would.
+	Transient bool
 }
 
 func (e *StepError) Error() string { return e.Class + ": " + e.Message }

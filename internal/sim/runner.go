@@ -38,6 +38,10 @@ type RunConfig struct {
 	// OnEpisode, when set, is called after each episode (progress output,
 	// adapter-update counters).
 	OnEpisode func(EpisodeResult)
+	// Literals indexes the values of the world's tasks, to tell a
+	// suggestion that leaks another task's values; nil: Run indexes the
+	// users and each task as it plays it.
+	Literals *Literals
 }
 
 // Timings are the durations of one episode's memory calls.
@@ -67,6 +71,8 @@ type EpisodeResult struct {
 	Trajectory   admem.Trajectory
 	// Taken is the guard's verdict on each step's action and its outcome.
 	Taken []TakenStep
+	// Judged is every candidate the guard judged, with the oracle's answer.
+	Judged []Judged
 }
 
 // agentSeed derives the agent's random stream for an episode, the same in
@@ -84,12 +90,17 @@ func Run(ctx context.Context, w *World, mem Memory, sched []EpisodeSpec, cfg Run
 	}
 	tm := &timedMemory{next: mem, clock: clock}
 	agent := NewAgent(w, tm, cfg.Agent)
+	agent.lits = cfg.Literals
+	if agent.lits == nil {
+		agent.lits = NewLiterals(w)
+	}
 	out := make([]EpisodeResult, 0, len(sched))
 	for _, spec := range sched {
 		task, err := w.NewTask(spec)
 		if err != nil {
 			return out, err
 		}
+		agent.lits.Add(task)
 		tm.t = Timings{}
 		ep, err := agent.Run(ctx, task, agentRNG(spec), !cfg.NoRecord)
 		if err != nil {
@@ -99,7 +110,7 @@ func Run(ctx context.Context, w *World, mem Memory, sched []EpisodeSpec, cfg Run
 			Index: spec.Index, Family: spec.Family, Long: task.Long, UserID: task.User.ID,
 			RefSteps: len(task.Plan), Budget: ep.Budget, Success: ep.Success, End: ep.End,
 			Steps: len(ep.Trajectory.Steps), Failures: ep.Failures, Recorded: !cfg.NoRecord,
-			Guard: ep.Guard, Timings: tm.t, MemoryErrors: ep.MemoryErrors, Trajectory: ep.Trajectory, Taken: ep.Taken,
+			Guard: ep.Guard, Timings: tm.t, MemoryErrors: ep.MemoryErrors, Trajectory: ep.Trajectory, Taken: ep.Taken, Judged: ep.Judged,
 		}
 		out = append(out, res)
 		if cfg.OnEpisode != nil {
@@ -115,6 +126,13 @@ type timedMemory struct {
 	next  Memory
 	clock func() time.Time
 	t     Timings
+}
+
+// Begin hands the env on to a memory that wants it (the oracle).
+func (m *timedMemory) Begin(env *Env) {
+	if ea, ok := m.next.(EnvAware); ok {
+		ea.Begin(env)
+	}
 }
 
 func (m *timedMemory) Recall(ctx context.Context, task string, scope admem.Scope) (RecallResult, error) {

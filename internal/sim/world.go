@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // ArgSpec describes one typed argument of a tool.
@@ -18,6 +19,10 @@ type ArgSpec struct {
 	// Default is what an agent writes when it ignores the user's or task's
 	// context (for example USD as the currency); "" when there is none.
 	Default string
+	// Alias is an older name of the argument that agents trained on
+	// older documentation still write; "" when there is none. Only a
+	// rename rule makes the API refuse it.
+	Alias string
 }
 
 // ToolSpec is a tool as its documentation presents it to the agent.
@@ -31,6 +36,10 @@ type ToolSpec struct {
 	// Alt is the other name of the tool in a deprecation or migration pair
 	// (an agent trained on older docs may use it); "" when there is none.
 	Alt string
+	// Ordered names two arguments whose values must be in order (a start
+	// and an end); agents sometimes write them the other way round. Both
+	// are "" when the tool has no such pair.
+	Ordered [2]string
 }
 
 // Arg returns the spec of the named argument.
@@ -61,6 +70,22 @@ type PlanStep struct {
 	// agents are prone to skip them.
 	Aux  bool
 	Rule string // the rule that demands an aux step
+	// Usual is the tool an agent reaches for by habit when the plan needs
+	// another one for this entity (its state calls for a special tool);
+	// "" when there is none.
+	Usual string
+	// Reveal is what a successful call of the step shows besides its
+	// confirmation: the entity's status, a version token. Later steps may
+	// need those values (From).
+	Reveal map[string]string
+	// From maps an argument to the plan step whose observation reveals its
+	// value: before that step is done the agent can only guess it.
+	From map[string]int
+	// Whole and Split mark the first of a group of calls that split one
+	// value (Whole, natural) of argument Split over several calls because
+	// of a limit; an agent may write the whole value in one call.
+	Whole string
+	Split string
 }
 
 // Task is one episode's job: text for the agent, parameters placeholders
@@ -74,6 +99,10 @@ type Task struct {
 	Long    bool
 	Params  map[string]string // natural values
 	Plan    []PlanStep
+	// Entities holds hidden facts about the task's entities, by natural
+	// id: their status and the tokens reads reveal. Generated worlds'
+	// rules read it; nil in the hand-written world.
+	Entities map[string]map[string]string
 }
 
 // Config sets up a world.
@@ -109,6 +138,15 @@ type World struct {
 	fmtDrift  map[string]int    // "tool.arg" -> format index after drift
 	toolDrift map[string]string // old tool -> new tool after drift
 	driftAt   map[string]int    // rule id -> episode
+	// fmtFixed holds the format a strict format rule requires when it is
+	// not the kind's natural one ("tool.arg" -> format index).
+	fmtFixed map[string]int
+	// gen is what only generated worlds have (error styles, transient
+	// faults, observations); nil for the hand-written world.
+	gen *genInfo
+	// tasks caches a generated world's tasks by episode spec: every arm
+	// and agent of a benchmark plays the same schedule.
+	tasks sync.Map
 }
 
 // family is a task family: its tools, rules and task template.
@@ -128,7 +166,7 @@ func NewWorld(cfg Config) *World {
 	}
 	w := &World{
 		cfg: cfg, byName: map[string]*family{}, tools: map[string]ToolSpec{},
-		fmtDrift: map[string]int{}, toolDrift: map[string]string{}, driftAt: map[string]int{},
+		fmtDrift: map[string]int{}, toolDrift: map[string]string{}, driftAt: map[string]int{}, fmtFixed: map[string]int{},
 	}
 	for _, f := range []*family{
 		bookingFamily(), refundsFamily(), deployFamily(), pipelineFamily(),
@@ -145,13 +183,21 @@ func NewWorld(cfg Config) *World {
 			w.rules = append(w.rules, r)
 		}
 	}
+	w.setupDrift()
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x05e75))
+	w.users = makeUsers(rng, cfg.Users, "USR")
+	return w
+}
+
+// setupDrift fills the drift tables from the drift rules.
+func (w *World) setupDrift() {
 	nDrift := 0
 	for _, r := range w.rules {
 		if r.Kind != RuleDrift {
 			continue
 		}
-		if cfg.DriftAt > 0 {
-			w.driftAt[r.ID] = cfg.DriftAt + nDrift*cfg.DriftStagger
+		if w.cfg.DriftAt > 0 {
+			w.driftAt[r.ID] = w.cfg.DriftAt + nDrift*w.cfg.DriftStagger
 		}
 		nDrift++
 		if r.driftArg != "" {
@@ -161,9 +207,14 @@ func NewWorld(cfg Config) *World {
 			w.toolDrift[r.Tool] = r.driftTool
 		}
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x05e75))
-	for i := range cfg.Users {
-		u := User{ID: fmt.Sprintf("USR-%05d", 10000+rng.IntN(90000)+i)}
+}
+
+// makeUsers draws the user pool: ids with the prefix, a tier, a region and
+// the region's currency.
+func makeUsers(rng *rand.Rand, n int, prefix string) []User {
+	var out []User
+	for i := range n {
+		u := User{ID: fmt.Sprintf("%s-%05d", prefix, 10000+rng.IntN(90000)+i)}
 		switch x := rng.Float64(); {
 		case x < 0.6:
 			u.Tier = "standard"
@@ -180,9 +231,9 @@ func NewWorld(cfg Config) *World {
 		default:
 			u.Region, u.Currency, u.Residency = "apac", pick(rng, []string{"AUD", "JPY", "SGD"}), "apac"
 		}
-		w.users = append(w.users, u)
+		out = append(out, u)
 	}
-	return w
+	return out
 }
 
 // Families returns the family names in a fixed order.
@@ -249,7 +300,7 @@ func (w *World) toolAt(tool string, ep int) string {
 func (w *World) formatAt(tool, arg string, ep int) int {
 	idx, ok := w.fmtDrift[tool+"."+arg]
 	if !ok {
-		return 0
+		return w.fmtFixed[tool+"."+arg]
 	}
 	for _, r := range w.rules {
 		if r.Kind == RuleDrift && r.Tool == tool && r.driftArg == arg && w.drifted(r.ID, ep) {
@@ -271,6 +322,11 @@ type EpisodeSpec struct {
 // NewTask generates the task of an episode. The same spec always yields the
 // same task.
 func (w *World) NewTask(spec EpisodeSpec) (*Task, error) {
+	if w.gen != nil {
+		if t, ok := w.tasks.Load(spec); ok {
+			return t.(*Task), nil
+		}
+	}
 	f, ok := w.byName[spec.Family]
 	if !ok {
 		return nil, fmt.Errorf("sim: unknown family %q", spec.Family)
@@ -278,6 +334,14 @@ func (w *World) NewTask(spec EpisodeSpec) (*Task, error) {
 	lo, hi := MinSteps, LongMinSteps-1
 	if spec.Long {
 		lo, hi = LongMinSteps, MaxSteps
+	}
+	pickRng := rand.New(rand.NewPCG(spec.Seed, 0x71c4))
+	if w.gen != nil {
+		if t := w.bandTask(f, spec, lo, hi, pickRng); t != nil {
+			t.Long = len(t.Plan) >= LongMinSteps
+			w.tasks.Store(spec, t)
+			return t, nil
+		}
 	}
 	var fits []int
 	for u := f.minUnits; u <= f.maxUnits; u++ {
@@ -288,10 +352,58 @@ func (w *World) NewTask(spec EpisodeSpec) (*Task, error) {
 	if len(fits) == 0 {
 		return nil, fmt.Errorf("sim: family %s has no task of %d-%d steps", f.name, lo, hi)
 	}
-	pickRng := rand.New(rand.NewPCG(spec.Seed, 0x71c4))
 	t := w.build(f, spec, fits[pickRng.IntN(len(fits))])
 	t.Long = len(t.Plan) >= LongMinSteps
+	if w.gen != nil {
+		w.tasks.Store(spec, t)
+	}
 	return t, nil
+}
+
+// bandTask finds a generated task's unit counts whose plans fit [lo, hi]
+// by bisection: its units come first from the same draws whatever their
+// number, so its plan grows with them. It returns nil when the pick does
+// not fit after all, and NewTask then scans every count.
+func (w *World) bandTask(f *family, spec EpisodeSpec, lo, hi int, pickRng *rand.Rand) *Task {
+	built := map[int]*Task{}
+	get := func(u int) *Task {
+		if t, ok := built[u]; ok {
+			return t
+		}
+		t := w.build(f, spec, u)
+		built[u] = t
+		return t
+	}
+	n := func(u int) int { return len(get(u).Plan) }
+	// first count reaching lo, and last count within hi
+	a, b := f.minUnits, f.maxUnits+1
+	for a < b {
+		m := (a + b) / 2
+		if n(m) >= lo {
+			b = m
+		} else {
+			a = m + 1
+		}
+	}
+	first := a
+	a, b = f.minUnits-1, f.maxUnits
+	for a < b {
+		m := (a + b + 1) / 2
+		if n(m) <= hi {
+			a = m
+		} else {
+			b = m - 1
+		}
+	}
+	last := a
+	if first > last {
+		return nil
+	}
+	t := get(first + pickRng.IntN(last-first+1))
+	if len(t.Plan) < lo || len(t.Plan) > hi {
+		return nil
+	}
+	return t
 }
 
 func (w *World) build(f *family, spec EpisodeSpec, units int) *Task {

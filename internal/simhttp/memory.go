@@ -548,11 +548,12 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		return nil, fmt.Errorf("simhttp: guard: %d results for %d candidates", len(g.Results), len(cands))
 	}
 	out := make([]sim.Verdict, len(cands))
+	kinds := resultKinds(r.Body, len(g.Results))
 	if m.cfg.Arm == ArmNotes && g.AdapterVersion != nil {
 		return nil, fmt.Errorf("simhttp: guard: the notes arm was answered with adapter v%d", *g.AdapterVersion)
 	}
 	for i, res := range g.Results {
-		v := sim.Verdict{Risk: float64(res.Risk), Decision: sim.Decision(res.Decision), NoteRisk: float64(res.NoteRisk)}
+		v := sim.Verdict{Risk: float64(res.Risk), Decision: sim.Decision(res.Decision), NoteRisk: float64(res.NoteRisk), Kind: kinds[i]}
 		if res.AdapterRisk != nil {
 			v.AdapterRisk = ptr(float64(*res.AdapterRisk))
 		}
@@ -572,6 +573,25 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		out[i] = v
 	}
 	return out, nil
+}
+
+// resultKinds reads each guard result's "kind" (e.g. "transient") from the
+// raw response, since the generated client may not know the field yet; a
+// missing or unreadable kind is "".
+func resultKinds(body []byte, n int) []string {
+	out := make([]string, n)
+	var raw struct {
+		Results []struct {
+			Kind string `json:"kind"`
+		} `json:"results"`
+	}
+	if json.Unmarshal(body, &raw) != nil {
+		return out
+	}
+	for i := range min(n, len(raw.Results)) {
+		out[i] = raw.Results[i].Kind
+	}
+	return out
 }
 
 // learned records the first guard answer citing a signature.

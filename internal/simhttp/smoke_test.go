@@ -98,3 +98,39 @@ func TestClosedLoopFullBeatsNone(t *testing.T) {
 		t.Errorf("full admem repeats %.2f of its mistakes, no memory %.2f: want full < none", full.RMR.Rate, none.RMR.Rate)
 	}
 }
+
+// TestGeneratedWorldThroughAPI plays a generated world through the real API
+// with RunWorlds, both agents on fresh tenants: the loop the benchmark runs
+// by default. Every memory call must work and the guard quality metrics
+// must have something to count.
+func TestGeneratedWorldThroughAPI(t *testing.T) {
+	env := apitest.New(t, apitest.WithEnv("ADMEM_EMBED_FILE", embedFile(t)))
+	ctx, stop := context.WithCancel(context.Background())
+	w := worker.New(env.Config, env.Infra, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	res, err := sim.RunWorlds(ctx, sim.WorldsConfig{Seed: 0x5eed, Worlds: 1, Episodes: 6, Arms: []string{string(simhttp.ArmFull)}},
+		func(ctx context.Context, s sim.Slot) (sim.Memory, error) {
+			_, key := env.Tenant(t, "sim-"+s.Agent)
+			mem, _, err := simhttp.New(simhttp.Config{BaseURL: env.URL, Key: key, HTTP: env.HTTP, Arm: simhttp.ArmFull, SyncRecord: 20 * time.Second})
+			return mem, err
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Runs {
+		judged, memErrs := 0, 0
+		for _, e := range r.Episodes {
+			judged += len(e.Judged)
+			memErrs += e.MemoryErrors
+		}
+		q := r.Metrics.Quality
+		t.Logf("%s: success %.2f, guard FPR %.2f (n=%d), TPR on repeats %.2f (n=%d), suggestions %d, foreign %d",
+			r.Slot, r.Metrics.Success.Rate, q.GuardFPR.Rate, q.GuardFPR.N, q.GuardTPRRepeat.Rate, q.GuardTPRRepeat.N, q.Suggestions, q.ForeignLiterals)
+		if memErrs > 0 || judged == 0 || q.GuardFPR.N == 0 {
+			t.Errorf("%s: %d memory errors, %d judged candidates", r.Slot, memErrs, judged)
+		}
+	}
+}
