@@ -97,7 +97,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	if *worldMode == "generated" {
 		return runSimWorlds(ctx, e, worldsOptions{seed: *seed, worlds: *worlds, episodes: *episodes, long: *long, drift: *drift,
 			arms: arms, parallel: *parallel, transient: *transient, window: *window, sync: *syncRec, feedback: *feedback,
-			drain: *drain, worker: *worker, forget: *forget, forgetUpdates: *forgetUpdates, forgetCount: count,
+			drain: *drain, forget: *forget, forgetUpdates: *forgetUpdates, forgetCount: count,
 			forgetWait: *forgetWait, forgetLearn: *forgetLearn, forgetEval: *forgetEval})
 	}
 	rep := benchkit.NewReport("sim", map[string]any{"world": "classic", "episodes": *episodes, "seed": *seed, "long_share": *long, "drift_at": *drift,

@@ -28,7 +28,6 @@ type worldsOptions struct {
 	sync          time.Duration
 	feedback      bool
 	drain         time.Duration
-	worker        string
 	forget        bool
 	forgetUpdates int
 	forgetCount   sim.UpdateKind
@@ -90,11 +89,6 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 			return nil, err
 		}
 		cfg := simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: o.sync, Feedback: o.feedback}
-		if o.parallel <= 1 {
-			// The learner's event count is the worker's, not the
-			// tenant's: only a lone writer may wait on it.
-			cfg.LearnerEvents = func(ctx context.Context) (float64, error) { return learnerEvents(ctx, e.http, o.worker) }
-		}
 		mem, hm, err := simhttp.New(cfg)
 		if err != nil {
 			return nil, err
@@ -163,11 +157,9 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 				rep.Note("%s: Record stopped waiting for the learner: %v.", s, err)
 			}
 			// Record already waited for the worker after each episode;
-			// the next slot's tenant is fresh, so only the clustering of
-			// this one's last failures is waited for.
-			if got, want, err := hm.WaitLearned(ctx, o.drain); err != nil || got < want {
-				fmt.Fprintf(os.Stderr, "[sim %s] the worker clustered %d of %d failed steps (%v); going on\n", s, got, want, err)
-			}
+			// the tenant's learning status says when the rest is done, so
+			// the next slot does not inherit this one's backlog.
+			waitWorker(ctx, hm, "sim/"+s.String(), o.drain)
 		},
 	}
 	res, err := sim.RunWorlds(ctx, cfg, newMem)
