@@ -72,7 +72,7 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 			}
 		}
 		for _, in := range m.Instances {
-			if in.P > p && f.HasValues(in.V) {
+			if in.P > p && f.HasValues(in.V) && (!in.Task || f.Meets(&m.Rule)) {
 				p = in.P
 			}
 		}
@@ -193,6 +193,14 @@ func (r Rule) Advice() string {
 			if i := strings.IndexByte(f, '='); i > 2 {
 				parts = append(parts, "use a smaller "+f[2:i])
 			}
+		case strings.HasPrefix(f, "gt:"), strings.HasPrefix(f, "gtl:"):
+			if i := strings.LastIndexByte(f, '='); i > 0 {
+				what, path := "", f[strings.IndexByte(f, ':')+1:i]
+				if f[2] == 'l' {
+					what = " long"
+				}
+				parts = append(parts, fmt.Sprintf("keep %s at most %s%s (split the request if needed)", path, f[i+1:], what))
+			}
 		}
 	}
 	return strings.Join(parts, "; ")
@@ -222,6 +230,14 @@ func (r Rule) Describe() string {
 			}
 		case strings.HasPrefix(f, "a:"):
 			parts = append(parts, "with "+f[2:])
+		case strings.HasPrefix(f, "gt:"), strings.HasPrefix(f, "gtl:"):
+			if i := strings.LastIndexByte(f, '='); i > 0 {
+				what, path := "above", f[strings.IndexByte(f, ':')+1:i]
+				if f[2] == 'l' {
+					what = "longer than"
+				}
+				parts = append(parts, fmt.Sprintf("%s %s %s", path, what, f[i+1:]))
+			}
 		case strings.HasPrefix(f, "e:"):
 			if i := strings.IndexByte(f, '='); i > 2 {
 				parts = append(parts, fmt.Sprintf("%s is %s", f[2:i], f[i+1:]))

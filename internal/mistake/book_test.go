@@ -2,6 +2,7 @@ package mistake
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,5 +263,34 @@ func TestNoForeignLiterals(t *testing.T) {
 	a := risk(b, "notify the customer", nil, c)
 	if s := b.Suggest(&Situation{Task: "notify the customer"}, c, &a, 0.5); s != nil && s.Call != nil {
 		t.Fatalf("suggested %v: its e-mail comes from another trajectory", s.Call.Text())
+	}
+}
+
+// A bound the error states ("too large: 767.01 > 700") is the rule: calls
+// over it are flagged from the first failure, calls under it are not, and
+// a text too long is told by its length.
+func TestStatedLimit(t *testing.T) {
+	b := NewBook()
+	learn(b, traj("t1", "pay invoice INV-1",
+		step{tool: "pay", args: args("invoice", "INV-1", "total", 767.01), err: "total too large: 767.01 > 700.00; split into several requests (request id 10000)"},
+		step{tool: "pay", args: args("invoice", "INV-1", "total", 400.0)},
+		step{tool: "pay", args: args("invoice", "INV-1", "total", 367.01)}))
+	learn(b, traj("t2", "note on case CS-1",
+		step{tool: "note", args: args("case", "CS-1", "remarks", strings.Repeat("x", 100)), err: "field 'remarks' too long: 100 > 43"},
+		step{tool: "note", args: args("case", "CS-1", "remarks", "short")}))
+	for _, c := range []struct {
+		call Call
+		want bool
+	}{
+		{Call{Tool: "pay", Args: args("invoice", "INV-9", "total", 950.5)}, true},
+		{Call{Tool: "pay", Args: args("invoice", "INV-9", "total", "$1,200.00")}, true},
+		{Call{Tool: "pay", Args: args("invoice", "INV-9", "total", 650)}, false},
+		{Call{Tool: "note", Args: args("case", "CS-9", "remarks", strings.Repeat("y", 60))}, true},
+		{Call{Tool: "note", Args: args("case", "CS-9", "remarks", "fine")}, false},
+	} {
+		a := risk(b, "work", nil, c.call)
+		if (a.Risk >= 0.5) != c.want {
+			t.Errorf("%s: risk %.2f, want flagged %v", c.call.Text(), a.Risk, c.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/signature"
@@ -160,6 +161,11 @@ type Facts struct {
 	FailedHere []string
 	// FailedHereText is the error text of the last of those failures.
 	FailedHereText string
+	// TaskIDs are the ids the task names that the call does not carry
+	// (folded): the entities the call may be about without saying so,
+	// such as the customer whose settings a value must match. Their value
+	// hashes (path "@task") are among Values.
+	TaskIDs []string
 	// Partial: the situation does not begin at the trajectory's first
 	// step (its first step's Index is above 0), so what it lacks (a step,
 	// a value's source) may lie before it.
@@ -225,10 +231,17 @@ func Describe(sit *Situation, c Call) Facts {
 		if k, ok := magnitude(l); ok {
 			feats["m:"+l.Path+"="+strconv.Itoa(k)] = true
 		}
+		limitFacts(feats, l)
 		if k, ok := lengthBucket(l); ok {
 			feats["l:"+l.Path+"="+strconv.Itoa(k)] = true
 		}
 		f.Values = append(f.Values, valueHash(l.Path, l.Text))
+	}
+	for _, id := range taskIDs(sit.Task) {
+		if !slices.Contains(folds, id) {
+			f.TaskIDs = append(f.TaskIDs, id)
+			f.Values = append(f.Values, valueHash(taskPath, id))
+		}
 	}
 	slices.Sort(f.Values)
 	f.Values = slices.Compact(f.Values)
@@ -356,4 +369,30 @@ func vocabulary(v string) bool {
 		}
 	}
 	return true
+}
+
+// taskPath is the path task ids' value hashes are kept under.
+const taskPath = "@task"
+
+// maxTaskIDs bounds the task ids a call's facts carry.
+const maxTaskIDs = 16
+
+// taskIDs returns the ids the task text names, folded, at most maxTaskIDs.
+func taskIDs(task string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(clip(task, maxObservation), func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune(",;()[]{}<>\"'`=", r)
+	}) {
+		w = strings.TrimRight(w, ".:!?")
+		if len(w) < 4 || !linkable(w) {
+			continue
+		}
+		if k := Fold(w); len(k) >= 4 && !slices.Contains(out, k) {
+			out = append(out, k)
+			if len(out) >= maxTaskIDs {
+				break
+			}
+		}
+	}
+	return out
 }

@@ -60,6 +60,10 @@ type Instance struct {
 	N  int      // failures about it
 	At int64    // the tool's clock at its last failure
 	P  float64  // fitted: p(a call carrying V fails with the mistake)
+	// Task: the error named an entity of the task that the call does not
+	// carry (the customer whose settings a value must match): the
+	// mistake's rule holds for calls about it, not for every call.
+	Task bool `json:",omitempty"`
 }
 
 // Mistake is what the tenant knows about one error signature: the
@@ -90,6 +94,12 @@ type Mistake struct {
 	NamesTool  bool
 	Said       []string
 	SaysRepeat bool
+	// Quoted are the named paths whose value the messages quoted: the
+	// error is about the value ("total too large: 767 > 700"), not about
+	// the argument being there at all ("x is not a valid parameter").
+	Quoted []string `json:",omitempty"`
+	// Limits are the bounds the messages stated on named arguments.
+	Limits []Limit `json:",omitempty"`
 	// FailShapes are the shapes each argument path had in failing calls.
 	FailShapes map[string][]string
 	Instances  []Instance
@@ -178,6 +188,9 @@ func (m *Mistake) supported(rule []string) bool {
 		return true // "unknown operation X": every call of the tool
 	}
 	for _, f := range rule {
+		if strings.HasPrefix(f, "gt:") || strings.HasPrefix(f, "gtl:") {
+			return true // a bound the message stated
+		}
 		if path := featurePath(f); path != "" && slices.Contains(m.Named, path) {
 			return true
 		}
@@ -203,6 +216,14 @@ func (m *Mistake) addInstance(f *Facts, message string, at int64) {
 			vs = append(vs, valueHash(l.Path, l.Text))
 		}
 	}
+	task := false
+	if len(vs) == 0 && len(f.TaskIDs) > 0 {
+		for _, id := range taskIDs(message) {
+			if slices.Contains(f.TaskIDs, id) {
+				vs, task = append(vs, valueHash(taskPath, id)), true
+			}
+		}
+	}
 	if len(vs) == 0 {
 		return
 	}
@@ -215,7 +236,7 @@ func (m *Mistake) addInstance(f *Facts, message string, at int64) {
 			return
 		}
 	}
-	m.Instances = append(m.Instances, Instance{V: vs, N: 1, At: at})
+	m.Instances = append(m.Instances, Instance{V: vs, N: 1, At: at, Task: task})
 	if len(m.Instances) > maxInstances {
 		oldest := 0
 		for i := range m.Instances {
@@ -278,6 +299,14 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, ta
 			}
 		}
 	}
+	m.addLimits(readLimits(f.Leaves, named, message))
+	low := strings.ToLower(clip(message, 2048))
+	for _, l := range f.Leaves {
+		if slices.Contains(named, l.Path) && !slices.Contains(m.Quoted, l.Path) && len(l.Text) > 0 && indexWord(low, strings.ToLower(l.Text)) >= 0 {
+			m.Quoted = append(m.Quoted, l.Path)
+			slices.Sort(m.Quoted)
+		}
+	}
 	m.PriorUnion = union(m.PriorUnion, priors)
 	m.TookUnion = union(m.TookUnion, took)
 	if said := identifiers(message); len(m.Said) < maxSaid {
@@ -314,7 +343,14 @@ func (m *Mistake) Fit(t *Tool) {
 	okShapes := t.okShapes(from)
 	rule := Rule{Level: LevelForm, Shapes: map[string][]string{}}
 	n := t.successesMeeting(&rule, from)
-	if n == 0 {
+	// A bound the message states is the rule, unless calls over it worked.
+	if lim := m.limitRule(); len(lim) > 0 {
+		r := Rule{Level: LevelForm, Features: lim, Shapes: map[string][]string{}}
+		if t.successesMeeting(&r, from) == 0 {
+			rule, n = r, 0
+		}
+	}
+	if n == 0 && len(rule.Features) == 0 {
 		// Nothing to contrast the failures with yet: start from what the
 		// error says it is about.
 		rule.Features = m.seed()
@@ -360,7 +396,14 @@ func (m *Mistake) Fit(t *Tool) {
 		// the rule since: what was learnt still stands.
 		e.P = (1 + priorFail) / (1 + priorFail + priorOK)
 	}
+	// An error that names an entity of the task the call does not carry
+	// says the rule depends on that entity (its settings, its state): the
+	// calls' features alone do not explain it.
+	taskScoped := slices.ContainsFunc(m.Instances, func(in Instance) bool { return in.Task })
 	switch {
+	case taskScoped:
+		// For another entity the rule is a guess: its settings may differ.
+		e.P = e.lower * unconfirmed
 	case !explained:
 		// An unexplained rule says "calls like this often fail": only a
 		// clear majority of recent failures makes it a warning.
@@ -377,7 +420,11 @@ func (m *Mistake) Fit(t *Tool) {
 	// fail while it stays in that state.
 	for i := range m.Instances {
 		in := &m.Instances[i]
-		ei := t.estimate(&Rule{Level: LevelForm}, in.V, m.SignatureID, 0)
+		r := &Rule{Level: LevelForm}
+		if in.Task {
+			r = &m.Rule // the task's entity and the rule together
+		}
+		ei := t.estimate(r, in.V, m.SignatureID, 0)
 		if ei.Fails+ei.OKs == 0 {
 			k := float64(min(in.N, 2))
 			ei.P = (k + priorFail) / (k + priorFail + priorOK)
@@ -388,7 +435,7 @@ func (m *Mistake) Fit(t *Tool) {
 	for _, h := range m.Calls {
 		m.CallP = append(m.CallP, t.identical(h, m.SignatureID, m.Calls))
 	}
-	if !explained && len(m.Instances) > 0 {
+	if (!explained || taskScoped) && len(m.Instances) > 0 {
 		m.Kind, m.Rule.Level = KindState, LevelInstance
 	}
 }
@@ -401,7 +448,10 @@ const unconfirmed = 0.5
 // argument whose shape every failure shared, or the tool itself; nil
 // otherwise.
 func (m *Mistake) saidRule() []string {
-	var out []string
+	out := m.limitRule()
+	if len(out) > 0 {
+		return out
+	}
 	for _, f := range m.Common {
 		if strings.HasPrefix(f, "s:") && slices.Contains(m.Named, featurePath(f)) {
 			out = append(out, f)
@@ -411,13 +461,25 @@ func (m *Mistake) saidRule() []string {
 		// The named argument written in various ways: its presence is what
 		// the message is about ("x is not a valid parameter").
 		for _, f := range m.Common {
-			if strings.HasPrefix(f, "a:") && slices.Contains(m.Named, featurePath(f)) {
+			if p := featurePath(f); strings.HasPrefix(f, "a:") && slices.Contains(m.Named, p) && !slices.Contains(m.Quoted, p) {
 				out = append(out, f)
 			}
 		}
 	}
 	if len(out) == 0 && m.NamesTool {
 		return []string{}
+	}
+	return out
+}
+
+// limitRule is the rule the bounds the messages stated on named arguments
+// make; nil when they stated none.
+func (m *Mistake) limitRule() []string {
+	var out []string
+	for _, l := range m.Limits {
+		if slices.Contains(m.Named, l.Path) {
+			out = append(out, l.feature())
+		}
 	}
 	return out
 }
@@ -457,7 +519,7 @@ func (m *Mistake) transient() bool {
 func (m *Mistake) candidates(t *Tool, r *Rule, okShapes map[string][]string, from int) []string {
 	var out []string
 	for _, f := range m.Common {
-		if !slices.Contains(r.Features, f) {
+		if !slices.Contains(r.Features, f) && !valueFeature(f) {
 			out = append(out, f)
 		}
 	}
@@ -547,12 +609,9 @@ func (m *Mistake) priority(f string) int {
 // names are written (the error says what it is about), and a repeat when
 // every failure repeated a call that had worked.
 func (m *Mistake) seed() []string {
-	var out []string
-	for _, f := range m.Common {
-		path := featurePath(f)
-		if f == "r" || strings.HasPrefix(f, "s:") && path != "" && slices.Contains(m.Named, path) {
-			out = append(out, f)
-		}
+	out := slices.Clone(m.saidRule())
+	if slices.Contains(m.Common, "r") {
+		out = append(out, "r")
 	}
 	return out
 }

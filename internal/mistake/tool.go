@@ -97,6 +97,12 @@ func (t *Tool) valid() bool {
 // failing calls used and no successful one did).
 func meets(features []string, r *Rule) bool {
 	for _, g := range r.Features {
+		if over, ok := overLimit(features, g); ok {
+			if !over {
+				return false
+			}
+			continue
+		}
 		switch {
 		case strings.HasPrefix(g, "ns:"):
 			path := g[3:]

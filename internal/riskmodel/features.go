@@ -112,8 +112,12 @@ func Call(sit *mistake.Situation, a *mistake.Assessment) []sparse.Feat {
 	// The call: its tool, its facts (per tool, and by kind across tools),
 	// the mistakes it matches, how it follows the last step.
 	call("t=" + tool)
-	for i, f := range a.Facts.Features {
-		if i >= maxFacts {
+	n := 0
+	for _, f := range a.Facts.Features {
+		if strings.HasPrefix(f, "x:") || strings.HasPrefix(f, "z:") {
+			continue // a leaf's number or length: only limits read them
+		}
+		if n++; n > maxFacts {
 			break
 		}
 		call("f=" + tool + "|" + f)
