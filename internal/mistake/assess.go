@@ -149,8 +149,12 @@ func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64) *Sug
 	var words *Suggestion
 	for _, mt := range a.Matches {
 		m := mt.Mistake
-		for k := range m.Fixes {
-			fx := &m.Fixes[k]
+		fixes := m.Fixes
+		if derived := m.ruleFixes(); len(derived) > 0 {
+			fixes = append(slices.Clone(fixes), derived...)
+		}
+		for k := range fixes {
+			fx := &fixes[k]
 			fixed, ok := fx.Apply(c, sit)
 			if !ok {
 				if words == nil {

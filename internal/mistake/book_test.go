@@ -294,3 +294,48 @@ func TestStatedLimit(t *testing.T) {
 		}
 	}
 }
+
+// An error about the order of two of the call's dates is a rule on their
+// order, whatever the dates or how they are written.
+func TestDateOrder(t *testing.T) {
+	b := NewBook()
+	learn(b, traj("t1", "book room RM-1",
+		step{tool: "book", args: args("room", "RM-1", "valid_from", "2025-07-07", "valid_until", "2025-06-23"), err: "invalid range: valid_until must not precede valid_from (2025-06-23 < 2025-07-07)"},
+		step{tool: "book", args: args("room", "RM-1", "valid_from", "2025-06-23", "valid_until", "2025-07-07")}))
+	for _, c := range []struct {
+		from, until string
+		want        bool
+	}{
+		{"2025-09-10", "2025-09-01", true},
+		{"10.09.2025", "01.09.2025", true},
+		{"2025-09-01", "2025-09-10", false},
+	} {
+		a := risk(b, "book", nil, Call{Tool: "book", Args: args("room", "RM-7", "valid_from", c.from, "valid_until", c.until)})
+		if (a.Risk >= 0.5) != c.want {
+			t.Errorf("from %s until %s: risk %.2f, want flagged %v", c.from, c.until, a.Risk, c.want)
+		}
+	}
+}
+
+// What a rule states suggests its own fix when no recovery taught one: the
+// dates of a wrong order swapped, a value over a stated bound split, both
+// made of the request's own values.
+func TestRuleFixes(t *testing.T) {
+	b := NewBook()
+	learn(b, traj("t1", "book room RM-1",
+		step{tool: "book", args: args("room", "RM-1", "valid_from", "2025-07-07", "valid_until", "2025-06-23"), err: "valid_until 2025-06-23 is before valid_from 2025-07-07"}))
+	learn(b, traj("t2", "pay invoice INV-1",
+		step{tool: "pay", args: args("invoice", "INV-1", "total", "$767.01"), err: "total too large: 767.01 > 700.00; split into several requests"}))
+	c := Call{Tool: "book", Args: args("room", "RM-7", "valid_from", "2025-09-10", "valid_until", "2025-09-01")}
+	a := risk(b, "book", nil, c)
+	s := b.Suggest(&Situation{Task: "book"}, c, &a, 0.5)
+	if a.Risk < 0.5 || s == nil || s.Call == nil || s.Call.Args["valid_from"] != "2025-09-01" || s.Call.Args["valid_until"] != "2025-09-10" {
+		t.Fatalf("order: risk %.2f, suggestion %+v", a.Risk, s)
+	}
+	c = Call{Tool: "pay", Args: args("invoice", "INV-9", "total", "$1,500.00")}
+	a = risk(b, "pay", nil, c)
+	s = b.Suggest(&Situation{Task: "pay"}, c, &a, 0.5)
+	if a.Risk < 0.5 || s == nil || s.Call == nil || s.Call.Args["total"] != "$500.00" {
+		t.Fatalf("limit: risk %.2f, suggestion %+v", a.Risk, s)
+	}
+}

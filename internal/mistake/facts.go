@@ -237,6 +237,7 @@ func Describe(sit *Situation, c Call) Facts {
 		}
 		f.Values = append(f.Values, valueHash(l.Path, l.Text))
 	}
+	relationFacts(feats, f.Leaves)
 	for _, id := range taskIDs(sit.Task) {
 		if !slices.Contains(folds, id) {
 			f.TaskIDs = append(f.TaskIDs, id)

@@ -177,6 +177,9 @@ func (f *Fix) Apply(c Call, sit *Situation) (Call, bool) {
 		if !ok || f.Max <= 0 {
 			return Call{}, false
 		}
+		// A currency sign or thousands separators stay as written.
+		prefix := src[:len(src)-len(strings.TrimLeft(src, "$€£¥"))]
+		src = strings.ReplaceAll(src[len(prefix):], ",", "")
 		x, err := strconv.ParseFloat(src, 64)
 		if err != nil || x <= f.Max || math.IsInf(x, 0) {
 			return Call{}, false
@@ -189,7 +192,7 @@ func (f *Fix) Apply(c Call, sit *Situation) (Call, bool) {
 		}
 		text := strconv.FormatFloat(math.Floor(part*math.Pow10(decimals))/math.Pow10(decimals), 'f', decimals, 64)
 		out := maps.Clone(c.Args)
-		out[f.Split] = typed(text, isNum(c.Args[f.Split]))
+		out[f.Split] = typed(prefix+text, isNum(c.Args[f.Split]))
 		return Call{Tool: c.Tool, Args: out}, true
 	}
 	return Call{}, false
@@ -701,4 +704,26 @@ func replaces(t admem.Trajectory, facts []Facts, i, j int) bool {
 		}
 	}
 	return false
+}
+
+// ruleFixes are the edits the mistake's rule itself states, for when no
+// recovery taught one that fits: two dates in the wrong order swapped, a
+// value over a stated bound split. They change only the call's own values.
+func (m *Mistake) ruleFixes() []Fix {
+	var out []Fix
+	for _, f := range m.Rule.Features {
+		if a, b, ok := relationPaths(f); ok && !strings.Contains(a, ".") && !strings.Contains(b, ".") {
+			out = append(out, Fix{Kind: FixRewrite, Args: []ArgFix{
+				{Arg: a, From: b, T: Transform{Op: OpCopy}},
+				{Arg: b, From: a, T: Transform{Op: OpCopy}},
+			}})
+		}
+	}
+	for _, l := range m.Limits {
+		if !l.Len && slices.Contains(m.Rule.Features, l.feature()) && !strings.Contains(l.Path, ".") &&
+			!slices.ContainsFunc(m.Fixes, func(x Fix) bool { return x.Kind == FixSplit && x.Split == l.Path }) {
+			out = append(out, Fix{Kind: FixSplit, Split: l.Path, Max: l.Max})
+		}
+	}
+	return out
 }

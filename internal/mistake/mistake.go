@@ -188,8 +188,8 @@ func (m *Mistake) supported(rule []string) bool {
 		return true // "unknown operation X": every call of the tool
 	}
 	for _, f := range rule {
-		if strings.HasPrefix(f, "gt:") || strings.HasPrefix(f, "gtl:") {
-			return true // a bound the message stated
+		if strings.HasPrefix(f, "gt:") || strings.HasPrefix(f, "gtl:") || m.namesBoth(f) {
+			return true // a bound or an order the message stated
 		}
 		if path := featurePath(f); path != "" && slices.Contains(m.Named, path) {
 			return true
@@ -449,6 +449,11 @@ const unconfirmed = 0.5
 // otherwise.
 func (m *Mistake) saidRule() []string {
 	out := m.limitRule()
+	for _, f := range m.Common {
+		if m.namesBoth(f) {
+			out = append(out, f)
+		}
+	}
 	if len(out) > 0 {
 		return out
 	}
@@ -535,7 +540,7 @@ func (m *Mistake) candidates(t *Tool, r *Rule, okShapes map[string][]string, fro
 	// Magnitudes, lengths and states are rules only where the message
 	// speaks of them: an id's magnitude or a note's length is incidental.
 	out = slices.DeleteFunc(out, func(f string) bool {
-		incidental := strings.HasPrefix(f, "m:") || strings.HasPrefix(f, "l:") || strings.HasPrefix(f, "o:")
+		incidental := strings.HasPrefix(f, "m:") || strings.HasPrefix(f, "l:") || strings.HasPrefix(f, "o:") || strings.HasPrefix(f, "lt:")
 		return incidental && !m.supported([]string{f})
 	})
 	// A step of a tool the message names ("call verify_account first")
@@ -569,6 +574,9 @@ func (m *Mistake) candidates(t *Tool, r *Rule, okShapes map[string][]string, fro
 // are there, a missing prior step, a repeat, made-up values, magnitudes,
 // prior steps taken, and an entity's state last.
 func (m *Mistake) priority(f string) int {
+	if m.namesBoth(f) {
+		return 0 // "valid_until is before valid_from"
+	}
 	for _, pre := range []string{"np:", "nt:"} {
 		if tool, ok := strings.CutPrefix(f, pre); ok && slices.Contains(m.Said, normName(tool)) {
 			return 0 // the message names the step: "call verify_account first"
