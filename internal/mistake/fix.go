@@ -305,11 +305,12 @@ func readRecovery(t admem.Trajectory, facts []Facts, i int) (fix *Fix, retried, 
 				if st.Failed() {
 					// Retried and failed again: that is this failure's
 					// answer (a later recovery belongs to that one). Failing
-					// with another error, the call got past this one.
+					// with another error says nothing either way: services
+					// check in no known order.
 					if signature.FromStep(st).ID() == signature.FromStep(t.Steps[i]).ID() {
 						return nil, true, false
 					}
-					return nil, true, true
+					return nil, false, false
 				}
 				if k := fixingStep(t, facts, i, j); k >= 0 {
 					return priorFix(t, i, k), retried, false

@@ -586,10 +586,12 @@ func (m *Mistake) priority(f string) int {
 		switch {
 		case strings.HasPrefix(f, "s:"), strings.HasPrefix(f, "ns:"):
 			return 0
+		case strings.HasPrefix(f, "a:") && !slices.Contains(m.Quoted, path):
+			return 0 // "x is not a valid parameter": its presence
 		case strings.HasPrefix(f, "u:"):
 			return 1 // a made-up value is a commoner cause than one word of many
 		}
-		return 1
+		return 2
 	}
 	if path := featurePath(f); path != "" && slices.Contains(m.NamedStems, path) && !strings.HasPrefix(f, "e:") {
 		return 2
