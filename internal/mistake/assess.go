@@ -53,7 +53,7 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 		here[s]++
 	}
 	for _, m := range b.ToolMistakes(f.Tool) {
-		if m.Retired {
+		if m.Retired || m.superseded() {
 			continue
 		}
 		if m.Kind == KindTransient || m.Rule.Level == LevelNone {

@@ -186,6 +186,7 @@ func (b *Book) observe(t admem.Trajectory, i int, f *Facts, at time.Time) {
 		m.Began = tool.Clock
 	}
 	m.addInstance(f, st.Error, tool.Clock)
+	b.supersedeNamed(st.Action, st.Error, at)
 }
 
 // fit refits every mistake of a tool on its recent calls.
@@ -199,12 +200,10 @@ func (b *Book) fit(tool string) {
 		kind := m.Kind
 		m.Fit(t)
 		if kind != m.Kind || !sameRule(before, m.Rule) {
-			if b.changed == nil {
-				b.changed = map[string]bool{}
-			}
-			b.changed[m.SignatureID] = true
+			b.markChanged(m.SignatureID)
 		}
 	}
+	b.supersedeFormats(tool)
 }
 
 func sameRule(a, b Rule) bool {

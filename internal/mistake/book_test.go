@@ -339,3 +339,27 @@ func TestRuleFixes(t *testing.T) {
 		t.Fatalf("limit: risk %.2f, suggestion %+v", a.Risk, s)
 	}
 }
+
+// A newer error that names a tool as the one to call now supersedes an
+// older "no such tool" about it, until that tool fails so again.
+func TestRenamedToolSupersedes(t *testing.T) {
+	b := NewBook()
+	early, later := at, at.Add(time.Hour)
+	b.LearnClosed(traj("t1", "schedule load LD-1",
+		step{tool: "new_schedule", args: args("load", "LD-1"), err: "unknown operation 'new_schedule'"},
+		step{tool: "schedule", args: args("load", "LD-1")}), nil, early)
+	b.Reset()
+	c := Call{Tool: "new_schedule", Args: args("load", "LD-2")}
+	if a := risk(b, "schedule", nil, c); a.Risk < 0.5 {
+		t.Fatalf("the unknown tool is not flagged at first: %.2f", a.Risk)
+	}
+	b.LearnClosed(traj("t2", "schedule load LD-3",
+		step{tool: "schedule", args: args("load", "LD-3"), err: "schedule was renamed to new_schedule"}), nil, later)
+	b.Reset()
+	if a := risk(b, "schedule", nil, c); a.Risk >= 0.5 {
+		t.Fatalf("the renamed tool is still flagged: %.2f", a.Risk)
+	}
+	if a := risk(b, "schedule", nil, Call{Tool: "schedule", Args: args("load", "LD-2")}); a.Risk < 0.5 {
+		t.Fatalf("the old name is not flagged: %.2f", a.Risk)
+	}
+}

@@ -79,6 +79,9 @@ type Mistake struct {
 	Began     int64
 	FirstSeen time.Time
 	LastSeen  time.Time
+	// Superseded is when a newer error contradicted the mistake (see
+	// supersede.go); it counts until the mistake fails again.
+	Superseded time.Time `json:",omitempty"`
 	// Common are the features every failing call had; PriorUnion the
 	// linked prior tools any of them had; Named the argument paths the
 	// error messages name; Instances the entities they were about.

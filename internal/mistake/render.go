@@ -51,7 +51,7 @@ func (m *Mistake) SearchText() string {
 func (m *Mistake) Meaning() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", m.Kind, m.Rule.Level, strings.Join(m.Rule.Features, "\x01"))
-	fmt.Fprintf(h, "%t\x00", m.Rule.P >= 0.5)
+	fmt.Fprintf(h, "%t\x00%t\x00", m.Rule.P >= 0.5, m.superseded())
 	for _, f := range m.Fixes {
 		fmt.Fprintf(h, "%s\x00", f.Text(m.Signature.Tool))
 	}

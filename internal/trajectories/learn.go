@@ -145,6 +145,9 @@ func (l *Learner) learnMistakes(ls LearnStore, t admem.Trajectory, idx int) erro
 			tools = append(tools, s.Action)
 		}
 	}
+	// Tools the errors name ("renamed to Y") are loaded too: what a newer
+	// error says about them reaches their mistakes.
+	tools = append(tools, mistake.SaidTools(t)...)
 	b, err := ls.Book(tools)
 	if err != nil {
 		return err
