@@ -156,6 +156,11 @@ func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64) *Sug
 		for k := range fixes {
 			fx := &fixes[k]
 			fixed, ok := fx.Apply(c, sit)
+			if ok && fx.dropsOnly() && fx.Support < 2 {
+				// Leaving an argument out worked once: the call may need
+				// it another way, so it is advice, not a call to make.
+				ok = false
+			}
 			if !ok {
 				if words == nil {
 					words = &Suggestion{Mistake: m, Fix: fx, Text: fx.Text(c.Tool)}

@@ -185,6 +185,11 @@ func (f *Fix) Apply(c Call, sit *Situation) (Call, bool) {
 			return Call{}, false
 		}
 		parts := math.Ceil(x / f.Max)
+		if parts > maxSplitParts {
+			// Far over the bound: written in another unit (cents for
+			// dollars), not a request to split.
+			return Call{}, false
+		}
 		part := x / parts
 		decimals := 0
 		if i := strings.IndexByte(src, '.'); i >= 0 {
@@ -727,4 +732,20 @@ func (m *Mistake) ruleFixes() []Fix {
 		}
 	}
 	return out
+}
+
+// maxSplitParts is the most parts a split suggests.
+const maxSplitParts = 8
+
+// dropsOnly reports whether the fix only leaves arguments out.
+func (f *Fix) dropsOnly() bool {
+	if f.Kind != FixRewrite || len(f.Args) == 0 {
+		return false
+	}
+	for _, a := range f.Args {
+		if !a.Drop {
+			return false
+		}
+	}
+	return true
 }
