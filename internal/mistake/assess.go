@@ -294,12 +294,14 @@ const partialDiscount = 0.5
 
 // absence reports whether the rule asks for something earlier to be
 // missing that the facts' situation may not show: no step of a tool, or a
-// value from neither the task nor a result when no step about the call's
-// entities (whose result would hold it) is in the situation either.
+// value from neither the task nor a result when no result in the situation
+// shows the argument (the value's source may lie before it).
 func (r *Rule) absence(f *Facts) bool {
-	linked := slices.ContainsFunc(f.Features, func(x string) bool { return strings.HasPrefix(x, "p:") })
 	for _, x := range r.Features {
-		if strings.HasPrefix(x, "np:") || strings.HasPrefix(x, "nt:") || strings.HasPrefix(x, "u:") && !linked {
+		if strings.HasPrefix(x, "np:") || strings.HasPrefix(x, "nt:") {
+			return true
+		}
+		if path, ok := strings.CutPrefix(x, "u:"); ok && !slices.Contains(f.Sourced, path) {
 			return true
 		}
 	}

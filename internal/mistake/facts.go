@@ -33,6 +33,7 @@ type Situation struct {
 	Steps []admem.Step
 
 	grounds map[string]bool // tokens of the task and of successful observations
+	fields  map[string]bool // folded words of successful observations
 	folded  []string        // per step: its observation folded (lazily)
 	info    []stepInfo      // per step: its identity and instance values (lazily)
 }
@@ -113,6 +114,31 @@ func (s *Situation) grounded(text string) bool {
 	return true
 }
 
+// shows reports whether a successful observation in the situation has a
+// word that is the argument's name (folded: lock_token and lockToken
+// alike): a result that would carry the argument's value is in sight.
+func (s *Situation) shows(path string) bool {
+	if s.fields == nil {
+		s.fields = map[string]bool{}
+		for _, st := range s.steps() {
+			if st.Failed() {
+				continue
+			}
+			words := strings.FieldsFunc(clip(st.Observation, maxObservation), func(r rune) bool {
+				return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-'
+			})
+			for _, w := range words {
+				s.fields[Fold(w)] = true
+			}
+		}
+	}
+	name := path[strings.LastIndexByte(path, '.')+1:]
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		name = name[:i]
+	}
+	return s.fields[Fold(name)]
+}
+
 // observationHas reports whether step i's observation carries the folded
 // instance value key.
 func (s *Situation) observationHas(i int, key string) bool {
@@ -170,6 +196,10 @@ type Facts struct {
 	// step (its first step's Index is above 0), so what it lacks (a step,
 	// a value's source) may lie before it.
 	Partial bool
+	// Sourced are the paths of values from neither the task nor a result
+	// although a result in the situation shows the argument (by name): the
+	// value had a source in sight and is not from it.
+	Sourced []string
 	// WorkedSince are the other tools whose calls, about none of the
 	// call's entities, worked after the last of those failures: a note or
 	// a sum changes nothing, but the mistake may say one of them is what
@@ -227,6 +257,9 @@ func Describe(sit *Situation, c Call) Facts {
 		feats["s:"+l.Path+"="+Shape(l.Text)] = true
 		if !trivial(l) && !sit.grounded(l.Text) {
 			feats["u:"+l.Path] = true
+			if sit.shows(l.Path) {
+				f.Sourced = append(f.Sourced, l.Path)
+			}
 		}
 		if k, ok := magnitude(l); ok {
 			feats["m:"+l.Path+"="+strconv.Itoa(k)] = true

@@ -210,7 +210,8 @@ func (m *Mistake) supported(rule []string) bool {
 }
 
 // addInstance records the entity a failure was about: the call's values
-// (linkable ones: ids, dates, codes) that its message quotes.
+// (linkable ones: ids, dates, codes) that its message quotes, or the task's
+// entity it names, with the words of the call it quotes too.
 func (m *Mistake) addInstance(f *Facts, message string, at int64) {
 	msg := strings.ToLower(message)
 	var vs []uint32
@@ -229,6 +230,14 @@ func (m *Mistake) addInstance(f *Facts, message string, at int64) {
 	}
 	if len(vs) == 0 {
 		return
+	}
+	// A word the message quotes as well ("currency USD does not match the
+	// settings of C-1") is what failed for that entity: the instance is
+	// the entity with that word, not every call about the entity.
+	for _, l := range f.Leaves {
+		if !linkable(l.Text) && len(l.Text) >= 2 && indexWord(msg, strings.ToLower(l.Text)) >= 0 {
+			vs = append(vs, valueHash(l.Path, l.Text))
+		}
 	}
 	slices.Sort(vs)
 	vs = slices.Compact(vs)

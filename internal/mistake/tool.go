@@ -184,12 +184,19 @@ func (t *Tool) estimate(r *Rule, values []uint32, sig string, from int) Estimate
 	cache := make([]int8, len(t.Profiles))
 	var wf, wo, w float64 = 0, 0, 1
 	var e Estimate
+	// An identical call failing again says nothing new about other calls
+	// (the agent retried it): each failing call counts once.
+	failed := map[uint32]bool{}
 	for i := len(t.Ring) - 1; i >= from && e.Fails+e.OKs < evidenceWindow; i-- {
 		o := &t.Ring[i]
 		if o.Sig != "" && o.Sig != sig || !t.matches(o, r, cache) || !hasValues(o.V, values) {
 			continue
 		}
 		if o.Sig == sig {
+			if failed[o.H] {
+				continue
+			}
+			failed[o.H] = true
 			wf += w
 			e.Fails++
 		} else {
