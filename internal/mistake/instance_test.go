@@ -84,3 +84,25 @@ func TestRetriedFailureCountsOnce(t *testing.T) {
 		t.Logf("risk %.2f %+v %+v", a.Risk, a.Matches[0].Mistake.Rule, a.Matches[0].Mistake.Instances)
 	}
 }
+
+// Calls about many entities fail with an error that names each one's state
+// ("work item W-3 is blocked"), and calls alike about others work: nothing
+// in the call tells them apart, so for a new entity the state the error
+// speaks of is a guess, worth at most half the warning an entity that
+// failed gets.
+func TestUnseenStateIsAGuess(t *testing.T) {
+	b := NewBook()
+	for i := range 14 {
+		id := fmt.Sprint("W-", 10+i)
+		if i%7 == 6 {
+			learn(b, traj(fmt.Sprint("ok", i), "accept work item "+id, step{tool: "accept_item", args: args("item_id", id, "memo", "ok")}))
+			continue
+		}
+		learn(b, traj(fmt.Sprint("f", i), "accept work item "+id, step{tool: "accept_item", args: args("item_id", id, "memo", "ok"), err: "work item " + id + " is blocked"}))
+	}
+	same := risk(b, "accept work item W-10", nil, Call{Tool: "accept_item", Args: args("item_id", "W-10", "memo", "ok")})
+	other := risk(b, "accept work item W-99", nil, Call{Tool: "accept_item", Args: args("item_id", "W-99", "memo", "ok")})
+	if same.Risk < 0.5 || other.Risk > same.Risk/2 {
+		t.Fatalf("risk of an entity that failed %.2f (want ≥ 0.5), of a new one %.2f (want at most half of it)", same.Risk, other.Risk)
+	}
+}

@@ -420,6 +420,12 @@ func (m *Mistake) Fit(t *Tool) {
 		// An unexplained rule says "calls like this often fail": only a
 		// clear majority of recent failures makes it a warning.
 		e.P = e.lower
+		if len(m.Instances) > 0 && !slices.ContainsFunc(rule.Features, func(f string) bool { return strings.HasPrefix(f, "o:") }) {
+			// The error names the entity the call was about: its state
+			// (unseen unless a result shows it) decides, so for another
+			// entity the rule is a guess.
+			e.P *= unconfirmed
+		}
 	case len(m.Trajectories) < 2 && !m.supported(rule.Features):
 		// One run's failure and a rule its message does not speak of:
 		// one guess among the facts that told it from calls that worked.
