@@ -68,7 +68,7 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 			if f.Partial && m.Rule.absence(f) {
 				// The rule asks for something missing (a step, a value's
 				// source) that may lie before the situation begins.
-				p *= partialDiscount
+				p *= m.Rule.unseen(f, len(sit.Steps))
 			}
 		}
 		for _, in := range m.Instances {
@@ -291,6 +291,44 @@ func (m *Mistake) wantsAny(tools []string) bool {
 // partialDiscount scales a rule's probability when the rule is met by an
 // absence a partial situation cannot confirm.
 const partialDiscount = 0.5
+
+// unseen is the share of a rule's probability that stands when a
+// situation of only the latest span steps meets it by an absence. When
+// what is missing is a step whose reach the rule knows, it is the chance
+// that a call without the step in sight lacks it: of the recent calls
+// that met the rule and those that had the step further back than span,
+// the first. Otherwise (a value's source, a step of any kind) it is
+// partialDiscount.
+func (r *Rule) unseen(f *Facts, span int) float64 {
+	n := r.Fails + r.OKs
+	if n == 0 {
+		return partialDiscount
+	}
+	far := 0.0
+	for _, x := range r.Features {
+		if strings.HasPrefix(x, "nt:") {
+			return partialDiscount
+		}
+		if path, ok := strings.CutPrefix(x, "u:"); ok && !slices.Contains(f.Sourced, path) {
+			return partialDiscount
+		}
+		tool, ok := strings.CutPrefix(x, "np:")
+		if !ok {
+			continue
+		}
+		gaps, known := r.Reach[tool]
+		if !known {
+			return partialDiscount
+		}
+		// Of the calls that had the step, the share that had it further
+		// back than span, with a uniform prior (a few short reaches do
+		// not prove it is never further).
+		i, _ := slices.BinarySearch(gaps, int32(span)+1)
+		s := float64(len(gaps))
+		far = max(far, s*(s-float64(i)+1)/(s+2))
+	}
+	return float64(n) / (float64(n) + far)
+}
 
 // absence reports whether the rule asks for something earlier to be
 // missing that the facts' situation may not show: no step of a tool, or a

@@ -205,8 +205,17 @@ type Facts struct {
 	// a sum changes nothing, but the mistake may say one of them is what
 	// the call lacked.
 	WorkedSince []string
+	// Gaps says, for each "p:TOOL" feature, how many steps back the latest
+	// such step is (1: the step just before the call), ordered by tool.
+	Gaps []Gap
 
 	set map[string]bool
+}
+
+// Gap is how far back (in steps) a call's latest linked step of a tool is.
+type Gap struct {
+	T string // the tool
+	N int32  // steps back
 }
 
 // Has reports whether the facts include a feature; "np:TOOL" holds when
@@ -321,7 +330,9 @@ func Describe(sit *Situation, c Call) Facts {
 		for _, w := range stateWords(sit.Steps[i].Observation) {
 			feats["o:"+w] = true
 		}
+		f.Gaps = append(f.Gaps, Gap{T: tool, N: int32(len(sit.Steps) - i)})
 	}
+	slices.SortFunc(f.Gaps, func(x, y Gap) int { return strings.Compare(x.T, y.T) })
 	f.Features = make([]string, 0, len(feats))
 	for k := range feats {
 		f.Features = append(f.Features, k)

@@ -50,6 +50,11 @@ type Rule struct {
 	P      float64
 	Fails  int // recent matching calls that failed with the mistake
 	OKs    int // recent matching calls that worked
+	// Reach holds, for each step the rule asks to be missing ("np:TOOL"),
+	// how many steps back the recent calls that met the rule's other
+	// features and worked had that step, sorted: how far a situation that
+	// shows only the latest steps must see to know the step is missing.
+	Reach map[string][]int32 `json:",omitempty"`
 }
 
 // Instance is an entity a mistake's failures were about: the values of a
@@ -433,6 +438,7 @@ func (m *Mistake) Fit(t *Tool) {
 		e.P *= unconfirmed
 	}
 	rule.P, rule.Fails, rule.OKs = e.P, e.Fails, e.OKs
+	rule.Reach = t.reach(&rule, from)
 	m.Kind, m.Rule = KindDeterministic, rule
 	// The entities the failures were about: calls carrying one's values
 	// fail while it stays in that state.

@@ -31,6 +31,8 @@ type Obs struct {
 	V   []uint32 // its value hashes
 	H   uint32   // its identity
 	At  int64    // the tool's Clock when it was observed
+	// G: how far back each of its linked prior steps was (Facts.Gaps).
+	G []Gap `json:",omitempty"`
 }
 
 // Observe records a call of the tool and how it went: sig is the error
@@ -42,7 +44,7 @@ func (t *Tool) Observe(f *Facts, sig string) {
 	} else {
 		t.Failed++
 	}
-	t.Ring = append(t.Ring, Obs{P: t.intern(f.Features), Sig: sig, V: slices.Clone(f.Values), H: f.Hash, At: t.Clock})
+	t.Ring = append(t.Ring, Obs{P: t.intern(f.Features), Sig: sig, V: slices.Clone(f.Values), H: f.Hash, At: t.Clock, G: slices.Clone(f.Gaps)})
 	if len(t.Ring) > RingSize {
 		t.Ring = slices.Delete(t.Ring, 0, len(t.Ring)-RingSize)
 		if len(t.Profiles) > RingSize {
@@ -252,6 +254,46 @@ func (t *Tool) successesMeeting(r *Rule, from int) int {
 		}
 	}
 	return n
+}
+
+// reach returns, for each step the rule asks to be missing ("np:TOOL"),
+// how many steps back the ring's successful calls (from on) that met the
+// rule's other features had that step, sorted (see Rule.Reach). A tool is
+// left out when such a call's distance was not recorded.
+func (t *Tool) reach(r *Rule, from int) map[string][]int32 {
+	var out map[string][]int32
+	for _, g := range r.Features {
+		tool, ok := strings.CutPrefix(g, "np:")
+		if !ok {
+			continue
+		}
+		other := *r
+		other.Features = slices.DeleteFunc(slices.Clone(r.Features), func(x string) bool { return x == g })
+		cache := make([]int8, len(t.Profiles))
+		gaps, known := []int32{}, true
+		for i := from; i < len(t.Ring) && known; i++ {
+			o := &t.Ring[i]
+			if o.Sig != "" || !t.matches(o, &other, cache) {
+				continue
+			}
+			if _, has := slices.BinarySearch(t.Profiles[o.P], "p:"+tool); !has {
+				continue
+			}
+			j := slices.IndexFunc(o.G, func(x Gap) bool { return x.T == tool })
+			if known = j >= 0; known {
+				gaps = append(gaps, o.G[j].N)
+			}
+		}
+		if !known {
+			continue
+		}
+		slices.Sort(gaps)
+		if out == nil {
+			out = map[string][]int32{}
+		}
+		out[tool] = gaps
+	}
+	return out
 }
 
 // usual returns the prior-step features ("p:TOOL", "t:TOOL") that at least
