@@ -106,6 +106,10 @@ type Mistake struct {
 	// error is about the value ("total too large: 767 > 700"), not about
 	// the argument being there at all ("x is not a valid parameter").
 	Quoted []string `json:",omitempty"`
+	// States are the entity states ("o:KEY=WORD") a result showed before
+	// a failing call whose message names that WORD ("cannot process X:
+	// current status cleaning"): the state the error is about.
+	States []string `json:",omitempty"`
 	// Limits are the bounds the messages stated on named arguments.
 	Limits []Limit `json:",omitempty"`
 	// FailShapes are the shapes each argument path had in failing calls.
@@ -156,6 +160,7 @@ const (
 	maxFailPaths    = 24
 	maxInstances    = 32
 	maxSaid         = 24
+	maxStates       = 8
 )
 
 // identifierRE finds identifiers in prose: snake_case, kebab-case,
@@ -209,6 +214,9 @@ func (m *Mistake) supported(rule []string) bool {
 		}
 		if f == "r" && m.SaysRepeat {
 			return true
+		}
+		if strings.HasPrefix(f, "o:") && slices.Contains(m.States, f) {
+			return true // the message names the state a result showed
 		}
 	}
 	return false
@@ -322,6 +330,16 @@ func (m *Mistake) observe(f *Facts, c Call, sig signature.Signature, message, ta
 		if slices.Contains(named, l.Path) && !slices.Contains(m.Quoted, l.Path) && len(l.Text) > 0 && indexWord(low, strings.ToLower(l.Text)) >= 0 {
 			m.Quoted = append(m.Quoted, l.Path)
 			slices.Sort(m.Quoted)
+		}
+	}
+	for _, x := range f.Features {
+		st, ok := strings.CutPrefix(x, "o:")
+		if !ok || len(m.States) >= maxStates || slices.Contains(m.States, x) {
+			continue
+		}
+		if i := strings.IndexByte(st, '='); i > 0 && indexWord(low, st[i+1:]) >= 0 {
+			m.States = append(m.States, x)
+			slices.Sort(m.States)
 		}
 	}
 	m.PriorUnion = union(m.PriorUnion, priors)

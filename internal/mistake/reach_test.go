@@ -48,3 +48,33 @@ func TestPartialContextReachOfRequiredStep(t *testing.T) {
 		t.Errorf("the whole run lacks the step: risk %.2f, want ≥ 0.5", a.Risk)
 	}
 }
+
+// An error that names the state a lookup had just shown ("cannot ship
+// P-1: current status frozen" after a result saying status: frozen) is
+// about that state: a call after a lookup showing it is a mistake, one
+// after a lookup showing another state is not.
+func TestStateNamedByTheError(t *testing.T) {
+	b := NewBook()
+	for i := range 8 {
+		id := fmt.Sprint("P-", 100+i)
+		learn(b, traj(fmt.Sprint("ok", i), "ship "+id,
+			step{tool: "read_parcel", args: args("parcel_id", id), obs: `{"parcel_id":"` + id + `","status":"open"}`},
+			step{tool: "ship_parcel", args: args("parcel_id", id)}))
+	}
+	for i := range 3 {
+		id := fmt.Sprint("P-", 200+i)
+		learn(b, traj(fmt.Sprint("f", i), "ship "+id,
+			step{tool: "read_parcel", args: args("parcel_id", id), obs: `{"parcel_id":"` + id + `","status":"frozen"}`},
+			step{tool: "ship_parcel", args: args("parcel_id", id), err: "cannot ship " + id + ": current status frozen"}))
+	}
+	lookup := func(id, status string) []admem.Step {
+		return []admem.Step{{Action: "read_parcel", Args: args("parcel_id", id), Status: admem.StepOK, Observation: `{"parcel_id":"` + id + `","status":"` + status + `"}`}}
+	}
+	c := func(id string) Call { return Call{Tool: "ship_parcel", Args: args("parcel_id", id)} }
+	if a := risk(b, "ship P-900", lookup("P-900", "frozen"), c("P-900")); a.Risk < 0.5 {
+		t.Errorf("after a lookup showing the state the error names: risk %.2f, want ≥ 0.5", a.Risk)
+	}
+	if a := risk(b, "ship P-901", lookup("P-901", "open"), c("P-901")); a.Risk >= 0.5 {
+		t.Errorf("after a lookup showing another state: risk %.2f, want < 0.5", a.Risk)
+	}
+}
