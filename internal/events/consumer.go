@@ -26,6 +26,7 @@ type Consumer struct {
 	rdb    redis.UniversalClient
 	cfg    Config
 	handle BatchHandler
+	one    Handler // set when handling one event at a time
 	db     ConsumerStore
 	log    *slog.Logger
 	m      *Metrics
@@ -34,7 +35,9 @@ type Consumer struct {
 
 // NewConsumer returns a consumer; m may be nil.
 func NewConsumer(rdb redis.UniversalClient, cfg Config, h Handler, db ConsumerStore, log *slog.Logger, m *Metrics) *Consumer {
-	return NewBatchConsumer(rdb, cfg, h.Batch(), db, log, m)
+	c := NewBatchConsumer(rdb, cfg, h.Batch(), db, log, m)
+	c.one = h
+	return c
 }
 
 // NewBatchConsumer returns a consumer that hands what it reads at once (up
@@ -97,9 +100,7 @@ func (c *Consumer) ConsumeOnce(ctx context.Context) (int, error) {
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
-	// Once read, entries are handled to the end even if shutdown begins:
-	// each one's effect commits and is acknowledged, or neither happens.
-	return c.processAll(context.WithoutCancel(ctx), msgs, attempts)
+	return c.processAll(ctx, msgs, attempts)
 }
 
 // deliveries returns how often each claimed entry was delivered.
@@ -122,6 +123,8 @@ func (c *Consumer) deliveries(ctx context.Context, msgs []redis.XMessage) (map[s
 // acknowledged. It reports how many it acknowledged. A handler failure
 // leaves the entry pending for a later reclaim.
 func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attempts map[string]int64) (int, error) {
+	stop := ctx
+	ctx = context.WithoutCancel(ctx)
 	acked := 0
 	var evs []admem.Event
 	var live []redis.XMessage
@@ -158,8 +161,23 @@ func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attemp
 	if len(evs) == 0 {
 		return acked, nil
 	}
+	// Once handed to the handler, events are handled to the end even if
+	// shutdown begins: each one's effect commits and is acknowledged, or
+	// neither happens. One at a time, shutdown stops between events (the
+	// rest stay pending).
 	start := time.Now()
-	errs := c.handle(ctx, evs)
+	var errs []error
+	if c.one != nil {
+		for i, ev := range evs {
+			if stop.Err() != nil {
+				evs, live = evs[:i], live[:i]
+				break
+			}
+			errs = append(errs, c.one(ctx, ev))
+		}
+	} else {
+		errs = c.handle(ctx, evs)
+	}
 	if len(errs) != len(evs) {
 		return acked, fmt.Errorf("events: handler returned %d results for %d events", len(errs), len(evs))
 	}
@@ -168,8 +186,8 @@ func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attemp
 	var tenants []string
 	for i, ev := range evs {
 		if err := errs[i]; err != nil {
-			if ctx.Err() != nil {
-				return acked, ctx.Err()
+			if stop.Err() != nil {
+				continue // cut off by shutdown: pending, not failed
 			}
 			c.errs[live[i].ID] = err.Error()
 			c.count(ev.Type, "error", start)
@@ -195,7 +213,7 @@ func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attemp
 		}
 	}
 	if len(done) == 0 {
-		return acked, nil
+		return acked, stop.Err()
 	}
 	ids := make([]string, len(done))
 	for i, m := range done {
@@ -208,7 +226,7 @@ func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attemp
 	for _, id := range ids {
 		delete(c.errs, id)
 	}
-	return acked + len(ids), nil
+	return acked + len(ids), stop.Err()
 }
 
 // settleAll settles a tenant's processed events at once.

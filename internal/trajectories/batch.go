@@ -252,6 +252,9 @@ func (bs *batchStore) UpsertItem(kind admem.EntryKind, key, source string, merge
 		return it, err
 	}
 	if its, ok := bs.items[kind]; ok {
+		if at := slices.IndexFunc(its, func(x store.LearnedItem) bool { return x.Key == key }); at >= 0 && its[at].Version == it.Version {
+			return it, nil // unchanged: it keeps its place
+		}
 		its = slices.DeleteFunc(slices.Clone(its), func(x store.LearnedItem) bool { return x.Key == key })
 		bs.items[kind] = append([]store.LearnedItem{it}, its...)
 	}
