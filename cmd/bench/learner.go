@@ -45,7 +45,7 @@ func runLearner(ctx context.Context, e *env, args []string) error {
 	var o learnerOptions
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated world and its episodes")
 	fs.IntVar(&o.batch, "batch", 1000, "trajectories learnt in each measured run (the first makes the 1k history)")
-	fs.IntVar(&o.history, "history", 10000, "history (recorded trajectories) of the second measurement; 100000 for the issue's figure")
+	fs.IntVar(&o.history, "history", 2000, "history (recorded trajectories) before the second measurement; 100000 for the issue's figure (hours)")
 	fs.IntVar(&o.items, "items", 10000, "learned items in the tenant for the guard and recall latencies")
 	fs.IntVar(&o.requests, "requests", 1000, "guard and recall requests each for the latencies")
 	fs.IntVar(&o.ttlN, "ttl", 40, "failing trajectories for time-to-learn")
