@@ -91,8 +91,13 @@ bin/api migrate >/dev/null
 
 bin/api serve >.data/bench/logs/api.log 2>&1 9>&- &
 pids+=($!)
-bin/worker >.data/bench/logs/worker.log 2>&1 9>&- &
-pids+=($!)
+# learner starts and stops its own worker processes (it times them).
+if [ "$name" = learner ]; then
+  export ADMEM_BENCH_OWN_WORKERS=1 ADMEM_BENCH_WORKER_LOG=$PWD/.data/bench/logs/worker.log
+else
+  bin/worker >.data/bench/logs/worker.log 2>&1 9>&- &
+  pids+=($!)
+fi
 printf '%s\n' "${pids[@]}" >.data/bench/run.pids
 for _ in $(seq 1 100); do
   curl -fs "http://$ADMEM_HTTP_ADDR/readyz" >/dev/null 2>&1 && [ -s "$ADMEM_BOOTSTRAP_KEY_FILE" ] && break

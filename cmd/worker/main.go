@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -56,6 +57,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		_ = json.NewEncoder(w).Encode(map[string]any{"checks": out})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Profiles of the learning pass, on the loopback address of a
+	// benchmark or a developer's stack only when asked for.
+	if getenv("ADMEM_WORKER_PPROF") == "1" {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	}
 	hs := &http.Server{Addr: cfg.WorkerAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	ln, err := net.Listen("tcp", cfg.WorkerAddr)

@@ -17,13 +17,16 @@ import (
 type ConsumerStore interface {
 	AddDeadLetter(ctx context.Context, d admem.DeadLetter) error
 	SettleEvent(ctx context.Context, tenantID, consumer, eventID string, processed bool) error
+	// SettleEvents settles processed events of one tenant at once.
+	SettleEvents(ctx context.Context, tenantID, consumer string, eventIDs []string) error
 }
 
 // Consumer reads the stream in the consumer group and applies a handler.
 type Consumer struct {
 	rdb    redis.UniversalClient
 	cfg    Config
-	handle Handler
+	handle BatchHandler
+	one    Handler // set when handling one event at a time
 	db     ConsumerStore
 	log    *slog.Logger
 	m      *Metrics
@@ -32,6 +35,14 @@ type Consumer struct {
 
 // NewConsumer returns a consumer; m may be nil.
 func NewConsumer(rdb redis.UniversalClient, cfg Config, h Handler, db ConsumerStore, log *slog.Logger, m *Metrics) *Consumer {
+	c := NewBatchConsumer(rdb, cfg, h.Batch(), db, log, m)
+	c.one = h
+	return c
+}
+
+// NewBatchConsumer returns a consumer that hands what it reads at once (up
+// to cfg.Batch events) to h; m may be nil.
+func NewBatchConsumer(rdb redis.UniversalClient, cfg Config, h BatchHandler, db ConsumerStore, log *slog.Logger, m *Metrics) *Consumer {
 	return &Consumer{rdb: rdb, cfg: cfg, handle: h, db: db, log: log, m: m, errs: map[string]string{}}
 }
 
@@ -86,22 +97,10 @@ func (c *Consumer) ConsumeOnce(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	acked := 0
-	for _, msg := range msgs {
-		if ctx.Err() != nil {
-			return acked, ctx.Err()
-		}
-		// Once read, an entry is handled to the end even if shutdown begins:
-		// its effect commits and is acknowledged, or neither happens.
-		ok, err := c.process(context.WithoutCancel(ctx), msg, attempts[msg.ID])
-		if err != nil {
-			return acked, err
-		}
-		if ok {
-			acked++
-		}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
 	}
-	return acked, nil
+	return c.processAll(ctx, msgs, attempts)
 }
 
 // deliveries returns how often each claimed entry was delivered.
@@ -118,47 +117,128 @@ func (c *Consumer) deliveries(ctx context.Context, msgs []redis.XMessage) (map[s
 	return out, nil
 }
 
-// process handles one entry and acknowledges it after the handler
-// committed, or after dead-lettering it. It reports whether it acknowledged.
-// A handler failure leaves the entry pending for a later reclaim.
-func (c *Consumer) process(ctx context.Context, msg redis.XMessage, delivered int64) (bool, error) {
-	ev, err := decode(msg.Values)
-	if err != nil {
-		return c.deadLetter(ctx, msg, admem.Event{}, int(delivered), err.Error())
-	}
-	if c.cfg.MaxAttempts > 0 && delivered > int64(c.cfg.MaxAttempts) {
-		last := c.errs[msg.ID]
-		if last == "" {
-			last = fmt.Sprintf("failed %d deliveries", delivered-1)
+// processAll handles entries read together: the ones that cannot be
+// decoded or were delivered too often are dead-lettered; the others go to
+// the handler at once, and those it committed are settled and
+// acknowledged. It reports how many it acknowledged. A handler failure
+// leaves the entry pending for a later reclaim.
+func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attempts map[string]int64) (int, error) {
+	stop := ctx
+	ctx = context.WithoutCancel(ctx)
+	acked := 0
+	var evs []admem.Event
+	var live []redis.XMessage
+	for _, msg := range msgs {
+		delivered := attempts[msg.ID]
+		ev, err := decode(msg.Values)
+		if err != nil {
+			ok, err := c.deadLetter(ctx, msg, admem.Event{}, int(delivered), err.Error())
+			if err != nil {
+				return acked, err
+			}
+			if ok {
+				acked++
+			}
+			continue
 		}
-		return c.deadLetter(ctx, msg, ev, int(delivered-1), last)
+		if c.cfg.MaxAttempts > 0 && delivered > int64(c.cfg.MaxAttempts) {
+			last := c.errs[msg.ID]
+			if last == "" {
+				last = fmt.Sprintf("failed %d deliveries", delivered-1)
+			}
+			ok, err := c.deadLetter(ctx, msg, ev, int(delivered-1), last)
+			if err != nil {
+				return acked, err
+			}
+			if ok {
+				acked++
+			}
+			continue
+		}
+		evs = append(evs, ev)
+		live = append(live, msg)
 	}
+	if len(evs) == 0 {
+		return acked, nil
+	}
+	// Once handed to the handler, events are handled to the end even if
+	// shutdown begins: each one's effect commits and is acknowledged, or
+	// neither happens. One at a time, shutdown stops between events (the
+	// rest stay pending).
 	start := time.Now()
-	if err := c.handle(ctx, ev); err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
+	var errs []error
+	if c.one != nil {
+		for i, ev := range evs {
+			if stop.Err() != nil {
+				evs, live = evs[:i], live[:i]
+				break
+			}
+			errs = append(errs, c.one(ctx, ev))
 		}
-		c.errs[msg.ID] = err.Error()
-		c.count(ev.Type, "error", start)
-		c.log.Warn("event failed; it stays pending and will be retried", "event", ev.ID, "type", ev.Type, "tenant", ev.TenantID,
-			"delivery", delivered, "err", err)
-		return false, nil
+	} else {
+		errs = c.handle(ctx, evs)
 	}
-	if err := c.settle(ctx, ev, true); err != nil {
-		// The effect committed; a redelivery finds it processed and
-		// settles again.
-		return false, err
+	if len(errs) != len(evs) {
+		return acked, fmt.Errorf("events: handler returned %d results for %d events", len(errs), len(evs))
 	}
-	c.count(ev.Type, "ok", start)
-	if c.m != nil && !ev.CreatedAt.IsZero() {
-		c.m.eventAge.Observe(time.Since(ev.CreatedAt).Seconds())
+	var done []redis.XMessage
+	byTenant := map[string][]string{}
+	var tenants []string
+	for i, ev := range evs {
+		if err := errs[i]; err != nil {
+			if stop.Err() != nil {
+				continue // cut off by shutdown: pending, not failed
+			}
+			c.errs[live[i].ID] = err.Error()
+			c.count(ev.Type, "error", start)
+			c.log.Warn("event failed; it stays pending and will be retried", "event", ev.ID, "type", ev.Type, "tenant", ev.TenantID,
+				"delivery", attempts[live[i].ID], "err", err)
+			continue
+		}
+		if _, ok := byTenant[ev.TenantID]; !ok {
+			tenants = append(tenants, ev.TenantID)
+		}
+		byTenant[ev.TenantID] = append(byTenant[ev.TenantID], ev.ID)
+		done = append(done, live[i])
+		c.count(ev.Type, "ok", start)
+		if c.m != nil && !ev.CreatedAt.IsZero() {
+			c.m.eventAge.Observe(time.Since(ev.CreatedAt).Seconds())
+		}
 	}
-	if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, msg.ID).Err(); err != nil {
-		// The effect committed; a redelivery will find it processed.
-		return false, fmt.Errorf("events: ack %s: %w", msg.ID, err)
+	for _, t := range tenants {
+		if err := c.settleAll(ctx, t, byTenant[t]); err != nil {
+			// The effects committed; a redelivery finds them processed and
+			// settles again.
+			return acked, err
+		}
 	}
-	delete(c.errs, msg.ID)
-	return true, nil
+	if len(done) == 0 {
+		return acked, stop.Err()
+	}
+	ids := make([]string, len(done))
+	for i, m := range done {
+		ids[i] = m.ID
+	}
+	if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, ids...).Err(); err != nil {
+		// The effects committed; a redelivery will find them processed.
+		return acked, fmt.Errorf("events: ack %d entries: %w", len(ids), err)
+	}
+	for _, id := range ids {
+		delete(c.errs, id)
+	}
+	return acked + len(ids), stop.Err()
+}
+
+// settleAll settles a tenant's processed events at once.
+func (c *Consumer) settleAll(ctx context.Context, tenantID string, ids []string) error {
+	if c.cfg.Ledger == "" {
+		return nil
+	}
+	err := c.db.SettleEvents(ctx, tenantID, c.cfg.Ledger, ids)
+	if err != nil && !errors.Is(err, admem.ErrNotFound) && !errors.Is(err, admem.ErrForbidden) {
+		return fmt.Errorf("events: settle %d events: %w", len(ids), err)
+	}
+	return nil
 }
 
 // settle tells the store this consumer is done with ev (processed, or

@@ -70,6 +70,23 @@ func DefaultConfig(prefix, consumer string) Config {
 // may be delivered again after a crash, and must then change nothing.
 type Handler func(ctx context.Context, ev admem.Event) error
 
+// BatchHandler applies events read together (in stream order) and returns
+// one error per event: nil when its effect committed. A handler may commit
+// several events in one transaction; each event's effect still commits
+// once, however often it is delivered.
+type BatchHandler func(ctx context.Context, evs []admem.Event) []error
+
+// Batch turns a handler of one event into a BatchHandler.
+func (h Handler) Batch() BatchHandler {
+	return func(ctx context.Context, evs []admem.Event) []error {
+		errs := make([]error, len(evs))
+		for i, ev := range evs {
+			errs[i] = h(ctx, ev)
+		}
+		return errs
+	}
+}
+
 // Stream entry fields.
 const (
 	fieldID      = "id"

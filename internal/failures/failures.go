@@ -109,20 +109,36 @@ func (s *Service) Embedder() Embedder { return s.emb }
 // and up to RecentSteps preceding steps with how they went. Guard builds
 // the same text from its request, so training and scoring see one space.
 func ContextText(task string, recent []admem.Step) string {
+	return contextText(task, recent, nil)
+}
+
+// contextText is ContextText with each step's text kept in memo (indexed
+// like recent) when memo is set: a trajectory's labelled steps share their
+// preceding steps, and masking them is most of what learning spends.
+func contextText(task string, recent []admem.Step, memo []string) string {
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(task))
-	if len(recent) > RecentSteps {
-		recent = recent[len(recent)-RecentSteps:]
-	}
-	for _, st := range recent {
+	for i := max(0, len(recent)-RecentSteps); i < len(recent); i++ {
 		b.WriteString(". ")
-		b.WriteString(ActionText(st.Action, st.Args))
-		if st.Failed() {
-			b.WriteString(" failed: ")
-			b.WriteString(signature.FromStep(st).Template)
+		if memo == nil {
+			b.WriteString(stepText(recent[i]))
+			continue
 		}
+		if memo[i] == "" {
+			memo[i] = stepText(recent[i])
+		}
+		b.WriteString(memo[i])
 	}
 	return b.String()
+}
+
+// stepText is a step as its context text shows it.
+func stepText(st admem.Step) string {
+	s := ActionText(st.Action, st.Args)
+	if st.Failed() {
+		s += " failed: " + signature.FromStep(st).Template
+	}
+	return s
 }
 
 // nameSeparators splits tool names into words.
@@ -172,9 +188,10 @@ func (s *Service) ObserveTrajectory(ctx context.Context, tenantID string, t adme
 		return 0, admem.Invalid("id", "the trajectory has no id")
 	}
 	texts := make([]string, 0, 2*len(idx))
+	memo := make([]string, len(t.Steps))
 	for _, i := range idx {
 		st := t.Steps[i]
-		texts = append(texts, ContextText(t.Task, t.Steps[:i]), ActionText(st.Action, st.Args))
+		texts = append(texts, contextText(t.Task, t.Steps[:i], memo), ActionText(st.Action, st.Args))
 	}
 	vecs, err := s.emb.Embed(ctx, texts)
 	if err != nil {

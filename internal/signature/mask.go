@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -141,6 +142,39 @@ const (
 // quoted literals, paths, URLs, emails, dates and times replaced by
 // placeholders. Mask(Mask(s)) == Mask(s).
 func Mask(s string) string {
+	if len(s) > maxMemoLen {
+		return mask(s)
+	}
+	memo.Lock()
+	t, ok := memo.m[s]
+	memo.Unlock()
+	if ok {
+		return t
+	}
+	t = mask(s)
+	memo.Lock()
+	if len(memo.m) >= maxMemo {
+		clear(memo.m)
+	}
+	memo.m[s] = t
+	memo.Unlock()
+	return t
+}
+
+// memo keeps recent masks: learning masks the same error texts many times
+// (each step's signature, the contexts of the steps after it, the
+// canonical calls), and masking is most of its CPU time.
+var memo = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const (
+	maxMemo    = 1 << 15 // entries before the memo starts afresh
+	maxMemoLen = 2048    // longer texts are masked every time
+)
+
+func mask(s string) string {
 	// Only the first MaxTemplateLen bytes survive; a prefix several times
 	// that long masks to the same start in practice, and cutting first
 	// bounds the work on multi-megabyte dumps.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,39 +28,78 @@ func (db *DB) RecordLabelledSteps(ctx context.Context, tenantID string, steps []
 	added := 0
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		added = 0
+		// The examples in one round trip: a trajectory labels every step.
+		b := &pgx.Batch{}
 		for _, s := range steps {
-			var exampleID int64
-			err := tx.QueryRow(ctx, `
-				INSERT INTO adapter_examples (tenant_id, trajectory_id, step_index, embedder_id, context, action, action_text, failed)
+			b.Queue(`INSERT INTO adapter_examples (tenant_id, trajectory_id, step_index, embedder_id, context, action, action_text, failed)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 				ON CONFLICT (tenant_id, trajectory_id, step_index) DO NOTHING
 				RETURNING id`,
-				tenantID, s.TrajectoryID, s.StepIndex, s.EmbedderID, s.Context, s.Action, s.ActionText, s.Failed).Scan(&exampleID)
+				tenantID, s.TrajectoryID, s.StepIndex, s.EmbedderID, s.Context, s.Action, s.ActionText, s.Failed)
+		}
+		br := tx.SendBatch(ctx, b)
+		ids := make([]int64, len(steps))
+		bySig := map[string][]int{}
+		var sigs []string
+		for i, s := range steps {
+			err := br.QueryRow().Scan(&ids[i])
 			if err == pgx.ErrNoRows {
 				continue
 			}
 			if err != nil {
+				br.Close()
 				return translate(err)
 			}
 			added++
 			if !s.Failed || s.SignatureID == "" {
 				continue
 			}
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 42))`, tenantID+"/"+s.SignatureID); err != nil {
+			if _, ok := bySig[s.SignatureID]; !ok {
+				sigs = append(sigs, s.SignatureID)
+			}
+			bySig[s.SignatureID] = append(bySig[s.SignatureID], i)
+		}
+		if err := br.Close(); err != nil {
+			return translate(err)
+		}
+		// Signatures locked in one order, so two writers never deadlock;
+		// each signature's clusters are read once and assigned in memory.
+		slices.Sort(sigs)
+		for _, sig := range sigs {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 42))`, tenantID+"/"+sig); err != nil {
 				return translate(err)
 			}
-			same, err := queryClusters(ctx, tx, `WHERE tenant_id = $1 AND signature_id = $2 AND merged_into IS NULL ORDER BY created_at, id`, tenantID, s.SignatureID)
+			same, err := queryClusters(ctx, tx, `WHERE tenant_id = $1 AND signature_id = $2 AND merged_into IS NULL ORDER BY created_at, id`, tenantID, sig)
 			if err != nil {
 				return err
 			}
-			c := assign(s, same)
-			c.TenantID = tenantID
-			id, err := saveCluster(ctx, tx, c)
-			if err != nil {
-				return err
+			dirty := map[string]bool{}
+			for _, i := range bySig[sig] {
+				c := assign(steps[i], same)
+				c.TenantID = tenantID
+				if c.ID == "" {
+					if c.ID, err = saveCluster(ctx, tx, c); err != nil {
+						return err
+					}
+					same = append(same, c)
+				} else {
+					for k := range same {
+						if same[k].ID == c.ID {
+							same[k] = c
+						}
+					}
+					dirty[c.ID] = true
+				}
+				if _, err := tx.Exec(ctx, `UPDATE adapter_examples SET cluster_id = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, ids[i], c.ID); err != nil {
+					return translate(err)
+				}
 			}
-			if _, err := tx.Exec(ctx, `UPDATE adapter_examples SET cluster_id = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, exampleID, id); err != nil {
-				return translate(err)
+			for _, c := range same {
+				if dirty[c.ID] {
+					if _, err := saveCluster(ctx, tx, c); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		return nil

@@ -33,6 +33,24 @@ func (db *DB) SettleEvent(ctx context.Context, tenantID, consumer, eventID strin
 	return nil
 }
 
+// SettleEvents is SettleEvent (processed) of several of the tenant's
+// events in one transaction.
+func (db *DB) SettleEvents(ctx context.Context, tenantID, consumer string, eventIDs []string) error {
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO processed_events (tenant_id, consumer, event_id)
+			SELECT $1, $2, o.event_id FROM outbox o WHERE o.tenant_id = $1 AND o.event_id = ANY ($3::uuid[])
+			ON CONFLICT (consumer, event_id) DO NOTHING`, tenantID, consumer, eventIDs); err != nil {
+			return translate(err)
+		}
+		_, err := tx.Exec(ctx, `SELECT admem_outbox_settle(id, $2) FROM unnest($1::uuid[]) id`, eventIDs, consumer)
+		return translate(err)
+	})
+	if err != nil {
+		return fmt.Errorf("store: settle %d events for %s: %w", len(eventIDs), consumer, err)
+	}
+	return nil
+}
+
 // LearningStatus reads how far the consumers named in consumers (ledger
 // names) have caught up with the tenant's events. It reads only the
 // pending rows (the outbox_unsettled partial index), the newest ledger row

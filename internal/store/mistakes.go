@@ -17,26 +17,39 @@ import (
 // until the transaction ends, so two workers never learn one tool of a
 // tenant at once.
 func (lt *LearnTx) Book(tools []string) (*mistake.Book, error) {
+	b := mistake.NewBook()
+	if err := lt.LoadBook(b, tools); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// LoadBook is Book into an existing book, for the tools it does not hold
+// yet: a batch of trajectories learns into one book.
+func (lt *LearnTx) LoadBook(b *mistake.Book, tools []string) error {
 	ctx, tx := lt.ctx, lt.tx
-	tools = slices.Clone(tools)
+	tools = slices.DeleteFunc(slices.Clone(tools), func(t string) bool { return b.Tools[t] != nil })
+	if len(tools) == 0 {
+		return nil
+	}
 	slices.Sort(tools)
 	tools = slices.Compact(tools)
 	for _, t := range tools {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1 || '/tool/' || $2, 0))`, lt.tenantID, t); err != nil {
-			return nil, translate(err)
+			return translate(err)
 		}
 	}
 	var hist []*mistake.Tool
 	rows, err := tx.Query(ctx, `SELECT tool, state FROM tool_histories WHERE tenant_id = $1 AND tool = ANY ($2)`, lt.tenantID, tools)
 	if err != nil {
-		return nil, translate(err)
+		return translate(err)
 	}
 	for rows.Next() {
 		var name string
 		var state []byte
 		if err := rows.Scan(&name, &state); err != nil {
 			rows.Close()
-			return nil, translate(err)
+			return translate(err)
 		}
 		t := &mistake.Tool{}
 		if json.Unmarshal(state, t) != nil {
@@ -49,15 +62,21 @@ func (lt *LearnTx) Book(tools []string) (*mistake.Book, error) {
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, translate(err)
+		return translate(err)
 	}
 	ms, err := toolMistakes(ctx, tx, lt.tenantID, tools, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b := mistake.NewBook()
+	// A tool with no stored history yet is still the book's: learning
+	// must not load it again over what it learnt.
+	for _, t := range tools {
+		if !slices.ContainsFunc(hist, func(h *mistake.Tool) bool { return h.Name == t }) {
+			hist = append(hist, &mistake.Tool{Name: t})
+		}
+	}
 	b.Add(hist, ms)
-	return b, nil
+	return nil
 }
 
 // toolMistakes returns the tenant's mistakes about the tools (only those
@@ -101,14 +120,19 @@ func toolMistakes(ctx context.Context, tx pgx.Tx, tenantID string, tools []strin
 func (lt *LearnTx) SaveBook(b *mistake.Book, source string) error {
 	ctx, tx := lt.ctx, lt.tx
 	tools, ms := b.Changed()
-	for _, t := range tools {
-		state, err := json.Marshal(t)
-		if err != nil {
-			return fmt.Errorf("store: encode tool history %s: %w", t.Name, err)
+	if len(tools) > 0 {
+		// The histories in one round trip.
+		hb := &pgx.Batch{}
+		for _, t := range tools {
+			state, err := json.Marshal(t)
+			if err != nil {
+				return fmt.Errorf("store: encode tool history %s: %w", t.Name, err)
+			}
+			hb.Queue(`INSERT INTO tool_histories (tenant_id, tool, state, calls) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (tenant_id, tool) DO UPDATE SET state = excluded.state, calls = excluded.calls, updated_at = now()`,
+				lt.tenantID, t.Name, state, t.Clock)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO tool_histories (tenant_id, tool, state, calls) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (tenant_id, tool) DO UPDATE SET state = excluded.state, calls = excluded.calls, updated_at = now()`,
-			lt.tenantID, t.Name, state, t.Clock); err != nil {
+		if err := tx.SendBatch(ctx, hb).Close(); err != nil {
 			return translate(err)
 		}
 	}
@@ -152,6 +176,32 @@ func (lt *LearnTx) SaveBook(b *mistake.Book, source string) error {
 	return ev.insert(ctx, tx)
 }
 
+// LearntAll is Learnt of several trajectories, by trajectory id.
+func (lt *LearnTx) LearntAll(ids []string) (map[string]map[int]bool, error) {
+	rows, err := lt.tx.Query(lt.ctx, `SELECT trajectory_id, step_idx FROM mistake_occurrences
+		WHERE tenant_id = $1 AND trajectory_id = ANY ($2::uuid[])`, lt.tenantID, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[string]map[int]bool{}
+	for _, id := range ids {
+		out[id] = map[int]bool{}
+	}
+	for rows.Next() {
+		var id string
+		var i int
+		if err := rows.Scan(&id, &i); err != nil {
+			return nil, translate(err)
+		}
+		if out[id] == nil {
+			out[id] = map[int]bool{}
+		}
+		out[id][i] = true
+	}
+	return out, translate(rows.Err())
+}
+
 // Learnt returns the failed steps of a trajectory whose failure a mistake
 // already counted.
 func (lt *LearnTx) Learnt(trajectoryID string) (map[int]bool, error) {
@@ -176,13 +226,18 @@ func (lt *LearnTx) Learnt(trajectoryID string) (map[int]bool, error) {
 // the mistakes of their signatures (sigs by step index), with the
 // trajectory's agent and session.
 func (lt *LearnTx) CountFailures(t admem.Trajectory, sigs map[int]string) error {
-	for i, sig := range sigs {
-		if _, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx, agent_id, session_id)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, lt.tenantID, sig, t.ID, i, t.Scope.AgentID, t.Scope.SessionID); err != nil {
-			return translate(err)
-		}
+	if len(sigs) == 0 {
+		return nil
 	}
-	return nil
+	idx := make([]int32, 0, len(sigs))
+	ids := make([]string, 0, len(sigs))
+	for i, sig := range sigs {
+		idx, ids = append(idx, int32(i)), append(ids, sig)
+	}
+	_, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx, agent_id, session_id)
+		SELECT $1, sig, $3, i, $4, $5 FROM unnest($2::text[], $6::int[]) AS u(sig, i) ON CONFLICT DO NOTHING`,
+		lt.tenantID, ids, t.ID, t.Scope.AgentID, t.Scope.SessionID, idx)
+	return translate(err)
 }
 
 // GuardMistakes returns the tenant's active mistakes about the tools and

@@ -68,6 +68,47 @@ func (db *DB) Learn(ctx context.Context, tenantID, consumer, eventID string, fn 
 	return err
 }
 
+// LearnBatch is Learn of several events of one tenant in one transaction:
+// fn gets the ones not processed before (fresh, by position in eventIDs).
+// When none is fresh it returns ErrAlreadyProcessed without calling fn.
+func (db *DB) LearnBatch(ctx context.Context, tenantID, consumer string, eventIDs []string, fn func(lt *LearnTx, fresh []bool) error) error {
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO processed_events (tenant_id, consumer, event_id)
+			SELECT $1, $2, e FROM unnest($3::uuid[]) e
+			ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id::text`, tenantID, consumer, eventIDs)
+		if err != nil {
+			return translate(err)
+		}
+		isNew := map[string]bool{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return translate(err)
+			}
+			isNew[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		if len(isNew) == 0 {
+			return ErrAlreadyProcessed
+		}
+		fresh := make([]bool, len(eventIDs))
+		for i, id := range eventIDs {
+			// An id twice in the batch is learnt once.
+			fresh[i] = isNew[id]
+			delete(isNew, id)
+		}
+		return fn(&LearnTx{ctx: ctx, tx: tx, tenantID: tenantID}, fresh)
+	})
+	if err != nil && !errors.Is(err, ErrAlreadyProcessed) {
+		return fmt.Errorf("store: learn from %d events: %w", len(eventIDs), err)
+	}
+	return err
+}
+
 // Processed reports whether consumer committed the effect of eventID.
 func (db *DB) Processed(ctx context.Context, tenantID, consumer, eventID string) (bool, error) {
 	var ok bool
@@ -177,6 +218,38 @@ func (lt *LearnTx) AddOccurrence(signatureID, trajectoryID string, stepIdx int) 
 		return false, translate(err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// Trajectories returns trajectories with their steps, by id (unknown ids
+// are left out).
+func (lt *LearnTx) Trajectories(ids []string) (map[string]admem.Trajectory, error) {
+	ctx, tx := lt.ctx, lt.tx
+	rows, err := tx.Query(ctx, `SELECT `+trajColumns+` FROM trajectories WHERE tenant_id = $1 AND id = ANY ($2::uuid[])`, lt.tenantID, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := map[string]admem.Trajectory{}
+	for rows.Next() {
+		s, err := scanSummary(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[s.ID] = s.Trajectory
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	steps, err := stepsOf(ctx, tx, lt.tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, t := range out {
+		t.Steps = steps[id]
+		out[id] = t
+	}
+	return out, nil
 }
 
 // Trajectory returns one closed or open trajectory with its steps.

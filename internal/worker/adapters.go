@@ -54,6 +54,11 @@ func FailureObserver(db TrajectoryGetter, svc *failures.Service) trajectories.Ob
 		if err != nil {
 			return err
 		}
+		// A closed trajectory's trajectory.recorded event observes all its
+		// failed steps: each of its step.failed events would redo that.
+		if ev.Type == admem.EventStepFailed && !t.Open {
+			return nil
+		}
 		if _, err := svc.ObserveTrajectory(ctx, ev.TenantID, t.Trajectory); err != nil {
 			return fmt.Errorf("worker: failure learning for event %s: %w", ev.ID, err)
 		}

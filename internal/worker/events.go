@@ -23,7 +23,7 @@ import (
 func (w *Worker) addEventPipeline(m *events.Metrics) {
 	cfg := w.consumerConfig(events.Learner)
 	db, rdb := w.infra.DB, w.infra.Redis
-	consumer := events.NewConsumer(rdb, cfg, LearnerHandler(w.cfg, w.infra, w.log), db, w.log, m)
+	consumer := events.NewBatchConsumer(rdb, cfg, LearnerBatchHandler(w.cfg, w.infra, w.log), db, w.log, m)
 	w.consumers = append(w.consumers, events.Learner)
 	w.loops = append(w.loops,
 		Loop{Name: "learner-consumer", Run: func(ctx context.Context) {
@@ -61,6 +61,19 @@ func (w *Worker) addEventPipeline(m *events.Metrics) {
 // the mistake model, procedures, and publishing learned items as memory
 // entries. Tests apply events with the same handler.
 func LearnerHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) events.Handler {
+	mem, observers := learnerParts(cfg, infra, log)
+	return trajectories.NewLearner().Handler(events.Learner.Ledger, infra.DB, infra.DB, mem, observers...)
+}
+
+// LearnerBatchHandler is LearnerHandler for the events the consumer reads
+// together: each tenant's learn in one transaction (see
+// trajectories.Learner.BatchHandler). The worker runs this one.
+func LearnerBatchHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) events.BatchHandler {
+	mem, observers := learnerParts(cfg, infra, log)
+	return trajectories.NewLearner().BatchHandler(events.Learner.Ledger, infra.DB, infra.DB, mem, observers...)
+}
+
+func learnerParts(cfg config.Config, infra *wiring.Infra, log *slog.Logger) (trajectories.Entries, []trajectories.Observer) {
 	mem := wiring.NewMemory(cfg, infra, log)
 	var observers []trajectories.Observer
 	if emb, err := wiring.LoadEmbedder(cfg); err != nil {
@@ -68,7 +81,7 @@ func LearnerHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) ev
 	} else {
 		observers = append(observers, FailureObserver(infra.DB, failures.New(infra.DB, emb, failures.Options{})))
 	}
-	return trajectories.NewLearner().Handler(events.Learner.Ledger, infra.DB, infra.DB, mem, observers...)
+	return mem, observers
 }
 
 // addRelay adds the outbox relay. It comes after the consumers: each event
