@@ -57,6 +57,12 @@ func loadVocabulary(path string, rng *rand.Rand) (*vocabulary, error) {
 	return v, nil
 }
 
+// withRand is the same vocabulary drawing from rng (a Zipf source is not
+// safe for concurrent use: each goroutine takes its own).
+func (v *vocabulary) withRand(rng *rand.Rand) *vocabulary {
+	return &vocabulary{words: v.words, zipf: rand.NewZipf(rng, 1.05, 2, uint64(len(v.words)-1))}
+}
+
 func (v *vocabulary) sentence(rng *rand.Rand, n int) string {
 	ws := make([]string, n)
 	for i := range ws {
