@@ -7,7 +7,6 @@ package main
 // errors, and the CPU the stack's processes used, at each concurrency.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -252,34 +251,6 @@ type levelResult struct {
 	elapsed time.Duration
 	samples []string // a few error answers
 	top     string   // pprof -top of the API, when profiled
-}
-
-// sendJSON sends one request and reads the whole answer.
-func sendJSON(ctx context.Context, e *env, method, path, cred string, body any) (int, http.Header, []byte, time.Duration, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, nil, 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, e.apiURL+path, rd)
-	if err != nil {
-		return 0, nil, nil, 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+cred)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	start := time.Now()
-	resp, err := e.http.Do(req)
-	if err != nil {
-		return 0, nil, nil, time.Since(start), err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b, time.Since(start), err
 }
 
 // loadClient is one agent: its random source and its open trajectory.
