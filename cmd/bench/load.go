@@ -409,11 +409,16 @@ func runLevel(ctx context.Context, e *env, rep *benchkit.Report, cfg loadConfig,
 	if profErr != nil {
 		fmt.Fprintf(os.Stderr, "[load] API CPU profile: %v\n", profErr)
 	} else if profile != "" {
-		out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=25", profile).Output()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "[load] pprof -top: %v\n", err)
+		// Flat: where the CPU burns; cumulative: which requests' code
+		// paths it burns under.
+		for _, extra := range [][]string{{"-nodecount=20"}, {"-cum", "-nodecount=40"}} {
+			args := append([]string{"tool", "pprof", "-top"}, extra...)
+			out, err := exec.CommandContext(ctx, "go", append(args, profile)...).Output()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "[load] pprof %v: %v\n", extra, err)
+			}
+			lr.top += string(out) + "\n"
 		}
-		lr.top = string(out)
 	}
 	lr.cpu = map[string]float64{}
 	for k, v := range cpu1 {
