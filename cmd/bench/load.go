@@ -56,7 +56,7 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	workers := fs.Int("workers", 3, "concurrent batch requests while seeding")
 	trajs := fs.Int("trajectories", 600, "recorded trajectories seeded into the large tenant (what guard and recall learn from)")
 	clientsFlag := fs.String("clients", "8,32,64", "comma-separated numbers of concurrent clients, one measured window each")
-	duration := fs.Duration("duration", 60*time.Second, "measured window per concurrency")
+	duration := fs.Duration("duration", 45*time.Second, "measured window per concurrency")
 	warmup := fs.Duration("warmup", 5*time.Second, "unmeasured load before each window")
 	learnWait := fs.Duration("learn-wait", 120*time.Second, "longest wait for the worker to learn from the seeded trajectories")
 	bigShare := fs.Float64("big-share", 0.8, "share of requests sent to the large tenant (the rest to random small ones)")
