@@ -98,7 +98,7 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 		"requests": "guard: a support agent's next call (and often a wrong one) mid-run; recall: task, scope and last steps, budget 1500; " +
 			"search: hybrid, 3-5 words of a stored entry + 2 random, limit 10; append: one step to the client's open trajectory " +
 			"(closed and reopened every 20-40 steps: routes close and open); entry_write: POST /v1/entries judged (infer) with " +
-			"keyed preferences, profile facts and random text; trajectory: a whole run of 4-8 steps"})
+			"keyed preferences, profile facts and random text; trajectory: a whole run of 4-7 steps"})
 	rep.Set("machine.load_avg_1m_start", benchkit.LoadAverage())
 
 	w, err := seedLoad(ctx, e, rep, cfg, vocab, rng)
