@@ -130,7 +130,7 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 		}
 		levels = append(levels, lr)
 	}
-	return reportLoad(e, rep, cfg, levels)
+	return reportLoad(e, rep, cfg, levels, os.Stdout)
 }
 
 // loadWorld is what the seeding made: the tenants and the large tenant's
@@ -472,7 +472,7 @@ func fetchProfile(ctx context.Context, root string, secs int, path string) error
 	return os.WriteFile(path, b, 0o644)
 }
 
-func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResult) error {
+func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResult, stdout io.Writer) error {
 	// The headline is the level with the most throughput (where the stack
 	// saturates); the error rate counts every window.
 	best, requests, errs := levels[0], 0, 0
@@ -572,8 +572,28 @@ func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResu
 	if err := rep.LatencyCDF(e.out, "cdf", "Mixed load: latency distribution (server side, all routes)", cdf); err != nil {
 		return err
 	}
+	// p50 and p99 of each route at each level (the routes every level has).
+	var routes []string
+	for _, name := range levels[0].stats.names() {
+		if name != "open" && name != "close" {
+			routes = append(routes, name)
+		}
+	}
+	var routeSeries []benchkit.Series
+	for _, q := range []string{"p50", "p99"} {
+		for _, l := range levels {
+			s := benchkit.Series{Name: fmt.Sprintf("%s, %d clients", q, l.clients)}
+			for _, r := range routes {
+				s.Y = append(s.Y, m[fmt.Sprintf("mix.c%d.%s.%s_ms", l.clients, r, q)])
+			}
+			routeSeries = append(routeSeries, s)
+		}
+	}
+	if err := rep.BarPlot(e.out, "routes", "Mixed load: server-side latency per route", "ms", routes, routeSeries); err != nil {
+		return err
+	}
 	if err := rep.BarPlot(e.out, "cpu", "Mixed load: CPU by process", "cores", cpuLabels, cpuSeries); err != nil {
 		return err
 	}
-	return rep.Finish(e.out, os.Stdout)
+	return rep.Finish(e.out, stdout)
 }

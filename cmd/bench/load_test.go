@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +170,56 @@ func TestProcessCPUOfSelf(t *testing.T) {
 	}
 	if after < before || x == 0 {
 		t.Errorf("CPU went from %v to %v", before, after)
+	}
+}
+
+func TestReportLoadHeadlineIsTheBusiestLevel(t *testing.T) {
+	var levels []levelResult
+	rep := benchkit.NewReport("load", nil)
+	for i, c := range []int{8, 32} {
+		l := levelResult{clients: c, stats: &levelStats{}, elapsed: 10 * time.Second, cpu: map[string]float64{"postgres": 5, "api": 2}}
+		// 8 clients: 300 requests of 10 ms; 32 clients: 200 of 40 ms, one 500.
+		n, ms := 300, "10"
+		if i == 1 {
+			n, ms = 200, "40"
+		}
+		for j := 0; j < n; j++ {
+			for _, route := range []string{"guard", "search"} {
+				ok := !(i == 1 && j == 0 && route == "search")
+				status := 200
+				if !ok {
+					status = 500
+				}
+				r := l.stats.route(route)
+				r.add(status, ok)
+				r.lat.Add(timed(ms), 10*time.Millisecond)
+			}
+		}
+		l.sum = l.stats.summarize(rep, fmt.Sprintf("mix.c%d", c), l.elapsed)
+		levels = append(levels, l)
+	}
+	dir := t.TempDir()
+	var out strings.Builder
+	if err := reportLoad(&env{out: dir}, rep, loadConfig{mix: defaultMix, clients: []int{8, 32}, tenants: 2, entries: 10}, levels, &out); err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Metrics
+	if m["mix.rps"] != 60 || m["mix.clients"] != 8 || m["mix.p99_ms"] != 10 {
+		t.Errorf("headline: rps %v clients %v p99 %v, want 60, 8, 10", m["mix.rps"], m["mix.clients"], m["mix.p99_ms"])
+	}
+	if want := 1.0 / 1000; math.Abs(m["mix.error_rate"]-want) > 1e-12 {
+		t.Errorf("error rate %v, want %v (every level counts)", m["mix.error_rate"], want)
+	}
+	// Postgres 5 s and the API 2 s of a 10 s window; Redis unknown.
+	if !strings.Contains(out.String(), "| 0.50 | 0.00 | 0.20 |") {
+		t.Errorf("CPU cores missing from the table:\n%s", out.String())
+	}
+	for _, name := range []string{"load.json", "load.md", "load-throughput.png", "load-latency.png", "load-cdf.png", "load-routes.png", "load-cpu.png"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(out.String(), "1×500") {
+		t.Errorf("the 500 is not reported:\n%s", out.String())
 	}
 }
