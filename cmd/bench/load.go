@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/admem/admem/internal/benchkit"
+	"github.com/jackc/pgx/v5"
 )
 
 // loadProcs are the processes whose CPU the load benchmark reports, with
@@ -118,13 +119,18 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
+	pgConn, err := e.db(ctx)
+	if err != nil {
+		return err
+	}
+	defer pgConn.Close(ctx)
 	var levels []levelResult
 	for i, c := range cfg.clients {
 		profile := ""
 		if cfg.pprofURL != "" && i == len(cfg.clients)-1 {
 			profile = filepath.Join(e.out, "load-api-cpu.pprof")
 		}
-		lr, err := runLevel(ctx, e, rep, cfg, w, picker, probe, vocab, c, profile)
+		lr, err := runLevel(ctx, e, rep, cfg, w, picker, probe, vocab, c, profile, pgConn)
 		if err != nil {
 			return err
 		}
@@ -255,6 +261,10 @@ type levelResult struct {
 	elapsed time.Duration
 	samples []string // a few error answers
 	top     string   // pprof -top of the API, when profiled
+	// pgQueries counts the queries Postgres was running in pgSamples
+	// samples of pg_stat_activity.
+	pgQueries map[string]int
+	pgSamples int
 }
 
 // loadClient is one agent: its random source and its open trajectory.
@@ -268,7 +278,7 @@ type loadClient struct {
 }
 
 func runLevel(ctx context.Context, e *env, rep *benchkit.Report, cfg loadConfig, w *loadWorld, picker *mixPicker,
-	probe *cpuProbe, vocab *vocabulary, clients int, profile string) (levelResult, error) {
+	probe *cpuProbe, vocab *vocabulary, clients int, profile string, pgConn *pgx.Conn) (levelResult, error) {
 	lr := levelResult{clients: clients, stats: &levelStats{}}
 	var (
 		recording atomic.Bool
@@ -380,7 +390,21 @@ func runLevel(ctx context.Context, e *env, rep *benchkit.Report, cfg loadConfig,
 	var (
 		profErr  error
 		profDone = make(chan struct{})
+		pgStop   = make(chan struct{})
+		pgDone   = make(chan struct{})
 	)
+	if pgConn != nil {
+		go func() {
+			defer close(pgDone)
+			var err error
+			lr.pgQueries, lr.pgSamples, err = samplePostgres(ctx, pgConn, 50*time.Millisecond, pgStop)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "[load] sampling Postgres: %v\n", err)
+			}
+		}()
+	} else {
+		close(pgDone)
+	}
 	if profile != "" {
 		go func() {
 			defer close(profDone)
@@ -403,6 +427,8 @@ func runLevel(ctx context.Context, e *env, rep *benchkit.Report, cfg loadConfig,
 	}
 	recording.Store(false)
 	lr.elapsed = time.Since(start)
+	close(pgStop)
+	<-pgDone
 	cpu1 := probe.read()
 	stopping.Store(true)
 	wg.Wait()
@@ -549,6 +575,27 @@ func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResu
 			rep.Note("Errors at %d clients (status 0: no answer): %s. First answers: %s", l.clients, strings.Join(codes, ", "),
 				strings.Join(l.samples, " | "))
 		}
+		if l.pgSamples > 0 {
+			type qc struct {
+				q string
+				n int
+			}
+			var qs []qc
+			busy := 0
+			for q, n := range l.pgQueries {
+				qs = append(qs, qc{q, n})
+				busy += n
+			}
+			sort.Slice(qs, func(i, j int) bool { return qs[i].n > qs[j].n || qs[i].n == qs[j].n && qs[i].q < qs[j].q })
+			t := benchkit.Table{Title: fmt.Sprintf("Postgres at %d clients: queries running, sampled every 50 ms (%d samples, %.1f active backends on average)",
+				l.clients, l.pgSamples, float64(busy)/float64(l.pgSamples)),
+				Header: []string{"query (start)", "share of busy samples"}}
+			for _, x := range qs[:min(15, len(qs))] {
+				t.Rows = append(t.Rows, []string{"`" + strings.ReplaceAll(x.q, "|", "\\|") + "`", fmt.Sprintf("%.1f%%", 100*ratio(x.n, busy))})
+			}
+			rep.AddTable(t)
+			rep.Set(fmt.Sprintf("mix.c%d.pg_active_backends", l.clients), float64(busy)/float64(l.pgSamples))
+		}
 		if l.top != "" {
 			rep.Note("API CPU profile during the %d-client window (`go tool pprof -top`):\n\n```\n%s```", l.clients, l.top)
 		}
@@ -596,4 +643,45 @@ func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResu
 		return err
 	}
 	return rep.Finish(e.out, stdout)
+}
+
+// samplePostgres counts, every interval until stop closes, the queries
+// Postgres is running for the bench database (pg_stat_activity, active
+// backends): each query's share of the samples is its share of
+// Postgres's busy time (running or waiting), where pprof cannot look.
+func samplePostgres(ctx context.Context, conn *pgx.Conn, interval time.Duration, stop <-chan struct{}) (map[string]int, int, error) {
+	counts, samples := map[string]int{}, 0
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return counts, samples, nil
+		case <-ctx.Done():
+			return counts, samples, ctx.Err()
+		case <-t.C:
+		}
+		rows, err := conn.Query(ctx, `SELECT query FROM pg_stat_activity
+			WHERE state = 'active' AND datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+		if err != nil {
+			return counts, samples, err
+		}
+		qs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return counts, samples, err
+		}
+		samples++
+		for _, q := range qs {
+			counts[queryLabel(q)]++
+		}
+	}
+}
+
+// queryLabel shortens a query to its first words, white space folded.
+func queryLabel(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if r := []rune(q); len(r) > 110 {
+		q = string(r[:110]) + "…"
+	}
+	return q
 }
