@@ -83,6 +83,11 @@ export ADMEM_LOG_LEVEL=${ADMEM_LOG_LEVEL:-warn}
 if [ "$name" = sim ]; then
   export ADMEM_ADAPTER_TRAIN_EVERY=${ADMEM_ADAPTER_TRAIN_EVERY:-3s} ADMEM_ADAPTER_MIN_NEW=${ADMEM_ADAPTER_MIN_NEW:-1}
 fi
+# load: the API's CPU profile is read from its private metrics listener.
+if [ "$name" = load ]; then
+  export ADMEM_METRICS_ADDR=${ADMEM_METRICS_ADDR:-127.0.0.1:$((http_port + 2))}
+  export ADMEM_BENCH_PPROF=http://$ADMEM_METRICS_ADDR/debug/pprof
+fi
 rm -f "$ADMEM_BOOTSTRAP_KEY_FILE"
 mkdir -p bin .data/bench/logs
 go build -o bin/api ./cmd/api
@@ -99,6 +104,14 @@ else
   pids+=($!)
 fi
 printf '%s\n' "${pids[@]}" >.data/bench/run.pids
+# The processes a benchmark may measure the CPU of: ours, and the stack's
+# Postgres (its postmaster) and Redis, from their state folder.
+state=.data/bench
+[ -f .data/bench/state ] && state=$(cat .data/bench/state)
+export ADMEM_BENCH_API_PID=${pids[0]} ADMEM_BENCH_WORKER_PID=${pids[1]}
+ADMEM_BENCH_PG_PID=$(head -n 1 "$state/pg/postmaster.pid" 2>/dev/null || true)
+ADMEM_BENCH_REDIS_PID=$(cat "$state/run/redis.pid" 2>/dev/null || true)
+export ADMEM_BENCH_PG_PID ADMEM_BENCH_REDIS_PID
 for _ in $(seq 1 100); do
   curl -fs "http://$ADMEM_HTTP_ADDR/readyz" >/dev/null 2>&1 && [ -s "$ADMEM_BOOTSTRAP_KEY_FILE" ] && break
   for p in "${pids[@]}"; do

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -153,9 +154,9 @@ func serve(ctx context.Context, cfg config.Config, h *apihttp.Server, log *slog.
 	return nil
 }
 
-// serveMetrics serves /metrics without credentials on a listener of its own
-// (ADMEM_METRICS_ADDR, meant for a private address); it returns a function
-// that stops it.
+// serveMetrics serves /metrics and /debug/pprof/ without credentials on a
+// listener of its own (ADMEM_METRICS_ADDR, meant for a private address); it
+// returns a function that stops it.
 func serveMetrics(addr string, metrics http.Handler, log *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -163,6 +164,12 @@ func serveMetrics(addr string, metrics http.Handler, log *slog.Logger) (func(), 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
+	// Profiles on the same private listener (benchmarks read the API's CPU
+	// profile under load here); never on the public port.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Info("metrics listening", "addr", ln.Addr().String())

@@ -121,6 +121,22 @@ func TestRunServesBootstrapsAndShutsDown(t *testing.T) {
 			t.Fatalf("%s (credential %v): %d, want %d", c.url, c.cred != "", resp.StatusCode, c.status)
 		}
 	}
+	// Profiles: on the private listener only.
+	for _, c := range []struct {
+		url    string
+		public bool
+	}{{"http://" + metricsAddr + "/debug/pprof/", false}, {"http://" + addr + "/debug/pprof/", true}} {
+		resp, err := http.Get(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		served := resp.StatusCode == 200 && strings.Contains(string(body), "profile")
+		if served == c.public {
+			t.Fatalf("%s: %d, served %v", c.url, resp.StatusCode, served)
+		}
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}

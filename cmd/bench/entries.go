@@ -19,17 +19,36 @@ import (
 // call sends one JSON request and decodes a 2xx answer into out; lat, when
 // not nil, records its latency.
 func (e *env) call(ctx context.Context, method, path, cred string, body, out any, lat *benchkit.Latencies) error {
+	status, h, b, d, err := sendJSON(ctx, e, method, path, cred, body)
+	if err != nil {
+		return err
+	}
+	if lat != nil {
+		lat.Add(h, d)
+	}
+	if status/100 != 2 {
+		return fmt.Errorf("%w: %s %s: %d %.500s", errBadStatus, method, path, status, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// sendJSON sends one JSON request with cred and reads the whole answer:
+// its status, headers, body and the time it took.
+func sendJSON(ctx context.Context, e *env, method, path, cred string, body any) (int, http.Header, []byte, time.Duration, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return 0, nil, nil, 0, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, e.apiURL+path, rd)
 	if err != nil {
-		return err
+		return 0, nil, nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+cred)
 	if body != nil {
@@ -38,23 +57,11 @@ func (e *env) call(ctx context.Context, method, path, cred string, body, out any
 	start := time.Now()
 	resp, err := e.http.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, nil, time.Since(start), err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if lat != nil {
-		lat.Add(resp.Header, time.Since(start))
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%w: %s %s: %d %.500s", errBadStatus, method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return resp.StatusCode, resp.Header, b, time.Since(start), err
 }
 
 // search asks POST /v1/entries/search and returns the ids found, best

@@ -24,6 +24,7 @@ import (
 	"github.com/admem/admem/internal/benchkit"
 	"github.com/admem/admem/internal/embed"
 	"github.com/admem/admem/internal/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // vocabulary is a Zipf-distributed word source: GloVe's words in frequency
@@ -54,6 +55,12 @@ func loadVocabulary(path string, rng *rand.Rand) (*vocabulary, error) {
 	}
 	v.zipf = rand.NewZipf(rng, 1.05, 2, uint64(len(v.words)-1))
 	return v, nil
+}
+
+// withRand is the same vocabulary drawing from rng (a Zipf source is not
+// safe for concurrent use: each goroutine takes its own).
+func (v *vocabulary) withRand(rng *rand.Rand) *vocabulary {
+	return &vocabulary{words: v.words, zipf: rand.NewZipf(rng, 1.05, 2, uint64(len(v.words)-1))}
 }
 
 func (v *vocabulary) sentence(rng *rand.Rand, n int) string {
@@ -125,31 +132,12 @@ func runScale(ctx context.Context, e *env, args []string) error {
 
 	// Small tenants first: they are the neighbours the large tenant's
 	// queries must not wade through.
-	type tenantInfo struct{ id, cred string }
-	var smalls []tenantInfo
-	smallTotal := (*tenants - 1) * *small
-	prog := &benchkit.Progress{Label: "scale/small-tenants", Total: smallTotal}
 	smallStart := time.Now()
-	for i := 0; i < *tenants-1; i++ {
-		id, cred, err := e.writerTenant(ctx, fmt.Sprintf("bench-scale-s%d", i))
-		if err != nil {
-			return err
-		}
-		smalls = append(smalls, tenantInfo{id, cred})
-		es := make([]benchEntry, *small)
-		for j := range es {
-			es[j] = benchEntry{Content: vocab.sentence(rng, 8+rng.IntN(13))}
-		}
-		if _, err := e.ingest(ctx, cred, es, *batch, false, prog, i**small); err != nil {
-			return err
-		}
-	}
-	rep.Set("ingest_small_tenants.entries_per_s", float64(smallTotal)/time.Since(smallStart).Seconds())
-	// The small tenants' vectors are made in the background; the large
-	// tenant's ingest is measured once they are, not against them.
-	if _, err := waitEmbedded(ctx, conn, "", "scale/embed-small-tenants"); err != nil {
+	smalls, err := seedSmallTenants(ctx, e, conn, vocab, rng, "scale", *tenants-1, *small, *batch)
+	if err != nil {
 		return err
 	}
+	rep.Set("ingest_small_tenants.entries_per_s", float64((*tenants-1)**small)/time.Since(smallStart).Seconds())
 
 	bigID, bigCred, err := e.writerTenant(ctx, "bench-scale-big")
 	if err != nil {
@@ -264,6 +252,35 @@ func runScale(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return rep.Finish(e.out, os.Stdout)
+}
+
+// tenantInfo is a tenant a benchmark made, with a write-scoped key.
+type tenantInfo struct{ id, cred string }
+
+// seedSmallTenants makes n tenants with perTenant synthetic entries each
+// (bulk path, infer=false) and waits until their vectors are made, so that
+// what is measured next does not run against their background embedding.
+func seedSmallTenants(ctx context.Context, e *env, conn *pgx.Conn, vocab *vocabulary, rng *rand.Rand, bench string, n, perTenant, batch int) ([]tenantInfo, error) {
+	var smalls []tenantInfo
+	prog := &benchkit.Progress{Label: bench + "/small-tenants", Total: n * perTenant}
+	for i := 0; i < n; i++ {
+		id, cred, err := e.writerTenant(ctx, fmt.Sprintf("bench-%s-s%d", bench, i))
+		if err != nil {
+			return nil, err
+		}
+		smalls = append(smalls, tenantInfo{id, cred})
+		es := make([]benchEntry, perTenant)
+		for j := range es {
+			es[j] = benchEntry{Content: vocab.sentence(rng, 8+rng.IntN(13))}
+		}
+		if _, err := e.ingest(ctx, cred, es, batch, false, prog, i*perTenant); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := waitEmbedded(ctx, conn, "", bench+"/embed-small-tenants"); err != nil {
+		return nil, err
+	}
+	return smalls, nil
 }
 
 func sizeLabel(n int) string {
