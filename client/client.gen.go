@@ -1077,13 +1077,17 @@ type EntryScope struct {
 
 // EntryVersion defines model for EntryVersion.
 type EntryVersion struct {
-	Content    string                 `json:"content"`
-	CreatedAt  time.Time              `json:"created_at"`
-	ExpiresAt  *time.Time             `json:"expires_at,omitempty"`
-	Key        *string                `json:"key,omitempty"`
-	Metadata   map[string]interface{} `json:"metadata"`
-	Operation  WriteOperation         `json:"operation"`
-	Provenance Provenance             `json:"provenance"`
+	Content   string                 `json:"content"`
+	CreatedAt time.Time              `json:"created_at"`
+	ExpiresAt *time.Time             `json:"expires_at,omitempty"`
+	Key       *string                `json:"key,omitempty"`
+	Metadata  map[string]interface{} `json:"metadata"`
+	Operation WriteOperation         `json:"operation"`
+
+	// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+	// from its body; agent and session are what the request named. An absent field is unknown
+	// (written before provenance was recorded, or not named by the request).
+	Provenance Provenance `json:"provenance"`
 
 	// Reason why the judge (or the caller) made this version
 	Reason  *string            `json:"reason,omitempty"`
@@ -1417,6 +1421,11 @@ type LearningSettings struct {
 	JudgeRule      LearningSettingsJudgeRule `json:"judge_rule"`
 	JudgeThreshold float32                   `json:"judge_threshold"`
 
+	// RetireQuorum how many independent sources (distinct keys and distinct agents) must rate a shared item
+	// (mistake note, procedure, fact) unsuccessfully before recall feedback retires it; an admin
+	// key's feedback suffices alone (default 2)
+	RetireQuorum *int `json:"retire_quorum,omitempty"`
+
 	// Strategy `append_only`: every trajectory adds to memory and failures never revise procedures;
 	// `success_only`: only successful trajectories are learnt from (no mistake notes);
 	// `reflect` (default): append-only, plus a procedure that an agent followed and failed with
@@ -1441,6 +1450,7 @@ type LearningSettingsStrategy string
 type LearningSettingsRequest struct {
 	JudgeRule      *LearningSettingsRequestJudgeRule `json:"judge_rule,omitempty"`
 	JudgeThreshold *float32                          `json:"judge_threshold,omitempty"`
+	RetireQuorum   *int                              `json:"retire_quorum,omitempty"`
 	Strategy       *LearningSettingsRequestStrategy  `json:"strategy,omitempty"`
 }
 
@@ -1619,17 +1629,27 @@ type Procedure struct {
 	TrajectoryIds []openapi_types.UUID `json:"trajectory_ids"`
 }
 
-// Provenance defines model for Provenance.
+// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+// from its body; agent and session are what the request named. An absent field is unknown
+// (written before provenance was recorded, or not named by the request).
 type Provenance struct {
 	// ActorKeyId the key that made the request
 	ActorKeyId *openapi_types.UUID `json:"actor_key_id,omitempty"`
-	Source     ProvenanceSource    `json:"source"`
+
+	// AgentId the agent the request named
+	AgentId *string `json:"agent_id,omitempty"`
+
+	// SessionId the session the request named
+	SessionId *string `json:"session_id,omitempty"`
+
+	// Source entry versions: what wrote the version
+	Source *ProvenanceSource `json:"source,omitempty"`
 
 	// SourceId request id or trajectory id
 	SourceId *string `json:"source_id,omitempty"`
 }
 
-// ProvenanceSource defines model for Provenance.Source.
+// ProvenanceSource entry versions: what wrote the version
 type ProvenanceSource string
 
 // RateLimit defines model for RateLimit.
@@ -1640,9 +1660,14 @@ type RateLimit struct {
 
 // RecallFeedbackRequest defines model for RecallFeedbackRequest.
 type RecallFeedbackRequest struct {
+	// AgentId the agent giving the feedback (provenance)
+	AgentId *string                      `json:"agent_id,omitempty"`
 	Harmful *[]string                    `json:"harmful,omitempty"`
 	Helpful *[]string                    `json:"helpful,omitempty"`
 	Outcome RecallFeedbackRequestOutcome `json:"outcome"`
+
+	// SessionId the session of the feedback (provenance)
+	SessionId *string `json:"session_id,omitempty"`
 }
 
 // RecallFeedbackRequestOutcome defines model for RecallFeedbackRequest.Outcome.
@@ -1838,9 +1863,14 @@ type Step struct {
 	ErrorType   *string                `json:"error_type,omitempty"`
 	Index       int                    `json:"index"`
 	Observation *string                `json:"observation,omitempty"`
-	Reward      *float32               `json:"reward,omitempty"`
-	StartedAt   *time.Time             `json:"started_at,omitempty"`
-	Status      StepStatus             `json:"status"`
+
+	// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+	// from its body; agent and session are what the request named. An absent field is unknown
+	// (written before provenance was recorded, or not named by the request).
+	Provenance *Provenance `json:"provenance,omitempty"`
+	Reward     *float32    `json:"reward,omitempty"`
+	StartedAt  *time.Time  `json:"started_at,omitempty"`
+	Status     StepStatus  `json:"status"`
 }
 
 // StepStatus defines model for Step.Status.
@@ -1922,9 +1952,17 @@ type Trajectory struct {
 	Open          bool                     `json:"open"`
 	Outcome       TrajectoryOutcome        `json:"outcome"`
 	OutcomeSource *TrajectoryOutcomeSource `json:"outcome_source,omitempty"`
-	Scope         TrajectoryScope          `json:"scope"`
-	Score         *float32                 `json:"score,omitempty"`
-	StepCount     int                      `json:"step_count"`
+
+	// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+	// from its body; agent and session are what the request named. An absent field is unknown
+	// (written before provenance was recorded, or not named by the request).
+	Provenance *Provenance `json:"provenance,omitempty"`
+
+	// Purged an admin purged this trajectory's source (GET /v1/provenance); it no longer teaches anything
+	Purged    *bool           `json:"purged,omitempty"`
+	Scope     TrajectoryScope `json:"scope"`
+	Score     *float32        `json:"score,omitempty"`
+	StepCount int             `json:"step_count"`
 
 	// Steps present on single-trajectory responses
 	Steps *[]Step `json:"steps,omitempty"`
@@ -2863,7 +2901,9 @@ type ClientInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes any type of body and a specified content type.
@@ -2876,7 +2916,9 @@ type ClientInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes a body of the `application/json` content type.
@@ -4029,7 +4071,9 @@ func (c *Client) Recall(ctx context.Context, body RecallJSONRequestBody, reqEdit
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes any type of body and a specified content type.
@@ -4052,7 +4096,9 @@ func (c *Client) RecallFeedbackWithBody(ctx context.Context, recallID string, co
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes a body of the `application/json` content type.
@@ -7662,7 +7708,9 @@ type ClientWithResponsesInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7675,7 +7723,9 @@ type ClientWithResponsesInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -13003,7 +13053,9 @@ func (c *ClientWithResponses) RecallWithResponse(ctx context.Context, body Recal
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -13022,7 +13074,9 @@ func (c *ClientWithResponses) RecallFeedbackWithBodyWithResponse(ctx context.Con
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

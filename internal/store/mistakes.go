@@ -173,12 +173,17 @@ func (lt *LearnTx) Learnt(trajectoryID string) (map[int]bool, error) {
 }
 
 // CountFailures records that failed steps of a trajectory were counted by
-// the mistakes of their signatures (sigs by step index), with the
-// trajectory's agent and session.
+// the mistakes of their signatures (sigs by step index), with their
+// provenance: the key that sent the step, the trajectory's agent and session.
 func (lt *LearnTx) CountFailures(t admem.Trajectory, sigs map[int]string) error {
 	for i, sig := range sigs {
-		if _, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx, agent_id, session_id)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, lt.tenantID, sig, t.ID, i, t.Scope.AgentID, t.Scope.SessionID); err != nil {
+		key := t.Provenance.ActorKeyID
+		if i < len(t.Steps) && t.Steps[i].Provenance.ActorKeyID != "" {
+			key = t.Steps[i].Provenance.ActorKeyID
+		}
+		if _, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx, agent_id, session_id, key_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, lt.tenantID, sig, t.ID, i, nullableText(t.Scope.AgentID),
+			nullableText(t.Scope.SessionID), nullableUUID(key)); err != nil {
 			return translate(err)
 		}
 	}
