@@ -74,7 +74,9 @@ type Rated struct {
 	Successes int
 	Status    admem.EntryStatus
 	Against   []admem.Provenance
-	Quorum    int
+	// AdminAgainst: an admin key rated it unsuccessfully (and that still counts).
+	AdminAgainst bool
+	Quorum       int
 }
 
 // Rater is who gives feedback: the key (from the credentials), the agent
@@ -166,28 +168,30 @@ type ratings struct {
 
 // against returns the sources of an item's earlier unsuccessful ratings
 // that still count (not purged).
-func (r *ratings) against(ctx context.Context, itemID string) ([]admem.Provenance, error) {
-	rows, err := r.tx.Query(ctx, `SELECT coalesce(key_id::text, ''), coalesce(agent_id, ''), coalesce(session_id, '')
+func (r *ratings) against(ctx context.Context, itemID string) ([]admem.Provenance, bool, error) {
+	rows, err := r.tx.Query(ctx, `SELECT coalesce(key_id::text, ''), coalesce(agent_id, ''), coalesce(session_id, ''), admin
 		FROM feedback_ratings WHERE tenant_id = $1 AND item_id = $2 AND NOT success AND purge_id IS NULL`, r.tenantID, itemID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, false, translate(err)
 	}
 	defer rows.Close()
 	var out []admem.Provenance
+	admin := false
 	for rows.Next() {
 		var p admem.Provenance
-		if err := rows.Scan(&p.ActorKeyID, &p.AgentID, &p.SessionID); err != nil {
-			return nil, translate(err)
+		var a bool
+		if err := rows.Scan(&p.ActorKeyID, &p.AgentID, &p.SessionID, &a); err != nil {
+			return nil, false, translate(err)
 		}
-		out = append(out, p)
+		out, admin = append(out, p), admin || a
 	}
-	return out, translate(rows.Err())
+	return out, admin, translate(rows.Err())
 }
 
 // rate applies rate to one item's counters and records the rating.
 func (r *ratings) rate(ctx context.Context, cur Rated, source string, rate Rate) (Rated, error) {
 	var err error
-	if cur.Against, err = r.against(ctx, cur.ID); err != nil {
+	if cur.Against, cur.AdminAgainst, err = r.against(ctx, cur.ID); err != nil {
 		return Rated{}, err
 	}
 	cur.Quorum = r.quorum

@@ -38,6 +38,8 @@ type Store interface {
 	LearningSettings(ctx context.Context, tenantID string) (admem.LearningSettings, error)
 	PutLearningSettings(ctx context.Context, tenantID string, s admem.LearningSettings, audit admem.AuditEvent) (admem.LearningSettings, error)
 	ActiveItems(ctx context.Context, tenantID string, kind admem.EntryKind, limit int) ([]store.LearnedItem, error)
+	SourceReport(ctx context.Context, tenantID string, src admem.Source, limit int) (admem.SourceReport, error)
+	PurgeSource(ctx context.Context, tenantID string, src admem.Source, audit admem.AuditEvent, relearn store.Relearn, stillRetired store.Reassess) (admem.Purge, error)
 }
 
 // Service records and serves trajectories.
