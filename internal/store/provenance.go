@@ -13,7 +13,7 @@ import (
 )
 
 // sourceMatch is the SQL condition "sent by the source" over a key column
-// and an agent column: $2 is the key id (” for any), $3 the agent (” for any).
+// and an agent column: $2 is the key id and $3 the agent, each empty for any.
 func sourceMatch(keyCol, agentCol string) string {
 	return fmt.Sprintf(`($2 = '' OR %s = nullif($2, '')::uuid) AND ($3 = '' OR %s = $3)`, keyCol, agentCol)
 }
