@@ -7,26 +7,46 @@ import "github.com/admem/admem"
 const DefaultQuorum = 2
 
 // IndependentSources counts the independent sources among the provenances
-// of some pieces of evidence: two pieces are independent only when both
-// their keys and their agents differ. An agent that holds several keys
-// counts once, and so does a key that names several agents; a piece with
-// no agent named is its key's own. It is the smaller of the numbers of
-// distinct keys and distinct agents.
+// of some pieces of evidence. Pieces that share a key or share an agent
+// come from one source, and so, transitively, do all pieces linked that
+// way: an agent that holds several keys counts once, a key that names
+// several agents counts once, and so does any chain of them. A piece that
+// names no agent is its key's own. It is the number of connected parts of
+// the graph of keys and agents the pieces link.
 func IndependentSources(ps []admem.Provenance) int {
-	keys, agents := map[string]bool{}, map[string]bool{}
+	parent := map[string]string{}
+	var find func(x string) string
+	find = func(x string) string {
+		if parent[x] == x {
+			return x
+		}
+		parent[x] = find(parent[x])
+		return parent[x]
+	}
+	add := func(x string) {
+		if _, ok := parent[x]; !ok {
+			parent[x] = x
+		}
+	}
 	for _, p := range ps {
-		key := p.ActorKeyID
-		if key == "" {
-			// Unknown provenance can be told apart from nothing.
-			key = "?"
+		key := "key:" + p.ActorKeyID
+		add(key)
+		if p.AgentID == "" {
+			continue
 		}
 		agent := "agent:" + p.AgentID
-		if p.AgentID == "" {
-			agent = "key:" + key
+		add(agent)
+		if a, b := find(key), find(agent); a != b {
+			parent[a] = b
 		}
-		keys[key], agents[agent] = true, true
 	}
-	return min(len(keys), len(agents))
+	n := 0
+	for x := range parent {
+		if find(x) == x {
+			n++
+		}
+	}
+	return n
 }
 
 // RetireBy reports whether feedback may retire an item whose counts call
