@@ -1952,7 +1952,7 @@ type SourceReport struct {
 		RecallId   openapi_types.UUID `json:"recall_id"`
 	} `json:"feedback"`
 	Learned []struct {
-		// Evidence pieces of the item's evidence (failed steps
+		// Evidence pieces of the item's evidence (failed steps, trajectories, ratings) from the source
 		Evidence int                       `json:"evidence"`
 		Id       openapi_types.UUID        `json:"id"`
 		Key      string                    `json:"key"`
