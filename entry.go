@@ -37,9 +37,13 @@ const (
 	OpRollback WriteOp = "ROLLBACK"
 )
 
-// Provenance says who wrote a version and from what.
+// Provenance says who wrote a version (or sent a trajectory, a step, a
+// feedback, a piece of evidence) and from what. An empty field is unknown:
+// recorded before provenance was kept, or not said by the request.
 type Provenance struct {
 	ActorKeyID string // the key that made the request; empty for the worker
+	AgentID    string // the agent the request named
+	SessionID  string // the session the request named
 	Source     string // "request", "trajectory" or "worker"
 	SourceID   string // request id or trajectory id
 }

@@ -35,6 +35,9 @@ type Step struct {
 	Reward      *float64
 	StartedAt   *time.Time
 	DurationMS  *int64
+	// Provenance: the key that appended the step, and the trajectory's
+	// agent and session (set by the store).
+	Provenance Provenance
 }
 
 // Failed reports whether the step errored.
@@ -43,15 +46,20 @@ func (s Step) Failed() bool { return s.Status == StepError }
 // Trajectory is what an agent did for one task, step by step, and how it ended.
 // Trajectories are append-only once closed.
 type Trajectory struct {
-	ID        string
-	TenantID  string
-	Task      string
-	Scope     Scope
-	Steps     []Step
-	Outcome   Outcome
-	Score     *float64
-	Metadata  map[string]any
-	Open      bool // streaming: steps may still be appended
+	ID       string
+	TenantID string
+	Task     string
+	Scope    Scope
+	Steps    []Step
+	Outcome  Outcome
+	Score    *float64
+	Metadata map[string]any
+	Open     bool // streaming: steps may still be appended
+	// Provenance: the key that recorded it (set from the request's
+	// credentials, never from its body) with Scope's agent and session.
+	Provenance Provenance
+	// Purged: an admin purged its source; it no longer teaches anything.
+	Purged    bool
 	CreatedAt time.Time
 	ClosedAt  *time.Time
 }

@@ -92,5 +92,9 @@ type LearningSettings struct {
 	JudgeRule      string  // see internal/judge: the rule that scores trajectories without an outcome
 	JudgeThreshold float64 // reward threshold of the "reward" rule
 	Strategy       UpdateStrategy
-	UpdatedAt      time.Time
+	// RetireQuorum: how many independent sources (distinct keys and
+	// agents) must rate a shared item unsuccessfully before feedback
+	// retires it; an admin's feedback suffices alone.
+	RetireQuorum int
+	UpdatedAt    time.Time
 }

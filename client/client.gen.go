@@ -566,6 +566,66 @@ func (e SearchRequestMode) Valid() bool {
 	}
 }
 
+// Defines values for SourceReportFeedbackOutcome.
+const (
+	SourceReportFeedbackOutcomeFailure SourceReportFeedbackOutcome = "failure"
+	SourceReportFeedbackOutcomePartial SourceReportFeedbackOutcome = "partial"
+	SourceReportFeedbackOutcomeSuccess SourceReportFeedbackOutcome = "success"
+	SourceReportFeedbackOutcomeUnknown SourceReportFeedbackOutcome = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the SourceReportFeedbackOutcome enum.
+func (e SourceReportFeedbackOutcome) Valid() bool {
+	switch e {
+	case SourceReportFeedbackOutcomeFailure:
+		return true
+	case SourceReportFeedbackOutcomePartial:
+		return true
+	case SourceReportFeedbackOutcomeSuccess:
+		return true
+	case SourceReportFeedbackOutcomeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SourceReportLearnedKind.
+const (
+	SourceReportLearnedKindMistake   SourceReportLearnedKind = "mistake"
+	SourceReportLearnedKindProcedure SourceReportLearnedKind = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the SourceReportLearnedKind enum.
+func (e SourceReportLearnedKind) Valid() bool {
+	switch e {
+	case SourceReportLearnedKindMistake:
+		return true
+	case SourceReportLearnedKindProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SourceReportLearnedStatus.
+const (
+	SourceReportLearnedStatusActive  SourceReportLearnedStatus = "active"
+	SourceReportLearnedStatusRetired SourceReportLearnedStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the SourceReportLearnedStatus enum.
+func (e SourceReportLearnedStatus) Valid() bool {
+	switch e {
+	case SourceReportLearnedStatusActive:
+		return true
+	case SourceReportLearnedStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StepStatus.
 const (
 	StepStatusError StepStatus = "error"
@@ -1077,13 +1137,17 @@ type EntryScope struct {
 
 // EntryVersion defines model for EntryVersion.
 type EntryVersion struct {
-	Content    string                 `json:"content"`
-	CreatedAt  time.Time              `json:"created_at"`
-	ExpiresAt  *time.Time             `json:"expires_at,omitempty"`
-	Key        *string                `json:"key,omitempty"`
-	Metadata   map[string]interface{} `json:"metadata"`
-	Operation  WriteOperation         `json:"operation"`
-	Provenance Provenance             `json:"provenance"`
+	Content   string                 `json:"content"`
+	CreatedAt time.Time              `json:"created_at"`
+	ExpiresAt *time.Time             `json:"expires_at,omitempty"`
+	Key       *string                `json:"key,omitempty"`
+	Metadata  map[string]interface{} `json:"metadata"`
+	Operation WriteOperation         `json:"operation"`
+
+	// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+	// from its body; agent and session are what the request named. An absent field is unknown
+	// (written before provenance was recorded, or not named by the request).
+	Provenance Provenance `json:"provenance"`
 
 	// Reason why the judge (or the caller) made this version
 	Reason  *string            `json:"reason,omitempty"`
@@ -1417,6 +1481,11 @@ type LearningSettings struct {
 	JudgeRule      LearningSettingsJudgeRule `json:"judge_rule"`
 	JudgeThreshold float32                   `json:"judge_threshold"`
 
+	// RetireQuorum how many independent sources (distinct keys and distinct agents) must rate a shared item
+	// (mistake note, procedure, fact) unsuccessfully before recall feedback retires it; an admin
+	// key's feedback suffices alone (default 2)
+	RetireQuorum *int `json:"retire_quorum,omitempty"`
+
 	// Strategy `append_only`: every trajectory adds to memory and failures never revise procedures;
 	// `success_only`: only successful trajectories are learnt from (no mistake notes);
 	// `reflect` (default): append-only, plus a procedure that an agent followed and failed with
@@ -1441,6 +1510,7 @@ type LearningSettingsStrategy string
 type LearningSettingsRequest struct {
 	JudgeRule      *LearningSettingsRequestJudgeRule `json:"judge_rule,omitempty"`
 	JudgeThreshold *float32                          `json:"judge_threshold,omitempty"`
+	RetireQuorum   *int                              `json:"retire_quorum,omitempty"`
 	Strategy       *LearningSettingsRequestStrategy  `json:"strategy,omitempty"`
 }
 
@@ -1619,18 +1689,52 @@ type Procedure struct {
 	TrajectoryIds []openapi_types.UUID `json:"trajectory_ids"`
 }
 
-// Provenance defines model for Provenance.
+// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+// from its body; agent and session are what the request named. An absent field is unknown
+// (written before provenance was recorded, or not named by the request).
 type Provenance struct {
 	// ActorKeyId the key that made the request
 	ActorKeyId *openapi_types.UUID `json:"actor_key_id,omitempty"`
-	Source     ProvenanceSource    `json:"source"`
+
+	// AgentId the agent the request named
+	AgentId *string `json:"agent_id,omitempty"`
+
+	// SessionId the session the request named
+	SessionId *string `json:"session_id,omitempty"`
+
+	// Source entry versions: what wrote the version
+	Source *ProvenanceSource `json:"source,omitempty"`
 
 	// SourceId request id or trajectory id
 	SourceId *string `json:"source_id,omitempty"`
 }
 
-// ProvenanceSource defines model for Provenance.Source.
+// ProvenanceSource entry versions: what wrote the version
 type ProvenanceSource string
+
+// Purge defines model for Purge.
+type Purge struct {
+	// ActorKeyId the admin key that purged
+	ActorKeyId *openapi_types.UUID `json:"actor_key_id,omitempty"`
+	CreatedAt  time.Time           `json:"created_at"`
+
+	// Feedback recalls whose feedback from the source was taken back
+	Feedback int                `json:"feedback"`
+	Id       openapi_types.UUID `json:"id"`
+
+	// Items learned items that got a new version
+	Items  int    `json:"items"`
+	Source Source `json:"source"`
+
+	// Trajectories trajectories excluded from learning
+	Trajectories int `json:"trajectories"`
+}
+
+// PurgeRequest defines model for PurgeRequest.
+type PurgeRequest struct {
+	AgentId *string             `json:"agent_id,omitempty"`
+	KeyId   *openapi_types.UUID `json:"key_id,omitempty"`
+}
 
 // RateLimit defines model for RateLimit.
 type RateLimit struct {
@@ -1640,9 +1744,14 @@ type RateLimit struct {
 
 // RecallFeedbackRequest defines model for RecallFeedbackRequest.
 type RecallFeedbackRequest struct {
+	// AgentId the agent giving the feedback (provenance)
+	AgentId *string                      `json:"agent_id,omitempty"`
 	Harmful *[]string                    `json:"harmful,omitempty"`
 	Helpful *[]string                    `json:"helpful,omitempty"`
 	Outcome RecallFeedbackRequestOutcome `json:"outcome"`
+
+	// SessionId the session of the feedback (provenance)
+	SessionId *string `json:"session_id,omitempty"`
 }
 
 // RecallFeedbackRequestOutcome defines model for RecallFeedbackRequest.Outcome.
@@ -1823,6 +1932,48 @@ type SearchResult struct {
 	Items []SearchHit `json:"items"`
 }
 
+// Source defines model for Source.
+type Source struct {
+	AgentId *string             `json:"agent_id,omitempty"`
+	KeyId   *openapi_types.UUID `json:"key_id,omitempty"`
+}
+
+// SourceReport defines model for SourceReport.
+type SourceReport struct {
+	Feedback []struct {
+		GivenAt time.Time                   `json:"given_at"`
+		Outcome SourceReportFeedbackOutcome `json:"outcome"`
+
+		// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+		// from its body; agent and session are what the request named. An absent field is unknown
+		// (written before provenance was recorded, or not named by the request).
+		Provenance Provenance         `json:"provenance"`
+		Purged     bool               `json:"purged"`
+		RecallId   openapi_types.UUID `json:"recall_id"`
+	} `json:"feedback"`
+	Learned []struct {
+		// Evidence pieces of the item's evidence (failed steps, trajectories, ratings) from the source
+		Evidence int                       `json:"evidence"`
+		Id       openapi_types.UUID        `json:"id"`
+		Key      string                    `json:"key"`
+		Kind     SourceReportLearnedKind   `json:"kind"`
+		Status   SourceReportLearnedStatus `json:"status"`
+		Version  int                       `json:"version"`
+	} `json:"learned"`
+	Purges       []Purge      `json:"purges"`
+	Source       Source       `json:"source"`
+	Trajectories []Trajectory `json:"trajectories"`
+}
+
+// SourceReportFeedbackOutcome defines model for SourceReport.Feedback.Outcome.
+type SourceReportFeedbackOutcome string
+
+// SourceReportLearnedKind defines model for SourceReport.Learned.Kind.
+type SourceReportLearnedKind string
+
+// SourceReportLearnedStatus defines model for SourceReport.Learned.Status.
+type SourceReportLearnedStatus string
+
 // SplitFailureRequest defines model for SplitFailureRequest.
 type SplitFailureRequest struct {
 	// Force split even a coherent cluster
@@ -1838,9 +1989,14 @@ type Step struct {
 	ErrorType   *string                `json:"error_type,omitempty"`
 	Index       int                    `json:"index"`
 	Observation *string                `json:"observation,omitempty"`
-	Reward      *float32               `json:"reward,omitempty"`
-	StartedAt   *time.Time             `json:"started_at,omitempty"`
-	Status      StepStatus             `json:"status"`
+
+	// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+	// from its body; agent and session are what the request named. An absent field is unknown
+	// (written before provenance was recorded, or not named by the request).
+	Provenance *Provenance `json:"provenance,omitempty"`
+	Reward     *float32    `json:"reward,omitempty"`
+	StartedAt  *time.Time  `json:"started_at,omitempty"`
+	Status     StepStatus  `json:"status"`
 }
 
 // StepStatus defines model for Step.Status.
@@ -1922,9 +2078,17 @@ type Trajectory struct {
 	Open          bool                     `json:"open"`
 	Outcome       TrajectoryOutcome        `json:"outcome"`
 	OutcomeSource *TrajectoryOutcomeSource `json:"outcome_source,omitempty"`
-	Scope         TrajectoryScope          `json:"scope"`
-	Score         *float32                 `json:"score,omitempty"`
-	StepCount     int                      `json:"step_count"`
+
+	// Provenance Where a piece of memory came from. The key is taken from the request's credentials, never
+	// from its body; agent and session are what the request named. An absent field is unknown
+	// (written before provenance was recorded, or not named by the request).
+	Provenance *Provenance `json:"provenance,omitempty"`
+
+	// Purged an admin purged this trajectory's source (GET /v1/provenance); it no longer teaches anything
+	Purged    *bool           `json:"purged,omitempty"`
+	Scope     TrajectoryScope `json:"scope"`
+	Score     *float32        `json:"score,omitempty"`
+	StepCount int             `json:"step_count"`
 
 	// Steps present on single-trajectory responses
 	Steps *[]Step `json:"steps,omitempty"`
@@ -2199,6 +2363,15 @@ type ListLearnedVersionsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetProvenanceParams defines parameters for GetProvenance.
+type GetProvenanceParams struct {
+	KeyId   *openapi_types.UUID `form:"key_id,omitempty" json:"key_id,omitempty"`
+	AgentId *string             `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+
+	// Limit at most this many trajectories, feedback and items (default 100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTenantsParams defines parameters for ListTenants.
 type ListTenantsParams struct {
 	// Limit page size (default 50)
@@ -2313,6 +2486,9 @@ type CreateKeyJSONRequestBody = CreateKeyRequest
 
 // PutLearningSettingsJSONRequestBody defines body for PutLearningSettings for application/json ContentType.
 type PutLearningSettingsJSONRequestBody = LearningSettingsRequest
+
+// PurgeProvenanceJSONRequestBody defines body for PurgeProvenance for application/json ContentType.
+type PurgeProvenanceJSONRequestBody = PurgeRequest
 
 // RecallJSONRequestBody defines body for Recall for application/json ContentType.
 type RecallJSONRequestBody = RecallRequest
@@ -2820,6 +2996,44 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetProvenance What one key or agent taught your tenant (admin scope).
+	//
+	// The source's newest trajectories and recall feedback, the mistake notes and procedures built
+	// on them (`evidence`: how many of their pieces of evidence came from the source), and the purges
+	// of it. Name `key_id`, `agent_id` or both (then only what that key sent as that agent). A key of
+	// another tenant is a `404`.
+	//
+	// Corresponds with GET /v1/provenance (the `GetProvenance` operationId).
+	GetProvenance(ctx context.Context, params *GetProvenanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PurgeProvenanceWithBody Take back what one key or agent taught (admin scope, audited).
+	//
+	// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+	// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+	// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+	// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+	// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+	// (`provenance.purged`). Trajectories the source sends later are not purged.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+	PurgeProvenanceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PurgeProvenance Take back what one key or agent taught (admin scope, audited).
+	//
+	// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+	// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+	// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+	// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+	// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+	// (`provenance.purged`). Trajectories the source sends later are not purged.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+	PurgeProvenance(ctx context.Context, body PurgeProvenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RecallWithBody Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
 	//
 	// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
@@ -2863,7 +3077,9 @@ type ClientInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes any type of body and a specified content type.
@@ -2876,7 +3092,9 @@ type ClientInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes a body of the `application/json` content type.
@@ -3966,6 +4184,74 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 	return c.Client.Do(req)
 }
 
+// GetProvenance What one key or agent taught your tenant (admin scope).
+//
+// The source's newest trajectories and recall feedback, the mistake notes and procedures built
+// on them (`evidence`: how many of their pieces of evidence came from the source), and the purges
+// of it. Name `key_id`, `agent_id` or both (then only what that key sent as that agent). A key of
+// another tenant is a `404`.
+//
+// Corresponds with GET /v1/provenance (the `GetProvenance` operationId).
+func (c *Client) GetProvenance(ctx context.Context, params *GetProvenanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProvenanceRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PurgeProvenanceWithBody Take back what one key or agent taught (admin scope, audited).
+//
+// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+// (`provenance.purged`). Trajectories the source sends later are not purged.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+func (c *Client) PurgeProvenanceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPurgeProvenanceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PurgeProvenance Take back what one key or agent taught (admin scope, audited).
+//
+// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+// (`provenance.purged`). Trajectories the source sends later are not purged.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+func (c *Client) PurgeProvenance(ctx context.Context, body PurgeProvenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPurgeProvenanceRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RecallWithBody Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
 //
 // Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
@@ -4029,7 +4315,9 @@ func (c *Client) Recall(ctx context.Context, body RecallJSONRequestBody, reqEdit
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes any type of body and a specified content type.
@@ -4052,7 +4340,9 @@ func (c *Client) RecallFeedbackWithBody(ctx context.Context, recallID string, co
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes a body of the `application/json` content type.
@@ -6339,6 +6629,124 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetProvenanceRequest constructs an http.Request for the GetProvenance method
+func NewGetProvenanceRequest(server string, params *GetProvenanceParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/provenance")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.KeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key_id", *params.KeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agent_id", *params.AgentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPurgeProvenanceRequest calls the generic PurgeProvenance builder with application/json body
+func NewPurgeProvenanceRequest(server string, body PurgeProvenanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPurgeProvenanceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPurgeProvenanceRequestWithBody constructs an http.Request for the PurgeProvenance method, with any body, and a specified content type
+func NewPurgeProvenanceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/provenance/purge")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRecallRequest calls the generic Recall builder with application/json body
 func NewRecallRequest(server string, body RecallJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7619,6 +8027,46 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
+	// GetProvenanceWithResponse What one key or agent taught your tenant (admin scope).
+	//
+	// The source's newest trajectories and recall feedback, the mistake notes and procedures built
+	// on them (`evidence`: how many of their pieces of evidence came from the source), and the purges
+	// of it. Name `key_id`, `agent_id` or both (then only what that key sent as that agent). A key of
+	// another tenant is a `404`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/provenance (the `GetProvenance` operationId).
+	GetProvenanceWithResponse(ctx context.Context, params *GetProvenanceParams, reqEditors ...RequestEditorFn) (*GetProvenanceResponse, error)
+
+	// PurgeProvenanceWithBodyWithResponse Take back what one key or agent taught (admin scope, audited).
+	//
+	// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+	// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+	// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+	// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+	// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+	// (`provenance.purged`). Trajectories the source sends later are not purged.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+	PurgeProvenanceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PurgeProvenanceResponse, error)
+
+	// PurgeProvenanceWithResponse Take back what one key or agent taught (admin scope, audited).
+	//
+	// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+	// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+	// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+	// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+	// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+	// (`provenance.purged`). Trajectories the source sends later are not purged.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+	PurgeProvenanceWithResponse(ctx context.Context, body PurgeProvenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PurgeProvenanceResponse, error)
+
 	// RecallWithBodyWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
 	//
 	// Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
@@ -7662,7 +8110,9 @@ type ClientWithResponsesInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7675,7 +8125,9 @@ type ClientWithResponsesInterface interface {
 	// Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 	// a success when the outcome was `success` and the item is not listed as harmful, or when it is
 	// listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-	// kept in their history, no longer recalled (a retired entry gets a new version with status
+	// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+	// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+	// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 	// `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -10949,6 +11401,193 @@ func (r GetMeResponse) ContentType() string {
 	return ""
 }
 
+type GetProvenanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SourceReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProvenanceResponse) GetJSON200() *SourceReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProvenanceResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProvenanceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProvenanceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProvenanceResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetProvenanceResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetProvenanceResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetProvenanceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProvenanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProvenanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProvenanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProvenanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PurgeProvenanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Purge
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PurgeProvenanceResponse) GetJSON200() *Purge {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PurgeProvenanceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PurgeProvenanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PurgeProvenanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PurgeProvenanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PurgeProvenanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RecallResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12948,6 +13587,64 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 	return ParseGetMeResponse(rsp)
 }
 
+// GetProvenanceWithResponse What one key or agent taught your tenant (admin scope).
+//
+// The source's newest trajectories and recall feedback, the mistake notes and procedures built
+// on them (`evidence`: how many of their pieces of evidence came from the source), and the purges
+// of it. Name `key_id`, `agent_id` or both (then only what that key sent as that agent). A key of
+// another tenant is a `404`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/provenance (the `GetProvenance` operationId).
+func (c *ClientWithResponses) GetProvenanceWithResponse(ctx context.Context, params *GetProvenanceParams, reqEditors ...RequestEditorFn) (*GetProvenanceResponse, error) {
+	rsp, err := c.GetProvenance(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProvenanceResponse(rsp)
+}
+
+// PurgeProvenanceWithBodyWithResponse Take back what one key or agent taught (admin scope, audited).
+//
+// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+// (`provenance.purged`). Trajectories the source sends later are not purged.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+func (c *ClientWithResponses) PurgeProvenanceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PurgeProvenanceResponse, error) {
+	rsp, err := c.PurgeProvenanceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePurgeProvenanceResponse(rsp)
+}
+
+// PurgeProvenanceWithResponse Take back what one key or agent taught (admin scope, audited).
+//
+// The source's trajectories are marked `purged` (episodic memory is append-only: they stay, but
+// teach nothing), its recall feedback no longer counts (an item its ratings alone retired is
+// active again), and the tenant's mistake notes and procedures are recomputed without them: each
+// one that changes gets a new version (`source: purge:<id>`), one left without evidence is
+// retired as a new version. Nothing is deleted from history. The purge is in the audit log
+// (`provenance.purged`). Trajectories the source sends later are not purged.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
+func (c *ClientWithResponses) PurgeProvenanceWithResponse(ctx context.Context, body PurgeProvenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PurgeProvenanceResponse, error) {
+	rsp, err := c.PurgeProvenance(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePurgeProvenanceResponse(rsp)
+}
+
 // RecallWithBodyWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
 //
 // Items are ranked (BM25 over what each item is about, weighted by its utility from feedback),
@@ -13003,7 +13700,9 @@ func (c *ClientWithResponses) RecallWithResponse(ctx context.Context, body Recal
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -13022,7 +13721,9 @@ func (c *ClientWithResponses) RecallFeedbackWithBodyWithResponse(ctx context.Con
 // Every item the recall returned (mistake note, procedure or factual entry) counts one use, and
 // a success when the outcome was `success` and the item is not listed as harmful, or when it is
 // listed as helpful. Items used at least 3 times with a success ratio below 0.5 are retired:
-// kept in their history, no longer recalled (a retired entry gets a new version with status
+// kept in their history, no longer recalled — but only when the unsuccessful ratings came from
+// independent sources (distinct keys and distinct agents; the tenant's `retire_quorum`, default 2)
+// or the feedback is an admin key's: one key or agent cannot retire a shared item alone (a retired entry gets a new version with status
 // `retired` and provenance `source_id: recall:<id>`). A second feedback is a `409`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -15819,6 +16520,163 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetProvenanceResponse parses an HTTP response from a GetProvenanceWithResponse call
+func ParseGetProvenanceResponse(rsp *http.Response) (*GetProvenanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProvenanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SourceReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePurgeProvenanceResponse parses an HTTP response from a PurgeProvenanceWithResponse call
+func ParsePurgeProvenanceResponse(rsp *http.Response) (*PurgeProvenanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PurgeProvenanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Purge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem

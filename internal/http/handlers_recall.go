@@ -43,9 +43,11 @@ type recallResponse struct {
 }
 
 type feedbackRequest struct {
-	Outcome string   `json:"outcome"`
-	Helpful []string `json:"helpful"`
-	Harmful []string `json:"harmful"`
+	Outcome   string   `json:"outcome"`
+	Helpful   []string `json:"helpful"`
+	Harmful   []string `json:"harmful"`
+	AgentID   string   `json:"agent_id"`
+	SessionID string   `json:"session_id"`
 }
 
 type feedbackResponse struct {
@@ -116,7 +118,7 @@ func (s *Server) handleRecallFeedback(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.recall.Feedback(r.Context(), principal(r), id, admem.Outcome(req.Outcome), req.Helpful, req.Harmful)
+	res, err := s.recall.Feedback(r.Context(), principal(r), id, admem.Outcome(req.Outcome), req.Helpful, req.Harmful, req.AgentID, req.SessionID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -249,7 +249,8 @@ func (s *Server) handleListLearnedVersions(w http.ResponseWriter, r *http.Reques
 }
 
 func toSettingsJSON(st admem.LearningSettings) learningSettingsJSON {
-	out := learningSettingsJSON{JudgeRule: st.JudgeRule, JudgeThreshold: st.JudgeThreshold, Strategy: string(st.Strategy)}
+	out := learningSettingsJSON{JudgeRule: st.JudgeRule, JudgeThreshold: st.JudgeThreshold, Strategy: string(st.Strategy),
+		RetireQuorum: st.RetireQuorum}
 	if !st.UpdatedAt.IsZero() {
 		out.UpdatedAt = &st.UpdatedAt
 	}
@@ -284,6 +285,13 @@ func (s *Server) handlePutLearningSettings(w http.ResponseWriter, r *http.Reques
 	}
 	if req.Strategy != nil {
 		st.Strategy = admem.UpdateStrategy(*req.Strategy)
+	}
+	if req.RetireQuorum != nil {
+		if *req.RetireQuorum == 0 {
+			s.writeError(w, r, admem.Invalid("retire_quorum", "an integer from 1 to 100"))
+			return
+		}
+		st.RetireQuorum = *req.RetireQuorum
 	}
 	st, err = s.trajectories.PutSettings(r.Context(), principal(r), st)
 	if err != nil {

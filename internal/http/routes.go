@@ -60,6 +60,8 @@ func (s *Server) routes() http.Handler {
 			r.Put("/guard/settings", s.handlePutGuardSettings)
 			r.Get("/dead-letters", s.handleListDeadLetters)
 			r.Put("/learning/settings", s.handlePutLearningSettings)
+			r.Get("/provenance", s.handleGetProvenance)
+			r.Post("/provenance/purge", s.handlePurgeProvenance)
 		})
 
 		// Learning from failure: failure clusters and guard (read scope).

@@ -149,7 +149,9 @@ type versionJSON struct {
 
 type provenanceJSON struct {
 	ActorKeyID string `json:"actor_key_id,omitempty"`
-	Source     string `json:"source"`
+	AgentID    string `json:"agent_id,omitempty"`
+	SessionID  string `json:"session_id,omitempty"`
+	Source     string `json:"source,omitempty"`
 	SourceID   string `json:"source_id,omitempty"`
 }
 

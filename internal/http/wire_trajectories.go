@@ -86,6 +86,7 @@ type stepJSON struct {
 	Reward      *float64       `json:"reward,omitempty"`
 	StartedAt   *time.Time     `json:"started_at,omitempty"`
 	DurationMS  *int64         `json:"duration_ms,omitempty"`
+	Provenance  provenanceJSON `json:"provenance"`
 }
 
 type trajectoryJSON struct {
@@ -102,6 +103,8 @@ type trajectoryJSON struct {
 	FailedSteps   int            `json:"failed_steps"`
 	CreatedAt     time.Time      `json:"created_at"`
 	ClosedAt      *time.Time     `json:"closed_at,omitempty"`
+	Provenance    provenanceJSON `json:"provenance"`
+	Purged        bool           `json:"purged,omitempty"`
 }
 
 func outcomeJSON(o admem.Outcome) string {
@@ -118,7 +121,8 @@ func toTrajectoryJSON(s admem.TrajectorySummary, withSteps bool) trajectoryJSON 
 	}
 	out := trajectoryJSON{ID: s.ID, Task: s.Task, Scope: scopeJSON{AgentID: s.Scope.AgentID, UserID: s.Scope.UserID, SessionID: s.Scope.SessionID},
 		Outcome: outcomeJSON(s.Outcome), OutcomeSource: string(s.OutcomeSource), Score: s.Score, Metadata: md, Open: s.Open,
-		StepCount: s.StepCount, FailedSteps: s.FailedSteps, CreatedAt: s.CreatedAt, ClosedAt: s.ClosedAt}
+		StepCount: s.StepCount, FailedSteps: s.FailedSteps, CreatedAt: s.CreatedAt, ClosedAt: s.ClosedAt,
+		Provenance: provenanceJSON(s.Provenance), Purged: s.Purged}
 	if withSteps {
 		out.Steps = make([]stepJSON, len(s.Steps))
 		for i, st := range s.Steps {
@@ -127,7 +131,8 @@ func toTrajectoryJSON(s admem.TrajectorySummary, withSteps bool) trajectoryJSON 
 				args = map[string]any{}
 			}
 			out.Steps[i] = stepJSON{Index: st.Index, Action: st.Action, Args: args, Observation: st.Observation, Error: st.Error,
-				ErrorType: st.ErrorType, Status: string(st.Status), Reward: st.Reward, StartedAt: st.StartedAt, DurationMS: st.DurationMS}
+				ErrorType: st.ErrorType, Status: string(st.Status), Reward: st.Reward, StartedAt: st.StartedAt, DurationMS: st.DurationMS,
+				Provenance: provenanceJSON(st.Provenance)}
 		}
 	}
 	return out
@@ -308,6 +313,7 @@ type learningSettingsJSON struct {
 	JudgeRule      string     `json:"judge_rule"`
 	JudgeThreshold float64    `json:"judge_threshold"`
 	Strategy       string     `json:"strategy"`
+	RetireQuorum   int        `json:"retire_quorum"`
 	UpdatedAt      *time.Time `json:"updated_at,omitempty"`
 }
 
@@ -315,6 +321,7 @@ type learningSettingsRequest struct {
 	JudgeRule      *string  `json:"judge_rule"`
 	JudgeThreshold *float64 `json:"judge_threshold"`
 	Strategy       *string  `json:"strategy"`
+	RetireQuorum   *int     `json:"retire_quorum"`
 }
 
 type deadLetterJSON struct {

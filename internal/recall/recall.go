@@ -81,7 +81,7 @@ type Store interface {
 	SaveRecall(ctx context.Context, r store.RecallRecord) (string, error)
 	LearnedItem(ctx context.Context, tenantID, id string) (store.LearnedItem, error)
 	LearnedItemVersions(ctx context.Context, tenantID, id string, page admem.Page) ([]store.LearnedItemVersion, string, error)
-	RecallFeedback(ctx context.Context, tenantID, actorKeyID, id string, outcome admem.Outcome, helpful, harmful []string, rate store.Rate) (store.FeedbackResult, error)
+	RecallFeedback(ctx context.Context, tenantID string, by store.Rater, id string, outcome admem.Outcome, helpful, harmful []string, rate store.Rate) (store.FeedbackResult, error)
 }
 
 // Facts searches factual entries (the memory service); nil disables facts.
@@ -397,8 +397,12 @@ func render(items []Item) string {
 // procedure or factual entry) counts one use, and a success when the
 // outcome was a success and the agent did not call it harmful, or when the
 // agent called it helpful. Items the judge finds hurting are retired: kept
-// in their history, no longer recalled. Feedback is accepted once per recall.
-func (s *Service) Feedback(ctx context.Context, p admem.Principal, id string, outcome admem.Outcome, helpful, harmful []string) (store.FeedbackResult, error) {
+// in their history, no longer recalled. Feedback weighs its source: what one
+// key or agent reports cannot retire an item alone; that needs unsuccessful
+// ratings from the tenant's quorum of independent sources, or an admin's.
+// agentID and sessionID are what the request named (provenance). Feedback
+// is accepted once per recall.
+func (s *Service) Feedback(ctx context.Context, p admem.Principal, id string, outcome admem.Outcome, helpful, harmful []string, agentID, sessionID string) (store.FeedbackResult, error) {
 	if !p.Can(admem.ScopeWrite) {
 		return store.FeedbackResult{}, admem.ErrForbidden
 	}
@@ -412,17 +416,24 @@ func (s *Service) Feedback(ctx context.Context, p admem.Principal, id string, ou
 			return store.FeedbackResult{}, admem.Invalid("harmful", "an item cannot be both helpful and harmful: "+h)
 		}
 	}
+	if len(agentID) > admem.MaxScopeLen || len(sessionID) > admem.MaxScopeLen {
+		return store.FeedbackResult{}, admem.Invalid("agent_id", fmt.Sprintf("agent_id and session_id: at most %d bytes", admem.MaxScopeLen))
+	}
+	by := store.Rater{Provenance: admem.Provenance{ActorKeyID: p.KeyID, AgentID: agentID, SessionID: sessionID}, Admin: p.Can(admem.ScopeAdmin)}
 	rate := func(it store.Rated) store.Rated {
 		it.Uses++
+		against := it.Against
 		if slices.Contains(helpful, it.ID) || (outcome == admem.OutcomeSuccess && !slices.Contains(harmful, it.ID)) {
 			it.Successes++
+		} else {
+			against = append(slices.Clone(against), by.Provenance)
 		}
-		if judge.Retire(it.Uses, it.Successes) {
+		if judge.RetireBy(it.Uses, it.Successes, against, it.Quorum, by.Admin) {
 			it.Status = admem.EntryRetired
 		}
 		return it
 	}
-	res, err := s.store.RecallFeedback(ctx, p.TenantID, p.KeyID, id, outcome, helpful, harmful, rate)
+	res, err := s.store.RecallFeedback(ctx, p.TenantID, by, id, outcome, helpful, harmful, rate)
 	if err != nil {
 		return store.FeedbackResult{}, err
 	}

@@ -628,13 +628,13 @@ func (db *DB) TouchEntry(ctx context.Context, tenantID, id string) (admem.Entry,
 }
 
 const versionColumns = `v.entry_id, v.version, v.operation, v.key, v.content, v.metadata, v.tags, v.expires_at, v.status,
-	coalesce(v.actor_key_id::text, ''), v.source, v.source_id, v.reason, v.created_at`
+	coalesce(v.actor_key_id::text, ''), coalesce(v.agent_id, ''), coalesce(v.session_id, ''), v.source, v.source_id, v.reason, v.created_at`
 
 func scanVersion(row pgx.Row) (admem.EntryVersion, error) {
 	var v admem.EntryVersion
 	var op, status string
 	if err := row.Scan(&v.EntryID, &v.Version, &op, &v.Key, &v.Content, &v.Metadata, &v.Tags, &v.ExpiresAt, &status,
-		&v.Provenance.ActorKeyID, &v.Provenance.Source, &v.Provenance.SourceID, &v.Reason, &v.CreatedAt); err != nil {
+		&v.Provenance.ActorKeyID, &v.Provenance.AgentID, &v.Provenance.SessionID, &v.Provenance.Source, &v.Provenance.SourceID, &v.Reason, &v.CreatedAt); err != nil {
 		return admem.EntryVersion{}, translate(err)
 	}
 	v.Operation, v.Status = admem.WriteOp(op), admem.EntryStatus(status)
@@ -746,4 +746,12 @@ func (db *DB) ForgetUser(ctx context.Context, tenantID, userID string, audit adm
 		return admem.ForgetResult{}, fmt.Errorf("store: forget user: %w", err)
 	}
 	return res, nil
+}
+
+// nullableText stores an empty (unknown) provenance field as NULL.
+func nullableText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

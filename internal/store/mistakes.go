@@ -223,20 +223,25 @@ func (lt *LearnTx) Learnt(trajectoryID string) (map[int]bool, error) {
 }
 
 // CountFailures records that failed steps of a trajectory were counted by
-// the mistakes of their signatures (sigs by step index), with the
-// trajectory's agent and session.
+// the mistakes of their signatures (sigs by step index), with their
+// provenance: the key that sent the step, the trajectory's agent and session.
 func (lt *LearnTx) CountFailures(t admem.Trajectory, sigs map[int]string) error {
 	if len(sigs) == 0 {
 		return nil
 	}
 	idx := make([]int32, 0, len(sigs))
 	ids := make([]string, 0, len(sigs))
+	keys := make([]*string, 0, len(sigs))
 	for i, sig := range sigs {
-		idx, ids = append(idx, int32(i)), append(ids, sig)
+		key := t.Provenance.ActorKeyID
+		if i < len(t.Steps) && t.Steps[i].Provenance.ActorKeyID != "" {
+			key = t.Steps[i].Provenance.ActorKeyID
+		}
+		idx, ids, keys = append(idx, int32(i)), append(ids, sig), append(keys, nullableUUID(key))
 	}
-	_, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx, agent_id, session_id)
-		SELECT $1, sig, $3, i, $4, $5 FROM unnest($2::text[], $6::int[]) AS u(sig, i) ON CONFLICT DO NOTHING`,
-		lt.tenantID, ids, t.ID, t.Scope.AgentID, t.Scope.SessionID, idx)
+	_, err := lt.tx.Exec(lt.ctx, `INSERT INTO mistake_occurrences (tenant_id, signature_id, trajectory_id, step_idx, agent_id, session_id, key_id)
+		SELECT $1, sig, $3, i, $4, $5, k FROM unnest($2::text[], $6::int[], $7::uuid[]) AS u(sig, i, k) ON CONFLICT DO NOTHING`,
+		lt.tenantID, ids, t.ID, nullableText(t.Scope.AgentID), nullableText(t.Scope.SessionID), idx, keys)
 	return translate(err)
 }
 

@@ -202,6 +202,9 @@ func (db *DB) GetTrajectory(ctx context.Context, tenantID, id string) (admem.Tra
 			return err
 		}
 		out.Steps, err = getSteps(ctx, tx, tenantID, id)
+		for i := range out.Steps {
+			out.Steps[i].Provenance.AgentID, out.Steps[i].Provenance.SessionID = out.Scope.AgentID, out.Scope.SessionID
+		}
 		return err
 	})
 	if err != nil {
@@ -211,14 +214,16 @@ func (db *DB) GetTrajectory(ctx context.Context, tenantID, id string) (admem.Tra
 }
 
 const trajColumns = `id, tenant_id, task, agent_id, user_id, session_id, outcome, outcome_source, score, metadata, open,
-	step_count, failed_steps, created_at, closed_at`
+	step_count, failed_steps, created_at, closed_at, coalesce(key_id::text, ''),
+	EXISTS (SELECT 1 FROM purged_trajectories pt WHERE pt.tenant_id = trajectories.tenant_id AND pt.trajectory_id = trajectories.id)`
 
 func scanSummary(row pgx.Row) (admem.TrajectorySummary, error) {
 	var s admem.TrajectorySummary
 	var outcome, source string
 	err := row.Scan(&s.ID, &s.TenantID, &s.Task, &s.Scope.AgentID, &s.Scope.UserID, &s.Scope.SessionID, &outcome, &source,
-		&s.Score, &s.Metadata, &s.Open, &s.StepCount, &s.FailedSteps, &s.CreatedAt, &s.ClosedAt)
+		&s.Score, &s.Metadata, &s.Open, &s.StepCount, &s.FailedSteps, &s.CreatedAt, &s.ClosedAt, &s.Provenance.ActorKeyID, &s.Purged)
 	s.Outcome, s.OutcomeSource = admem.Outcome(outcome), admem.OutcomeSource(source)
+	s.Provenance.AgentID, s.Provenance.SessionID = s.Scope.AgentID, s.Scope.SessionID
 	return s, translate(err)
 }
 
@@ -232,6 +237,9 @@ func getTrajectory(ctx context.Context, tx pgx.Tx, tenantID, id string) (admem.T
 		return admem.Trajectory{}, err
 	}
 	s.Steps, err = getSteps(ctx, tx, tenantID, id)
+	for i := range s.Steps {
+		s.Steps[i].Provenance.AgentID, s.Steps[i].Provenance.SessionID = s.Scope.AgentID, s.Scope.SessionID
+	}
 	return s.Trajectory, err
 }
 
@@ -242,7 +250,8 @@ func getSteps(ctx context.Context, tx pgx.Tx, tenantID, id string) ([]admem.Step
 
 // stepsOf loads the steps of several trajectories at once.
 func stepsOf(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (map[string][]admem.Step, error) {
-	rows, err := tx.Query(ctx, `SELECT trajectory_id, idx, action, args, observation, error, error_type, status, reward, started_at, duration_ms
+	rows, err := tx.Query(ctx, `SELECT trajectory_id, idx, action, args, observation, error, error_type, status, reward, started_at, duration_ms,
+			coalesce(key_id::text, '')
 		FROM trajectory_steps WHERE tenant_id = $1 AND trajectory_id = ANY ($2::uuid[]) ORDER BY trajectory_id, idx`, tenantID, ids)
 	if err != nil {
 		return nil, translate(err)
@@ -253,7 +262,7 @@ func stepsOf(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (map
 		var tid, status string
 		var s admem.Step
 		if err := rows.Scan(&tid, &s.Index, &s.Action, &s.Args, &s.Observation, &s.Error, &s.ErrorType, &status, &s.Reward,
-			&s.StartedAt, &s.DurationMS); err != nil {
+			&s.StartedAt, &s.DurationMS, &s.Provenance.ActorKeyID); err != nil {
 			return nil, translate(err)
 		}
 		s.Status = admem.StepStatus(status)
@@ -312,6 +321,7 @@ func (db *DB) ListTrajectories(ctx context.Context, tenantID string, f admem.Tra
 // row-level security).
 type trajRows struct {
 	id, task, agent, user, session, outcome, source, metadata []string
+	key                                                       []*string
 	score                                                     []*float64
 	open                                                      []bool
 	steps, failed                                             []int32
@@ -333,6 +343,7 @@ func (r *trajRows) add(t admem.Trajectory, source admem.OutcomeSource) error {
 	r.agent = append(r.agent, t.Scope.AgentID)
 	r.user = append(r.user, t.Scope.UserID)
 	r.session = append(r.session, t.Scope.SessionID)
+	r.key = append(r.key, nullableUUID(t.Provenance.ActorKeyID))
 	r.outcome = append(r.outcome, string(t.Outcome))
 	r.source = append(r.source, string(source))
 	r.metadata = append(r.metadata, string(b))
@@ -350,19 +361,20 @@ func (r *trajRows) insert(ctx context.Context, tx pgx.Tx, tenantID string) error
 		return nil
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO trajectories (id, tenant_id, task, agent_id, user_id, session_id, outcome, outcome_source,
-			metadata, score, open, step_count, failed_steps, created_at, closed_at)
+			metadata, score, open, step_count, failed_steps, created_at, closed_at, key_id)
 		SELECT u.id, $1, u.task, u.agent, u.usr, u.session, u.outcome, u.source, u.metadata::jsonb, u.score, u.open, u.steps,
-			u.failed, u.created, u.closed
+			u.failed, u.created, u.closed, u.key
 		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-			$10::float8[], $11::bool[], $12::int4[], $13::int4[], $14::timestamptz[], $15::timestamptz[])
-			AS u(id, task, agent, usr, session, outcome, source, metadata, score, open, steps, failed, created, closed)`,
+			$10::float8[], $11::bool[], $12::int4[], $13::int4[], $14::timestamptz[], $15::timestamptz[], $16::uuid[])
+			AS u(id, task, agent, usr, session, outcome, source, metadata, score, open, steps, failed, created, closed, key)`,
 		tenantID, r.id, r.task, r.agent, r.user, r.session, r.outcome, r.source, r.metadata, r.score, r.open, r.steps,
-		r.failed, r.created, r.closed)
+		r.failed, r.created, r.closed, r.key)
 	return translate(err)
 }
 
 type stepRows struct {
 	tenant, traj, action, args, obs, errText, errType, status, sig []string
+	key                                                            []*string
 	idx                                                            []int32
 	reward                                                         []*float64
 	started                                                        []*time.Time
@@ -388,6 +400,7 @@ func (r *stepRows) add(tenantID, trajID string, s admem.Step, sig string) error 
 	r.errType = append(r.errType, s.ErrorType)
 	r.status = append(r.status, string(s.Status))
 	r.sig = append(r.sig, sig)
+	r.key = append(r.key, nullableUUID(s.Provenance.ActorKeyID))
 	r.reward = append(r.reward, s.Reward)
 	r.started = append(r.started, s.StartedAt)
 	r.duration = append(r.duration, s.DurationMS)
@@ -399,12 +412,12 @@ func (r *stepRows) insert(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO trajectory_steps (tenant_id, trajectory_id, idx, action, args, observation, error, error_type,
-			status, signature_id, reward, started_at, duration_ms)
-		SELECT u.tenant, u.traj, u.idx, u.action, u.args::jsonb, u.obs, u.err, u.errtype, u.status, u.sig, u.reward, u.started, u.duration
+			status, signature_id, reward, started_at, duration_ms, key_id)
+		SELECT u.tenant, u.traj, u.idx, u.action, u.args::jsonb, u.obs, u.err, u.errtype, u.status, u.sig, u.reward, u.started, u.duration, u.key
 		FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-			$10::text[], $11::float8[], $12::timestamptz[], $13::int8[])
-			AS u(tenant, traj, idx, action, args, obs, err, errtype, status, sig, reward, started, duration)`,
-		r.tenant, r.traj, r.idx, r.action, r.args, r.obs, r.errText, r.errType, r.status, r.sig, r.reward, r.started, r.duration)
+			$10::text[], $11::float8[], $12::timestamptz[], $13::int8[], $14::uuid[])
+			AS u(tenant, traj, idx, action, args, obs, err, errtype, status, sig, reward, started, duration, key)`,
+		r.tenant, r.traj, r.idx, r.action, r.args, r.obs, r.errText, r.errType, r.status, r.sig, r.reward, r.started, r.duration, r.key)
 	return translate(err)
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,12 +65,25 @@ func (db *DB) SaveRecall(ctx context.Context, r RecallRecord) (string, error) {
 	return id, nil
 }
 
-// Rated is a recalled item's counters as feedback reads and rewrites them.
+// Rated is a recalled item's counters as feedback reads and rewrites them,
+// with what retiring it must weigh: the sources of its earlier unsuccessful
+// ratings (not purged) and the tenant's quorum of independent sources.
 type Rated struct {
 	ID        string
 	Uses      int
 	Successes int
 	Status    admem.EntryStatus
+	Against   []admem.Provenance
+	// AdminAgainst: an admin key rated it unsuccessfully (and that still counts).
+	AdminAgainst bool
+	Quorum       int
+}
+
+// Rater is who gives feedback: the key (from the credentials), the agent
+// and session the request named, and whether the key is a tenant admin's.
+type Rater struct {
+	admem.Provenance
+	Admin bool
 }
 
 // Rate is how feedback changes one recalled item's counters; the same rule
@@ -89,7 +103,7 @@ type FeedbackResult struct {
 // entry that rate retires gets a new version (status retired, provenance
 // the feedback request) and leaves the BM25 statistics, so it is kept in
 // its history but no longer found. Deleted entries are not rated.
-func (db *DB) RecallFeedback(ctx context.Context, tenantID, actorKeyID, id string, outcome admem.Outcome, helpful, harmful []string, rate Rate) (FeedbackResult, error) {
+func (db *DB) RecallFeedback(ctx context.Context, tenantID string, by Rater, id string, outcome admem.Outcome, helpful, harmful []string, rate Rate) (FeedbackResult, error) {
 	var res FeedbackResult
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		rec := &res.Recall
@@ -108,10 +122,18 @@ func (db *DB) RecallFeedback(ctx context.Context, tenantID, actorKeyID, id strin
 		if harmful == nil {
 			harmful = []string{}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE recalls SET feedback_at = now(), outcome = $3, helpful = $4, harmful = $5
-			WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(outcome), helpful, harmful); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE recalls SET feedback_at = now(), outcome = $3, helpful = $4, harmful = $5,
+				feedback_key_id = $6, feedback_agent_id = $7, feedback_session_id = $8
+			WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(outcome), helpful, harmful,
+			nullableUUID(by.ActorKeyID), nullableText(by.AgentID), nullableText(by.SessionID)); err != nil {
 			return translate(err)
 		}
+		quorum := 2
+		if err := tx.QueryRow(ctx, `SELECT retire_quorum FROM learning_settings WHERE tenant_id = $1`, tenantID).Scan(&quorum); err != nil &&
+			!errors.Is(err, pgx.ErrNoRows) {
+			return translate(err)
+		}
+		fr := &ratings{tx: tx, tenantID: tenantID, recallID: id, by: by, quorum: quorum}
 		var learned, entries []string
 		for _, it := range rec.Items {
 			switch it.Source {
@@ -122,10 +144,10 @@ func (db *DB) RecallFeedback(ctx context.Context, tenantID, actorKeyID, id strin
 			}
 		}
 		var err error
-		if res.Learned, err = rateLearned(ctx, tx, tenantID, learned, rate); err != nil {
+		if res.Learned, err = rateLearned(ctx, fr, learned, rate); err != nil {
 			return err
 		}
-		res.Entries, err = rateEntries(ctx, tx, tenantID, actorKeyID, id, entries, rate)
+		res.Entries, err = rateEntries(ctx, fr, entries, rate)
 		return err
 	})
 	if err != nil {
@@ -134,7 +156,57 @@ func (db *DB) RecallFeedback(ctx context.Context, tenantID, actorKeyID, id strin
 	return res, nil
 }
 
-func rateLearned(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rate Rate) ([]LearnedItem, error) {
+// ratings reads and records, within one feedback's transaction, the
+// per-item ratings that make retirement weigh its sources.
+type ratings struct {
+	tx       pgx.Tx
+	tenantID string
+	recallID string
+	by       Rater
+	quorum   int
+}
+
+// against returns the sources of an item's earlier unsuccessful ratings
+// that still count (not purged).
+func (r *ratings) against(ctx context.Context, itemID string) ([]admem.Provenance, bool, error) {
+	rows, err := r.tx.Query(ctx, `SELECT coalesce(key_id::text, ''), coalesce(agent_id, ''), coalesce(session_id, ''), admin
+		FROM feedback_ratings WHERE tenant_id = $1 AND item_id = $2 AND NOT success AND purge_id IS NULL`, r.tenantID, itemID)
+	if err != nil {
+		return nil, false, translate(err)
+	}
+	defer rows.Close()
+	var out []admem.Provenance
+	admin := false
+	for rows.Next() {
+		var p admem.Provenance
+		var a bool
+		if err := rows.Scan(&p.ActorKeyID, &p.AgentID, &p.SessionID, &a); err != nil {
+			return nil, false, translate(err)
+		}
+		out, admin = append(out, p), admin || a
+	}
+	return out, admin, translate(rows.Err())
+}
+
+// rate applies rate to one item's counters and records the rating.
+func (r *ratings) rate(ctx context.Context, cur Rated, source string, rate Rate) (Rated, error) {
+	var err error
+	if cur.Against, cur.AdminAgainst, err = r.against(ctx, cur.ID); err != nil {
+		return Rated{}, err
+	}
+	cur.Quorum = r.quorum
+	next := rate(cur)
+	if _, err := r.tx.Exec(ctx, `INSERT INTO feedback_ratings (tenant_id, recall_id, item_id, source, success, admin, key_id, agent_id, session_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, r.tenantID, r.recallID, cur.ID, source,
+		next.Successes > cur.Successes, r.by.Admin, nullableUUID(r.by.ActorKeyID), nullableText(r.by.AgentID),
+		nullableText(r.by.SessionID)); err != nil {
+		return Rated{}, translate(err)
+	}
+	return next, nil
+}
+
+func rateLearned(ctx context.Context, fr *ratings, ids []string, rate Rate) ([]LearnedItem, error) {
+	tx, tenantID := fr.tx, fr.tenantID
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -149,7 +221,10 @@ func rateLearned(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, 
 	}
 	out := make([]LearnedItem, 0, len(items))
 	for _, it := range items {
-		next := rate(Rated{ID: it.ID, Uses: it.Uses, Successes: it.Successes, Status: it.Status})
+		next, err := fr.rate(ctx, Rated{ID: it.ID, Uses: it.Uses, Successes: it.Successes, Status: it.Status}, "learned", rate)
+		if err != nil {
+			return nil, err
+		}
 		if err := translate(tx.QueryRow(ctx, `UPDATE learned_items SET uses = $3, successes = $4, status = $5
 			WHERE tenant_id = $1 AND id = $2 RETURNING uses, successes, status`, tenantID, it.ID, next.Uses, next.Successes, string(next.Status)).
 			Scan(&it.Uses, &it.Successes, &it.Status)); err != nil {
@@ -160,7 +235,8 @@ func rateLearned(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, 
 	return out, nil
 }
 
-func rateEntries(ctx context.Context, tx pgx.Tx, tenantID, actorKeyID, recallID string, ids []string, rate Rate) ([]admem.Entry, error) {
+func rateEntries(ctx context.Context, fr *ratings, ids []string, rate Rate) ([]admem.Entry, error) {
+	tx, tenantID, actorKeyID, recallID := fr.tx, fr.tenantID, fr.by.ActorKeyID, fr.recallID
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -190,7 +266,10 @@ func rateEntries(ctx context.Context, tx pgx.Tx, tenantID, actorKeyID, recallID 
 	var delta statsDelta
 	out := make([]admem.Entry, 0, len(cur))
 	for _, l := range cur {
-		next := rate(Rated{ID: l.e.ID, Uses: l.e.Uses, Successes: l.e.Successes, Status: l.e.Status})
+		next, err := fr.rate(ctx, Rated{ID: l.e.ID, Uses: l.e.Uses, Successes: l.e.Successes, Status: l.e.Status}, "entry", rate)
+		if err != nil {
+			return nil, err
+		}
 		if next.Status != admem.EntryRetired || l.e.Status == admem.EntryRetired {
 			e, err := scanEntry(tx.QueryRow(ctx, `UPDATE entries e SET uses = $3, successes = $4
 				WHERE e.tenant_id = $1 AND e.id = $2 RETURNING `+entryColumns, tenantID, l.e.ID, next.Uses, next.Successes))

@@ -86,6 +86,11 @@ func (l *Learner) LearnRecorded(ls LearnStore, id string) error {
 	if err != nil {
 		return err
 	}
+	if t.Purged {
+		// An admin took back what its source taught (an event that was
+		// still on its way when the purge committed).
+		return nil
+	}
 	st, err := ls.Settings()
 	if err != nil {
 		return err
@@ -121,7 +126,7 @@ func (l *Learner) LearnStepFailed(ls LearnStore, trajectoryID string, idx int) e
 	if err != nil {
 		return err
 	}
-	if !t.Open || idx < 0 || idx >= len(t.Steps) || !t.Steps[idx].Failed() {
+	if !t.Open || t.Purged || idx < 0 || idx >= len(t.Steps) || !t.Steps[idx].Failed() {
 		return nil
 	}
 	st, err := ls.Settings()

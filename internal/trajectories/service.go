@@ -38,6 +38,8 @@ type Store interface {
 	LearningSettings(ctx context.Context, tenantID string) (admem.LearningSettings, error)
 	PutLearningSettings(ctx context.Context, tenantID string, s admem.LearningSettings, audit admem.AuditEvent) (admem.LearningSettings, error)
 	ActiveItems(ctx context.Context, tenantID string, kind admem.EntryKind, limit int) ([]store.LearnedItem, error)
+	SourceReport(ctx context.Context, tenantID string, src admem.Source, limit int) (admem.SourceReport, error)
+	PurgeSource(ctx context.Context, tenantID string, src admem.Source, audit admem.AuditEvent, relearn store.Relearn, stillRetired store.Reassess) (admem.Purge, error)
 }
 
 // Service records and serves trajectories.
@@ -87,6 +89,12 @@ func (s *Service) Record(ctx context.Context, p admem.Principal, ts []admem.Traj
 		if err := validate(&t, prefix); err != nil {
 			return nil, err
 		}
+		// Who sent it is the request's credentials, never its body.
+		t.Provenance = admem.Provenance{ActorKeyID: p.KeyID, AgentID: t.Scope.AgentID, SessionID: t.Scope.SessionID}
+		t.Purged = false
+		for k := range t.Steps {
+			t.Steps[k].Provenance = t.Provenance
+		}
 		n := store.NewTrajectory{Trajectory: t, Signatures: signatures(t.Steps)}
 		switch {
 		case t.Open:
@@ -125,6 +133,7 @@ func (s *Service) Append(ctx context.Context, p admem.Principal, id string, step
 		if err := validateStep(&steps[i], fmt.Sprintf("steps[%d].", i)); err != nil {
 			return Appended{}, err
 		}
+		steps[i].Provenance = admem.Provenance{ActorKeyID: p.KeyID}
 	}
 	t, err := s.store.AppendSteps(ctx, p.TenantID, id, steps, signatures(steps), nil)
 	if err != nil {
@@ -198,6 +207,12 @@ func (s *Service) PutSettings(ctx context.Context, p admem.Principal, in admem.L
 	}
 	if !judge.ValidRule(in.JudgeRule) {
 		return admem.LearningSettings{}, admem.Invalid("judge_rule", "one of "+strings.Join(judge.Rules, ", "))
+	}
+	if in.RetireQuorum == 0 {
+		in.RetireQuorum = judge.DefaultQuorum
+	}
+	if in.RetireQuorum < 1 || in.RetireQuorum > 100 {
+		return admem.LearningSettings{}, admem.Invalid("retire_quorum", "an integer from 1 to 100")
 	}
 	if math.IsNaN(in.JudgeThreshold) || in.JudgeThreshold < 0 || in.JudgeThreshold > 1 {
 		return admem.LearningSettings{}, admem.Invalid("judge_threshold", "a number from 0 to 1")
