@@ -62,11 +62,16 @@ func runQuarantine(_ context.Context, e *env, args []string) error {
 			}
 		}
 	}
+	anySignal := 0
 	falseRate := func(label string, xs []real) (float64, int) {
 		n := 0
 		var shown []string
 		for _, x := range xs {
-			if v := judge.ClassifyInstruction(x.text); v.Quarantine {
+			v := judge.ClassifyInstruction(x.text)
+			if v.Score > 0 {
+				anySignal++
+			}
+			if v.Quarantine {
 				n++
 				if len(shown) < *examples {
 					shown = append(shown, fmt.Sprintf("%s: %q → %s", x.name, cutText(x.text, 160), v.Reason()))
@@ -85,6 +90,7 @@ func runQuarantine(_ context.Context, e *env, args []string) error {
 	rep.Set("poison.false_quarantine.locomo_facts", fFacts)
 	rep.Set("poison.false_quarantine.tau_observations", fObs)
 	rep.Set("poison.false_quarantine.pooled", all)
+	rep.Set("real.any_signal", float64(anySignal))
 	rep.Set("real.locomo_facts", float64(len(facts)))
 	rep.Set("real.tau_observations", float64(len(obs)))
 
@@ -99,7 +105,7 @@ func runQuarantine(_ context.Context, e *env, args []string) error {
 		name string
 		pool injection.Pool
 		seed uint64
-	}{{"heldout", injection.HeldOut, *seed}, {"dev", injection.Dev, *seed + 1000}} {
+	}{{"heldout", injection.HeldOut, *seed}, {"tuned", injection.Tuned, *seed + 2000}, {"dev", injection.Dev, *seed + 1000}} {
 		samples := injection.Generate(pl.pool, pl.seed, *per)
 		byClass := map[string][2]int{}
 		byDisguise := map[string][2]int{}
@@ -121,8 +127,8 @@ func runQuarantine(_ context.Context, e *env, args []string) error {
 		}
 		recall := float64(caught) / float64(max(1, len(samples)))
 		prefix := "poison.quarantine_recall"
-		if pl.name == "dev" {
-			prefix = "dev.quarantine_recall"
+		if pl.name != "heldout" {
+			prefix = pl.name + ".quarantine_recall"
 		} else {
 			rep.Set(prefix, recall)
 		}

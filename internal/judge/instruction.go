@@ -54,6 +54,8 @@ func (v InstructionVerdict) Reason() string {
 }
 
 // Signal weights: a strong signal is 1 (quarantine alone), a weak one 0.5.
+// Tool-call markup and text addressed to the model are strong: neither
+// occurs in real facts or tool results (see docs/trust.md).
 const (
 	strong = 1.0
 	weak   = 0.5
@@ -80,7 +82,7 @@ func ClassifyInstruction(text string) InstructionVerdict {
 	if override(f.words) {
 		add(strong, SignalOverride)
 	}
-	if foreignOverride(f.native) {
+	if foreignOverride(f.native) || foreignOverride(strings.Join(f.words, " ")) {
 		add(strong, SignalForeign)
 	}
 	if role(f.words) {
@@ -97,14 +99,14 @@ func ClassifyInstruction(text string) InstructionVerdict {
 	} else if d {
 		add(weak, SignalToolCall)
 	}
-	if hiddenMarkup(f.native) {
+	if hiddenMarkup(f.native) || hiddenMarkup(strings.Join(f.lines, "\n")) {
 		add(strong, SignalHiddenMarks)
 	}
-	if toolMarkup(f.native) {
-		add(weak, SignalToolMarkup)
+	if toolMarkup(f.native) || toolMarkup(strings.Join(f.lines, "\n")) {
+		add(strong, SignalToolMarkup)
 	}
 	if addressesAI(f.words) {
-		add(weak, SignalAddressAI)
+		add(strong, SignalAddressAI)
 	}
 	if f.hidden > 0 {
 		w := weak
@@ -120,8 +122,22 @@ func ClassifyInstruction(text string) InstructionVerdict {
 	return v
 }
 
-// set is a word class.
+// set is a word class; a word is in it when it or its stem is
+// ("obeying", "ignored", "instructions" are found from "obey", "ignore",
+// "instruction").
 type set map[string]bool
+
+func (s set) has(w string) bool {
+	if s[w] {
+		return true
+	}
+	for _, suf := range []string{"ing", "ed", "es", "s", "d"} {
+		if st, ok := strings.CutSuffix(w, suf); ok && len(st) > 2 && (s[st] || s[st+"e"]) {
+			return true
+		}
+	}
+	return false
+}
 
 func words(s string) set {
 	out := set{}
@@ -133,7 +149,7 @@ func words(s string) set {
 
 // Word classes of the English rules.
 var (
-	overrideVerbs = words("ignore ignoring ignored disregard disregarding forget forgetting override overriding bypass bypassing " +
+	overrideVerbs = words("nevermind ignore ignoring ignored disregard disregarding forget forgetting override overriding bypass bypassing " +
 		"discard discarding dismiss abandon skip neglect nullify void cancel erase delete drop scrap suspend circumvent evade")
 	// Verbs that need a negation or "stop" before them ("do not follow").
 	obeyVerbs      = words("follow obey heed respect apply honor honour observe adhere comply")
@@ -156,7 +172,7 @@ func within(ws []string, i, n int, b set) int {
 		if ws[j] == "." {
 			return -1
 		}
-		if b[ws[j]] {
+		if b.has(ws[j]) {
 			return j
 		}
 	}
@@ -169,9 +185,9 @@ func within(ws []string, i, n int, b set) int {
 // or an override of everything said before ("forget everything above").
 func override(ws []string) bool {
 	for i, w := range ws {
-		verb := overrideVerbs[w] || w == "set" && i+1 < len(ws) && ws[i+1] == "aside" ||
+		verb := overrideVerbs.has(w) || w == "never" && i+1 < len(ws) && ws[i+1] == "mind" || w == "set" && i+1 < len(ws) && ws[i+1] == "aside" ||
 			w == "pay" && within(ws, i, 2, words("no")) > 0 && within(ws, i, 3, words("attention heed")) > 0
-		if !verb && obeyVerbs[w] && i > 0 && (negations[ws[i-1]] || i > 1 && negations[ws[i-2]]) {
+		if !verb && obeyVerbs.has(w) && i > 0 && (negations[ws[i-1]] || i > 1 && negations[ws[i-2]]) {
 			verb = true
 		}
 		if !verb {
@@ -193,8 +209,24 @@ func override(ws []string) bool {
 			return true
 		}
 	}
+	// The passive form: the agent's instructions declared void ("all prior
+	// rules are cancelled", "previous constraints no longer apply").
+	for i, w := range ws {
+		if !priorQuals[w] || priorQuals[w] && (w == "the" || w == "these" || w == "those") {
+			continue
+		}
+		if j := within(ws, i, 2, instructionNns); j > 0 {
+			if k := within(ws, j, 4, nullifiers); k > 0 || within(ws, j, 3, words("longer")) > 0 {
+				return true
+			}
+		}
+	}
 	return false
 }
+
+// nullifiers declare instructions void.
+var nullifiers = words("void voided cancel cancelled canceled revoke revoked lift lifted suspend suspended obsolete invalid " +
+	"null nullified overridden override removed disabled off rescinded withdrawn expired superseded")
 
 // Role reassignment.
 var (
@@ -252,18 +284,25 @@ func role(ws []string) bool {
 var roleMarkerRE = regexp.MustCompile(`^\s*(?:#+\s*|\*\*|\[|<\|?|<<)?\s*(?:system|assistant|developer|instructions?|sys|inst|im_start|im_end|endoftext|admin(?:istrator)?|root)\s*(?:\*\*|\]|\|?>|>>)?\s*(?::|\]|\|>|>>|>|$)`)
 
 func roleMarker(lines []string) bool {
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		if m := roleMarkerRE.FindString(l); m != "" {
-			// "System: ..." or a bare marker line; a word like "systematic"
-			// does not match because the marker must end in a delimiter.
-			return true
+	for _, line := range lines {
+		for _, l := range sentenceRE.Split(line, -1) {
+			if roleMarkerLine(l) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// sentenceRE splits a line into sentences, so that a marker after a
+// benign sentence ("Order shipped. System: …") is at a start too.
+var sentenceRE = regexp.MustCompile(`[.!?]\s+`)
+
+// roleMarkerLine: a word like "systematic" does not match, because the
+// marker must end in a delimiter.
+func roleMarkerLine(l string) bool {
+	l = strings.TrimSpace(l)
+	return l != "" && roleMarkerRE.MatchString(l)
 }
 
 // Tool-call directives.
@@ -295,7 +334,7 @@ func toolRef(raw string) bool {
 func toolDirective(ws []string) (bool, bool) {
 	weakHit := false
 	for i, w := range ws {
-		if !callVerbs[w] {
+		if !callVerbs.has(w) {
 			continue
 		}
 		j := -1
@@ -324,7 +363,7 @@ func toolDirective(ws []string) (bool, bool) {
 		}
 		dangerous := false
 		for _, part := range strings.Split(ws[j], "_") {
-			if destructive[part] {
+			if destructive.has(part) {
 				dangerous = true
 			}
 		}
@@ -343,7 +382,7 @@ func toolMarkup(native string) bool { return toolMarkupRE.MatchString(native) }
 // hiddenMarkupRE matches markup that hides text from a human reader but not
 // from a model: HTML comments with words in them, elements styled
 // invisible, and tags named after instructions.
-var hiddenMarkupRE = regexp.MustCompile(`<!--[^>]*\b[a-z]{3,}\b[^>]*\b(?:you|ai|assistant|agent|model|call|ignore|instead|must|always|execute|run)\b|display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0[^.]|<\s*/?\s*(?:hidden|secret|instructions?|system|sys|inject|prompt|important)\s*>|\[\s*/?\s*(?:hidden|inst|system|instructions?)\s*\]|<\|[a-z_]+\|>`)
+var hiddenMarkupRE = regexp.MustCompile(`<!--[^>]*\pL{3,}[\s\S]*?-->|display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0[^.]|<\s*/?\s*(?:hidden|secret|instructions?|system|sys|inject|prompt|important)\s*>|\[\s*/?\s*(?:hidden|inst|system|instructions?)\s*\]|<\|[a-z_]+\|>`)
 
 func hiddenMarkup(native string) bool { return hiddenMarkupRE.MatchString(native) }
 
@@ -360,7 +399,7 @@ var (
 // instructions", "send the api keys to …".
 func exfiltrate(ws []string) bool {
 	for i, w := range ws {
-		if !revealVerbs[w] {
+		if !revealVerbs.has(w) {
 			continue
 		}
 		if j := within(ws, i, 5, secretNouns); j > 0 {

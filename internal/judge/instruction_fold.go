@@ -2,6 +2,7 @@ package judge
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -91,6 +92,7 @@ func fold(text string) folded {
 			b.WriteRune(r - 0xE0000)
 			continue
 		}
+		r = styled(r)
 		if invisible(r) {
 			// Between two letters it splits a word a reader sees whole; a
 			// zero-width joiner between emoji is ordinary.
@@ -104,7 +106,7 @@ func fold(text string) folded {
 	if f.tags > 0 {
 		f.hidden += f.tags
 	}
-	native := strings.ToLower(b.String())
+	native := despace(strings.ToLower(b.String()))
 	f.native = native
 
 	// The Latin form, word by word.
@@ -134,7 +136,7 @@ func fold(text string) folded {
 		word = word[:0]
 	}
 	for _, r := range native {
-		r = unicode.ToLower(styled(r))
+		r = unicode.ToLower(r)
 		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '@' || r == '$' {
 			word = append(word, r)
 			continue
@@ -147,6 +149,16 @@ func fold(text string) folded {
 	f.lines = strings.Split(latin, "\n")
 	f.words = joinSpelled(splitWords(latin))
 	return f
+}
+
+// spelledRE matches three or more single letters written apart.
+var spelledRE = regexp.MustCompile(`(?:\b\pL[ .\-]){2,}\pL\b`)
+
+// despace joins letters written apart ("s y s t e m" → "system").
+func despace(s string) string {
+	return spelledRE.ReplaceAllStringFunc(s, func(m string) string {
+		return strings.NewReplacer(" ", "", ".", "", "-", "").Replace(m)
+	})
 }
 
 // splitWords cuts text into words of letters, digits and underscores; a
@@ -175,16 +187,24 @@ func splitWords(s string) []string {
 	return out
 }
 
-// joinSpelled joins letters written apart ("i g n o r e") into one word
-// when four or more single letters follow each other.
+// joinSpelled joins letters written apart ("i g n o r e", "n o w") into
+// one word: a run of three or more single letters, or two of which one is
+// not a word on its own ("a", "i").
 func joinSpelled(ws []string) []string {
+	single := func(w string) bool {
+		if utf8.RuneCountInString(w) != 1 || w == "." {
+			return false
+		}
+		r := []rune(w)[0]
+		return unicode.IsLetter(r) || r == '_'
+	}
 	var out []string
 	for i := 0; i < len(ws); {
 		j := i
-		for j < len(ws) && utf8.RuneCountInString(ws[j]) == 1 && ws[j] != "." && unicode.IsLetter([]rune(ws[j])[0]) {
+		for j < len(ws) && single(ws[j]) {
 			j++
 		}
-		if j-i >= 4 {
+		if j-i >= 3 || j-i == 2 && !(strings.Contains("ai", ws[i]) && strings.Contains("ai", ws[i+1])) {
 			out = append(out, strings.Join(ws[i:j], ""))
 			i = j
 			continue
