@@ -60,6 +60,8 @@ func (s *Server) routes() http.Handler {
 			r.Put("/guard/settings", s.handlePutGuardSettings)
 			r.Get("/dead-letters", s.handleListDeadLetters)
 			r.Put("/learning/settings", s.handlePutLearningSettings)
+			r.Get("/quarantine", s.handleListQuarantine)
+			r.Post("/quarantine/{entryID}/release", s.handleReleaseQuarantine)
 		})
 
 		// Learning from failure: failure clusters and guard (read scope).
