@@ -153,9 +153,10 @@ func runQuarantine(_ context.Context, e *env, args []string) error {
 			rep.Note("Missed injections, %s pool (first %d):\n\n- %s", pl.name, len(missed), strings.Join(missed, "\n- "))
 		}
 	}
-	rep.Note("poison.false_quarantine is the worse of the two real sets. The held-out pool's phrasings were written apart " +
-		"from the dev pool and never tuned on; both pools are disguised the same ways (casing, homoglyphs, zero-width and tag " +
-		"characters, letters apart, leetspeak, fullwidth, JSON, a benign carrier text).")
+	rep.Note("poison.false_quarantine is the worse of the two real sets. The held-out pool's phrasings were written after " +
+		"tuning on the dev and tuned pools; all pools are disguised the same ways (casing, homoglyphs, zero-width and tag " +
+		"characters, letters apart, leetspeak, fullwidth, JSON, a benign carrier text). See docs/trust.md for what was " +
+		"changed after the held-out pool was first measured.")
 	return rep.Finish(e.out, os.Stdout)
 }
 
