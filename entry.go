@@ -75,6 +75,38 @@ type Entry struct {
 	LastSeenAt time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	Quarantine Quarantine
+}
+
+// Trust says how far recall may let an item speak to the agent.
+type Trust string
+
+// Trust levels: quarantined items look like instructions and are left out
+// of recall's prompt text; trusted ones were vouched for by a tenant admin;
+// the rest are unverified data.
+const (
+	TrustTrusted     Trust = "trusted"
+	TrustUnverified  Trust = "unverified"
+	TrustQuarantined Trust = "quarantined"
+)
+
+// Quarantine is the judge's verdict on an entry's content and an admin's
+// release of it. A release holds for the content it vouched for.
+type Quarantine struct {
+	Reason     string     // why the content looks like an instruction; empty when it does not
+	ReleasedAt *time.Time // when a tenant admin released it
+	ReleasedBy string     // the admin key that did
+}
+
+// Trust is the entry's trust level.
+func (q Quarantine) Trust() Trust {
+	switch {
+	case q.ReleasedAt != nil:
+		return TrustTrusted
+	case q.Reason != "":
+		return TrustQuarantined
+	}
+	return TrustUnverified
 }
 
 // EntryVersion is one immutable version of an entry.
@@ -173,6 +205,8 @@ type EntryFilter struct {
 	CreatedBefore *time.Time
 	// IncludeExpired keeps entries past their expiry.
 	IncludeExpired bool
+	// Quarantined keeps only entries held in quarantine (not released).
+	Quarantined bool
 	// ExactScope makes an empty AgentID or UserID mean "not scoped by it"
 	// rather than "any".
 	ExactScope bool
@@ -247,6 +281,9 @@ type EntryIndex struct {
 	Terms    []string
 	Embedder string
 	Vector   []float32
+	// Quarantine is the judge's reason when the content looks like an
+	// instruction to the agent; empty otherwise.
+	Quarantine string
 }
 
 // EntryWrite is a new entry to store with its first version.

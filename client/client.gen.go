@@ -758,6 +758,27 @@ func (e TrajectoryRequestOutcome) Valid() bool {
 	}
 }
 
+// Defines values for Trust.
+const (
+	Quarantined Trust = "quarantined"
+	Trusted     Trust = "trusted"
+	Unverified  Trust = "unverified"
+)
+
+// Valid indicates whether the value is a known member of the Trust enum.
+func (e Trust) Valid() bool {
+	switch e {
+	case Quarantined:
+		return true
+	case Trusted:
+		return true
+	case Unverified:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateEntryRequestStatus.
 const (
 	UpdateEntryRequestStatusActive  UpdateEntryRequestStatus = "active"
@@ -1106,6 +1127,15 @@ type Entry struct {
 	LastSeenAt time.Time              `json:"last_seen_at"`
 	Metadata   map[string]interface{} `json:"metadata"`
 
+	// QuarantineReason why the judge found the content instruction-like (it tries to instruct the agent); the entry is stored but held in quarantine
+	QuarantineReason *string `json:"quarantine_reason,omitempty"`
+
+	// QuarantineReleasedAt when a tenant admin released it from quarantine
+	QuarantineReleasedAt *time.Time `json:"quarantine_released_at,omitempty"`
+
+	// QuarantineReleasedBy the admin key that released it
+	QuarantineReleasedBy *openapi_types.UUID `json:"quarantine_released_by,omitempty"`
+
 	// Scope who the entry is about; empty fields mean "not scoped by this"
 	Scope EntryScope `json:"scope"`
 
@@ -1114,9 +1144,12 @@ type Entry struct {
 	Status    EntryStatus `json:"status"`
 	Successes int         `json:"successes"`
 	Tags      []string    `json:"tags"`
-	UpdatedAt time.Time   `json:"updated_at"`
-	Uses      int         `json:"uses"`
-	Version   int         `json:"version"`
+
+	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+	Trust     Trust     `json:"trust"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Uses      int       `json:"uses"`
+	Version   int       `json:"version"`
 }
 
 // EntryStatus defines model for Entry.Status.
@@ -1782,11 +1815,17 @@ type RecallItem struct {
 
 	// Procedure a procedure's structured form (kind `procedure`)
 	Procedure *Procedure `json:"procedure,omitempty"`
-	Score     float32    `json:"score"`
+
+	// QuarantineReason why a quarantined item looks like an instruction to the agent
+	QuarantineReason *string `json:"quarantine_reason,omitempty"`
+	Score            float32 `json:"score"`
 
 	// Source learned: mistake notes and procedures; entry: factual memory
 	Source RecallItemSource `json:"source"`
 	Tokens int              `json:"tokens"`
+
+	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+	Trust Trust `json:"trust"`
 }
 
 // RecallItemSource learned: mistake notes and procedures; entry: factual memory
@@ -1799,6 +1838,9 @@ type RecallRequest struct {
 
 	// Context the current situation as text
 	Context *string `json:"context,omitempty"`
+
+	// IncludeQuarantined serve quarantined items too (in `items` and in a section of `text` that says they are untrusted data, not instructions)
+	IncludeQuarantined *bool `json:"include_quarantined,omitempty"`
 
 	// Kinds only these kinds (e.g. mistake, procedure, fact); default all
 	Kinds *[]string `json:"kinds,omitempty"`
@@ -1819,10 +1861,13 @@ type RecallResult struct {
 	Adapter string `json:"adapter"`
 
 	// AdapterVersion the adapter version that re-ranked the items; null when none was used
-	AdapterVersion *int               `json:"adapter_version"`
-	Budget         int                `json:"budget"`
-	Items          []RecallItem       `json:"items"`
-	RecallId       openapi_types.UUID `json:"recall_id"`
+	AdapterVersion *int         `json:"adapter_version"`
+	Budget         int          `json:"budget"`
+	Items          []RecallItem `json:"items"`
+
+	// QuarantinedOmitted relevant quarantined items left out (include_quarantined was not set)
+	QuarantinedOmitted int                `json:"quarantined_omitted"`
+	RecallId           openapi_types.UUID `json:"recall_id"`
 
 	// Text the items as one block to put into a prompt
 	Text string `json:"text"`
@@ -2137,6 +2182,9 @@ type TrajectoryScope struct {
 	UserId    *string `json:"user_id,omitempty"`
 }
 
+// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+type Trust string
+
 // UpdateEntryRequest defines model for UpdateEntryRequest.
 type UpdateEntryRequest struct {
 	Content   *string    `json:"content,omitempty"`
@@ -2370,6 +2418,15 @@ type GetProvenanceParams struct {
 
 	// Limit at most this many trajectories, feedback and items (default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListQuarantineParams defines parameters for ListQuarantine.
+type ListQuarantineParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTenantsParams defines parameters for ListTenants.
@@ -3033,6 +3090,22 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
 	PurgeProvenance(ctx context.Context, body PurgeProvenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListQuarantine List the entries held in quarantine (admin scope).
+	//
+	// Entries whose content the judge found instruction-like (an override of prior instructions, a role prompt,
+	// a tool-call directive, hidden-instruction markup) are stored, marked `trust: quarantined` with a
+	// `quarantine_reason`, and left out of recall's prompt text. Newest first.
+	//
+	// Corresponds with GET /v1/quarantine (the `ListQuarantine` operationId).
+	ListQuarantine(ctx context.Context, params *ListQuarantineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseQuarantine Release an entry from quarantine (admin scope; audited as `entry.quarantine_released`).
+	//
+	// The entry becomes `trusted` and recall serves it in the prompt text; the release holds until its content changes.
+	//
+	// Corresponds with POST /v1/quarantine/{entryID}/release (the `ReleaseQuarantine` operationId).
+	ReleaseQuarantine(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RecallWithBody Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
 	//
@@ -4242,6 +4315,42 @@ func (c *Client) PurgeProvenanceWithBody(ctx context.Context, contentType string
 // Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
 func (c *Client) PurgeProvenance(ctx context.Context, body PurgeProvenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPurgeProvenanceRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListQuarantine List the entries held in quarantine (admin scope).
+//
+// Entries whose content the judge found instruction-like (an override of prior instructions, a role prompt,
+// a tool-call directive, hidden-instruction markup) are stored, marked `trust: quarantined` with a
+// `quarantine_reason`, and left out of recall's prompt text. Newest first.
+//
+// Corresponds with GET /v1/quarantine (the `ListQuarantine` operationId).
+func (c *Client) ListQuarantine(ctx context.Context, params *ListQuarantineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListQuarantineRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseQuarantine Release an entry from quarantine (admin scope; audited as `entry.quarantine_released`).
+//
+// The entry becomes `trusted` and recall serves it in the prompt text; the release holds until its content changes.
+//
+// Corresponds with POST /v1/quarantine/{entryID}/release (the `ReleaseQuarantine` operationId).
+func (c *Client) ReleaseQuarantine(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseQuarantineRequest(c.Server, entryID)
 	if err != nil {
 		return nil, err
 	}
@@ -6747,6 +6856,106 @@ func NewPurgeProvenanceRequestWithBody(server string, contentType string, body i
 	return req, nil
 }
 
+// NewListQuarantineRequest constructs an http.Request for the ListQuarantine method
+func NewListQuarantineRequest(server string, params *ListQuarantineParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/quarantine")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReleaseQuarantineRequest constructs an http.Request for the ReleaseQuarantine method
+func NewReleaseQuarantineRequest(server string, entryID EntryID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "entryID", entryID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/quarantine/%s/release", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRecallRequest calls the generic Recall builder with application/json body
 func NewRecallRequest(server string, body RecallJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8066,6 +8275,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/provenance/purge (the `PurgeProvenance` operationId).
 	PurgeProvenanceWithResponse(ctx context.Context, body PurgeProvenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PurgeProvenanceResponse, error)
+
+	// ListQuarantineWithResponse List the entries held in quarantine (admin scope).
+	//
+	// Entries whose content the judge found instruction-like (an override of prior instructions, a role prompt,
+	// a tool-call directive, hidden-instruction markup) are stored, marked `trust: quarantined` with a
+	// `quarantine_reason`, and left out of recall's prompt text. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/quarantine (the `ListQuarantine` operationId).
+	ListQuarantineWithResponse(ctx context.Context, params *ListQuarantineParams, reqEditors ...RequestEditorFn) (*ListQuarantineResponse, error)
+
+	// ReleaseQuarantineWithResponse Release an entry from quarantine (admin scope; audited as `entry.quarantine_released`).
+	//
+	// The entry becomes `trusted` and recall serves it in the prompt text; the release holds until its content changes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quarantine/{entryID}/release (the `ReleaseQuarantine` operationId).
+	ReleaseQuarantineWithResponse(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*ReleaseQuarantineResponse, error)
 
 	// RecallWithBodyWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
 	//
@@ -11588,6 +11817,186 @@ func (r PurgeProvenanceResponse) ContentType() string {
 	return ""
 }
 
+type ListQuarantineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EntryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListQuarantineResponse) GetJSON200() *EntryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListQuarantineResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListQuarantineResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListQuarantineResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListQuarantineResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListQuarantineResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListQuarantineResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListQuarantineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListQuarantineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListQuarantineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListQuarantineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReleaseQuarantineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Entry
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleaseQuarantineResponse) GetJSON200() *Entry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReleaseQuarantineResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseQuarantineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseQuarantineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseQuarantineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseQuarantineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RecallResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13643,6 +14052,38 @@ func (c *ClientWithResponses) PurgeProvenanceWithResponse(ctx context.Context, b
 		return nil, err
 	}
 	return ParsePurgeProvenanceResponse(rsp)
+}
+
+// ListQuarantineWithResponse List the entries held in quarantine (admin scope).
+//
+// Entries whose content the judge found instruction-like (an override of prior instructions, a role prompt,
+// a tool-call directive, hidden-instruction markup) are stored, marked `trust: quarantined` with a
+// `quarantine_reason`, and left out of recall's prompt text. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/quarantine (the `ListQuarantine` operationId).
+func (c *ClientWithResponses) ListQuarantineWithResponse(ctx context.Context, params *ListQuarantineParams, reqEditors ...RequestEditorFn) (*ListQuarantineResponse, error) {
+	rsp, err := c.ListQuarantine(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListQuarantineResponse(rsp)
+}
+
+// ReleaseQuarantineWithResponse Release an entry from quarantine (admin scope; audited as `entry.quarantine_released`).
+//
+// The entry becomes `trusted` and recall serves it in the prompt text; the release holds until its content changes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quarantine/{entryID}/release (the `ReleaseQuarantine` operationId).
+func (c *ClientWithResponses) ReleaseQuarantineWithResponse(ctx context.Context, entryID EntryID, reqEditors ...RequestEditorFn) (*ReleaseQuarantineResponse, error) {
+	rsp, err := c.ReleaseQuarantine(ctx, entryID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseQuarantineResponse(rsp)
 }
 
 // RecallWithBodyWithResponse Recall the mistake notes, procedures and facts that matter for a task, packed into a token budget (read scope).
@@ -16670,6 +17111,156 @@ func ParsePurgeProvenanceResponse(rsp *http.Response) (*PurgeProvenanceResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListQuarantineResponse parses an HTTP response from a ListQuarantineWithResponse call
+func ParseListQuarantineResponse(rsp *http.Response) (*ListQuarantineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListQuarantineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EntryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReleaseQuarantineResponse parses an HTTP response from a ReleaseQuarantineWithResponse call
+func ParseReleaseQuarantineResponse(rsp *http.Response) (*ReleaseQuarantineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseQuarantineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Entry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -35,6 +35,7 @@ var commands = []command{
 	{"api", "authenticated request latency through the full middleware chain (key and token)", runAPI},
 	{"load", "concurrent clients on an agent fleet's request mix over a large tenant among 100: throughput, latency per route, errors, CPU per process", runLoad},
 	{"locomo", "LoCoMo evidence recall@k of entry search (lexical, vector, hybrid) and search latency", runLoCoMo},
+	{"quarantine", "instruction-injection quarantine: false quarantine on real LoCoMo facts and tau-bench observations, recall on generated held-out injections (no server)", runQuarantine},
 	{"scale", "entry ingest rate, index build and size, and search latency with one large tenant among 100", runScale},
 	{"taureplay", "tau-bench replay: mistake-note coverage of repeated errors by recall, recall tokens and latency, batch ingest rate; --guard: guard recall, false positives, AUC, latency, time-to-learn, adapter training", runTauReplay},
 }

@@ -17,6 +17,8 @@ type recallRequest struct {
 	Scope       *scopeJSON    `json:"scope"`
 	Kinds       []string      `json:"kinds"`
 	Budget      int           `json:"budget"`
+	// IncludeQuarantined serves quarantined items too.
+	IncludeQuarantined bool `json:"include_quarantined"`
 }
 
 type recallItemJSON struct {
@@ -30,6 +32,9 @@ type recallItemJSON struct {
 	AdapterRisk *float64       `json:"adapter_risk,omitempty"`
 	Mistake     *mistakeJSON   `json:"mistake,omitempty"`
 	Procedure   *procedureJSON `json:"procedure,omitempty"`
+	Trust       string         `json:"trust"`
+	// QuarantineReason is why a quarantined item looks like an instruction.
+	QuarantineReason string `json:"quarantine_reason,omitempty"`
 }
 
 type recallResponse struct {
@@ -40,6 +45,8 @@ type recallResponse struct {
 	Text           string           `json:"text"`
 	Tokens         int              `json:"tokens"`
 	Budget         int              `json:"budget"`
+	// QuarantinedOmitted counts the relevant quarantined items left out.
+	QuarantinedOmitted int `json:"quarantined_omitted"`
 }
 
 type feedbackRequest struct {
@@ -76,7 +83,7 @@ func (s *Server) handleRecall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q := recall.Query{Task: req.Task, Context: req.Context, Budget: req.Budget}
+	q := recall.Query{Task: req.Task, Context: req.Context, Budget: req.Budget, IncludeQuarantined: req.IncludeQuarantined}
 	if len(req.RecentSteps) > 0 {
 		q.Context = strings.TrimSpace(q.Context + "\n" + stepsText(req.RecentSteps))
 		for _, st := range req.RecentSteps {
@@ -94,14 +101,15 @@ func (s *Server) handleRecall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := recallResponse{RecallID: res.ID, Adapter: "none", Items: make([]recallItemJSON, len(res.Items)), Text: res.Text, Tokens: res.Tokens, Budget: res.Budget}
+	out := recallResponse{RecallID: res.ID, Adapter: "none", Items: make([]recallItemJSON, len(res.Items)), Text: res.Text, Tokens: res.Tokens, Budget: res.Budget,
+		QuarantinedOmitted: res.QuarantinedOmitted}
 	if res.AdapterVersion > 0 {
 		v := res.AdapterVersion
 		out.AdapterVersion, out.Adapter = &v, "v"+strconv.Itoa(v)
 	}
 	for i, it := range res.Items {
 		out.Items[i] = recallItemJSON{ID: it.ID, Kind: string(it.Kind), Source: it.Source, Key: it.Key, Content: it.Content, Score: it.Score,
-			Tokens: it.Tokens, AdapterRisk: it.Risk}
+			Tokens: it.Tokens, AdapterRisk: it.Risk, Trust: string(it.Trust), QuarantineReason: it.QuarantineReason}
 		out.Items[i].Mistake, out.Items[i].Procedure = toStructuredJSON(it.Structured)
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -62,6 +62,8 @@ func (s *Server) routes() http.Handler {
 			r.Put("/learning/settings", s.handlePutLearningSettings)
 			r.Get("/provenance", s.handleGetProvenance)
 			r.Post("/provenance/purge", s.handlePurgeProvenance)
+			r.Get("/quarantine", s.handleListQuarantine)
+			r.Post("/quarantine/{entryID}/release", s.handleReleaseQuarantine)
 		})
 
 		// Learning from failure: failure clusters and guard (read scope).

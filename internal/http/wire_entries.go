@@ -35,6 +35,12 @@ type entryJSON struct {
 	LastSeenAt time.Time      `json:"last_seen_at"`
 	CreatedAt  time.Time      `json:"created_at"`
 	UpdatedAt  time.Time      `json:"updated_at"`
+	Trust      string         `json:"trust"`
+	// Quarantine* say why the content looks like an instruction and who
+	// released it.
+	QuarantineReason     string     `json:"quarantine_reason,omitempty"`
+	QuarantineReleasedAt *time.Time `json:"quarantine_released_at,omitempty"`
+	QuarantineReleasedBy string     `json:"quarantine_released_by,omitempty"`
 }
 
 func toEntryJSON(e admem.Entry) entryJSON {
@@ -47,7 +53,9 @@ func toEntryJSON(e admem.Entry) entryJSON {
 	}
 	return entryJSON{ID: e.ID, Kind: string(e.Kind), Key: e.Key, Content: e.Content, Metadata: md, Tags: tags,
 		Scope: entryScopeJSON(e.Scope), ExpiresAt: e.ExpiresAt, Status: string(e.Status), Version: e.Version,
-		Uses: e.Uses, Successes: e.Successes, SeenCount: e.SeenCount, LastSeenAt: e.LastSeenAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+		Uses: e.Uses, Successes: e.Successes, SeenCount: e.SeenCount, LastSeenAt: e.LastSeenAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		Trust: string(e.Quarantine.Trust()), QuarantineReason: e.Quarantine.Reason, QuarantineReleasedAt: e.Quarantine.ReleasedAt,
+		QuarantineReleasedBy: e.Quarantine.ReleasedBy}
 }
 
 type newEntryJSON struct {

@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/judge"
 	"github.com/admem/admem/internal/signature"
 )
 
@@ -160,7 +161,7 @@ func DistillProcedures(trajs []admem.Trajectory, opt ProcedureOptions) []Procedu
 	}
 	var clusters []*cluster
 	for _, t := range sorted {
-		if t.Outcome != admem.OutcomeSuccess || len(procedureSteps(t, ignore)) == 0 {
+		if t.Outcome != admem.OutcomeSuccess || len(procedureSteps(t, ignore)) == 0 || instructed(t) {
 			continue
 		}
 		if c := bestCluster(len(clusters), func(i int) string { return clusters[i].rep }, t.Task, opt); c >= 0 {
@@ -195,6 +196,25 @@ func DistillProcedures(trajs []admem.Trajectory, opt ProcedureOptions) []Procedu
 		out = append(out, p)
 	}
 	return out
+}
+
+// instructed reports whether a step of t read or sent instruction-like
+// content (judge.ClassifyInstruction): an observation that tries to
+// instruct the agent may have steered every step after it, so the run
+// teaches no procedure, and an argument holding such text would carry the
+// instruction into the script.
+func instructed(t admem.Trajectory) bool {
+	for _, s := range t.Steps {
+		if judge.ClassifyInstruction(s.Observation).Quarantine || judge.ClassifyInstruction(s.Error).Quarantine {
+			return true
+		}
+		for _, v := range s.Args {
+			if str, ok := v.(string); ok && judge.ClassifyInstruction(str).Quarantine {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bestCluster returns the index of the most similar of n representatives

@@ -47,6 +47,7 @@ type Store interface {
 	ListEntryVersions(ctx context.Context, tenantID, id string, page admem.Page) ([]admem.EntryVersion, string, error)
 	GetEntryVersion(ctx context.Context, tenantID, id string, version int) (admem.EntryVersion, error)
 	ForgetUser(ctx context.Context, tenantID, userID string, audit admem.AuditEvent) (admem.ForgetResult, error)
+	ReleaseQuarantine(ctx context.Context, tenantID, id string, audit admem.AuditEvent) (admem.Entry, error)
 	LexicalSearch(ctx context.Context, tenantID string, terms []string, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error)
 	VectorSearch(ctx context.Context, tenantID, embedder string, v []float32, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error)
 	SessionLayout(ctx context.Context, tenantID string, sessions []string, f admem.EntryFilter, limit int) ([]admem.RankedEntry, error)
@@ -284,7 +285,8 @@ func (s *Service) WriteBatch(ctx context.Context, tenantID string, ins []admem.N
 // content, stored right away when given (a single write); otherwise the
 // entry is embedded in the background.
 func (s *Service) newWrite(in admem.NewEntry, reason string, vec []float32) admem.EntryWrite {
-	idx := admem.EntryIndex{Terms: lexical.Analyze(indexText(in.Content, in.Tags, in.Key))}
+	idx := admem.EntryIndex{Terms: lexical.Analyze(indexText(in.Content, in.Tags, in.Key)),
+		Quarantine: judge.ClassifyInstruction(in.Content).Reason()}
 	switch {
 	case in.Vector != nil:
 		idx.Vector, idx.Embedder = in.Vector, clientSpace(in.VectorSpace)
@@ -437,7 +439,8 @@ func (s *Service) revision(e admem.Entry, op admem.WriteOp, prov admem.Provenanc
 		prov.Source = admem.SourceRequest
 	}
 	r := admem.EntryRevision{Entry: e, Op: op, Provenance: prov, Reason: reason,
-		Index: admem.EntryIndex{Terms: lexical.Analyze(indexText(e.Content, e.Tags, e.Key))}}
+		Index: admem.EntryIndex{Terms: lexical.Analyze(indexText(e.Content, e.Tags, e.Key)),
+			Quarantine: judge.ClassifyInstruction(e.Content).Reason()}}
 	if vec != nil {
 		r.Index.Vector, r.Index.Embedder = vec, space
 	}
@@ -625,5 +628,19 @@ func (s *Service) ForgetUser(ctx context.Context, tenantID, userID string, prov 
 		return admem.ForgetResult{}, admem.Invalid("user_id", "required, at most 200 characters")
 	}
 	return s.store.ForgetUser(ctx, tenantID, userID, admem.AuditEvent{ActorKeyID: prov.ActorKeyID, Action: "entries.user_forgotten",
+		RequestID: prov.SourceID})
+}
+
+// Quarantined pages through the entries held in quarantine: written with
+// content the judge found instruction-like, not yet released.
+func (s *Service) Quarantined(ctx context.Context, tenantID string, page admem.Page) ([]admem.Entry, string, error) {
+	return s.store.ListEntries(ctx, tenantID, admem.EntryFilter{Status: "any", IncludeExpired: true, Quarantined: true}, page)
+}
+
+// ReleaseQuarantine lets a tenant admin vouch for a quarantined entry: it
+// becomes trusted and recall serves it in the prompt text. The release is
+// audited and holds until the entry's content changes.
+func (s *Service) ReleaseQuarantine(ctx context.Context, tenantID, id string, prov admem.Provenance) (admem.Entry, error) {
+	return s.store.ReleaseQuarantine(ctx, tenantID, id, admem.AuditEvent{ActorKeyID: prov.ActorKeyID, Action: "entry.quarantine_released",
 		RequestID: prov.SourceID})
 }

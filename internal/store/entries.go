@@ -22,13 +22,15 @@ import (
 )
 
 const entryColumns = `e.id, e.tenant_id, e.kind, e.key, e.content, e.metadata, e.tags, e.agent_id, e.user_id, e.session_id,
-	e.expires_at, e.status, e.version, e.uses, e.successes, e.seen_count, e.last_seen_at, e.created_at, e.updated_at`
+	e.expires_at, e.status, e.version, e.uses, e.successes, e.seen_count, e.last_seen_at, e.created_at, e.updated_at,
+	e.quarantine_reason, e.quarantine_released_at, coalesce(e.quarantine_released_by::text, '')`
 
 func scanEntry(row pgx.Row, extra ...any) (admem.Entry, error) {
 	var e admem.Entry
 	var kind, status string
 	dst := []any{&e.ID, &e.TenantID, &kind, &e.Key, &e.Content, &e.Metadata, &e.Tags, &e.Scope.AgentID, &e.Scope.UserID, &e.Scope.SessionID,
-		&e.ExpiresAt, &status, &e.Version, &e.Uses, &e.Successes, &e.SeenCount, &e.LastSeenAt, &e.CreatedAt, &e.UpdatedAt}
+		&e.ExpiresAt, &status, &e.Version, &e.Uses, &e.Successes, &e.SeenCount, &e.LastSeenAt, &e.CreatedAt, &e.UpdatedAt,
+		&e.Quarantine.Reason, &e.Quarantine.ReleasedAt, &e.Quarantine.ReleasedBy}
 	if err := row.Scan(append(dst, extra...)...); err != nil {
 		return admem.Entry{}, translate(err)
 	}
@@ -230,7 +232,7 @@ type preparedInserts struct {
 	counts                                                                          []map[string]int
 	vectors                                                                         []*string
 	actors                                                                          []*string
-	sources, sourceIDs, reasons                                                     []string
+	sources, sourceIDs, reasons, quarantines                                        []string
 }
 
 // prepareInserts renders ws for insertEntriesTx; an entry keeps its ID when
@@ -284,6 +286,7 @@ func prepareInserts(ws []admem.EntryWrite) (*preparedInserts, error) {
 		p.sources = append(p.sources, w.Provenance.Source)
 		p.sourceIDs = append(p.sourceIDs, w.Provenance.SourceID)
 		p.reasons = append(p.reasons, w.Reason)
+		p.quarantines = append(p.quarantines, w.Index.Quarantine)
 	}
 	tagsJSON, err := json.Marshal(tags)
 	if err != nil {
@@ -307,18 +310,18 @@ func insertEntriesTx(ctx context.Context, tx pgx.Tx, tenantID string, p *prepare
 	}
 	rows, err := tx.Query(ctx, `
 		INSERT INTO entries AS e (tenant_id, id, kind, key, content, metadata, tags, agent_id, user_id, session_id,
-			expires_at, status, lex, doc_len)
+			expires_at, status, lex, doc_len, quarantine_reason)
 		SELECT $1, x.id, x.kind, x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.agent_id, x.user_id, x.session_id,
-			x.expires_at, x.status, x.lex::tsvector, x.doc_len
+			x.expires_at, x.status, x.lex::tsvector, x.doc_len, x.quarantine
 		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $8::text[], $9::text[], $10::text[],
-			$11::timestamptz[], $12::text[], $13::text[], $14::int[])
+			$11::timestamptz[], $12::text[], $13::text[], $14::int[], $15::text[])
 			WITH ORDINALITY AS x(id, kind, key, content, metadata, agent_id, user_id, session_id,
-			expires_at, status, lex, doc_len, ord)
+			expires_at, status, lex, doc_len, quarantine, ord)
 		LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($7::jsonb -> (x.ord::int - 1)) AS tag) t ON true
 		ORDER BY x.ord
 		RETURNING `+entryColumns,
 		tenantID, p.ids, p.kinds, p.keys, p.contents, p.metas, p.tagsJSON, p.agents, p.users, p.sessions,
-		p.expires, p.statuses, p.lexes, p.docLens)
+		p.expires, p.statuses, p.lexes, p.docLens, p.quarantines)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -343,14 +346,14 @@ func insertEntriesTx(ctx context.Context, tx pgx.Tx, tenantID string, p *prepare
 	// transaction's time, the entries' created_at).
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
-			actor_key_id, source, source_id, reason, created_at)
+			actor_key_id, source, source_id, reason, created_at, quarantine_reason)
 		SELECT $1, x.id, 1, 'ADD', x.key, x.content, x.metadata, coalesce(t.tags, '{}'), x.expires_at, x.status,
-			x.actor, x.source, x.source_id, x.reason, now()
+			x.actor, x.source, x.source_id, x.reason, now(), x.quarantine
 		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[],
-			$8::uuid[], $9::text[], $10::text[], $11::text[])
-			WITH ORDINALITY AS x(id, key, content, metadata, expires_at, status, actor, source, source_id, reason, ord)
+			$8::uuid[], $9::text[], $10::text[], $11::text[], $13::text[])
+			WITH ORDINALITY AS x(id, key, content, metadata, expires_at, status, actor, source, source_id, reason, quarantine, ord)
 		LEFT JOIN LATERAL (SELECT array_agg(tag) AS tags FROM jsonb_array_elements_text($12::jsonb -> (x.ord::int - 1)) AS tag) t ON true`,
-		tenantID, p.ids, p.keys, p.contents, p.metas, p.expires, p.statuses, p.actors, p.sources, p.sourceIDs, p.reasons, p.tagsJSON); err != nil {
+		tenantID, p.ids, p.keys, p.contents, p.metas, p.expires, p.statuses, p.actors, p.sources, p.sourceIDs, p.reasons, p.tagsJSON, p.quarantines); err != nil {
 		return nil, translate(err)
 	}
 	if err := storeVectors(ctx, tx, tenantID, p.ids, p.embedders, p.vectors); err != nil {
@@ -477,6 +480,9 @@ func filterSQL(f admem.EntryFilter, args *[]any) string {
 	if !f.IncludeExpired {
 		b.WriteString(" AND (e.expires_at IS NULL OR e.expires_at > now())")
 	}
+	if f.Quarantined {
+		b.WriteString(" AND e.quarantine_reason <> '' AND e.quarantine_released_at IS NULL")
+	}
 	return b.String()
 }
 
@@ -543,10 +549,13 @@ func (db *DB) ReviseEntry(ctx context.Context, tenantID, id string, revise func(
 		}
 		out, err = scanEntry(tx.QueryRow(ctx, `
 			UPDATE entries e SET key = $3, content = $4, metadata = $5, tags = $6, expires_at = $7, status = $8,
-				version = e.version + 1, updated_at = now(), last_seen_at = now(), lex = $9::tsvector, doc_len = $10
+				version = e.version + 1, updated_at = now(), last_seen_at = now(), lex = $9::tsvector, doc_len = $10,
+				quarantine_reason = $11,
+				quarantine_released_at = CASE WHEN e.content = $4 THEN e.quarantine_released_at END,
+				quarantine_released_by = CASE WHEN e.content = $4 THEN e.quarantine_released_by END
 			WHERE e.tenant_id = $1 AND e.id = $2 RETURNING `+entryColumns,
 			tenantID, id, ne.Key, ne.Content, ne.Metadata, ne.Tags, ne.ExpiresAt, string(ne.Status),
-			tsvectorLiteral(counts), dl))
+			tsvectorLiteral(counts), dl, rev.Index.Quarantine))
 		if err != nil {
 			return err
 		}
@@ -562,10 +571,11 @@ func (db *DB) ReviseEntry(ctx context.Context, tenantID, id string, revise func(
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
-				actor_key_id, source, source_id, reason, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+				actor_key_id, source, source_id, reason, created_at, quarantine_reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			tenantID, id, out.Version, string(rev.Op), out.Key, out.Content, out.Metadata, out.Tags, out.ExpiresAt, string(out.Status),
-			nullableUUID(rev.Provenance.ActorKeyID), rev.Provenance.Source, rev.Provenance.SourceID, rev.Reason, out.UpdatedAt); err != nil {
+			nullableUUID(rev.Provenance.ActorKeyID), rev.Provenance.Source, rev.Provenance.SourceID, rev.Reason, out.UpdatedAt,
+			rev.Index.Quarantine); err != nil {
 			return translate(err)
 		}
 		return delta.apply(ctx, tx, tenantID)

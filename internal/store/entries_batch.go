@@ -570,6 +570,10 @@ func (db *DB) ApplyBatch(ctx context.Context, tenantID string, ops []BatchWrite)
 			}
 			next.Version++
 			next.UpdatedAt, next.LastSeenAt = now, now
+			next.Quarantine.Reason = rev.Index.Quarantine
+			if ne.Content != s.cur.Content { // a release vouched for the old content
+				next.Quarantine.ReleasedAt, next.Quarantine.ReleasedBy = nil, ""
+			}
 			if ne.Content != s.cur.Content || rev.Index.Vector != nil {
 				s.vecChange, s.vec, s.embedder = true, rev.Index.Vector, rev.Index.Embedder
 			}
@@ -610,7 +614,7 @@ func applyStates(ctx context.Context, tx pgx.Tx, tenantID string, states map[str
 	sort.Strings(ids)
 	var tIDs []string
 	var tN []int32
-	var rIDs, keys, contents, metas, tagsJ, statuses, lexes []string
+	var rIDs, keys, contents, metas, tagsJ, statuses, lexes, quars []string
 	var expires []*time.Time
 	var versionsN, docLens, seen []int32
 	var vIDs, vSpaces []string
@@ -641,6 +645,7 @@ func applyStates(ctx context.Context, tx pgx.Tx, tenantID string, states map[str
 		metas, tagsJ, statuses = append(metas, string(md)), append(tagsJ, string(tg)), append(statuses, string(s.cur.Status))
 		expires, versionsN, seen = append(expires, s.cur.ExpiresAt), append(versionsN, int32(s.cur.Version)), append(seen, int32(s.touches))
 		lexes, docLens = append(lexes, tsvectorLiteral(s.counts)), append(docLens, int32(s.docLen))
+		quars = append(quars, s.cur.Quarantine.Reason)
 		if s.vecChange {
 			vIDs, vSpaces, vVals = append(vIDs, id), append(vSpaces, s.embedder), append(vVals, entryVectorLiteral(s.vec))
 		}
@@ -655,11 +660,13 @@ func applyStates(ctx context.Context, tx pgx.Tx, tenantID string, states map[str
 		if _, err := tx.Exec(ctx, `UPDATE entries e SET key = x.key, content = x.content, metadata = x.metadata,
 				tags = ARRAY(SELECT jsonb_array_elements_text(x.tags)), expires_at = x.expires_at, status = x.status,
 				version = x.version, updated_at = now(), last_seen_at = now(), seen_count = e.seen_count + x.seen,
-				lex = x.lex::tsvector, doc_len = x.doc_len
+				lex = x.lex::tsvector, doc_len = x.doc_len, quarantine_reason = x.quarantine,
+				quarantine_released_at = CASE WHEN e.content = x.content THEN e.quarantine_released_at END,
+				quarantine_released_by = CASE WHEN e.content = x.content THEN e.quarantine_released_by END
 			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::timestamptz[], $8::text[], $9::int[],
-				$10::int[], $11::text[], $12::int[]) AS x(id, key, content, metadata, tags, expires_at, status, version, seen, lex, doc_len)
+				$10::int[], $11::text[], $12::int[], $13::text[]) AS x(id, key, content, metadata, tags, expires_at, status, version, seen, lex, doc_len, quarantine)
 			WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[]) AND e.id = x.id`,
-			tenantID, rIDs, keys, contents, metas, tagsJ, expires, statuses, versionsN, seen, lexes, docLens); err != nil {
+			tenantID, rIDs, keys, contents, metas, tagsJ, expires, statuses, versionsN, seen, lexes, docLens, quars); err != nil {
 			return translate(err)
 		}
 	}
@@ -672,7 +679,7 @@ func applyStates(ctx context.Context, tx pgx.Tx, tenantID string, states map[str
 		}
 	}
 	if len(versions) > 0 {
-		var eIDs, ops, vKeys, vContents, vMetas, vTags, vStatuses, sources, sourceIDs, reasons []string
+		var eIDs, ops, vKeys, vContents, vMetas, vTags, vStatuses, sources, sourceIDs, reasons, vQuars []string
 		var vNums []int32
 		var vExpires []*time.Time
 		var actors []*string
@@ -693,16 +700,17 @@ func applyStates(ctx context.Context, tx pgx.Tx, tenantID string, states map[str
 			vKeys, vContents, vMetas, vTags = append(vKeys, v.e.Key), append(vContents, v.e.Content), append(vMetas, string(md)), append(vTags, string(tg))
 			vExpires, vStatuses = append(vExpires, v.e.ExpiresAt), append(vStatuses, string(v.e.Status))
 			actors, sources, sourceIDs, reasons = append(actors, nullableUUID(v.prov.ActorKeyID)), append(sources, src), append(sourceIDs, v.prov.SourceID), append(reasons, v.reason)
+			vQuars = append(vQuars, v.e.Quarantine.Reason)
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO entry_versions (tenant_id, entry_id, version, operation, key, content, metadata, tags, expires_at, status,
-				actor_key_id, source, source_id, reason, created_at)
+				actor_key_id, source, source_id, reason, created_at, quarantine_reason)
 			SELECT $1, x.id, x.version, x.op, x.key, x.content, x.metadata, ARRAY(SELECT jsonb_array_elements_text(x.tags)), x.expires_at,
-				x.status, x.actor, x.source, x.source_id, x.reason, now()
+				x.status, x.actor, x.source, x.source_id, x.reason, now(), x.quarantine
 			FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[],
-				$11::uuid[], $12::text[], $13::text[], $14::text[])
-				AS x(id, version, op, key, content, metadata, tags, expires_at, status, actor, source, source_id, reason)`,
-			tenantID, eIDs, vNums, ops, vKeys, vContents, vMetas, vTags, vExpires, vStatuses, actors, sources, sourceIDs, reasons); err != nil {
+				$11::uuid[], $12::text[], $13::text[], $14::text[], $15::text[])
+				AS x(id, version, op, key, content, metadata, tags, expires_at, status, actor, source, source_id, reason, quarantine)`,
+			tenantID, eIDs, vNums, ops, vKeys, vContents, vMetas, vTags, vExpires, vStatuses, actors, sources, sourceIDs, reasons, vQuars); err != nil {
 			return translate(err)
 		}
 	}
