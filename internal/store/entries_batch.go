@@ -127,7 +127,7 @@ func (db *DB) JudgeCandidatesBatch(ctx context.Context, tenantID string, reqs []
 			var kind, status string
 			if err := rows.Scan(&i, &e.ID, &e.TenantID, &kind, &e.Key, &e.Content, &e.Metadata, &e.Tags, &e.Scope.AgentID, &e.Scope.UserID,
 				&e.Scope.SessionID, &e.ExpiresAt, &status, &e.Version, &e.Uses, &e.Successes, &e.SeenCount, &e.LastSeenAt, &e.CreatedAt,
-				&e.UpdatedAt, &vec); err != nil {
+				&e.UpdatedAt, &e.Quarantine.Reason, &e.Quarantine.ReleasedAt, &e.Quarantine.ReleasedBy, &vec); err != nil {
 				return translate(err)
 			}
 			e.Kind, e.Status = admem.EntryKind(kind), admem.EntryStatus(status)
