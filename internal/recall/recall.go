@@ -127,6 +127,22 @@ type tenantIndex struct {
 	items   map[string]store.LearnedItem
 	ix      *lexical.Index
 	structs sync.Map // item id → Structured, decoded on first use
+	tokens  sync.Map // item id → tokens of its line in the block, counted on first use
+}
+
+// lineTokens returns the tokens of the item's line in the text block,
+// counted once per version of the item: BPE counting was most of a
+// recall's CPU once the index stopped being rebuilt.
+func (ti *tenantIndex) lineTokens(it Item) (int, error) {
+	if v, ok := ti.tokens.Load(it.ID); ok {
+		return v.(int), nil
+	}
+	n, err := CountTokens(line(it))
+	if err != nil {
+		return 0, err
+	}
+	ti.tokens.Store(it.ID, n)
+	return n, nil
 }
 
 // structure returns the item's decoded state.
@@ -158,9 +174,11 @@ func (ti *tenantIndex) apply(ch store.LearnedChanges) error {
 		ti.items = make(map[string]store.LearnedItem, len(ch.Items))
 		ti.ix = lexical.NewIndex(nil, lexical.BM25Params{})
 		ti.structs.Clear()
+		ti.tokens.Clear()
 	}
 	for _, it := range ch.Items {
 		ti.structs.Delete(it.ID)
+		ti.tokens.Delete(it.ID)
 		if it.Status != admem.EntryActive {
 			delete(ti.items, it.ID)
 			ti.ix.Remove(it.ID)
@@ -390,6 +408,9 @@ func (s *Service) learned(ctx context.Context, tenantID string, ti *tenantIndex,
 			continue
 		}
 		c.Score = scores[i] * (0.5 + judge.Utility(n.Uses, n.Successes))
+		if c.Tokens, err = ti.lineTokens(c); err != nil {
+			return nil, err
+		}
 		out = append(out, c)
 	}
 	return out, nil
@@ -432,14 +453,16 @@ func pack(cands []Item, budget int) (Result, error) {
 		if budget-used < 8 {
 			break
 		}
-		n, err := CountTokens("- " + strings.ReplaceAll(c.Content, "\n", "\n  ") + "\n")
-		if err != nil {
-			return Result{}, err
+		n := c.Tokens // counted already (learned items' counts are cached)
+		if n <= 0 {
+			if n, err = CountTokens(line(c)); err != nil {
+				return Result{}, err
+			}
 		}
 		h := heading(c)
 		cost := n
 		if !sections[h] {
-			hn, err := CountTokens(h + "\n")
+			hn, err := headingTokens(h)
 			if err != nil {
 				return Result{}, err
 			}
@@ -465,6 +488,25 @@ func pack(cands []Item, budget int) (Result, error) {
 	}
 	res.Text, res.Tokens = "", 0
 	return res, nil
+}
+
+// line is the item's line in the text block.
+func line(c Item) string {
+	return "- " + strings.ReplaceAll(c.Content, "\n", "\n  ") + "\n"
+}
+
+var headingCounts sync.Map // heading → tokens of its line
+
+func headingTokens(h string) (int, error) {
+	if v, ok := headingCounts.Load(h); ok {
+		return v.(int), nil
+	}
+	n, err := CountTokens(h + "\n")
+	if err != nil {
+		return 0, err
+	}
+	headingCounts.Store(h, n)
+	return n, nil
 }
 
 // quarantineHeading heads the quarantined items a query asked for: they
