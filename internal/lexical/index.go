@@ -91,6 +91,62 @@ func (ix *Index) AddTerms(id string, terms []string) error {
 	return nil
 }
 
+// Remove drops the document id from the index and reports whether it was
+// there. Document count, total length and every document frequency change
+// exactly as if the document had never been added, so scores match a fresh
+// index of the remaining documents. The last document takes the removed
+// one's slot, which costs a walk of the posting lists of both documents'
+// terms rather than of the whole index.
+func (ix *Index) Remove(id string) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	d, ok := ix.byID[id]
+	if !ok {
+		return false
+	}
+	for _, tc := range ix.terms[d] {
+		ps := ix.postings[tc.term]
+		for i := range ps {
+			if ps[i].doc == d {
+				ps[i] = ps[len(ps)-1]
+				ps = ps[:len(ps)-1]
+				break
+			}
+		}
+		if len(ps) == 0 {
+			delete(ix.postings, tc.term)
+		} else {
+			ix.postings[tc.term] = ps
+		}
+	}
+	ix.total -= int64(ix.lens[d])
+	last := int32(len(ix.ids) - 1)
+	if d != last {
+		for _, tc := range ix.terms[last] {
+			ps := ix.postings[tc.term]
+			for i := range ps {
+				if ps[i].doc == last {
+					ps[i].doc = d
+					break
+				}
+			}
+		}
+		ix.ids[d], ix.lens[d], ix.terms[d] = ix.ids[last], ix.lens[last], ix.terms[last]
+		ix.byID[ix.ids[d]] = d
+	}
+	delete(ix.byID, id)
+	ix.ids, ix.lens = ix.ids[:last], ix.lens[:last]
+	ix.terms[last] = nil
+	ix.terms = ix.terms[:last]
+	return true
+}
+
+// Replace indexes text under id in place of the document id had, if any.
+func (ix *Index) Replace(id, text string) error {
+	ix.Remove(id)
+	return ix.Add(id, text)
+}
+
 // DocFreq returns how many documents contain term (an analysed term).
 func (ix *Index) DocFreq(term string) int {
 	ix.mu.RLock()

@@ -296,3 +296,74 @@ func BenchmarkAnalyze(b *testing.B) {
 		Analyze(s)
 	}
 }
+
+// TestIndexRemove checks that removing and replacing documents leaves the
+// same statistics and scores as an index built afresh from what remains.
+func TestIndexRemove(t *testing.T) {
+	docs := map[string]string{
+		"a": "the cat sat on the mat",
+		"b": "a dog chased the cat around the yard",
+		"c": "cats and dogs are pets",
+		"d": "the mat was red and the cat was black",
+		"e": "unique zebra words only here",
+		"f": "dog dog dog barking at the mailman",
+	}
+	ix := NewIndex(nil, DefaultBM25)
+	for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+		if err := ix.Add(id, docs[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ix.Remove("missing") {
+		t.Fatal("Remove of an unknown id reported true")
+	}
+	if !ix.Remove("b") || !ix.Remove("e") || ix.Remove("e") {
+		t.Fatal("Remove: wrong report")
+	}
+	if err := ix.Replace("a", "a mouse sat on the zebra mat"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Replace("g", "the yard dog"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "a mouse sat on the zebra mat", "c": docs["c"], "d": docs["d"], "f": docs["f"], "g": "the yard dog"}
+	fresh := NewIndex(nil, DefaultBM25)
+	for _, id := range []string{"g", "f", "d", "c", "a"} { // another order: ranks must not depend on it
+		if err := fresh.Add(id, want[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ix.Len() != fresh.Len() || ix.total != fresh.total || len(ix.postings) != len(fresh.postings) {
+		t.Fatalf("stats: n %d/%d total %d/%d terms %d/%d", ix.Len(), fresh.Len(), ix.total, fresh.total, len(ix.postings), len(fresh.postings))
+	}
+	for term, ps := range fresh.postings {
+		if ix.DocFreq(term) != len(ps) {
+			t.Errorf("df(%q) = %d, fresh %d", term, ix.DocFreq(term), len(ps))
+		}
+	}
+	for id, d := range ix.byID {
+		if ix.ids[d] != id {
+			t.Errorf("byID[%q] = %d, ids[%d] = %q", id, d, d, ix.ids[d])
+		}
+		for _, tc := range ix.terms[d] {
+			found := false
+			for _, p := range ix.postings[tc.term] {
+				found = found || (p.doc == d && p.tf == tc.tf)
+			}
+			if !found {
+				t.Errorf("posting of %q in %q missing", tc.term, id)
+			}
+		}
+	}
+	for _, q := range []string{"cat mat", "dog yard", "zebra", "the", "pets mouse barking", "black red cat dog"} {
+		got, exp := ix.Search(q, 0), fresh.Search(q, 0)
+		if len(got) != len(exp) {
+			t.Fatalf("%q: %d hits, fresh %d", q, len(got), len(exp))
+		}
+		for i := range got {
+			if got[i].ID != exp[i].ID || math.Abs(got[i].Score-exp[i].Score) > 1e-12 {
+				t.Errorf("%q hit %d: %v, fresh %v", q, i, got[i], exp[i])
+			}
+		}
+	}
+}

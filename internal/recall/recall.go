@@ -86,8 +86,9 @@ type Result struct {
 
 // Store is what recall needs from the database.
 type Store interface {
-	LearnedStamp(ctx context.Context, tenantID string) (string, error)
-	ActiveItems(ctx context.Context, tenantID string, kind admem.EntryKind, limit int) ([]store.LearnedItem, error)
+	LearnedVersion(ctx context.Context, tenantID string) (store.LearnedVersion, error)
+	LearnedChanges(ctx context.Context, tenantID string, since int64, limit int) (store.LearnedChanges, error)
+	LearnedCounters(ctx context.Context, tenantID string, ids []string) (map[string]store.LearnedCount, error)
 	SaveRecall(ctx context.Context, r store.RecallRecord) (string, error)
 	LearnedItem(ctx context.Context, tenantID, id string) (store.LearnedItem, error)
 	LearnedItemVersions(ctx context.Context, tenantID, id string, page admem.Page) ([]store.LearnedItemVersion, string, error)
@@ -114,11 +115,34 @@ type Service struct {
 	cache map[string]*tenantIndex
 }
 
+// tenantIndex is one tenant's learned items and their BM25 index, kept
+// up to date from the items changed since its version. Their counters are
+// not kept: recall reads them fresh for its hits.
 type tenantIndex struct {
-	stamp   string
+	catchUp sync.Mutex // one request at a time brings the copy up to date
+
+	mu      sync.RWMutex // guards what follows; searches hold it shared
+	built   bool
+	version int64
 	items   map[string]store.LearnedItem
 	ix      *lexical.Index
 	structs sync.Map // item id → Structured, decoded on first use
+	tokens  sync.Map // item id → tokens of its line in the block, counted on first use
+}
+
+// lineTokens returns the tokens of the item's line in the text block,
+// counted once per version of the item: BPE counting was most of a
+// recall's CPU once the index stopped being rebuilt.
+func (ti *tenantIndex) lineTokens(it Item) (int, error) {
+	if v, ok := ti.tokens.Load(it.ID); ok {
+		return v.(int), nil
+	}
+	n, err := CountTokens(line(it))
+	if err != nil {
+		return 0, err
+	}
+	ti.tokens.Store(it.ID, n)
+	return n, nil
 }
 
 // structure returns the item's decoded state.
@@ -126,12 +150,48 @@ func (ti *tenantIndex) structure(id string) (Structured, error) {
 	if v, ok := ti.structs.Load(id); ok {
 		return v.(Structured), nil
 	}
-	st, err := StructureItem(ti.items[id])
+	ti.mu.RLock()
+	it, ok := ti.items[id]
+	ti.mu.RUnlock()
+	if !ok {
+		return Structured{}, fmt.Errorf("recall: learned item %s no longer active", id)
+	}
+	st, err := StructureItem(it)
 	if err != nil {
 		return Structured{}, err
 	}
 	ti.structs.Store(id, st)
 	return st, nil
+}
+
+// apply brings the copy to the changes' version: all items anew when they
+// are a full read, else each changed item added, replaced or (no longer
+// active) removed. Applying a change twice is harmless.
+func (ti *tenantIndex) apply(ch store.LearnedChanges) error {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if ch.Full {
+		ti.items = make(map[string]store.LearnedItem, len(ch.Items))
+		ti.ix = lexical.NewIndex(nil, lexical.BM25Params{})
+		ti.structs.Clear()
+		ti.tokens.Clear()
+	}
+	for _, it := range ch.Items {
+		ti.structs.Delete(it.ID)
+		ti.tokens.Delete(it.ID)
+		if it.Status != admem.EntryActive {
+			delete(ti.items, it.ID)
+			ti.ix.Remove(it.ID)
+			continue
+		}
+		ti.items[it.ID] = it
+		if err := ti.ix.Replace(it.ID, it.SearchText+" "+it.Content); err != nil {
+			ti.built = false // the next request reads everything again
+			return fmt.Errorf("recall: index %s: %w", it.ID, err)
+		}
+	}
+	ti.built, ti.version = true, ch.Version.Version
+	return nil
 }
 
 // MaxLearnedItems bounds the items of one tenant that recall considers.
@@ -142,39 +202,53 @@ func New(st Store, facts Facts, log *slog.Logger) *Service {
 	return &Service{store: st, facts: facts, log: log, cache: map[string]*tenantIndex{}}
 }
 
-// index returns the tenant's learned items and their BM25 index, rebuilt
-// when the items changed since the cached copy.
+// index returns the tenant's learned items and their BM25 index, brought
+// up to date with the items changed since the cached copy's version. An
+// unchanged tenant costs one row read.
 func (s *Service) index(ctx context.Context, tenantID string) (*tenantIndex, error) {
-	stamp, err := s.store.LearnedStamp(ctx, tenantID)
+	v, err := s.store.LearnedVersion(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	ti := s.cache[tenantID]
+	if ti == nil {
+		if len(s.cache) >= 1000 {
+			for k := range s.cache { // drop an arbitrary tenant's copy
+				delete(s.cache, k)
+				break
+			}
+		}
+		ti = &tenantIndex{}
+		s.cache[tenantID] = ti
+	}
 	s.mu.Unlock()
-	if ti != nil && ti.stamp == stamp {
+	fresh := func() (bool, int64) {
+		ti.mu.RLock()
+		defer ti.mu.RUnlock()
+		// A copy ahead of v was brought up to date by a request that read
+		// a later version: it is newer, not stale.
+		return ti.built && ti.version >= v.Version && ti.version >= v.Reset, ti.version
+	}
+	if ok, _ := fresh(); ok {
 		return ti, nil
 	}
-	items, err := s.store.ActiveItems(ctx, tenantID, "", MaxLearnedItems)
+	ti.catchUp.Lock()
+	defer ti.catchUp.Unlock()
+	ok, since := fresh()
+	if ok {
+		return ti, nil
+	}
+	if !ti.built {
+		since = 0
+	}
+	ch, err := s.store.LearnedChanges(ctx, tenantID, since, MaxLearnedItems)
 	if err != nil {
 		return nil, err
 	}
-	ti = &tenantIndex{stamp: stamp, items: make(map[string]store.LearnedItem, len(items)), ix: lexical.NewIndex(nil, lexical.BM25Params{})}
-	for _, it := range items {
-		ti.items[it.ID] = it
-		if err := ti.ix.Add(it.ID, it.SearchText+" "+it.Content); err != nil {
-			return nil, fmt.Errorf("recall: index %s: %w", it.ID, err)
-		}
+	if err := ti.apply(ch); err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
-	if len(s.cache) > 1000 {
-		for k := range s.cache { // drop an arbitrary tenant's copy
-			delete(s.cache, k)
-			break
-		}
-	}
-	s.cache[tenantID] = ti
-	s.mu.Unlock()
 	return ti, nil
 }
 
@@ -214,18 +288,8 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 		if ti, err = s.index(ctx, p.TenantID); err != nil {
 			return Result{}, err
 		}
-		hits := ti.ix.Search(query, candidates)
-		if len(hits) > 0 {
-			top := hits[0].Score
-			for _, h := range hits {
-				it := ti.items[h.ID]
-				if !wants(q.Kinds, it.Kind) || top <= 0 || h.Score < MinRelevance*top {
-					continue
-				}
-				score := h.Score / top * (0.5 + judge.Utility(it.Uses, it.Successes))
-				cands = append(cands, Item{ID: it.ID, Kind: it.Kind, Source: "learned", Key: it.Key, Content: it.Content, Score: score,
-					Trust: admem.TrustUnverified})
-			}
+		if cands, err = s.learned(ctx, p.TenantID, ti, query, q.Kinds); err != nil {
+			return Result{}, err
 		}
 		a, err := s.adapterFor(ctx, p.TenantID)
 		if err != nil {
@@ -305,6 +369,53 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 	return res, nil
 }
 
+// learned ranks the tenant's learned items for the query: BM25 relevance
+// relative to the best hit, weighted by each item's utility from its
+// counters as they are now (read for the hits alone).
+func (s *Service) learned(ctx context.Context, tenantID string, ti *tenantIndex, query string, kinds []admem.EntryKind) ([]Item, error) {
+	var cands []Item
+	var scores []float64
+	ti.mu.RLock()
+	hits := ti.ix.Search(query, candidates)
+	if len(hits) > 0 && hits[0].Score > 0 {
+		top := hits[0].Score
+		for _, h := range hits {
+			it, ok := ti.items[h.ID]
+			if !ok || !wants(kinds, it.Kind) || h.Score < MinRelevance*top {
+				continue
+			}
+			cands = append(cands, Item{ID: it.ID, Kind: it.Kind, Source: "learned", Key: it.Key, Content: it.Content,
+				Trust: admem.TrustUnverified})
+			scores = append(scores, h.Score/top)
+		}
+	}
+	ti.mu.RUnlock()
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.ID
+	}
+	counts, err := s.store.LearnedCounters(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := cands[:0]
+	for i, c := range cands {
+		n, ok := counts[c.ID]
+		if !ok || n.Status != admem.EntryActive { // retired since the copy was read
+			continue
+		}
+		c.Score = scores[i] * (0.5 + judge.Utility(n.Uses, n.Successes))
+		if c.Tokens, err = ti.lineTokens(c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 func wantsFacts(kinds []admem.EntryKind) bool {
 	return len(factKinds(kinds)) > 0 || len(kinds) == 0
 }
@@ -342,14 +453,16 @@ func pack(cands []Item, budget int) (Result, error) {
 		if budget-used < 8 {
 			break
 		}
-		n, err := CountTokens("- " + strings.ReplaceAll(c.Content, "\n", "\n  ") + "\n")
-		if err != nil {
-			return Result{}, err
+		n := c.Tokens // counted already (learned items' counts are cached)
+		if n <= 0 {
+			if n, err = CountTokens(line(c)); err != nil {
+				return Result{}, err
+			}
 		}
 		h := heading(c)
 		cost := n
 		if !sections[h] {
-			hn, err := CountTokens(h + "\n")
+			hn, err := headingTokens(h)
 			if err != nil {
 				return Result{}, err
 			}
@@ -375,6 +488,25 @@ func pack(cands []Item, budget int) (Result, error) {
 	}
 	res.Text, res.Tokens = "", 0
 	return res, nil
+}
+
+// line is the item's line in the text block.
+func line(c Item) string {
+	return "- " + strings.ReplaceAll(c.Content, "\n", "\n  ") + "\n"
+}
+
+var headingCounts sync.Map // heading → tokens of its line
+
+func headingTokens(h string) (int, error) {
+	if v, ok := headingCounts.Load(h); ok {
+		return v.(int), nil
+	}
+	n, err := CountTokens(h + "\n")
+	if err != nil {
+		return 0, err
+	}
+	headingCounts.Store(h, n)
+	return n, nil
 }
 
 // quarantineHeading heads the quarantined items a query asked for: they

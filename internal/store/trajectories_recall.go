@@ -28,24 +28,116 @@ type RecalledItem struct {
 	Source string `json:"source"` // "learned" or "entry"
 }
 
-// LearnedStamp changes whenever the tenant's active learned items change:
-// their count, their rated uses and their newest update. Caches of the
-// items compare it.
-func (db *DB) LearnedStamp(ctx context.Context, tenantID string) (string, error) {
-	var n, uses int64
-	var last *time.Time
+// LearnedVersion is where a tenant's learned items stand (migration
+// 000012): Version grows with every change of an item other than its
+// counters (uses, successes), and a copy of the items older than Reset must
+// be read afresh (items were deleted, which cannot be read back).
+type LearnedVersion struct {
+	Version int64
+	Reset   int64
+}
+
+// LearnedVersion returns the tenant's learned-items version: one row read,
+// whatever the number of items.
+func (db *DB) LearnedVersion(ctx context.Context, tenantID string) (LearnedVersion, error) {
+	var v LearnedVersion
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		return translate(tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(uses), 0), max(updated_at) FROM learned_items
-			WHERE tenant_id = $1 AND status = 'active'`, tenantID).Scan(&n, &uses, &last))
+		var err error
+		v, err = learnedVersion(ctx, tx, tenantID)
+		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("store: learned stamp: %w", err)
+		return LearnedVersion{}, fmt.Errorf("store: learned version: %w", err)
 	}
-	stamp := fmt.Sprintf("%d/%d", n, uses)
-	if last != nil {
-		stamp += "@" + last.UTC().Format(time.RFC3339Nano)
+	return v, nil
+}
+
+func learnedVersion(ctx context.Context, tx pgx.Tx, tenantID string) (LearnedVersion, error) {
+	var v LearnedVersion
+	err := tx.QueryRow(ctx, `SELECT version, reset_version FROM learned_versions WHERE tenant_id = $1`, tenantID).Scan(&v.Version, &v.Reset)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return LearnedVersion{}, nil // no item was ever written
 	}
-	return stamp, nil
+	return v, translate(err)
+}
+
+// LearnedChanges is what changed in a tenant's learned items since a
+// version a reader holds.
+type LearnedChanges struct {
+	// Version is the version the reader holds after applying Items: every
+	// change numbered up to it is among them (later ones may be too).
+	Version LearnedVersion
+	// Full: Items are all the active items (up to the limit) and replace
+	// the reader's copy; otherwise they are the items changed since, in any
+	// status, to add, replace or (not active) remove.
+	Full  bool
+	Items []LearnedItem
+}
+
+// LearnedChanges returns the tenant's learned items changed after version
+// since, or all its active items (at most limit, newest first) when since
+// is 0 or too old or new to catch up from.
+func (db *DB) LearnedChanges(ctx context.Context, tenantID string, since int64, limit int) (LearnedChanges, error) {
+	var c LearnedChanges
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		// Read before the items: versions are handed out at commit in
+		// commit order, so the items read next include every change up to it.
+		if c.Version, err = learnedVersion(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		c.Full = since <= 0 || since < c.Version.Reset || since > c.Version.Version
+		if c.Full {
+			c.Items, err = listItems(ctx, tx, tenantID, "", true, limit)
+			return err
+		}
+		c.Items, err = queryAll(ctx, tx, scanItem,
+			`SELECT `+itemColumns+` FROM learned_items WHERE tenant_id = $1 AND change_seq > $2 ORDER BY change_seq`, tenantID, since)
+		return err
+	})
+	if err != nil {
+		return LearnedChanges{}, fmt.Errorf("store: learned changes since %d: %w", since, err)
+	}
+	return c, nil
+}
+
+// LearnedCount is a learned item's usage counters and status as they are now.
+type LearnedCount struct {
+	Uses      int
+	Successes int
+	Status    admem.EntryStatus
+}
+
+// LearnedCounters returns the counters of the tenant's learned items with
+// these ids (unknown ids are left out): recall reads them fresh for its
+// hits, since feedback changes them without changing the items' version.
+func (db *DB) LearnedCounters(ctx context.Context, tenantID string, ids []string) (map[string]LearnedCount, error) {
+	out := make(map[string]LearnedCount, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id::text, uses, successes, status FROM learned_items WHERE tenant_id = $1 AND id = ANY ($2::uuid[])`,
+			tenantID, ids)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, status string
+			var c LearnedCount
+			if err := rows.Scan(&id, &c.Uses, &c.Successes, &status); err != nil {
+				return translate(err)
+			}
+			c.Status = admem.EntryStatus(status)
+			out[id] = c
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: learned counters: %w", err)
+	}
+	return out, nil
 }
 
 // SaveRecall stores a recall and returns its id.
