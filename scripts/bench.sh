@@ -108,7 +108,7 @@ printf '%s\n' "${pids[@]}" >.data/bench/run.pids
 # Postgres (its postmaster) and Redis, from their state folder.
 state=.data/bench
 [ -f .data/bench/state ] && state=$(cat .data/bench/state)
-export ADMEM_BENCH_API_PID=${pids[0]} ADMEM_BENCH_WORKER_PID=${pids[1]}
+export ADMEM_BENCH_API_PID=${pids[0]} ADMEM_BENCH_WORKER_PID=${pids[1]:-}
 ADMEM_BENCH_PG_PID=$(head -n 1 "$state/pg/postmaster.pid" 2>/dev/null || true)
 ADMEM_BENCH_REDIS_PID=$(cat "$state/run/redis.pid" 2>/dev/null || true)
 export ADMEM_BENCH_PG_PID ADMEM_BENCH_REDIS_PID
