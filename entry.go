@@ -193,7 +193,10 @@ type EntryUpdate struct {
 
 // EntryFilter narrows lists and searches. Zero fields do not filter.
 type EntryFilter struct {
-	Kinds         []EntryKind
+	Kinds []EntryKind
+	// NotKinds leaves these kinds out (recall's facts: every kind but the
+	// learned ones, which it ranks on its own).
+	NotKinds      []EntryKind
 	Key           string
 	AgentID       string
 	UserID        string

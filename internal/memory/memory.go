@@ -483,7 +483,7 @@ func checkFilter(f admem.EntryFilter) error {
 	default:
 		return admem.Invalid("status", "active, retired, deleted or any")
 	}
-	for _, k := range f.Kinds {
+	for _, k := range slices.Concat(f.Kinds, f.NotKinds) {
 		if !kindRe.MatchString(string(k)) {
 			return admem.Invalid("kind", "not a valid kind")
 		}

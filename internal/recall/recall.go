@@ -306,8 +306,13 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 		}
 	}
 	if s.facts != nil && wantsFacts(q.Kinds) {
-		hits, err := s.facts.Search(ctx, p.TenantID, admem.SearchQuery{Text: query, Limit: 20, Filter: admem.EntryFilter{
-			Kinds: factKinds(q.Kinds), AgentID: q.Scope.AgentID, UserID: q.Scope.UserID, SessionID: q.Scope.SessionID}})
+		f := admem.EntryFilter{Kinds: factKinds(q.Kinds), AgentID: q.Scope.AgentID, UserID: q.Scope.UserID, SessionID: q.Scope.SessionID}
+		if len(f.Kinds) == 0 {
+			// Every kind but the learned ones, which are ranked above from
+			// their own index and must not take the facts' places.
+			f.NotKinds = []admem.EntryKind{admem.KindMistake, admem.KindProcedure}
+		}
+		hits, err := s.facts.Search(ctx, p.TenantID, admem.SearchQuery{Text: query, Limit: 20, Filter: f})
 		if err != nil {
 			return Result{}, err
 		}

@@ -460,6 +460,13 @@ func filterSQL(f admem.EntryFilter, args *[]any) string {
 		}
 		b.WriteString(" AND e.kind = ANY(" + arg(ks) + "::text[])")
 	}
+	if len(f.NotKinds) > 0 {
+		ks := make([]string, len(f.NotKinds))
+		for i, k := range f.NotKinds {
+			ks[i] = string(k)
+		}
+		b.WriteString(" AND NOT (e.kind = ANY(" + arg(ks) + "::text[]))")
+	}
 	for _, c := range []struct{ col, v string }{{"key", f.Key}, {"agent_id", f.AgentID}, {"user_id", f.UserID}, {"session_id", f.SessionID}} {
 		if c.v != "" || (f.ExactScope && (c.col == "agent_id" || c.col == "user_id")) {
 			b.WriteString(" AND e." + c.col + " = " + arg(c.v))

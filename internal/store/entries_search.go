@@ -189,9 +189,12 @@ func scoreBM25(ctx context.Context, tx pgx.Tx, tenantID string, terms []string, 
 		}
 		status = &st
 	}
-	var kinds, tags []string
+	var kinds, notKinds, tags []string
 	for _, k := range f.Kinds {
 		kinds = append(kinds, string(k))
+	}
+	for _, k := range f.NotKinds {
+		notKinds = append(notKinds, string(k))
 	}
 	if len(f.Tags) > 0 {
 		tags = f.Tags
@@ -202,7 +205,7 @@ func scoreBM25(ctx context.Context, tx pgx.Tx, tenantID string, terms []string, 
 	}
 	rows, err := tx.Query(ctx, `
 		WITH q(term, idf) AS (SELECT * FROM unnest($2::text[], $3::float8[])),
-		c AS (SELECT * FROM admem_lexical_candidates($1, $4::tsquery, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19))
+		c AS (SELECT * FROM admem_lexical_candidates($1, $4::tsquery, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21))
 		SELECT c.id, c.session_id, c.seq,
 			sum(q.idf * cardinality(u.positions) * ($5::float8 + 1) /
 				(cardinality(u.positions) + $5::float8 * (1 - $6::float8 + $6::float8 * c.doc_len / $7::float8))) AS score
@@ -211,7 +214,7 @@ func scoreBM25(ctx context.Context, tx pgx.Tx, tenantID string, terms []string, 
 		ORDER BY score DESC, c.id LIMIT $20`,
 		tenantID, terms, idfs, tsquery, o.BM25.K1, o.BM25.B, avgdl, o.MaxCandidates,
 		status, kinds, orNil(f.Key, false), orNil(f.AgentID, f.ExactScope), orNil(f.UserID, f.ExactScope), orNil(f.SessionID, false),
-		tags, metadata, f.CreatedAfter, f.CreatedBefore, f.IncludeExpired, limit)
+		tags, metadata, f.CreatedAfter, f.CreatedBefore, f.IncludeExpired, limit, notKinds)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -110,3 +110,38 @@ func TestLexicalCandidatesStayInTenant(t *testing.T) {
 		t.Fatalf("tenant B read %d of tenant A's entries through the function", n)
 	}
 }
+
+// Kinds left out of a search (recall's facts part leaves out the learned
+// kinds) neither come back nor take the candidates' places: with far more
+// learned entries than facts holding the word, the facts are still found.
+func TestLexicalSearchLeavesKindsOut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testenv.DB(t).Store(t)
+	tenant := testenv.Tenant(t, db, "not-kinds")
+	var ws []admem.EntryWrite
+	add := func(kind admem.EntryKind, c string) {
+		ws = append(ws, admem.EntryWrite{Entry: admem.Entry{Kind: kind, Content: c}, Index: admem.EntryIndex{Terms: lexical.Analyze(c)},
+			Provenance: admem.Provenance{Source: admem.SourceRequest}})
+	}
+	for i := range 3000 {
+		add(admem.KindProcedure, fmt.Sprintf("refund flow step %d", i))
+	}
+	add("fact", "the refund window is thirty days")
+	add("preference", "refund to the original card")
+	if _, err := db.InsertEntries(ctx, tenant, ws); err != nil {
+		t.Fatal(err)
+	}
+	f := admem.EntryFilter{NotKinds: []admem.EntryKind{admem.KindProcedure, admem.KindMistake}}
+	hits, err := db.LexicalSearch(ctx, tenant, lexical.Analyze("refund"), f, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 2 {
+		t.Fatalf("got %d hits, want the fact and the preference: %+v", len(hits), hits)
+	}
+	all, err := db.LexicalSearch(ctx, tenant, lexical.Analyze("refund"), admem.EntryFilter{}, 10)
+	if err != nil || len(all) != 10 {
+		t.Fatalf("without the filter: %v, %d hits, want 10", err, len(all))
+	}
+}
