@@ -61,6 +61,14 @@ func (b *Book) Changed() ([]*Tool, []*Mistake) {
 // Reset forgets what changed.
 func (b *Book) Reset() { b.changed, b.touched = nil, nil }
 
+// Saved forgets that these mistakes changed (the store wrote them), and
+// keeps every other change.
+func (b *Book) Saved(ms []*Mistake) {
+	for _, m := range ms {
+		delete(b.changed, m.SignatureID)
+	}
+}
+
 // ToolMistakes returns the mistakes of a tool, most failures first.
 func (b *Book) ToolMistakes(tool string) []*Mistake {
 	if b.byTool == nil {

@@ -63,8 +63,11 @@ func (db *DB) RecordLabelledSteps(ctx context.Context, tenantID string, steps []
 			return translate(err)
 		}
 		// Signatures locked in one order, so two writers never deadlock;
-		// each signature's clusters are read once and assigned in memory.
+		// each signature's clusters are read once and assigned in memory,
+		// and the examples' clusters are written in one statement.
 		slices.Sort(sigs)
+		var exIDs []int64
+		var exClusters []string
 		for _, sig := range sigs {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 42))`, tenantID+"/"+sig); err != nil {
 				return translate(err)
@@ -90,9 +93,7 @@ func (db *DB) RecordLabelledSteps(ctx context.Context, tenantID string, steps []
 					}
 					dirty[c.ID] = true
 				}
-				if _, err := tx.Exec(ctx, `UPDATE adapter_examples SET cluster_id = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, ids[i], c.ID); err != nil {
-					return translate(err)
-				}
+				exIDs, exClusters = append(exIDs, ids[i]), append(exClusters, c.ID)
 			}
 			for _, c := range same {
 				if dirty[c.ID] {
@@ -102,7 +103,12 @@ func (db *DB) RecordLabelledSteps(ctx context.Context, tenantID string, steps []
 				}
 			}
 		}
-		return nil
+		if len(exIDs) == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `UPDATE adapter_examples a SET cluster_id = u.c FROM unnest($2::bigint[], $3::uuid[]) AS u(id, c)
+			WHERE a.tenant_id = $1 AND a.id = u.id`, tenantID, exIDs, exClusters)
+		return translate(err)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: record labelled steps: %w", err)

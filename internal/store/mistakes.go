@@ -118,62 +118,100 @@ func toolMistakes(ctx context.Context, tx pgx.Tx, tenantID string, tools []strin
 // so the worker publishes it as a memory entry) when what it says changed,
 // in place otherwise. source names what taught it ("trajectory:<id>").
 func (lt *LearnTx) SaveBook(b *mistake.Book, source string) error {
-	ctx, tx := lt.ctx, lt.tx
+	if err := lt.SaveBookVersions(b, source); err != nil {
+		return err
+	}
 	tools, ms := b.Changed()
-	if len(tools) > 0 {
-		// The histories in one round trip.
-		hb := &pgx.Batch{}
-		for _, t := range tools {
-			state, err := json.Marshal(t)
-			if err != nil {
-				return fmt.Errorf("store: encode tool history %s: %w", t.Name, err)
-			}
-			hb.Queue(`INSERT INTO tool_histories (tenant_id, tool, state, calls) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (tenant_id, tool) DO UPDATE SET state = excluded.state, calls = excluded.calls, updated_at = now()`,
-				lt.tenantID, t.Name, state, t.Clock)
-		}
-		if err := tx.SendBatch(ctx, hb).Close(); err != nil {
-			return translate(err)
-		}
+	if err := lt.saveHistories(tools); err != nil {
+		return err
 	}
 	var ev eventRows
 	for _, m := range ms {
-		meaning := m.Meaning()
-		state, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("store: encode mistake %s: %w", m.SignatureID, err)
+		if err := lt.saveMistake(m, source, &ev); err != nil {
+			return err
 		}
-		content, search := m.Render(), m.SearchText()
-		switch {
-		case m.ID == "":
-			err = tx.QueryRow(ctx, `INSERT INTO learned_items (tenant_id, kind, key, tool, state, content, search_text, count, meaning)
-				VALUES ($1, 'mistake', $2, $3, $4, $5, $6, $7, $8) RETURNING id, version`,
-				lt.tenantID, m.SignatureID, m.Signature.Tool, state, content, search, m.Failures, meaning).Scan(&m.ID, &m.Version)
-		case meaning != m.Stored:
-			err = tx.QueryRow(ctx, `UPDATE learned_items SET state = $3, content = $4, search_text = $5, count = $6, meaning = $7,
-					version = version + 1, updated_at = now()
-				WHERE tenant_id = $1 AND id = $2 RETURNING version`,
-				lt.tenantID, m.ID, state, content, search, m.Failures, meaning).Scan(&m.Version)
-		default:
-			_, err = tx.Exec(ctx, `UPDATE learned_items SET state = $3, content = $4, search_text = $5, count = $6, updated_at = now()
-				WHERE tenant_id = $1 AND id = $2`, lt.tenantID, m.ID, state, content, search, m.Failures)
-			if err != nil {
-				return translate(err)
-			}
-			continue
-		}
-		if err != nil {
-			return translate(err)
-		}
-		m.Stored = meaning
-		if _, err := tx.Exec(ctx, `INSERT INTO learned_item_versions (tenant_id, item_id, version, state, content, source)
-			VALUES ($1, $2, $3, $4, $5, $6)`, lt.tenantID, m.ID, m.Version, state, content, source); err != nil {
-			return translate(err)
-		}
-		ev.add(lt.tenantID, admem.EventLearnedChanged, m.ID, map[string]any{"kind": string(admem.KindMistake), "key": m.SignatureID, "version": m.Version})
 	}
 	b.Reset()
-	return ev.insert(ctx, tx)
+	return ev.insert(lt.ctx, lt.tx)
+}
+
+// SaveBookVersions writes only the changes that make a new version of a
+// mistake (a new mistake, or one whose meaning changed), each naming
+// source, and leaves the tools' histories and the in-place changes in the
+// book for a later SaveBook: a batch of trajectories writes each of those
+// once, however many of its trajectories touched them, while every version
+// still names the trajectory that made it.
+func (lt *LearnTx) SaveBookVersions(b *mistake.Book, source string) error {
+	_, ms := b.Changed()
+	var saved []*mistake.Mistake
+	var ev eventRows
+	for _, m := range ms {
+		if m.ID != "" && m.Meaning() == m.Stored {
+			continue
+		}
+		if err := lt.saveMistake(m, source, &ev); err != nil {
+			return err
+		}
+		saved = append(saved, m)
+	}
+	b.Saved(saved)
+	return ev.insert(lt.ctx, lt.tx)
+}
+
+// saveHistories writes the tools' histories in one round trip.
+func (lt *LearnTx) saveHistories(tools []*mistake.Tool) error {
+	if len(tools) == 0 {
+		return nil
+	}
+	hb := &pgx.Batch{}
+	for _, t := range tools {
+		state, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("store: encode tool history %s: %w", t.Name, err)
+		}
+		hb.Queue(`INSERT INTO tool_histories (tenant_id, tool, state, calls) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, tool) DO UPDATE SET state = excluded.state, calls = excluded.calls, updated_at = now()`,
+			lt.tenantID, t.Name, state, t.Clock)
+	}
+	return translate(lt.tx.SendBatch(lt.ctx, hb).Close())
+}
+
+// saveMistake writes one changed mistake: a new version naming source
+// (and a learned.changed event) when what it says changed, in place
+// otherwise. A version's event is added to ev.
+func (lt *LearnTx) saveMistake(m *mistake.Mistake, source string, ev *eventRows) error {
+	ctx, tx := lt.ctx, lt.tx
+	meaning := m.Meaning()
+	state, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("store: encode mistake %s: %w", m.SignatureID, err)
+	}
+	content, search := m.Render(), m.SearchText()
+	switch {
+	case m.ID == "":
+		err = tx.QueryRow(ctx, `INSERT INTO learned_items (tenant_id, kind, key, tool, state, content, search_text, count, meaning)
+			VALUES ($1, 'mistake', $2, $3, $4, $5, $6, $7, $8) RETURNING id, version`,
+			lt.tenantID, m.SignatureID, m.Signature.Tool, state, content, search, m.Failures, meaning).Scan(&m.ID, &m.Version)
+	case meaning != m.Stored:
+		err = tx.QueryRow(ctx, `UPDATE learned_items SET state = $3, content = $4, search_text = $5, count = $6, meaning = $7,
+				version = version + 1, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 RETURNING version`,
+			lt.tenantID, m.ID, state, content, search, m.Failures, meaning).Scan(&m.Version)
+	default:
+		_, err = tx.Exec(ctx, `UPDATE learned_items SET state = $3, content = $4, search_text = $5, count = $6, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2`, lt.tenantID, m.ID, state, content, search, m.Failures)
+		return translate(err)
+	}
+	if err != nil {
+		return translate(err)
+	}
+	m.Stored = meaning
+	if _, err := tx.Exec(ctx, `INSERT INTO learned_item_versions (tenant_id, item_id, version, state, content, source)
+		VALUES ($1, $2, $3, $4, $5, $6)`, lt.tenantID, m.ID, m.Version, state, content, source); err != nil {
+		return translate(err)
+	}
+	ev.add(lt.tenantID, admem.EventLearnedChanged, m.ID, map[string]any{"kind": string(admem.KindMistake), "key": m.SignatureID, "version": m.Version})
+	return nil
 }
 
 // LearntAll is Learnt of several trajectories, by trajectory id.

@@ -269,10 +269,11 @@ func (bs *batchStore) Book(tools []string) (*mistake.Book, error) {
 	return bs.book, nil
 }
 
-// SaveBook saves what one trajectory changed (its mistakes' versions name
-// it as their source).
+// SaveBook saves the new versions one trajectory made (they name it as
+// their source); the tools' histories and the mistakes' in-place changes
+// are written once for the batch, by flush.
 func (bs *batchStore) SaveBook(b *mistake.Book, source string) error {
-	return bs.LearnTx.SaveBook(b, source)
+	return bs.LearnTx.SaveBookVersions(b, source)
 }
 
-func (bs *batchStore) flush() error { return nil }
+func (bs *batchStore) flush() error { return bs.LearnTx.SaveBook(bs.book, "") }
