@@ -1715,10 +1715,10 @@ type Procedure struct {
 	// TaskPattern the task the steps come from
 	TaskPattern string `json:"task_pattern"`
 
-	// Tasks every task merged in
+	// Tasks the latest task texts merged in (at most 8)
 	Tasks []string `json:"tasks"`
 
-	// TrajectoryIds the successful trajectories supporting it
+	// TrajectoryIds the latest successful trajectories supporting it (at most 32; `support` counts them all)
 	TrajectoryIds []openapi_types.UUID `json:"trajectory_ids"`
 }
 

@@ -155,7 +155,7 @@ func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes
 			if err := json.Unmarshal(it.State, &p); err != nil {
 				t.Fatal(err)
 			}
-			sources += len(p.Procedure.Sources)
+			sources += p.Procedure.Successes()
 		}
 	}
 	for sig, want := range failedBySig {

@@ -95,16 +95,64 @@ type Procedure struct {
 	Version int      // 1 when distilled, +1 per merge
 	// Sources are the successful trajectories supporting the procedure;
 	// FailedSources the failed ones of the same task cluster that took the
-	// same tools in the same order and still failed.
+	// same tools in the same order and still failed. Each keeps the latest
+	// MaxSources ids (Tasks the latest MaxTasks texts), so that what a
+	// procedure weighs, and the cost of learning into it, stays bounded
+	// however long its history; Support and Against count them all. (Every
+	// version of a learned procedure also names the trajectory that made
+	// it, which is where provenance reads the whole list.)
 	Sources       []string
 	FailedSources []string
+	Support       int `json:",omitempty"`
+	Against       int `json:",omitempty"`
 }
 
+// MaxSources and MaxTasks bound a procedure's lists of trajectory ids and
+// task texts.
+const (
+	MaxSources = 32
+	MaxTasks   = 8
+)
+
 // Successes is the number of supporting successful trajectories.
-func (p Procedure) Successes() int { return len(p.Sources) }
+func (p Procedure) Successes() int { return max(p.Support, len(p.Sources)) }
 
 // Failures is the number of failed trajectories that followed the procedure.
-func (p Procedure) Failures() int { return len(p.FailedSources) }
+func (p Procedure) Failures() int { return max(p.Against, len(p.FailedSources)) }
+
+// AddFailed counts a failed trajectory that followed the procedure (the
+// caller checks it was not counted before).
+func (p *Procedure) AddFailed(trajectoryID string) {
+	n := p.Failures()
+	var added int
+	p.FailedSources, added = addCapped(p.FailedSources, []string{trajectoryID}, MaxSources)
+	p.Against = n + added
+}
+
+// addCapped appends the elements of b that a does not hold, keeps the last
+// n, and returns how many of b were new.
+func addCapped(a, b []string, n int) ([]string, int) {
+	out := slices.Clone(a)
+	added := 0
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+			added++
+		}
+	}
+	if len(out) > n {
+		out = slices.Clone(out[len(out)-n:])
+	}
+	return out, added
+}
+
+// lastSorted keeps the last n of a sorted list.
+func lastSorted(xs []string, n int) []string {
+	if len(xs) <= n {
+		return xs
+	}
+	return slices.Clone(xs[len(xs)-n:])
+}
 
 // Reliability is the Laplace-smoothed success rate of following the
 // procedure, (s+1)/(s+f+2): one success alone gives 2/3, and evidence
@@ -193,6 +241,11 @@ func DistillProcedures(trajs []admem.Trajectory, opt ProcedureOptions) []Procedu
 				p.FailedSources = union(p.FailedSources, []string{t.ID})
 			}
 		}
+		if len(p.Sources) > MaxSources || len(p.FailedSources) > MaxSources {
+			p.Support, p.Against = len(p.Sources), len(p.FailedSources)
+		}
+		p.Sources, p.FailedSources = lastSorted(p.Sources, MaxSources), lastSorted(p.FailedSources, MaxSources)
+		p.Tasks = lastSorted(p.Tasks, MaxTasks)
 		out = append(out, p)
 	}
 	return out
@@ -347,15 +400,21 @@ func MergeProcedures(existing, incoming Procedure, opt ProcedureOptions) Procedu
 		base, other = incoming, existing
 	}
 	out := Procedure{
-		ID:            existing.ID,
-		Task:          base.Task,
-		Tasks:         union(existing.Tasks, incoming.Tasks),
-		Steps:         base.Steps,
-		Script:        fold(base.Script, other.Script),
-		Version:       max(existing.Version, incoming.Version) + 1,
-		Sources:       union(existing.Sources, incoming.Sources),
-		FailedSources: union(existing.FailedSources, incoming.FailedSources),
+		ID:      existing.ID,
+		Task:    base.Task,
+		Steps:   base.Steps,
+		Script:  fold(base.Script, other.Script),
+		Version: max(existing.Version, incoming.Version) + 1,
 	}
+	out.Tasks, _ = addCapped(existing.Tasks, incoming.Tasks, MaxTasks)
+	// incoming's ids that existing already lists are counted once; ids
+	// beyond either list cannot be compared, and need not be: the learner
+	// counts each trajectory once (its event ledger).
+	var added int
+	out.Sources, added = addCapped(existing.Sources, incoming.Sources, MaxSources)
+	out.Support = existing.Successes() + incoming.Successes() - (len(incoming.Sources) - added)
+	out.FailedSources, added = addCapped(existing.FailedSources, incoming.FailedSources, MaxSources)
+	out.Against = existing.Failures() + incoming.Failures() - (len(incoming.FailedSources) - added)
 	out.Params = params(out.Script)
 	return out
 }

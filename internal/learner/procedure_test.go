@@ -1,6 +1,7 @@
 package learner
 
 import (
+	"fmt"
 	"math/rand"
 	"reflect"
 	"testing"
@@ -137,8 +138,9 @@ func TestMergeProcedures(t *testing.T) {
 	if !reflect.DeepEqual(m.Params, []string{"user_id", "date", "flight_number", "amount", "payment_id"}) {
 		t.Errorf("params %v", m.Params)
 	}
-	if !reflect.DeepEqual(m.Sources, []string{"t1", "t2"}) || len(m.Tasks) != 2 {
-		t.Errorf("sources %v tasks %v", m.Sources, m.Tasks)
+	// Sources in the order they were learnt: the existing one's, then the new.
+	if !reflect.DeepEqual(m.Sources, []string{"t2", "t1"}) || m.Successes() != 2 || len(m.Tasks) != 2 {
+		t.Errorf("sources %v (%d successes) tasks %v", m.Sources, m.Successes(), m.Tasks)
 	}
 
 	// A shorter procedure that mostly failed loses to a reliable one.
@@ -153,6 +155,45 @@ func TestMergeProcedures(t *testing.T) {
 	again := MergeProcedures(m, m, ProcedureOptions{})
 	if scriptText(again) != scriptText(m) || again.Version != m.Version+1 || again.Script[0].Support != 2*m.Script[0].Support {
 		t.Errorf("self-merge changed the script:\n%s\n%s", m.Render(), again.Render())
+	}
+}
+
+// TestProcedureStaysBoundedAsItsHistoryGrows merges many supporting and
+// failing runs into one procedure: it counts every one of them, but keeps
+// only the latest ids and task texts, so a procedure with a long history
+// costs what a young one does to read, merge and store.
+func TestProcedureStaysBoundedAsItsHistoryGrows(t *testing.T) {
+	t.Parallel()
+	base := DistillProcedures(bookingRuns()[:1], ProcedureOptions{})[0]
+	p := base
+	const n = 5 * MaxSources
+	for i := range n {
+		in := base
+		in.Sources = []string{fmt.Sprintf("s%03d", i)}
+		in.Tasks = []string{fmt.Sprintf("%s, trip %d", base.Task, i)}
+		p = MergeProcedures(p, in, ProcedureOptions{})
+		p.AddFailed(fmt.Sprintf("f%03d", i))
+	}
+	// The original run, then n more; n failures.
+	if p.Successes() != n+1 || p.Failures() != n {
+		t.Fatalf("counted %d successes and %d failures, want %d and %d", p.Successes(), p.Failures(), n+1, n)
+	}
+	if len(p.Sources) != MaxSources || p.Sources[MaxSources-1] != fmt.Sprintf("s%03d", n-1) ||
+		len(p.FailedSources) != MaxSources || p.FailedSources[0] != fmt.Sprintf("f%03d", n-MaxSources) || len(p.Tasks) != MaxTasks {
+		t.Fatalf("kept %d sources (last %s), %d failed (first %s), %d tasks", len(p.Sources), p.Sources[len(p.Sources)-1],
+			len(p.FailedSources), p.FailedSources[0], len(p.Tasks))
+	}
+	// A replayed source already listed is not counted again.
+	again := base
+	again.Sources = []string{p.Sources[0]}
+	if r := MergeProcedures(p, again, ProcedureOptions{}); r.Successes() != p.Successes() {
+		t.Fatalf("a listed source counted again: %d, want %d", r.Successes(), p.Successes())
+	}
+	// A stored procedure of before the counts reads its lists' lengths.
+	old := base
+	old.Sources, old.FailedSources, old.Support, old.Against = []string{"a", "b", "c"}, []string{"x"}, 0, 0
+	if old.Successes() != 3 || old.Failures() != 1 {
+		t.Fatalf("an old procedure reads %d/%d", old.Successes(), old.Failures())
 	}
 }
 

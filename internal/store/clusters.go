@@ -64,7 +64,7 @@ func (db *DB) RecordLabelledSteps(ctx context.Context, tenantID string, steps []
 		}
 		// Signatures locked in one order, so two writers never deadlock;
 		// each signature's clusters are read once and assigned in memory,
-		// and the examples' clusters are written in one statement.
+		// and the examples' clusters are written in one round trip.
 		slices.Sort(sigs)
 		var exIDs []int64
 		var exClusters []string
@@ -106,9 +106,11 @@ func (db *DB) RecordLabelledSteps(ctx context.Context, tenantID string, steps []
 		if len(exIDs) == 0 {
 			return nil
 		}
-		_, err := tx.Exec(ctx, `UPDATE adapter_examples a SET cluster_id = u.c FROM unnest($2::bigint[], $3::uuid[]) AS u(id, c)
-			WHERE a.tenant_id = $1 AND a.id = u.id`, tenantID, exIDs, exClusters)
-		return translate(err)
+		ub := &pgx.Batch{}
+		for k, id := range exIDs {
+			ub.Queue(`UPDATE adapter_examples SET cluster_id = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, exClusters[k])
+		}
+		return translate(tx.SendBatch(ctx, ub).Close())
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: record labelled steps: %w", err)

@@ -50,8 +50,9 @@ func (db *DB) SourceReport(ctx context.Context, tenantID string, src admem.Sourc
 			return err
 		}
 		// Learned items: mistakes that counted the source's failed steps,
-		// procedures distilled from (or marked by) its trajectories, and
-		// items it rated.
+		// procedures distilled from (or marked by) its trajectories (each
+		// version names the trajectory that made it; the procedure itself
+		// keeps only its latest sources), and items it rated.
 		out.Learned, err = queryAll(ctx, tx, func(r pgx.Row) (admem.LearnedRef, error) {
 			var l admem.LearnedRef
 			var kind, status string
@@ -67,11 +68,11 @@ func (db *DB) SourceReport(ctx context.Context, tenantID string, src admem.Sourc
 				WHERE o.tenant_id = $1 AND `+sourceMatch("coalesce(o.key_id, t.key_id)", "t.agent_id")+`
 				GROUP BY li.id
 				UNION ALL
-				SELECT li.id, count(*) FROM learned_items li
-				CROSS JOIN LATERAL (SELECT jsonb_array_elements_text(coalesce(li.state->'Procedure'->'Sources', '[]'::jsonb)
-					|| coalesce(li.state->'Procedure'->'FailedSources', '[]'::jsonb)) AS tid) s
-				WHERE li.tenant_id = $1 AND li.kind = 'procedure' AND s.tid IN (SELECT id FROM src)
-				GROUP BY li.id
+				SELECT v.item_id, count(DISTINCT split_part(v.source, ':', 2)) FROM learned_item_versions v
+				JOIN learned_items li ON li.tenant_id = v.tenant_id AND li.id = v.item_id AND li.kind = 'procedure'
+				WHERE v.tenant_id = $1 AND split_part(v.source, ':', 1) IN ('trajectory', 'reflect')
+					AND split_part(v.source, ':', 2) IN (SELECT id FROM src)
+				GROUP BY v.item_id
 				UNION ALL
 				SELECT f.item_id, count(*) FROM feedback_ratings f
 				WHERE f.tenant_id = $1 AND f.source = 'learned' AND f.purge_id IS NULL AND `+sourceMatch("f.key_id", "f.agent_id")+`

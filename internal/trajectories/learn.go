@@ -246,8 +246,7 @@ func (l *Learner) reflect(ls LearnStore, t admem.Trajectory, idx int) error {
 		if at < 0 {
 			continue
 		}
-		s.Procedure.FailedSources = append(slices.Clone(s.Procedure.FailedSources), t.ID)
-		slices.Sort(s.Procedure.FailedSources)
+		s.Procedure.AddFailed(t.ID)
 		s.Procedure.Version++
 		if !slices.ContainsFunc(s.Pitfalls, func(p Pitfall) bool { return p.SignatureID == sig.ID() && p.Step == at+1 }) {
 			s.Pitfalls = append(s.Pitfalls, Pitfall{Step: at + 1, Tool: step.Action, SignatureID: sig.ID(),
