@@ -20,7 +20,7 @@ python=${ADMEM_PYTHON:-/usr/bin/python3}
 work=.data/test/sdk
 mkdir -p "$work" bin
 db=admem_sdk
-psql -X -q "$ADMEM_TEST_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+PGOPTIONS="-c client_min_messages=warning" psql -X -q "$ADMEM_TEST_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 # The stack's URLs name the database admem; this run's name its own.
 ADMEM_DATABASE_URL=${ADMEM_DATABASE_URL/\/admem\?//$db?}
 ADMEM_MIGRATE_DATABASE_URL=${ADMEM_MIGRATE_DATABASE_URL/\/admem\?//$db?}
