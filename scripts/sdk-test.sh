@@ -3,7 +3,8 @@
 # bin/api and bin/worker, gives them a database of their own (admem_sdk,
 # dropped and made afresh) on the running test stack and a Redis prefix of
 # their own, starts both on free loopback ports, runs the Python SDK's tests
-# with Debian's python3, and stops what it started, whatever the tests did.
+# and the Python example with Debian's python3, and stops what it started,
+# whatever the tests did.
 #
 #   scripts/sdk-test.sh            (the test stack must be up: .data/test/env)
 #   KEEP=1 scripts/sdk-test.sh     keep the logs in .data/test/sdk/
@@ -67,12 +68,19 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
-export ADMEM_URL=http://$ADMEM_HTTP_ADDR
+export ADMEM_URL=http://$ADMEM_HTTP_ADDR PYTHONDONTWRITEBYTECODE=1
 ADMEM_PLATFORM_KEY=$(cat "$ADMEM_BOOTSTRAP_KEY_FILE")
 export ADMEM_PLATFORM_KEY
 echo "[test] Python SDK ($("$python" --version 2>&1)) against $ADMEM_URL" >&2
 status=0
 (cd sdk/python && PYTHONPATH=. PYTHONDONTWRITEBYTECODE=1 "$python" -m unittest discover -s tests -t . ${PYUNITFLAGS:-}) || status=$?
+if [ "$status" = 0 ]; then
+  echo "[test] the Python example (examples/python/agent_loop.py)" >&2
+  ADMEM_KEY=$ADMEM_PLATFORM_KEY "$python" examples/python/agent_loop.py >"$work/example.log" 2>&1 || {
+    status=$?
+    cat "$work/example.log" >&2
+  }
+fi
 if [ "$status" != 0 ]; then
   echo "sdk-test: Python SDK tests failed; the last lines of the API and worker logs:" >&2
   tail -n 20 "$work/api.log" "$work/worker.log" >&2
