@@ -127,7 +127,11 @@ func (e *Episode) TrajectoryID() string { e.mu.Lock(); defer e.mu.Unlock(); retu
 func (e *Episode) RecallID() string { e.mu.Lock(); defer e.mu.Unlock(); return e.recallID }
 
 // Steps returns the steps recorded so far.
-func (e *Episode) Steps() []Step { e.mu.Lock(); defer e.mu.Unlock(); return append([]Step(nil), e.steps...) }
+func (e *Episode) Steps() []Step {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Step(nil), e.steps...)
+}
 
 func (e *Episode) scope() *Scope {
 	if e.opts.Scope.empty() {
