@@ -15,7 +15,7 @@ import (
 	sdk "github.com/admem/admem/sdk/go"
 )
 
-// errDateFormat is the booking tool's rule the agent does not know.
+// dateFormatError is the booking tool's refusal: a rule the agent does not know.
 type dateFormatError struct{ got string }
 
 func (e *dateFormatError) Error() string { return "date must be YYYY-MM-DD, got " + e.got }

@@ -1,5 +1,6 @@
 """Client: admem's HTTP API with retries, idempotency keys and typed errors."""
 
+import http.client
 import json
 import os
 import random
@@ -131,7 +132,7 @@ class Client:
             finally:
                 e.close()
             return e.code, _lower(e.headers.items() if e.headers else []), raw
-        except (urllib.error.URLError, OSError) as e:  # refused, reset, timed out
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:  # refused, reset, cut, timed out
             raise TransportError("%s %s: %s" % (method, url, getattr(e, "reason", e))) from e
 
     def _answer(self, status: int, headers: Dict[str, str], raw: bytes, attempts: int) -> Response:
