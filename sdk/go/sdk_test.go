@@ -13,6 +13,7 @@ import (
 
 	"github.com/admem/admem/internal/apitest"
 	sdk "github.com/admem/admem/sdk/go"
+	"github.com/jackc/pgx/v5"
 )
 
 // dateFormatError is the booking tool's refusal: a rule the agent does not know.
@@ -268,6 +269,47 @@ func TestRetryAfter(t *testing.T) {
 	for _, d := range s.d {
 		if d < 500*time.Millisecond || d > 5*time.Second {
 			t.Fatalf("waits %v: not the Retry-After", s.d)
+		}
+	}
+}
+
+// TestRetry503: a request that meets a dead database connection (killed, as
+// a restart or failover does) is answered 503 with Retry-After, and the
+// client repeats it after that wait.
+func TestRetry503(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	_, admin := env.Tenant(t, "sdk-go-503")
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, env.PG.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	var s sleeps
+	c := newClient(t, env, admin, sdk.WithSleep(s.sleep))
+	retried := false
+	for i := 0; i < 5 && !retried; i++ {
+		if _, err := c.API.ListTrajectoriesWithResponse(ctx, nil); err != nil { // the pool's connections in use
+			t.Fatal(err)
+		}
+		if _, err := owner.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'admem'`); err != nil {
+			t.Fatal(err)
+		}
+		before := c.Retries()
+		r, err := c.API.ListTrajectoriesWithResponse(ctx, nil)
+		if err != nil || r.StatusCode() != http.StatusOK {
+			t.Fatalf("after killed connections: %v %v", err, r)
+		}
+		retried = c.Retries() > before
+	}
+	if !retried {
+		t.Fatal("no request met a killed connection: the test tested nothing")
+	}
+	for _, d := range s.d {
+		if d < time.Second {
+			t.Fatalf("waits %v: not the 503's Retry-After", s.d)
 		}
 	}
 }
