@@ -12,6 +12,12 @@ run: ## install what is missing, start Postgres + Redis, migrate, run API + work
 test: ## install what is missing, start a throwaway stack, gofmt, vet, client diff, go test -race ./...
 	@scripts/test.sh
 
+example: ## run the Python agent-loop example against `make run`'s API (ADMEM_URL, ADMEM_KEY; default .data/dev/platform.key)
+	@py=/usr/bin/python3; [ -x $$py ] || py=python3; $$py examples/python/agent_loop.py
+
+example-go: ## run the Go agent-loop example against `make run`'s API (same settings as make example)
+	@go run ./examples/go/agentloop
+
 build: ## build bin/api and bin/worker
 	@mkdir -p bin && go build -o bin/api ./cmd/api && go build -o bin/worker ./cmd/worker
 
@@ -30,7 +36,7 @@ stack-down: ## stop the dev Postgres + Redis
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" && go vet ./...
 
-.PHONY: help run test build generate migrate stack-up stack-down lint
+.PHONY: help run test example example-go build generate migrate stack-up stack-down lint
 
 bench-%: ## run benchmark % end to end on a private stack (DATA=file OUT=dir ARGS="flags"); e.g. make bench-api
 	@scripts/bench.sh $* $(if $(DATA),-data $(DATA)) $(if $(OUT),-out $(OUT)) $(ARGS)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh installs what the local stack needs and is missing: redis-server,
-# the Postgres server headers, and pgvector built from Debian's source package.
+# the Postgres server headers, pgvector built from Debian's source package,
+# and python3 for the Python SDK's tests and example.
 # It is idempotent: a second run finds everything and does nothing.
 set -euo pipefail
 
@@ -29,6 +30,8 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# Debian's own interpreter runs the Python SDK's tests and example (standard library only).
+[ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 
 sharedir=$("$PG_CONFIG" --sharedir)

@@ -19,6 +19,17 @@ mkdir -p bin
 go build -o bin/api ./cmd/api
 go build -o bin/worker ./cmd/worker
 bin/api migrate
+# The first start makes the platform admin key: print it once, and keep it in
+# .data/dev/platform.key (mode 0600, beside the stack's other secrets) for
+# `make example` and scripts.
+export ADMEM_BOOTSTRAP_KEY_FILE=${ADMEM_BOOTSTRAP_KEY_FILE:-$PWD/.data/dev/platform.key}
+if [ ! -s "$ADMEM_BOOTSTRAP_KEY_FILE" ]; then
+  bin/api bootstrap >/dev/null
+  if [ -s "$ADMEM_BOOTSTRAP_KEY_FILE" ]; then
+    printf '\n  ADMEM PLATFORM ADMIN KEY (also in %s):\n\n    %s\n\n' \
+      "${ADMEM_BOOTSTRAP_KEY_FILE#"$PWD"/}" "$(cat "$ADMEM_BOOTSTRAP_KEY_FILE")"
+  fi
+fi
 
 pids=()
 stop() {

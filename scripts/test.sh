@@ -3,7 +3,8 @@
 # Postgres and Redis (.data/test), checks formatting, vets, regenerates the
 # API client and fails if it differs from the checked-in one, runs every
 # test with the race detector, then fuzzes the input parsers for a few
-# seconds each. The test stack is stopped at the end.
+# seconds each, and runs the SDKs' tests against a real API and worker
+# (scripts/sdk-test.sh). The test stack is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,13 @@ rm -rf "$tmp"
 
 echo "[test] go test -race" >&2
 go test -race -count=1 -timeout 45m ${GOTESTFLAGS:-} ./...
+
+# The SDKs against a real API and worker of their own (database admem_sdk on
+# this stack). SDKTEST=0 skips them.
+if [ "${SDKTEST:-1}" != "0" ]; then
+  echo "[test] SDKs against a real API and worker" >&2
+  scripts/sdk-test.sh
+fi
 
 # Fuzz the parsers of untrusted input for a bounded time (their seed corpora
 # already ran above as ordinary tests). FUZZTIME=0 skips this.

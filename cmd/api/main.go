@@ -4,7 +4,7 @@
 //	api migrate     apply the database migrations and exit
 //	api bootstrap   create the platform tenant and admin key if missing, print the key
 //
-// Configuration comes from ADMEM_* environment variables (see README.md).
+// Configuration comes from ADMEM_* environment variables (see docs/configuration.md).
 package main
 
 import (
