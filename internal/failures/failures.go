@@ -177,21 +177,39 @@ func Label(t admem.Trajectory) []int {
 // calling it again for the same steps changes nothing. It returns how many
 // steps were new.
 func (s *Service) ObserveTrajectory(ctx context.Context, tenantID string, t admem.Trajectory) (int, error) {
-	idx := Label(t)
-	if len(idx) == 0 {
+	return s.ObserveTrajectories(ctx, tenantID, []admem.Trajectory{t})
+}
+
+// ObserveTrajectories is ObserveTrajectory for several trajectories of a
+// tenant at once: their texts are embedded together and their steps
+// recorded in one transaction, as the worker does for a batch of events.
+func (s *Service) ObserveTrajectories(ctx context.Context, tenantID string, ts []admem.Trajectory) (int, error) {
+	type labelled struct {
+		t   admem.Trajectory
+		idx []int
+	}
+	var work []labelled
+	var texts []string
+	for _, t := range ts {
+		idx := Label(t)
+		if len(idx) == 0 {
+			continue
+		}
+		if t.ID == "" {
+			return 0, admem.Invalid("id", "the trajectory has no id")
+		}
+		memo := make([]string, len(t.Steps))
+		for _, i := range idx {
+			st := t.Steps[i]
+			texts = append(texts, contextText(t.Task, t.Steps[:i], memo), ActionText(st.Action, st.Args))
+		}
+		work = append(work, labelled{t, idx})
+	}
+	if len(work) == 0 {
 		return 0, nil
 	}
 	if s.emb == nil {
 		return 0, fmt.Errorf("failures: no embedder configured")
-	}
-	if t.ID == "" {
-		return 0, admem.Invalid("id", "the trajectory has no id")
-	}
-	texts := make([]string, 0, 2*len(idx))
-	memo := make([]string, len(t.Steps))
-	for _, i := range idx {
-		st := t.Steps[i]
-		texts = append(texts, contextText(t.Task, t.Steps[:i], memo), ActionText(st.Action, st.Args))
 	}
 	vecs, err := s.emb.Embed(ctx, texts)
 	if err != nil {
@@ -201,38 +219,45 @@ func (s *Service) ObserveTrajectory(ctx context.Context, tenantID string, t adme
 		return 0, fmt.Errorf("failures: embedder returned %d vectors for %d texts", len(vecs), len(texts))
 	}
 	now := s.opt.Now().UTC()
-	steps := make([]admem.LabelledStep, 0, len(idx))
-	for k, i := range idx {
-		st := t.Steps[i]
-		ls := admem.LabelledStep{
-			TrajectoryID: t.ID, StepIndex: i, Task: t.Task, EmbedderID: s.emb.ID(),
-			Context: vecs[2*k], Action: vecs[2*k+1],
-			ActionText:    signature.CanonicalAction(st.Action, st.Args, signature.ActionOptions{}),
-			ActionPattern: ActionPattern(st.Action, st.Args),
-			Failed:        st.Failed(), SeenAt: now,
+	steps := make([]admem.LabelledStep, 0, len(texts)/2)
+	for _, w := range work {
+		t := w.t
+		for _, i := range w.idx {
+			k := len(steps)
+			st := t.Steps[i]
+			ls := admem.LabelledStep{
+				TrajectoryID: t.ID, StepIndex: i, Task: t.Task, EmbedderID: s.emb.ID(),
+				Context: vecs[2*k], Action: vecs[2*k+1],
+				ActionText:    signature.CanonicalAction(st.Action, st.Args, signature.ActionOptions{}),
+				ActionPattern: ActionPattern(st.Action, st.Args),
+				Failed:        st.Failed(), SeenAt: now,
+			}
+			if st.StartedAt != nil {
+				ls.SeenAt = st.StartedAt.UTC()
+			}
+			if ls.Failed {
+				sig := signature.FromStep(st)
+				ls.SignatureID, ls.Signature = sig.ID(), sig.String()
+				ls.Tool, ls.ErrorClass, ls.Template = sig.Tool, sig.Class, sig.Template
+				// The note is the mistake model's, read with the cluster.
+				ls.Note = admem.FailureNote{Doing: ls.ActionPattern}
+			}
+			steps = append(steps, ls)
 		}
-		if st.StartedAt != nil {
-			ls.SeenAt = st.StartedAt.UTC()
-		}
-		if ls.Failed {
-			sig := signature.FromStep(st)
-			ls.SignatureID, ls.Signature = sig.ID(), sig.String()
-			ls.Tool, ls.ErrorClass, ls.Template = sig.Tool, sig.Class, sig.Template
-			// The note is the mistake model's, read with the cluster.
-			ls.Note = admem.FailureNote{Doing: ls.ActionPattern}
-		}
-		steps = append(steps, ls)
 	}
 	var grown []string
 	added, err := s.store.RecordLabelledSteps(ctx, tenantID, steps, func(st admem.LabelledStep, same []admem.FailureCluster) admem.FailureCluster {
 		c := s.assign(st, same)
-		if c.ID != "" && c.Count >= SplitCheckEvery && c.Count%SplitCheckEvery == 0 {
+		if c.ID != "" && c.Count >= SplitCheckEvery && c.Count%SplitCheckEvery == 0 && !slices.Contains(grown, c.ID) {
 			grown = append(grown, c.ID)
 		}
 		return c
 	})
 	if err != nil {
-		return 0, fmt.Errorf("failures: observe trajectory %s: %w", t.ID, err)
+		if len(ts) == 1 {
+			return 0, fmt.Errorf("failures: observe trajectory %s: %w", ts[0].ID, err)
+		}
+		return 0, fmt.Errorf("failures: observe %d trajectories: %w", len(ts), err)
 	}
 	// A cluster that keeps growing may have drifted across contexts:
 	// every SplitCheckEvery failures, split it if it became incoherent.

@@ -18,15 +18,22 @@ type BatchEventStore interface {
 	LearnBatch(ctx context.Context, tenantID, consumer string, eventIDs []string, fn func(*store.LearnTx, []bool) error) error
 }
 
+// ManyObserver is an Observer of the trajectories of one tenant that a
+// batch learnt, all at once (a closed trajectory for its
+// trajectory.recorded event, an open one for its step.failed events).
+type ManyObserver func(ctx context.Context, tenantID string, ts []admem.Trajectory) error
+
 // BatchHandler returns the worker's event handler for events read
 // together: per tenant, every trajectory event learns in one transaction
 // (with the processed-event records, so a redelivery changes nothing),
 // trajectories and the mistake model's tools are loaded once for the
-// batch, each trajectory is observed once, and each learned item is
-// published once. When a tenant's transaction fails (a concurrent change,
-// an event that cannot be learnt) its events are learnt one at a time, so
-// one bad event holds back only itself, and no other tenant's are redone.
-func (l *Learner) BatchHandler(ledger string, db BatchEventStore, items ItemStore, entries Entries, observe ...Observer) func(ctx context.Context, evs []admem.Event) []error {
+// batch, each trajectory is observed once (by many, with the trajectories
+// the transaction read, when it is set; trajectories of redelivered events
+// by observe), and each learned item is published once. When a tenant's
+// transaction fails (a concurrent change, an event that cannot be learnt)
+// its events are learnt one at a time, so one bad event holds back only
+// itself, and no other tenant's are redone.
+func (l *Learner) BatchHandler(ledger string, db BatchEventStore, items ItemStore, entries Entries, many ManyObserver, observe ...Observer) func(ctx context.Context, evs []admem.Event) []error {
 	one := l.Handler(ledger, db, items, entries, observe...)
 	return func(ctx context.Context, evs []admem.Event) []error {
 		errs := make([]error, len(evs))
@@ -39,13 +46,13 @@ func (l *Learner) BatchHandler(ledger string, db BatchEventStore, items ItemStor
 			byTenant[ev.TenantID] = append(byTenant[ev.TenantID], i)
 		}
 		for _, t := range tenants {
-			l.handleTenant(ctx, ledger, db, items, entries, observe, one, evs, byTenant[t], errs)
+			l.handleTenant(ctx, ledger, db, items, entries, many, observe, one, evs, byTenant[t], errs)
 		}
 		return errs
 	}
 }
 
-func (l *Learner) handleTenant(ctx context.Context, ledger string, db BatchEventStore, items ItemStore, entries Entries, observe []Observer,
+func (l *Learner) handleTenant(ctx context.Context, ledger string, db BatchEventStore, items ItemStore, entries Entries, many ManyObserver, observe []Observer,
 	one func(context.Context, admem.Event) error, evs []admem.Event, idx []int, errs []error) {
 	tenantID := evs[idx[0]].TenantID
 	var learn []int
@@ -74,6 +81,7 @@ func (l *Learner) handleTenant(ctx context.Context, ledger string, db BatchEvent
 	for k, i := range learn {
 		ids[k] = evs[i].ID
 	}
+	var loaded map[string]admem.Trajectory
 	err := db.LearnBatch(ctx, tenantID, ledger, ids, func(lt *store.LearnTx, fresh []bool) error {
 		var batch []admem.Event
 		for k, i := range learn {
@@ -81,7 +89,9 @@ func (l *Learner) handleTenant(ctx context.Context, ledger string, db BatchEvent
 				batch = append(batch, evs[i])
 			}
 		}
-		return l.learnBatch(lt, batch)
+		var err error
+		loaded, err = l.learnBatch(lt, batch)
+		return err
 	})
 	if err != nil && !errors.Is(err, store.ErrAlreadyProcessed) {
 		// Only this tenant's part is redone, event by event.
@@ -107,12 +117,30 @@ func (l *Learner) handleTenant(ctx context.Context, ledger string, db BatchEvent
 		}
 	}
 	failed := map[string]error{}
+	var together []string
+	var ts []admem.Trajectory
 	for _, s := range order {
 		ev := evs[subject[s]]
+		if t, ok := loaded[s]; ok && many != nil {
+			// A closed trajectory is observed for its trajectory.recorded
+			// event, which may come in a later batch; a purged one not at
+			// all (its examples went with the purge).
+			if !t.Purged && (ev.Type == admem.EventTrajectoryRecorded || t.Open) {
+				together, ts = append(together, s), append(ts, t)
+			}
+			continue
+		}
 		for _, o := range observe {
 			if err := o(ctx, ev); err != nil {
 				failed[s] = err
 				break
+			}
+		}
+	}
+	if len(ts) > 0 {
+		if err := many(ctx, tenantID, ts); err != nil {
+			for _, s := range together {
+				failed[s] = err
 			}
 		}
 	}
@@ -121,10 +149,11 @@ func (l *Learner) handleTenant(ctx context.Context, ledger string, db BatchEvent
 	}
 }
 
-// learnBatch learns a tenant's fresh events in order, in one transaction.
-func (l *Learner) learnBatch(lt *store.LearnTx, evs []admem.Event) error {
+// learnBatch learns a tenant's fresh events in order, in one transaction,
+// and returns the trajectories it read, by id.
+func (l *Learner) learnBatch(lt *store.LearnTx, evs []admem.Event) (map[string]admem.Trajectory, error) {
 	if len(evs) == 0 {
-		return nil
+		return nil, nil
 	}
 	var ids []string
 	for _, ev := range evs {
@@ -134,7 +163,7 @@ func (l *Learner) learnBatch(lt *store.LearnTx, evs []admem.Event) error {
 	}
 	bs, err := newBatchStore(lt, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, ev := range evs {
 		if _, ok := bs.trajs[ev.SubjectID]; !ok {
@@ -147,15 +176,15 @@ func (l *Learner) learnBatch(lt *store.LearnTx, evs []admem.Event) error {
 		case admem.EventStepFailed:
 			idx, ok := ev.Payload["step_index"].(float64)
 			if !ok {
-				return fmt.Errorf("trajectories: step.failed event %s has no step_index", ev.ID)
+				return nil, fmt.Errorf("trajectories: step.failed event %s has no step_index", ev.ID)
 			}
 			err = l.LearnStepFailed(bs, ev.SubjectID, int(idx))
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return bs.flush()
+	return bs.trajs, bs.flush()
 }
 
 // batchStore is a learner transaction that serves what a batch reads more

@@ -79,7 +79,7 @@ func TestBatchLearnsAsOneAtATimeAndRedeliveryChangesNothing(t *testing.T) {
 	}
 
 	batched := setup(t, admem.StrategyAppendOnly)
-	h := batched.l.BatchHandler(events.Learner.Ledger, batched.db, batched.db, nil)
+	h := batched.l.BatchHandler(events.Learner.Ledger, batched.db, batched.db, nil, nil)
 	evs := pending(t, batched, batchWork())
 	for pass := range 2 {
 		for i := 0; i < len(evs); i += 7 {
@@ -95,7 +95,7 @@ func TestBatchLearnsAsOneAtATimeAndRedeliveryChangesNothing(t *testing.T) {
 	}
 
 	twice := setup(t, admem.StrategyAppendOnly)
-	h2 := twice.l.BatchHandler(events.Learner.Ledger, twice.db, twice.db, nil)
+	h2 := twice.l.BatchHandler(events.Learner.Ledger, twice.db, twice.db, nil, nil)
 	evs = pending(t, twice, batchWork())
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(evs))

@@ -59,6 +59,10 @@ func FailureObserver(db TrajectoryGetter, svc *failures.Service) trajectories.Ob
 		if ev.Type == admem.EventStepFailed && !t.Open {
 			return nil
 		}
+		// A purged trajectory's examples went with the purge.
+		if t.Purged {
+			return nil
+		}
 		if _, err := svc.ObserveTrajectory(ctx, ev.TenantID, t.Trajectory); err != nil {
 			return fmt.Errorf("worker: failure learning for event %s: %w", ev.ID, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/admem/admem"
 	"github.com/admem/admem/internal/config"
 	"github.com/admem/admem/internal/events"
 	"github.com/admem/admem/internal/failures"
@@ -61,7 +62,7 @@ func (w *Worker) addEventPipeline(m *events.Metrics) {
 // the mistake model, procedures, and publishing learned items as memory
 // entries. Tests apply events with the same handler.
 func LearnerHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) events.Handler {
-	mem, observers := learnerParts(cfg, infra, log)
+	mem, _, observers := learnerParts(cfg, infra, log)
 	return trajectories.NewLearner().Handler(events.Learner.Ledger, infra.DB, infra.DB, mem, observers...)
 }
 
@@ -69,19 +70,25 @@ func LearnerHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) ev
 // together: each tenant's learn in one transaction (see
 // trajectories.Learner.BatchHandler). The worker runs this one.
 func LearnerBatchHandler(cfg config.Config, infra *wiring.Infra, log *slog.Logger) events.BatchHandler {
-	mem, observers := learnerParts(cfg, infra, log)
-	return trajectories.NewLearner().BatchHandler(events.Learner.Ledger, infra.DB, infra.DB, mem, observers...)
+	mem, many, observers := learnerParts(cfg, infra, log)
+	return trajectories.NewLearner().BatchHandler(events.Learner.Ledger, infra.DB, infra.DB, mem, many, observers...)
 }
 
-func learnerParts(cfg config.Config, infra *wiring.Infra, log *slog.Logger) (trajectories.Entries, []trajectories.Observer) {
+func learnerParts(cfg config.Config, infra *wiring.Infra, log *slog.Logger) (trajectories.Entries, trajectories.ManyObserver, []trajectories.Observer) {
 	mem := wiring.NewMemory(cfg, infra, log)
-	var observers []trajectories.Observer
-	if emb, err := wiring.LoadEmbedder(cfg); err != nil {
+	emb, err := wiring.LoadEmbedder(cfg)
+	if err != nil {
 		log.Warn("no embedder: failure clusters are off", "err", err)
-	} else {
-		observers = append(observers, FailureObserver(infra.DB, failures.New(infra.DB, emb, failures.Options{})))
+		return mem, nil, nil
 	}
-	return mem, observers
+	svc := failures.New(infra.DB, emb, failures.Options{})
+	many := func(ctx context.Context, tenantID string, ts []admem.Trajectory) error {
+		if _, err := svc.ObserveTrajectories(ctx, tenantID, ts); err != nil {
+			return fmt.Errorf("worker: failure learning for %d trajectories: %w", len(ts), err)
+		}
+		return nil
+	}
+	return mem, many, []trajectories.Observer{FailureObserver(infra.DB, svc)}
 }
 
 // addRelay adds the outbox relay. It comes after the consumers: each event
