@@ -79,7 +79,7 @@ func TestFormatMistake(t *testing.T) {
 	if bad.Risk < 0.5 || good.Risk >= 0.5 {
 		t.Fatalf("risk: wrong format %.2f (want ≥ 0.5), right format %.2f (want < 0.5); rule %+v", bad.Risk, good.Risk, bad.Matches)
 	}
-	s := b.Suggest(&Situation{Task: task}, Call{Tool: "book_slot", Args: args("order_id", "ORD-900", "day", "09/07/2025")}, &bad, 0.5)
+	s := b.Suggest(&Situation{Task: task}, Call{Tool: "book_slot", Args: args("order_id", "ORD-900", "day", "09/07/2025")}, &bad, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Args["day"] != "2025-07-09" || s.Call.Args["order_id"] != "ORD-900" {
 		t.Fatalf("suggestion %+v, want book_slot with day 2025-07-09 for ORD-900", s)
 	}
@@ -131,7 +131,7 @@ func TestMissingPriorStep(t *testing.T) {
 	if without.Risk < 0.5 || with.Risk >= 0.5 {
 		t.Fatalf("risk without the prior step %.2f (want ≥ 0.5), with it %.2f (want < 0.5)", without.Risk, with.Risk)
 	}
-	s := b.Suggest(&Situation{Task: task}, c, &without, 0.5)
+	s := b.Suggest(&Situation{Task: task}, c, &without, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Tool != "release_holds" || s.Call.Args["account_id"] != "ACC-777" {
 		t.Fatalf("suggestion %+v, want release_holds for ACC-777", s)
 	}
@@ -223,7 +223,7 @@ func TestUngroundedValue(t *testing.T) {
 	if a.Risk < 0.5 || ok.Risk >= 0.5 {
 		t.Fatalf("made-up currency risk %.2f (want ≥ 0.5), the task's own %.2f (want < 0.5)", a.Risk, ok.Risk)
 	}
-	s := b.Suggest(&Situation{Task: task}, c, &a, 0.5)
+	s := b.Suggest(&Situation{Task: task}, c, &a, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Args["currency"] != "SGD" {
 		t.Fatalf("suggestion %+v, want currency SGD from the task", s)
 	}
@@ -244,7 +244,7 @@ func TestReplacedTool(t *testing.T) {
 	if a.Risk < 0.5 {
 		t.Fatalf("risk of a removed tool %.2f, want ≥ 0.5", a.Risk)
 	}
-	s := b.Suggest(&Situation{Task: "label ORD-1"}, c, &a, 0.5)
+	s := b.Suggest(&Situation{Task: "label ORD-1"}, c, &a, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Tool != "make_tag" || s.Call.Args["order_id"] != "ORD-1" {
 		t.Fatalf("suggestion %+v, want make_tag for ORD-1", s)
 	}
@@ -261,7 +261,7 @@ func TestNoForeignLiterals(t *testing.T) {
 	}
 	c := Call{Tool: "notify", Args: args("email", "ana.berg@example.com")}
 	a := risk(b, "notify the customer", nil, c)
-	if s := b.Suggest(&Situation{Task: "notify the customer"}, c, &a, 0.5); s != nil && s.Call != nil {
+	if s := b.Suggest(&Situation{Task: "notify the customer"}, c, &a, 0.5, nil); s != nil && s.Call != nil {
 		t.Fatalf("suggested %v: its e-mail comes from another trajectory", s.Call.Text())
 	}
 }
@@ -328,13 +328,13 @@ func TestRuleFixes(t *testing.T) {
 		step{tool: "pay", args: args("invoice", "INV-1", "total", "$767.01"), err: "total too large: 767.01 > 700.00; split into several requests"}))
 	c := Call{Tool: "book", Args: args("room", "RM-7", "valid_from", "2025-09-10", "valid_until", "2025-09-01")}
 	a := risk(b, "book", nil, c)
-	s := b.Suggest(&Situation{Task: "book"}, c, &a, 0.5)
+	s := b.Suggest(&Situation{Task: "book"}, c, &a, 0.5, nil)
 	if a.Risk < 0.5 || s == nil || s.Call == nil || s.Call.Args["valid_from"] != "2025-09-01" || s.Call.Args["valid_until"] != "2025-09-10" {
 		t.Fatalf("order: risk %.2f, suggestion %+v", a.Risk, s)
 	}
 	c = Call{Tool: "pay", Args: args("invoice", "INV-9", "total", "$1,500.00")}
 	a = risk(b, "pay", nil, c)
-	s = b.Suggest(&Situation{Task: "pay"}, c, &a, 0.5)
+	s = b.Suggest(&Situation{Task: "pay"}, c, &a, 0.5, nil)
 	if a.Risk < 0.5 || s == nil || s.Call == nil || s.Call.Args["total"] != "$500.00" {
 		t.Fatalf("limit: risk %.2f, suggestion %+v", a.Risk, s)
 	}

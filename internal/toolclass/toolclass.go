@@ -28,15 +28,16 @@ func (c Class) Valid() bool { return c == ReadOnly || c == Writes || c == Destru
 // MaxToolLen bounds a tool name in annotations and replacements.
 const MaxToolLen = 200
 
-// ValidTool checks a tool name given to an admin route.
-func ValidTool(field, tool string) error {
+// checkTool says what is wrong with a tool name given to an admin route
+// ("" when nothing).
+func checkTool(tool string) string {
 	switch {
 	case strings.TrimSpace(tool) == "":
-		return fmt.Errorf("%s: required", field)
+		return "required"
 	case len(tool) > MaxToolLen:
-		return fmt.Errorf("%s: at most %d bytes", field, MaxToolLen)
+		return fmt.Sprintf("at most %d bytes", MaxToolLen)
 	}
-	return nil
+	return ""
 }
 
 // readVerbs begin a read-only tool's name; destroyVerbs a destructive one's.
