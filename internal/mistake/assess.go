@@ -200,10 +200,11 @@ func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64, g *G
 				// it another way, so it is advice, not a call to make.
 				ok = false
 			}
-			refused := ""
-			if ok {
-				refused = g.refusal(c.Tool, fixed.Tool)
+			tool := c.Tool
+			if fx.Tool != "" {
+				tool = fx.Tool // prior, replace: another tool's call
 			}
+			refused := g.refusal(c.Tool, tool)
 			if !ok || refused != "" {
 				if words == nil {
 					words = &Suggestion{Mistake: m, Fix: fx, Text: fx.Text(c.Tool), Refused: refused}

@@ -245,7 +245,7 @@ func (db *DB) KnownTools(ctx context.Context, tenantID, after string, limit int)
 				coalesce((SELECT array_agg(r.to_tool ORDER BY r.to_tool) FROM tool_replacements r
 					WHERE r.tenant_id = $1 AND r.from_tool = n.tool), '{}')
 			FROM names n LEFT JOIN tool_annotations a ON a.tenant_id = $1 AND a.tool = n.tool
-			WHERE n.tool > $2 ORDER BY n.tool LIMIT $3`, tenantID, after, limit)
+			WHERE n.tool COLLATE "C" > $2 ORDER BY n.tool COLLATE "C" LIMIT $3`, tenantID, after, limit)
 		if err != nil {
 			return translate(err)
 		}
