@@ -363,3 +363,58 @@ func TestRenamedToolSupersedes(t *testing.T) {
 		t.Fatalf("the old name is not flagged: %.2f", a.Risk)
 	}
 }
+
+// The gate decides what Suggest may make a call: a fix whose recoveries do
+// not count is not suggested (the rule's own fixes go with their
+// mistake), and a fix calling a tool the gate refuses is said in words,
+// with the reason.
+func TestSuggestGate(t *testing.T) {
+	b := NewBook()
+	for i, id := range []string{"t1", "t2"} {
+		user := fmt.Sprintf("U-%d", 100+i)
+		learn(b, traj(id, "rotate the keys of "+user,
+			step{tool: "rotate_keys", args: args("user_id", user), err: "Error: key store rejected the request"},
+			step{tool: "reissue_keys", args: args("user_id", user)}))
+	}
+	c := Call{Tool: "rotate_keys", Args: args("user_id", "U-900")}
+	a := risk(b, "rotate_keys", nil, c)
+	sit := &Situation{Task: "rotate the keys of U-900"}
+	if s := b.Suggest(sit, c, &a, 0.5, nil); s == nil || s.Call == nil || s.Call.Tool != "reissue_keys" {
+		t.Fatalf("ungated: %+v (risk %.2f)", s, a.Risk)
+	}
+	refuse := &Gate{Refusal: func(candidate, tool string) string {
+		if tool != candidate {
+			return tool + " writes"
+		}
+		return ""
+	}}
+	s := b.Suggest(sit, c, &a, 0.5, refuse)
+	if s == nil || s.Call != nil || s.Refused != "reissue_keys writes" || !strings.Contains(s.Text, "reissue_keys") {
+		t.Fatalf("refused: %+v", s)
+	}
+	unvouchedFix := &Gate{Vouched: func(m *Mistake, f *Fix) bool { return f == nil }}
+	if s := b.Suggest(sit, c, &a, 0.5, unvouchedFix); s != nil && s.Fix != nil {
+		t.Fatalf("a fix that does not count was suggested: %+v", s)
+	}
+	unvouched := &Gate{Vouched: func(*Mistake, *Fix) bool { return false }}
+	if s := b.Suggest(sit, c, &a, 0.5, unvouched); s != nil {
+		t.Fatalf("a mistake that does not count gave advice: %+v", s)
+	}
+}
+
+func TestWithoutSettlesTheRisk(t *testing.T) {
+	b := NewBook()
+	learn(b, traj("t1", "pay invoice INV-1",
+		step{tool: "pay", args: args("invoice", "INV-1", "total", "$767.01"), err: "total too large: 767.01 > 700.00; split into several requests"}))
+	a := risk(b, "pay", nil, Call{Tool: "pay", Args: args("invoice", "INV-9", "total", "$1,500.00")})
+	if a.Risk < 0.5 || len(a.Matches) == 0 {
+		t.Fatalf("risk %.2f", a.Risk)
+	}
+	kept, out := a.Without(func(*Mistake) bool { return true })
+	if kept.Risk != 0 || len(kept.Matches) != 0 || len(out) != len(a.Matches) || kept.Kind != "" {
+		t.Fatalf("without every mistake: %+v, %d out", kept, len(out))
+	}
+	if same, out := a.Without(func(*Mistake) bool { return false }); same.Risk != a.Risk || out != nil {
+		t.Fatalf("without none: %.2f, %v", same.Risk, out)
+	}
+}
