@@ -69,6 +69,9 @@ type APIKey struct {
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+	// TrustedForLearning: a tenant admin vouches for what the key reports;
+	// its evidence counts on its own (see docs/trust.md).
+	TrustedForLearning bool
 }
 
 // Principal is who is calling: the key (directly or through a token) and its

@@ -96,5 +96,10 @@ type LearningSettings struct {
 	// agents) must rate a shared item unsuccessfully before feedback
 	// retires it; an admin's feedback suffices alone.
 	RetireQuorum int
-	UpdatedAt    time.Time
+	// LearningQuorum: how many independent sources must report a mistake
+	// (or a fix's recoveries) before guard may block on it, suggest its
+	// fixes, or flag a call that worked before; a key trusted for learning
+	// suffices alone. One source may make guard warn.
+	LearningQuorum int
+	UpdatedAt      time.Time
 }

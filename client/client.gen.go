@@ -695,6 +695,48 @@ func (e TokenResponseTokenType) Valid() bool {
 	}
 }
 
+// Defines values for ToolClass.
+const (
+	ToolClassDestructive ToolClass = "destructive"
+	ToolClassReadOnly    ToolClass = "read_only"
+	ToolClassWrites      ToolClass = "writes"
+)
+
+// Valid indicates whether the value is a known member of the ToolClass enum.
+func (e ToolClass) Valid() bool {
+	switch e {
+	case ToolClassDestructive:
+		return true
+	case ToolClassReadOnly:
+		return true
+	case ToolClassWrites:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ToolAnnotationClass.
+const (
+	ToolAnnotationClassDestructive ToolAnnotationClass = "destructive"
+	ToolAnnotationClassReadOnly    ToolAnnotationClass = "read_only"
+	ToolAnnotationClassWrites      ToolAnnotationClass = "writes"
+)
+
+// Valid indicates whether the value is a known member of the ToolAnnotationClass enum.
+func (e ToolAnnotationClass) Valid() bool {
+	switch e {
+	case ToolAnnotationClassDestructive:
+		return true
+	case ToolAnnotationClassReadOnly:
+		return true
+	case ToolAnnotationClassWrites:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TrajectoryOutcome.
 const (
 	TrajectoryOutcomeFailure TrajectoryOutcome = "failure"
@@ -922,6 +964,9 @@ type APIKey struct {
 	RevokedAt *time.Time         `json:"revoked_at,omitempty"`
 	Scopes    []Scope            `json:"scopes"`
 	TenantId  openapi_types.UUID `json:"tenant_id"`
+
+	// TrustedForLearning what the key reports counts on its own (PUT /v1/keys/{keyID}/learning-trust)
+	TrustedForLearning *bool `json:"trusted_for_learning,omitempty"`
 }
 
 // AdapterVersion defines model for AdapterVersion.
@@ -1080,13 +1125,14 @@ type CreatedAPIKey struct {
 	Id        openapi_types.UUID  `json:"id"`
 
 	// Key the full key string; shown only once
-	Key        string             `json:"key"`
-	LastUsedAt *time.Time         `json:"last_used_at,omitempty"`
-	Name       string             `json:"name"`
-	Prefix     string             `json:"prefix"`
-	RevokedAt  *time.Time         `json:"revoked_at,omitempty"`
-	Scopes     []Scope            `json:"scopes"`
-	TenantId   openapi_types.UUID `json:"tenant_id"`
+	Key                string             `json:"key"`
+	LastUsedAt         *time.Time         `json:"last_used_at,omitempty"`
+	Name               string             `json:"name"`
+	Prefix             string             `json:"prefix"`
+	RevokedAt          *time.Time         `json:"revoked_at,omitempty"`
+	Scopes             []Scope            `json:"scopes"`
+	TenantId           openapi_types.UUID `json:"tenant_id"`
+	TrustedForLearning *bool              `json:"trusted_for_learning,omitempty"`
 }
 
 // DeadLetter defines model for DeadLetter.
@@ -1267,6 +1313,9 @@ type ForgetResult struct {
 // identical call already failing in the context (`failed_here`), or a transient fault of the
 // identical call (`transient`: not a reason to avoid it; retry with backoff)
 type GuardReason struct {
+	// Caveat how the evidence was weighed less (too few sources); absent when it counts in full
+	Caveat *string `json:"caveat,omitempty"`
+
 	// ClusterId deprecated: no longer sent
 	ClusterId *openapi_types.UUID `json:"cluster_id,omitempty"`
 
@@ -1295,6 +1344,12 @@ type GuardReason struct {
 
 	// Signature the error signature, or the error text of the failure in the context
 	Signature string `json:"signature"`
+
+	// Sources independent sources (distinct keys and agents) that reported the mistake's failures
+	Sources *int `json:"sources,omitempty"`
+
+	// Trusted a key trusted for learning reported some of them
+	Trusted *bool `json:"trusted,omitempty"`
 }
 
 // GuardReasonKind defines model for GuardReason.Kind.
@@ -1371,6 +1426,9 @@ type GuardResult struct {
 		MistakeId *openapi_types.UUID         `json:"mistake_id,omitempty"`
 		Source    GuardResultSuggestionSource `json:"source"`
 		Text      string                      `json:"text"`
+
+		// Withheld why the fix is said in words and not made a call: it would call another tool that writes or destroys, that the agent has not called in this run and that no admin confirmed as a replacement
+		Withheld *string `json:"withheld,omitempty"`
 	} `json:"suggestion,omitempty"`
 	Tool string `json:"tool"`
 }
@@ -1440,6 +1498,11 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// KeyLearningTrust defines model for KeyLearningTrust.
+type KeyLearningTrust struct {
+	Trusted bool `json:"trusted"`
+}
 
 // KeyList defines model for KeyList.
 type KeyList struct {
@@ -1514,6 +1577,12 @@ type LearningSettings struct {
 	JudgeRule      LearningSettingsJudgeRule `json:"judge_rule"`
 	JudgeThreshold float32                   `json:"judge_threshold"`
 
+	// LearningQuorum how many independent sources (distinct keys and distinct agents) must report a mistake
+	// before guard may block on it, suggest a fix (its recoveries counted the same way), or flag a
+	// call whose identical call worked before in your tenant; one source may only warn. A key
+	// trusted for learning counts alone (default 2)
+	LearningQuorum *int `json:"learning_quorum,omitempty"`
+
 	// RetireQuorum how many independent sources (distinct keys and distinct agents) must rate a shared item
 	// (mistake note, procedure, fact) unsuccessfully before recall feedback retires it; an admin
 	// key's feedback suffices alone (default 2)
@@ -1543,6 +1612,7 @@ type LearningSettingsStrategy string
 type LearningSettingsRequest struct {
 	JudgeRule      *LearningSettingsRequestJudgeRule `json:"judge_rule,omitempty"`
 	JudgeThreshold *float32                          `json:"judge_threshold,omitempty"`
+	LearningQuorum *int                              `json:"learning_quorum,omitempty"`
 	RetireQuorum   *int                              `json:"retire_quorum,omitempty"`
 	Strategy       *LearningSettingsRequestStrategy  `json:"strategy,omitempty"`
 }
@@ -2113,6 +2183,43 @@ type TokenResponse struct {
 // TokenResponseTokenType defines model for TokenResponse.TokenType.
 type TokenResponseTokenType string
 
+// Tool What a tool does. `read_only`: reads only; `writes`: changes something; `destructive`: deletes,
+// cancels, revokes (as MCP's `readOnlyHint` / `destructiveHint` say it: readOnlyHint true is
+// `read_only`, destructiveHint true is `destructive`, anything else `writes`). Undeclared, it is
+// inferred from the name split into words (snake, kebab, camel case): a destructive verb anywhere
+// (delete, remove, cancel, drop, purge, destroy, revoke, terminate, erase, wipe, truncate, kill,
+// void) makes it `destructive`; else a reading verb first (get, list, search, find, read, check,
+// lookup / look up, fetch, show, query, view, describe, count, browse, inspect, retrieve; after a
+// namespace written with `.`, `/` or `:`) makes it `read_only`; anything else `writes`.
+type Tool struct {
+	Class ToolClass `json:"class"`
+
+	// Declared an admin declared the class; false: inferred from the name
+	Declared   bool       `json:"declared"`
+	DeclaredAt *time.Time `json:"declared_at,omitempty"`
+	Name       string     `json:"name"`
+
+	// Replacements tools an admin confirmed guard may suggest instead of this one
+	Replacements []string `json:"replacements"`
+}
+
+// ToolClass defines model for Tool.Class.
+type ToolClass string
+
+// ToolAnnotation defines model for ToolAnnotation.
+type ToolAnnotation struct {
+	Class ToolAnnotationClass `json:"class"`
+}
+
+// ToolAnnotationClass defines model for ToolAnnotation.Class.
+type ToolAnnotationClass string
+
+// ToolList defines model for ToolList.
+type ToolList struct {
+	Items      []Tool  `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
 // Trajectory defines model for Trajectory.
 type Trajectory struct {
 	ClosedAt      *time.Time               `json:"closed_at,omitempty"`
@@ -2261,6 +2368,9 @@ type Limit = int
 
 // TenantID defines model for TenantID.
 type TenantID = string
+
+// ToolName defines model for ToolName.
+type ToolName = string
 
 // TrajectoryID defines model for TrajectoryID.
 type TrajectoryID = string
@@ -2450,6 +2560,15 @@ type CreateTenantKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListToolsParams defines parameters for ListTools.
+type ListToolsParams struct {
+	// Limit page size (default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the `next_cursor` of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListTrajectoriesParams defines parameters for ListTrajectories.
 type ListTrajectoriesParams struct {
 	// Limit page size (default 50)
@@ -2541,6 +2660,9 @@ type PutGuardSettingsJSONRequestBody = GuardSettingsUpdate
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = CreateKeyRequest
 
+// SetKeyLearningTrustJSONRequestBody defines body for SetKeyLearningTrust for application/json ContentType.
+type SetKeyLearningTrustJSONRequestBody = KeyLearningTrust
+
 // PutLearningSettingsJSONRequestBody defines body for PutLearningSettings for application/json ContentType.
 type PutLearningSettingsJSONRequestBody = LearningSettingsRequest
 
@@ -2561,6 +2683,9 @@ type UpdateTenantJSONRequestBody = UpdateTenantRequest
 
 // CreateTenantKeyJSONRequestBody defines body for CreateTenantKey for application/json ContentType.
 type CreateTenantKeyJSONRequestBody = CreateKeyRequest
+
+// AnnotateToolJSONRequestBody defines body for AnnotateTool for application/json ContentType.
+type AnnotateToolJSONRequestBody = ToolAnnotation
 
 // RecordTrajectoryJSONRequestBody defines body for RecordTrajectory for application/json ContentType.
 type RecordTrajectoryJSONRequestBody = TrajectoryRequest
@@ -2995,6 +3120,32 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/keys/{keyID} (the `GetKey` operationId).
 	GetKey(ctx context.Context, keyID KeyID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SetKeyLearningTrustWithBody Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+	//
+	// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+	// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+	// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+	// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+	// withdraws its trust. See docs/trust.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+	SetKeyLearningTrustWithBody(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetKeyLearningTrust Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+	//
+	// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+	// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+	// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+	// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+	// withdraws its trust. See docs/trust.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+	SetKeyLearningTrust(ctx context.Context, keyID KeyID, body SetKeyLearningTrustJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListLearned The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
 	//
 	// Corresponds with GET /v1/learned (the `ListLearned` operationId).
@@ -3226,6 +3377,51 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenantID}/keys (the `CreateTenantKey` operationId).
 	CreateTenantKey(ctx context.Context, tenantID TenantID, params *CreateTenantKeyParams, body CreateTenantKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTools Your tenant's tools with what each does (admin scope).
+	//
+	// Every tool your agents called, an admin annotated, or a confirmed replacement names, by name,
+	// with its class: `declared` by an admin, or inferred from the name (see `Tool`).
+	//
+	// Corresponds with GET /v1/tools (the `ListTools` operationId).
+	ListTools(ctx context.Context, params *ListToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTool One tool's class (admin scope); a tool never seen has its inferred class.
+	//
+	// Corresponds with GET /v1/tools/{tool} (the `GetTool` operationId).
+	GetTool(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveToolAnnotation Remove a tool's declaration (admin scope; audited); its class is inferred from its name again.
+	//
+	// Corresponds with DELETE /v1/tools/{tool}/annotations (the `RemoveToolAnnotation` operationId).
+	RemoveToolAnnotation(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnotateToolWithBody Declare what a tool does (admin scope; audited as `tool.annotated`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+	AnnotateToolWithBody(ctx context.Context, tool ToolName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnotateTool Declare what a tool does (admin scope; audited as `tool.annotated`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+	AnnotateTool(ctx context.Context, tool ToolName, body AnnotateToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WithdrawToolReplacement Withdraw a confirmed replacement (admin scope; audited). Repeating it is harmless.
+	//
+	// Corresponds with DELETE /v1/tools/{tool}/replacements/{replacement} (the `WithdrawToolReplacement` operationId).
+	WithdrawToolReplacement(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmToolReplacement Confirm that guard may suggest calling `replacement` instead of `tool` (admin scope; audited).
+	//
+	// Guard never volunteers a call of another tool that writes or destroys and that the agent has not
+	// called in its run; a replacement confirmed here is the exception, for this pair only.
+	//
+	// Corresponds with PUT /v1/tools/{tool}/replacements/{replacement} (the `ConfirmToolReplacement` operationId).
+	ConfirmToolReplacement(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTrajectories List trajectories, newest first, without their steps (read scope).
 	//
@@ -4119,6 +4315,52 @@ func (c *Client) GetKey(ctx context.Context, keyID KeyID, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
+// SetKeyLearningTrustWithBody Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+//
+// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+// withdraws its trust. See docs/trust.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+func (c *Client) SetKeyLearningTrustWithBody(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetKeyLearningTrustRequestWithBody(c.Server, keyID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetKeyLearningTrust Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+//
+// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+// withdraws its trust. See docs/trust.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+func (c *Client) SetKeyLearningTrust(ctx context.Context, keyID KeyID, body SetKeyLearningTrustJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetKeyLearningTrustRequest(c.Server, keyID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListLearned The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
 //
 // Corresponds with GET /v1/learned (the `ListLearned` operationId).
@@ -4591,6 +4833,121 @@ func (c *Client) CreateTenantKeyWithBody(ctx context.Context, tenantID TenantID,
 // Corresponds with POST /v1/tenants/{tenantID}/keys (the `CreateTenantKey` operationId).
 func (c *Client) CreateTenantKey(ctx context.Context, tenantID TenantID, params *CreateTenantKeyParams, body CreateTenantKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateTenantKeyRequest(c.Server, tenantID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTools Your tenant's tools with what each does (admin scope).
+//
+// Every tool your agents called, an admin annotated, or a confirmed replacement names, by name,
+// with its class: `declared` by an admin, or inferred from the name (see `Tool`).
+//
+// Corresponds with GET /v1/tools (the `ListTools` operationId).
+func (c *Client) ListTools(ctx context.Context, params *ListToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListToolsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTool One tool's class (admin scope); a tool never seen has its inferred class.
+//
+// Corresponds with GET /v1/tools/{tool} (the `GetTool` operationId).
+func (c *Client) GetTool(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetToolRequest(c.Server, tool)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveToolAnnotation Remove a tool's declaration (admin scope; audited); its class is inferred from its name again.
+//
+// Corresponds with DELETE /v1/tools/{tool}/annotations (the `RemoveToolAnnotation` operationId).
+func (c *Client) RemoveToolAnnotation(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveToolAnnotationRequest(c.Server, tool)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnotateToolWithBody Declare what a tool does (admin scope; audited as `tool.annotated`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+func (c *Client) AnnotateToolWithBody(ctx context.Context, tool ToolName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnotateToolRequestWithBody(c.Server, tool, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnotateTool Declare what a tool does (admin scope; audited as `tool.annotated`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+func (c *Client) AnnotateTool(ctx context.Context, tool ToolName, body AnnotateToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnotateToolRequest(c.Server, tool, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WithdrawToolReplacement Withdraw a confirmed replacement (admin scope; audited). Repeating it is harmless.
+//
+// Corresponds with DELETE /v1/tools/{tool}/replacements/{replacement} (the `WithdrawToolReplacement` operationId).
+func (c *Client) WithdrawToolReplacement(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWithdrawToolReplacementRequest(c.Server, tool, replacement)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmToolReplacement Confirm that guard may suggest calling `replacement` instead of `tool` (admin scope; audited).
+//
+// Guard never volunteers a call of another tool that writes or destroys and that the agent has not
+// called in its run; a replacement confirmed here is the exception, for this pair only.
+//
+// Corresponds with PUT /v1/tools/{tool}/replacements/{replacement} (the `ConfirmToolReplacement` operationId).
+func (c *Client) ConfirmToolReplacement(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmToolReplacementRequest(c.Server, tool, replacement)
 	if err != nil {
 		return nil, err
 	}
@@ -6444,6 +6801,53 @@ func NewGetKeyRequest(server string, keyID KeyID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewSetKeyLearningTrustRequest calls the generic SetKeyLearningTrust builder with application/json body
+func NewSetKeyLearningTrustRequest(server string, keyID KeyID, body SetKeyLearningTrustJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetKeyLearningTrustRequestWithBody(server, keyID, "application/json", bodyReader)
+}
+
+// NewSetKeyLearningTrustRequestWithBody constructs an http.Request for the SetKeyLearningTrust method, with any body, and a specified content type
+func NewSetKeyLearningTrustRequestWithBody(server string, keyID KeyID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyID", keyID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/keys/%s/learning-trust", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListLearnedRequest constructs an http.Request for the ListLearned method
 func NewListLearnedRequest(server string, params *ListLearnedParams) (*http.Request, error) {
 	var err error
@@ -7302,6 +7706,269 @@ func NewCreateTenantKeyRequestWithBody(server string, tenantID TenantID, params 
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListToolsRequest constructs an http.Request for the ListTools method
+func NewListToolsRequest(server string, params *ListToolsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tools")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetToolRequest constructs an http.Request for the GetTool method
+func NewGetToolRequest(server string, tool ToolName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tool", tool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tools/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemoveToolAnnotationRequest constructs an http.Request for the RemoveToolAnnotation method
+func NewRemoveToolAnnotationRequest(server string, tool ToolName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tool", tool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tools/%s/annotations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAnnotateToolRequest calls the generic AnnotateTool builder with application/json body
+func NewAnnotateToolRequest(server string, tool ToolName, body AnnotateToolJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAnnotateToolRequestWithBody(server, tool, "application/json", bodyReader)
+}
+
+// NewAnnotateToolRequestWithBody constructs an http.Request for the AnnotateTool method, with any body, and a specified content type
+func NewAnnotateToolRequestWithBody(server string, tool ToolName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tool", tool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tools/%s/annotations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewWithdrawToolReplacementRequest constructs an http.Request for the WithdrawToolReplacement method
+func NewWithdrawToolReplacementRequest(server string, tool ToolName, replacement string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tool", tool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "replacement", replacement, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tools/%s/replacements/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmToolReplacementRequest constructs an http.Request for the ConfirmToolReplacement method
+func NewConfirmToolReplacementRequest(server string, tool ToolName, replacement string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tool", tool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "replacement", replacement, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tools/%s/replacements/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -8166,6 +8833,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/keys/{keyID} (the `GetKey` operationId).
 	GetKeyWithResponse(ctx context.Context, keyID KeyID, reqEditors ...RequestEditorFn) (*GetKeyResponse, error)
 
+	// SetKeyLearningTrustWithBodyWithResponse Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+	//
+	// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+	// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+	// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+	// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+	// withdraws its trust. See docs/trust.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+	SetKeyLearningTrustWithBodyWithResponse(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetKeyLearningTrustResponse, error)
+
+	// SetKeyLearningTrustWithResponse Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+	//
+	// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+	// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+	// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+	// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+	// withdraws its trust. See docs/trust.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+	SetKeyLearningTrustWithResponse(ctx context.Context, keyID KeyID, body SetKeyLearningTrustJSONRequestBody, reqEditors ...RequestEditorFn) (*SetKeyLearningTrustResponse, error)
+
 	// ListLearnedWithResponse The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8419,6 +9112,61 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/tenants/{tenantID}/keys (the `CreateTenantKey` operationId).
 	CreateTenantKeyWithResponse(ctx context.Context, tenantID TenantID, params *CreateTenantKeyParams, body CreateTenantKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTenantKeyResponse, error)
+
+	// ListToolsWithResponse Your tenant's tools with what each does (admin scope).
+	//
+	// Every tool your agents called, an admin annotated, or a confirmed replacement names, by name,
+	// with its class: `declared` by an admin, or inferred from the name (see `Tool`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tools (the `ListTools` operationId).
+	ListToolsWithResponse(ctx context.Context, params *ListToolsParams, reqEditors ...RequestEditorFn) (*ListToolsResponse, error)
+
+	// GetToolWithResponse One tool's class (admin scope); a tool never seen has its inferred class.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tools/{tool} (the `GetTool` operationId).
+	GetToolWithResponse(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*GetToolResponse, error)
+
+	// RemoveToolAnnotationWithResponse Remove a tool's declaration (admin scope; audited); its class is inferred from its name again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tools/{tool}/annotations (the `RemoveToolAnnotation` operationId).
+	RemoveToolAnnotationWithResponse(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*RemoveToolAnnotationResponse, error)
+
+	// AnnotateToolWithBodyWithResponse Declare what a tool does (admin scope; audited as `tool.annotated`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+	AnnotateToolWithBodyWithResponse(ctx context.Context, tool ToolName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnotateToolResponse, error)
+
+	// AnnotateToolWithResponse Declare what a tool does (admin scope; audited as `tool.annotated`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+	AnnotateToolWithResponse(ctx context.Context, tool ToolName, body AnnotateToolJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnotateToolResponse, error)
+
+	// WithdrawToolReplacementWithResponse Withdraw a confirmed replacement (admin scope; audited). Repeating it is harmless.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tools/{tool}/replacements/{replacement} (the `WithdrawToolReplacement` operationId).
+	WithdrawToolReplacementWithResponse(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*WithdrawToolReplacementResponse, error)
+
+	// ConfirmToolReplacementWithResponse Confirm that guard may suggest calling `replacement` instead of `tool` (admin scope; audited).
+	//
+	// Guard never volunteers a call of another tool that writes or destroys and that the agent has not
+	// called in its run; a replacement confirmed here is the exception, for this pair only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/tools/{tool}/replacements/{replacement} (the `ConfirmToolReplacement` operationId).
+	ConfirmToolReplacementWithResponse(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*ConfirmToolReplacementResponse, error)
 
 	// ListTrajectoriesWithResponse List trajectories, newest first, without their steps (read scope).
 	//
@@ -11098,6 +11846,110 @@ func (r GetKeyResponse) ContentType() string {
 	return ""
 }
 
+type SetKeyLearningTrustResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *APIKey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetKeyLearningTrustResponse) GetJSON200() *APIKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetKeyLearningTrustResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetKeyLearningTrustResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetKeyLearningTrustResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetKeyLearningTrustResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetKeyLearningTrustResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListLearnedResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12655,6 +13507,560 @@ func (r CreateTenantKeyResponse) ContentType() string {
 	return ""
 }
 
+type ListToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ToolList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListToolsResponse) GetJSON200() *ToolList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListToolsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListToolsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListToolsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListToolsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListToolsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListToolsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListToolsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetToolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Tool
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetToolResponse) GetJSON200() *Tool {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetToolResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetToolResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetToolResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetToolResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetToolResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetToolResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetToolResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetToolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetToolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetToolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetToolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoveToolAnnotationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Tool
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveToolAnnotationResponse) GetJSON200() *Tool {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemoveToolAnnotationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveToolAnnotationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveToolAnnotationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveToolAnnotationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RemoveToolAnnotationResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RemoveToolAnnotationResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RemoveToolAnnotationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveToolAnnotationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveToolAnnotationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveToolAnnotationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveToolAnnotationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AnnotateToolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Tool
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnnotateToolResponse) GetJSON200() *Tool {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AnnotateToolResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnotateToolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnotateToolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnotateToolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnotateToolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type WithdrawToolReplacementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Tool
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WithdrawToolReplacementResponse) GetJSON200() *Tool {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r WithdrawToolReplacementResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r WithdrawToolReplacementResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r WithdrawToolReplacementResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r WithdrawToolReplacementResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r WithdrawToolReplacementResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r WithdrawToolReplacementResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r WithdrawToolReplacementResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r WithdrawToolReplacementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WithdrawToolReplacementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WithdrawToolReplacementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WithdrawToolReplacementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ConfirmToolReplacementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Tool
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmToolReplacementResponse) GetJSON200() *Tool {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmToolReplacementResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmToolReplacementResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConfirmToolReplacementResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmToolReplacementResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmToolReplacementResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmToolReplacementResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ConfirmToolReplacementResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmToolReplacementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmToolReplacementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmToolReplacementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmToolReplacementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListTrajectoriesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13878,6 +15284,44 @@ func (c *ClientWithResponses) GetKeyWithResponse(ctx context.Context, keyID KeyI
 	return ParseGetKeyResponse(rsp)
 }
 
+// SetKeyLearningTrustWithBodyWithResponse Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+//
+// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+// withdraws its trust. See docs/trust.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+func (c *ClientWithResponses) SetKeyLearningTrustWithBodyWithResponse(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetKeyLearningTrustResponse, error) {
+	rsp, err := c.SetKeyLearningTrustWithBody(ctx, keyID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetKeyLearningTrustResponse(rsp)
+}
+
+// SetKeyLearningTrustWithResponse Mark a key trusted for learning, or not (admin scope; audited as `key.learning_trust`).
+//
+// What a trusted key reports counts on its own: its failures may make guard block, the fixes its
+// recoveries taught may be suggested, and its claims may go against the tenant's own successful
+// history of a call — as if `learning_quorum` independent sources had reported them. Trust an
+// honest single-agent tenant's key; never a key that untrusted code or users hold. Revoking a key
+// withdraws its trust. See docs/trust.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/keys/{keyID}/learning-trust (the `SetKeyLearningTrust` operationId).
+func (c *ClientWithResponses) SetKeyLearningTrustWithResponse(ctx context.Context, keyID KeyID, body SetKeyLearningTrustJSONRequestBody, reqEditors ...RequestEditorFn) (*SetKeyLearningTrustResponse, error) {
+	rsp, err := c.SetKeyLearningTrust(ctx, keyID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetKeyLearningTrustResponse(rsp)
+}
+
 // ListLearnedWithResponse The active mistake notes and procedures learnt from trajectories, most recently changed first (read scope).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -14280,6 +15724,103 @@ func (c *ClientWithResponses) CreateTenantKeyWithResponse(ctx context.Context, t
 		return nil, err
 	}
 	return ParseCreateTenantKeyResponse(rsp)
+}
+
+// ListToolsWithResponse Your tenant's tools with what each does (admin scope).
+//
+// Every tool your agents called, an admin annotated, or a confirmed replacement names, by name,
+// with its class: `declared` by an admin, or inferred from the name (see `Tool`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tools (the `ListTools` operationId).
+func (c *ClientWithResponses) ListToolsWithResponse(ctx context.Context, params *ListToolsParams, reqEditors ...RequestEditorFn) (*ListToolsResponse, error) {
+	rsp, err := c.ListTools(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListToolsResponse(rsp)
+}
+
+// GetToolWithResponse One tool's class (admin scope); a tool never seen has its inferred class.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tools/{tool} (the `GetTool` operationId).
+func (c *ClientWithResponses) GetToolWithResponse(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*GetToolResponse, error) {
+	rsp, err := c.GetTool(ctx, tool, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetToolResponse(rsp)
+}
+
+// RemoveToolAnnotationWithResponse Remove a tool's declaration (admin scope; audited); its class is inferred from its name again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tools/{tool}/annotations (the `RemoveToolAnnotation` operationId).
+func (c *ClientWithResponses) RemoveToolAnnotationWithResponse(ctx context.Context, tool ToolName, reqEditors ...RequestEditorFn) (*RemoveToolAnnotationResponse, error) {
+	rsp, err := c.RemoveToolAnnotation(ctx, tool, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveToolAnnotationResponse(rsp)
+}
+
+// AnnotateToolWithBodyWithResponse Declare what a tool does (admin scope; audited as `tool.annotated`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+func (c *ClientWithResponses) AnnotateToolWithBodyWithResponse(ctx context.Context, tool ToolName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnotateToolResponse, error) {
+	rsp, err := c.AnnotateToolWithBody(ctx, tool, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnotateToolResponse(rsp)
+}
+
+// AnnotateToolWithResponse Declare what a tool does (admin scope; audited as `tool.annotated`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tools/{tool}/annotations (the `AnnotateTool` operationId).
+func (c *ClientWithResponses) AnnotateToolWithResponse(ctx context.Context, tool ToolName, body AnnotateToolJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnotateToolResponse, error) {
+	rsp, err := c.AnnotateTool(ctx, tool, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnotateToolResponse(rsp)
+}
+
+// WithdrawToolReplacementWithResponse Withdraw a confirmed replacement (admin scope; audited). Repeating it is harmless.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tools/{tool}/replacements/{replacement} (the `WithdrawToolReplacement` operationId).
+func (c *ClientWithResponses) WithdrawToolReplacementWithResponse(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*WithdrawToolReplacementResponse, error) {
+	rsp, err := c.WithdrawToolReplacement(ctx, tool, replacement, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWithdrawToolReplacementResponse(rsp)
+}
+
+// ConfirmToolReplacementWithResponse Confirm that guard may suggest calling `replacement` instead of `tool` (admin scope; audited).
+//
+// Guard never volunteers a call of another tool that writes or destroys and that the agent has not
+// called in its run; a replacement confirmed here is the exception, for this pair only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/tools/{tool}/replacements/{replacement} (the `ConfirmToolReplacement` operationId).
+func (c *ClientWithResponses) ConfirmToolReplacementWithResponse(ctx context.Context, tool ToolName, replacement string, reqEditors ...RequestEditorFn) (*ConfirmToolReplacementResponse, error) {
+	rsp, err := c.ConfirmToolReplacement(ctx, tool, replacement, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmToolReplacementResponse(rsp)
 }
 
 // ListTrajectoriesWithResponse List trajectories, newest first, without their steps (read scope).
@@ -16554,6 +18095,95 @@ func ParseGetKeyResponse(rsp *http.Response) (*GetKeyResponse, error) {
 	return response, nil
 }
 
+// ParseSetKeyLearningTrustResponse parses an HTTP response from a SetKeyLearningTrustWithResponse call
+func ParseSetKeyLearningTrustResponse(rsp *http.Response) (*SetKeyLearningTrustResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetKeyLearningTrustResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest APIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListLearnedResponse parses an HTTP response from a ListLearnedWithResponse call
 func ParseListLearnedResponse(rsp *http.Response) (*ListLearnedResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17848,6 +19478,470 @@ func ParseCreateTenantKeyResponse(rsp *http.Response) (*CreateTenantKeyResponse,
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListToolsResponse parses an HTTP response from a ListToolsWithResponse call
+func ParseListToolsResponse(rsp *http.Response) (*ListToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ToolList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetToolResponse parses an HTTP response from a GetToolWithResponse call
+func ParseGetToolResponse(rsp *http.Response) (*GetToolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetToolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Tool
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoveToolAnnotationResponse parses an HTTP response from a RemoveToolAnnotationWithResponse call
+func ParseRemoveToolAnnotationResponse(rsp *http.Response) (*RemoveToolAnnotationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveToolAnnotationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Tool
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnnotateToolResponse parses an HTTP response from a AnnotateToolWithResponse call
+func ParseAnnotateToolResponse(rsp *http.Response) (*AnnotateToolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnotateToolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Tool
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseWithdrawToolReplacementResponse parses an HTTP response from a WithdrawToolReplacementWithResponse call
+func ParseWithdrawToolReplacementResponse(rsp *http.Response) (*WithdrawToolReplacementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WithdrawToolReplacementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Tool
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseConfirmToolReplacementResponse parses an HTTP response from a ConfirmToolReplacementWithResponse call
+func ParseConfirmToolReplacementResponse(rsp *http.Response) (*ConfirmToolReplacementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmToolReplacementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Tool
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil

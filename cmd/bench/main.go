@@ -155,6 +155,16 @@ func (e *env) tenant(ctx context.Context, prefix string) (id, adminKey string, e
 	if kr.JSON201 == nil {
 		return "", "", fmt.Errorf("create key: %d %s", kr.StatusCode(), kr.Body)
 	}
+	// The run's one key is its tenant's only agent, and honest: its admin
+	// trusts it for learning, so that what it alone reports may block and
+	// teach fixes (docs/trust.md: independent evidence).
+	ur, err := e.client.SetKeyLearningTrustWithResponse(ctx, kr.JSON201.Id.String(), client.KeyLearningTrust{Trusted: true}, bearer(kr.JSON201.Key))
+	if err != nil {
+		return "", "", err
+	}
+	if ur.JSON200 == nil || ur.JSON200.TrustedForLearning == nil || !*ur.JSON200.TrustedForLearning {
+		return "", "", fmt.Errorf("trust key for learning: %d %s", ur.StatusCode(), ur.Body)
+	}
 	return tr.JSON201.Id.String(), kr.JSON201.Key, nil
 }
 

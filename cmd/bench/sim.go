@@ -51,6 +51,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	forgetLearn := fs.Int("forget-learn", 20, "recorded episodes of the first family before the forgetting evaluation")
 	forgetEval := fs.Int("forget-eval", 40, "unrecorded evaluation episodes of the first family, before and after (one episode is 100/N points of forgetting)")
 	syncRec := fs.Duration("sync", 30*time.Second, "after recording a trajectory, wait at most this long for the worker to cluster its failures and learn from it (0: live asynchronous loop)")
+	annotate := fs.Bool("annotate", true, "generated worlds: the tenant's admin declares what each tool does (reads are read_only, the rest writes) and confirms each renamed tool as its other name's replacement, as an admin who knows its tools would (docs/trust.md: dangerous actions); false: classes inferred from the names only")
 	feedback := fs.Bool("feedback", false, "notes and full arms rate each recall with the episode's outcome (POST /v1/recalls/{id}/feedback)")
 	drain := fs.Duration("drain", 5*time.Minute, "after each phase, wait at most this long for the worker to finish the phase tenant's events (GET /v1/learning/status), so arms do not inherit each other's backlog")
 	snapshots := fs.Bool("diagnose", true, "list each arm tenant's mistake notes before every episode: RMR counts a failed step as a repeat when a note with its error signature existed (DESIGN.md), and sim.md breaks the repeats down by why they happened")
@@ -96,7 +97,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	}
 	if *worldMode == "generated" {
 		return runSimWorlds(ctx, e, worldsOptions{seed: *seed, worlds: *worlds, episodes: *episodes, long: *long, drift: *drift,
-			arms: arms, parallel: *parallel, transient: *transient, window: *window, sync: *syncRec, feedback: *feedback,
+			arms: arms, parallel: *parallel, transient: *transient, window: *window, sync: *syncRec, feedback: *feedback, annotate: *annotate,
 			drain: *drain, forget: *forget, forgetUpdates: *forgetUpdates, forgetCount: count,
 			forgetWait: *forgetWait, forgetLearn: *forgetLearn, forgetEval: *forgetEval})
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/admem/admem/client"
 	"github.com/admem/admem/internal/benchkit"
 	"github.com/admem/admem/internal/sim"
 	"github.com/admem/admem/internal/simhttp"
@@ -27,6 +28,7 @@ type worldsOptions struct {
 	window        int
 	sync          time.Duration
 	feedback      bool
+	annotate      bool
 	drain         time.Duration
 	forget        bool
 	forgetUpdates int
@@ -73,7 +75,7 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 	}
 	rep := benchkit.NewReport("sim", map[string]any{"world": "generated", "worlds": o.worlds, "episodes": o.episodes, "seed": o.seed,
 		"long_share": o.long, "drift_at": o.drift, "arms": strings.Join(armNames, ","), "agents": "default,cautious",
-		"parallel": o.parallel, "transient": o.transient, "window": o.window, "sync": o.sync.String(), "feedback": o.feedback,
+		"parallel": o.parallel, "transient": o.transient, "window": o.window, "sync": o.sync.String(), "feedback": o.feedback, "annotate": o.annotate,
 		"forget": o.forget, "api": e.apiURL})
 
 	var mu sync.Mutex
@@ -87,6 +89,11 @@ func runSimWorlds(ctx context.Context, e *env, o worldsOptions) error {
 		_, key, err := e.tenant(ctx, fmt.Sprintf("bench-sim-w%d-%s-%s", s.World, s.Arm, s.Agent))
 		if err != nil {
 			return nil, err
+		}
+		if o.annotate {
+			if err := annotateTools(ctx, e, key, s.W); err != nil {
+				return nil, err
+			}
 		}
 		cfg := simhttp.Config{BaseURL: e.apiURL, Key: key, HTTP: e.http, Arm: arm, SyncRecord: o.sync, Feedback: o.feedback}
 		mem, hm, err := simhttp.New(cfg)
@@ -367,5 +374,38 @@ func worldsForgetting(ctx context.Context, e *env, rep *benchkit.Report, w *sim.
 		rep.Set(p+".forgetting_proxy", b2f(fr.Proxy))
 	}
 	rep.Note("Forgetting (world.0.ARM.forgetting_pp) is measured on the first world only, with the default agent: success on its first family right after learning it minus success on the same tasks after %d further updates.", o.forgetUpdates)
+	return nil
+}
+
+// annotateTools declares, as the tenant's admin, what each of the world's
+// tools does, and confirms each pair of names of one tool (a rename) as
+// replacements of each other: guard may then suggest a read or the other
+// name, and still never volunteers another writing tool.
+func annotateTools(ctx context.Context, e *env, adminKey string, w *sim.World) error {
+	for _, t := range w.Tools() {
+		class := client.ToolAnnotationClassWrites
+		if t.Read {
+			class = client.ToolAnnotationClassReadOnly
+		}
+		r, err := e.client.AnnotateToolWithResponse(ctx, t.Name, client.ToolAnnotation{Class: class}, bearer(adminKey))
+		if err != nil {
+			return err
+		}
+		if r.JSON200 == nil {
+			return fmt.Errorf("annotate %s: %d %s", t.Name, r.StatusCode(), r.Body)
+		}
+		if t.Alt == "" {
+			continue
+		}
+		for _, p := range [][2]string{{t.Name, t.Alt}, {t.Alt, t.Name}} {
+			r, err := e.client.ConfirmToolReplacementWithResponse(ctx, p[0], p[1], bearer(adminKey))
+			if err != nil {
+				return err
+			}
+			if r.JSON200 == nil {
+				return fmt.Errorf("confirm %s → %s: %d %s", p[0], p[1], r.StatusCode(), r.Body)
+			}
+		}
+	}
 	return nil
 }

@@ -208,6 +208,22 @@ func (e *Env) Tenant(t testing.TB, name string) (tenantID, adminKey string) {
 	return ten.ID, k.Key
 }
 
+// TrustedTenant is Tenant whose admin key is trusted for learning: the
+// tenant of one honest agent, whose reports count on their own (as the
+// benchmarks' tenants are).
+func (e *Env) TrustedTenant(t testing.TB, name string) (tenantID, adminKey string) {
+	t.Helper()
+	tenantID, adminKey = e.Tenant(t, name)
+	var me struct {
+		KeyID string `json:"key_id"`
+	}
+	e.Do(t, "GET", "/v1/me", adminKey, nil).JSON(t, &me)
+	if r := e.Do(t, "PUT", "/v1/keys/"+me.KeyID+"/learning-trust", adminKey, map[string]any{"trusted": true}); r.Status != http.StatusOK {
+		t.Fatalf("trust the admin key of %s: %d %s", name, r.Status, r.Body)
+	}
+	return tenantID, adminKey
+}
+
 // Key creates a key with scopes in the tenant of adminKey.
 func (e *Env) Key(t testing.TB, adminKey string, scopes ...string) (id, key string) {
 	t.Helper()

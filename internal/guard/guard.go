@@ -22,6 +22,7 @@ import (
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/mistake"
+	"github.com/admem/admem/internal/toolclass"
 )
 
 // Decision is what guard advises for one candidate.
@@ -71,6 +72,13 @@ type Reason struct {
 	MistakeKind mistake.Kind
 	Count       int
 	Match       float64 // p(the candidate fails with it)
+	// Sources are the independent sources (distinct keys and agents)
+	// that reported the mistake's failures; Trusted: a key trusted for
+	// learning did. Caveat says how the evidence was weighed less ("" when
+	// it counts in full).
+	Sources int
+	Trusted bool
+	Caveat  string
 }
 
 // Suggestion is what to do instead of a flagged candidate.
@@ -80,6 +88,10 @@ type Suggestion struct {
 	Text      string        // what to do, in words
 	Fix       mistake.FixKind
 	MistakeID string
+	// Withheld says why the fix is said in words and not made a call: its
+	// tool writes or destroys, is not the candidate's, the agent has not
+	// called it in this run and no admin confirmed it as a replacement.
+	Withheld string
 }
 
 // Verdict is guard's answer for one candidate.
@@ -105,9 +117,26 @@ type Response struct {
 	Verdicts       []Verdict
 }
 
+// Knowledge is what guard reads for one request, in one transaction.
+type Knowledge struct {
+	// Mistakes are the tenant's active mistakes about the candidates'
+	// tools, each with its Backing and its fixes' Backing.
+	Mistakes []*mistake.Mistake
+	Settings admem.GuardSettings
+	// Quorum is how many independent sources make evidence count on its
+	// own (the tenant's learning_quorum).
+	Quorum int
+	// Tools holds the declared classes of the tools the mistakes' fixes
+	// call and the replacements confirmed for the candidates' tools.
+	Tools toolclass.Policy
+}
+
 // Store is what guard reads per request, and where thresholds are set.
 type Store interface {
-	GuardMistakes(ctx context.Context, tenantID string, tools []string) ([]*mistake.Mistake, admem.GuardSettings, error)
+	GuardKnowledge(ctx context.Context, tenantID string, tools []string) (Knowledge, error)
+	// GuardHistories returns the tools' recent calls (only read when a
+	// claim from too few sources must be weighed against them).
+	GuardHistories(ctx context.Context, tenantID string, tools []string) ([]*mistake.Tool, error)
 	GuardSettings(ctx context.Context, tenantID string) (admem.GuardSettings, error)
 	SetGuardSettings(ctx context.Context, tenantID, actorKeyID string, gs admem.GuardSettings) error
 }
@@ -150,18 +179,24 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			tools = append(tools, c.Tool)
 		}
 	}
-	ms, gs, err := s.store.GuardMistakes(ctx, p.TenantID, tools)
+	k, err := s.store.GuardKnowledge(ctx, p.TenantID, tools)
 	if err != nil {
 		return Response{}, err
 	}
+	gs := k.Settings
 	book := mistake.NewBook()
-	book.Add(nil, ms)
+	book.Add(nil, k.Mistakes)
 	th := Thresholds{Warn: gs.Warn, Block: gs.Block}
 	resp := Response{Thresholds: th, Verdicts: make([]Verdict, len(req.Candidates))}
 	sit := &mistake.Situation{Task: req.Task, Steps: req.Context}
+	w := weigher{quorum: max(k.Quorum, 1)}
 	as := make([]mistake.Assessment, len(req.Candidates))
 	for i, c := range req.Candidates {
 		as[i] = book.Assess(sit, mistake.Call{Tool: c.Tool, Args: c.Args})
+	}
+	discounted, err := s.againstHistory(ctx, p.TenantID, &w, as)
+	if err != nil {
+		return Response{}, err
 	}
 	var adapterRisks []float64
 	if s.models != nil && gs.UseAdapter {
@@ -178,6 +213,7 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			}
 		}
 	}
+	gate := w.gate(&k.Tools, req.Context)
 	for i, c := range req.Candidates {
 		call := mistake.Call{Tool: c.Tool, Args: c.Args}
 		a := &as[i]
@@ -192,13 +228,78 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		}
 		v.Risk = round4(v.Risk)
 		v.Decision = decide(v.Risk, th)
-		v.Reasons = reasons(a)
+		if v.Decision == Block && !w.backed(a) {
+			// Too few sources to block: they may warn.
+			v.Decision, v.Risk = Warn, math.Min(v.Risk, math.Max(th.Warn, round4(th.Block-0.0001)))
+		}
+		v.Reasons = w.reasons(a, discounted[i])
 		if v.Decision != Allow {
-			v.Suggestion = suggest(book, sit, call, a, th.Warn)
+			v.Suggestion = suggest(book, sit, call, a, th.Warn, gate)
 		}
 		resp.Verdicts[i] = v
 	}
 	return resp, nil
+}
+
+// againstHistory takes out of each assessment the claims of mistakes
+// whose evidence does not count on its own when the identical call worked
+// in the tenant's own recent history: one source alone cannot turn a call
+// that works into a warning. It returns what it took out, per candidate.
+// The tools' histories are read only when some candidate needs them.
+func (s *Service) againstHistory(ctx context.Context, tenantID string, w *weigher, as []mistake.Assessment) ([][]mistake.Match, error) {
+	out := make([][]mistake.Match, len(as))
+	var tools []string
+	for i := range as {
+		if slices.ContainsFunc(as[i].Matches, func(m mistake.Match) bool { return !w.vouched(m.Mistake) }) && !slices.Contains(tools, as[i].Call.Tool) {
+			tools = append(tools, as[i].Call.Tool)
+		}
+	}
+	if len(tools) == 0 {
+		return out, nil
+	}
+	hs, err := s.store.GuardHistories(ctx, tenantID, tools)
+	if err != nil {
+		return nil, err
+	}
+	for i := range as {
+		for _, t := range hs {
+			if t.Name == as[i].Call.Tool && t.WorkedIdentical(as[i].Facts.Hash) {
+				as[i], out[i] = as[i].Without(func(m *mistake.Mistake) bool { return !w.vouched(m) })
+			}
+		}
+	}
+	return out, nil
+}
+
+// weigher weighs evidence by its sources.
+type weigher struct{ quorum int }
+
+func (w *weigher) vouched(m *mistake.Mistake) bool { return m.Backing.Vouched(w.quorum) }
+
+// backed reports whether the evidence may block the call: the identical
+// call already failed in the agent's own run, or a mistake it makes has
+// independent (or trusted) evidence.
+func (w *weigher) backed(a *mistake.Assessment) bool {
+	return a.HereFailures > 0 || slices.ContainsFunc(a.Matches, func(m mistake.Match) bool { return w.vouched(m.Mistake) })
+}
+
+// gate is what learning may suggest in this request: fixes whose
+// recoveries count on their own (the rule's own fixes with their
+// mistake), and calls of other tools only where the tenant's policy
+// allows them to an agent that called the context's tools.
+func (w *weigher) gate(policy *toolclass.Policy, steps []admem.Step) *mistake.Gate {
+	called := func(tool string) bool {
+		return slices.ContainsFunc(steps, func(st admem.Step) bool { return st.Action == tool })
+	}
+	return &mistake.Gate{
+		Vouched: func(m *mistake.Mistake, f *mistake.Fix) bool {
+			if f != nil {
+				return f.Backing.Vouched(w.quorum)
+			}
+			return w.vouched(m)
+		},
+		Refusal: func(candidate, tool string) string { return policy.Refusal(candidate, tool, called) },
+	}
 }
 
 func decide(risk float64, th Thresholds) Decision {
@@ -212,8 +313,9 @@ func decide(risk float64, th Thresholds) Decision {
 }
 
 // reasons lists the evidence: the identical call failing here, the known
-// mistakes the candidate makes (riskiest first), or a transient fault.
-func reasons(a *mistake.Assessment) []Reason {
+// mistakes the candidate makes (riskiest first), those not counted against
+// the call's own history, or a transient fault.
+func (w *weigher) reasons(a *mistake.Assessment, discounted []mistake.Match) []Reason {
 	var out []Reason
 	if a.HereFailures > 0 {
 		r := Reason{Kind: ReasonHere, Count: a.HereFailures, Match: round3(a.Risk), MistakeKind: mistake.KindDeterministic,
@@ -223,12 +325,28 @@ func reasons(a *mistake.Assessment) []Reason {
 		}
 		out = append(out, r)
 	}
+	mistakeReason := func(m mistake.Match, caveat string) Reason {
+		return Reason{Kind: ReasonMistake, MistakeID: m.Mistake.ID, Signature: m.Mistake.Signature.String(),
+			Note: m.Mistake.Render(), Rule: m.Mistake.Rule.Describe(), MistakeKind: m.Mistake.Kind, Count: m.Mistake.Failures,
+			Match: round3(m.P), Sources: m.Mistake.Backing.Sources, Trusted: m.Mistake.Backing.Trusted, Caveat: caveat}
+	}
 	for _, m := range a.Matches {
 		if len(out) >= maxReasons {
 			break
 		}
-		out = append(out, Reason{Kind: ReasonMistake, MistakeID: m.Mistake.ID, Signature: m.Mistake.Signature.String(),
-			Note: m.Mistake.Render(), Rule: m.Mistake.Rule.Describe(), MistakeKind: m.Mistake.Kind, Count: m.Mistake.Failures, Match: round3(m.P)})
+		caveat := ""
+		if !w.vouched(m.Mistake) {
+			caveat = fmt.Sprintf("%s only (%d needed, or a key trusted for learning): it may warn, not block, and suggests no fix",
+				sources(m.Mistake.Backing.Sources), w.quorum)
+		}
+		out = append(out, mistakeReason(m, caveat))
+	}
+	for _, m := range discounted {
+		if len(out) >= maxReasons {
+			break
+		}
+		out = append(out, mistakeReason(m, fmt.Sprintf("%s only, against the tenant's own history: the identical call worked before, so it is not counted (%d sources needed, or a key trusted for learning)",
+			sources(m.Mistake.Backing.Sources), w.quorum)))
 	}
 	if len(out) == 0 && (a.Transient != nil || a.TransientHere) {
 		r := Reason{Kind: ReasonTransient, MistakeKind: mistake.KindTransient,
@@ -241,18 +359,28 @@ func reasons(a *mistake.Assessment) []Reason {
 	return out
 }
 
+func sources(n int) string {
+	switch n {
+	case 0:
+		return "no known source"
+	case 1:
+		return "one source"
+	}
+	return fmt.Sprintf("%d independent sources", n)
+}
+
 // suggest returns the fix of the candidate's mistake made for this request,
 // or the fix (or the rule) in words when no call can be made from the
-// request's own values.
-func suggest(book *mistake.Book, sit *mistake.Situation, c mistake.Call, a *mistake.Assessment, warn float64) *Suggestion {
-	s := book.Suggest(sit, c, a, warn)
+// request's own values or the gate withholds it.
+func suggest(book *mistake.Book, sit *mistake.Situation, c mistake.Call, a *mistake.Assessment, warn float64, g *mistake.Gate) *Suggestion {
+	s := book.Suggest(sit, c, a, warn, g)
 	if s == nil {
 		if a.HereFailures > 0 {
 			return &Suggestion{Text: "do not make the identical call again: change what the error is about, or take another step first"}
 		}
 		return nil
 	}
-	out := &Suggestion{Text: s.Text, MistakeID: s.Mistake.ID}
+	out := &Suggestion{Text: s.Text, MistakeID: s.Mistake.ID, Withheld: s.Refused}
 	if s.Fix != nil {
 		out.Fix = s.Fix.Kind
 	}

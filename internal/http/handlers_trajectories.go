@@ -250,7 +250,7 @@ func (s *Server) handleListLearnedVersions(w http.ResponseWriter, r *http.Reques
 
 func toSettingsJSON(st admem.LearningSettings) learningSettingsJSON {
 	out := learningSettingsJSON{JudgeRule: st.JudgeRule, JudgeThreshold: st.JudgeThreshold, Strategy: string(st.Strategy),
-		RetireQuorum: st.RetireQuorum}
+		RetireQuorum: st.RetireQuorum, LearningQuorum: st.LearningQuorum}
 	if !st.UpdatedAt.IsZero() {
 		out.UpdatedAt = &st.UpdatedAt
 	}
@@ -292,6 +292,13 @@ func (s *Server) handlePutLearningSettings(w http.ResponseWriter, r *http.Reques
 			return
 		}
 		st.RetireQuorum = *req.RetireQuorum
+	}
+	if req.LearningQuorum != nil {
+		if *req.LearningQuorum == 0 {
+			s.writeError(w, r, admem.Invalid("learning_quorum", "an integer from 1 to 100"))
+			return
+		}
+		st.LearningQuorum = *req.LearningQuorum
 	}
 	st, err = s.trajectories.PutSettings(r.Context(), principal(r), st)
 	if err != nil {

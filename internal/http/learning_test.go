@@ -245,6 +245,16 @@ type guardBody struct {
 	}
 }
 
+// singleSource lets one source's evidence count in full for the tenant
+// (learning_quorum 1): the trajectories these tests record through the
+// store name no key, and stand for one honest agent.
+func singleSource(t *testing.T, env *apitest.Env, admin string) {
+	t.Helper()
+	if r := env.Do(t, "PUT", "/v1/learning/settings", admin, map[string]any{"learning_quorum": 1}); r.Status != http.StatusOK {
+		t.Fatalf("learning_quorum 1: %d %s", r.Status, r.Body)
+	}
+}
+
 func guardReq(task string, candidates ...map[string]any) map[string]any {
 	return map[string]any{"task": task, "context": []map[string]any{{"tool": "search", "args": map[string]any{"mode": "fast"}, "status": "ok"}},
 		"candidates": candidates}
@@ -255,6 +265,7 @@ func TestGuardFromMistakeNotesAlone(t *testing.T) {
 	env := learningEnv(t)
 	tenantA, adminA := env.Tenant(t, "guard-a")
 	_, readA := env.Key(t, adminA, "read")
+	singleSource(t, env, adminA)
 	_, readB := env.Key(t, func() string { _, k := env.Tenant(t, "guard-b"); return k }(), "read")
 
 	req := guardReq("book a flight for the user",
@@ -603,7 +614,11 @@ func TestGuardWarnsOnceAStreamedFailureIsLearnt(t *testing.T) {
 	t.Parallel()
 	env := learningEnv(t)
 	tenantID, admin := env.Tenant(t, "guard-notes")
-	_, agent := env.Key(t, admin, "write")
+	agentID, agent := env.Key(t, admin, "write")
+	// The tenant's one agent, trusted by its admin: what it alone reports counts.
+	if r := env.Do(t, "PUT", "/v1/keys/"+agentID+"/learning-trust", admin, map[string]any{"trusted": true}); r.Status != http.StatusOK {
+		t.Fatalf("trust: %d %s", r.Status, r.Body)
+	}
 	steps := []map[string]any{
 		{"action": "search", "args": map[string]any{"mode": "fast"}},
 		{"action": "book", "args": map[string]any{"mode": "fast"}, "error": "Error: payment method credit_card_881 not found"},
@@ -653,6 +668,7 @@ func TestGuardTenantThresholds(t *testing.T) {
 	env := learningEnv(t)
 	tenantA, adminA := env.Tenant(t, "thresh-a")
 	_, readA := env.Key(t, adminA, "read")
+	singleSource(t, env, adminA)
 	_, adminB := env.Tenant(t, "thresh-b")
 	observe(t, env, tenantA, traj("book a flight for the user", admem.OutcomeFailure,
 		[3]string{"search", "fast", ""}, [3]string{"book", "fast", "Error: payment method not found"}))

@@ -19,6 +19,7 @@ import (
 	"github.com/admem/admem/internal/ratelimit"
 	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/tenancy"
+	"github.com/admem/admem/internal/toolclass"
 	"github.com/admem/admem/internal/trajectories"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,9 +50,11 @@ type Deps struct {
 	SealKey        []byte // seals stored idempotent responses
 	OpenAPI        []byte
 	// Learning from failure: clusters, adapter admin, guard.
-	Failures     *failures.Service
-	Adapters     *adapters.Service
-	Guard        *guard.Service
+	Failures *failures.Service
+	Adapters *adapters.Service
+	Guard    *guard.Service
+	// Tools: what each tool does, declared by admins or inferred.
+	Tools        *toolclass.Service
 	Trajectories *trajectories.Service
 	DeadLetters  DeadLetters
 	// LearningStatus tells a tenant whether the worker has caught up.
@@ -82,6 +85,7 @@ type Server struct {
 	failures       *failures.Service
 	adapters       *adapters.Service
 	guard          *guard.Service
+	tools          *toolclass.Service
 	trajectories   *trajectories.Service
 	deadLetters    DeadLetters
 	learningStatus LearningStatus
@@ -115,6 +119,7 @@ func New(d Deps) *Server {
 		failures:       d.Failures,
 		adapters:       d.Adapters,
 		guard:          d.Guard,
+		tools:          d.Tools,
 		trajectories:   d.Trajectories,
 		deadLetters:    d.DeadLetters,
 		learningStatus: d.LearningStatus,

@@ -62,6 +62,8 @@ type apiKeyJSON struct {
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// Trusted for learning (see docs/trust.md).
+	TrustedForLearning bool `json:"trusted_for_learning"`
 }
 
 func toKeyJSON(k admem.APIKey) apiKeyJSON {
@@ -70,7 +72,8 @@ func toKeyJSON(k admem.APIKey) apiKeyJSON {
 		sc[i] = string(s)
 	}
 	return apiKeyJSON{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Scopes: sc,
-		CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
+		CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt,
+		TrustedForLearning: k.TrustedForLearning}
 }
 
 type createdKeyJSON struct {

@@ -152,6 +152,9 @@ type guardReasonJSON struct {
 	MistakeKind string  `json:"mistake_kind,omitempty"`
 	Count       int     `json:"count"`
 	Match       float64 `json:"match"`
+	Sources     int     `json:"sources"`
+	Trusted     bool    `json:"trusted"`
+	Caveat      string  `json:"caveat,omitempty"`
 }
 
 type guardCallJSON struct {
@@ -166,6 +169,7 @@ type guardSuggestionJSON struct {
 	Source    string         `json:"source"`
 	Fix       string         `json:"fix,omitempty"`
 	MistakeID string         `json:"mistake_id,omitempty"`
+	Withheld  string         `json:"withheld,omitempty"`
 }
 
 type guardResultJSON struct {
@@ -216,10 +220,12 @@ func toGuardResponse(r guard.Response) guardResponse {
 		res.Kind = string(v.Kind)
 		for _, rs := range v.Reasons {
 			res.Reasons = append(res.Reasons, guardReasonJSON{Kind: rs.Kind, MistakeID: rs.MistakeID, NoteID: rs.MistakeID,
-				Signature: rs.Signature, Note: rs.Note, Rule: rs.Rule, MistakeKind: string(rs.MistakeKind), Count: rs.Count, Match: rs.Match})
+				Signature: rs.Signature, Note: rs.Note, Rule: rs.Rule, MistakeKind: string(rs.MistakeKind), Count: rs.Count, Match: rs.Match,
+				Sources: rs.Sources, Trusted: rs.Trusted, Caveat: rs.Caveat})
 		}
 		if sg := v.Suggestion; sg != nil {
-			res.Suggestion = &guardSuggestionJSON{Action: sg.Action, Text: sg.Text, Source: "mistake_note", Fix: string(sg.Fix), MistakeID: sg.MistakeID}
+			res.Suggestion = &guardSuggestionJSON{Action: sg.Action, Text: sg.Text, Source: "mistake_note", Fix: string(sg.Fix), MistakeID: sg.MistakeID,
+				Withheld: sg.Withheld}
 			if sg.Call != nil {
 				args := sg.Call.Args
 				if args == nil {

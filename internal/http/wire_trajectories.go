@@ -314,6 +314,7 @@ type learningSettingsJSON struct {
 	JudgeThreshold float64    `json:"judge_threshold"`
 	Strategy       string     `json:"strategy"`
 	RetireQuorum   int        `json:"retire_quorum"`
+	LearningQuorum int        `json:"learning_quorum"`
 	UpdatedAt      *time.Time `json:"updated_at,omitempty"`
 }
 
@@ -322,6 +323,7 @@ type learningSettingsRequest struct {
 	JudgeThreshold *float64 `json:"judge_threshold"`
 	Strategy       *string  `json:"strategy"`
 	RetireQuorum   *int     `json:"retire_quorum"`
+	LearningQuorum *int     `json:"learning_quorum"`
 }
 
 type deadLetterJSON struct {

@@ -113,6 +113,12 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 		}
 		return y.Mistake.Failures - x.Mistake.Failures
 	})
+	a.settle()
+	return a
+}
+
+// settle sets the assessment's risk and kind from its evidence.
+func (a *Assessment) settle() {
 	switch {
 	case a.HereFailures > 0:
 		a.Risk, a.Kind = pHereOnce, KindDeterministic
@@ -127,7 +133,6 @@ func (b *Book) Assess(sit *Situation, c Call) Assessment {
 	case a.Transient != nil || a.TransientHere:
 		a.Kind = KindTransient
 	}
-	return a
 }
 
 // Args returns the assessed call's arguments.
@@ -139,31 +144,70 @@ type Suggestion struct {
 	Fix     *Fix  // nil when the advice comes from the rule alone
 	Call    *Call // the call to make instead; nil when it cannot be made from the request's values
 	Text    string
+	// Refused says why the fix's call was not made: its tool may not be
+	// volunteered (Gate.Refusal).
+	Refused string
+}
+
+// Gate is what a tenant lets learning suggest. Vouched says whether a
+// mistake's evidence, or a fix's (f non-nil), counts on its own: a fix
+// that does not is never suggested, a mistake that does not gives no
+// advice. Refusal says why a call of tool may not be volunteered to an
+// agent whose candidate calls candidate ("" when it may): such a fix is
+// said in words, without values. A nil field allows everything.
+type Gate struct {
+	Vouched func(m *Mistake, f *Fix) bool
+	Refusal func(candidate, tool string) string
+}
+
+func (g *Gate) vouched(m *Mistake, f *Fix) bool {
+	return g == nil || g.Vouched == nil || g.Vouched(m, f)
+}
+
+func (g *Gate) refusal(candidate, tool string) string {
+	if g == nil || g.Refusal == nil {
+		return ""
+	}
+	return g.Refusal(candidate, tool)
 }
 
 // Suggest returns the best advice for a flagged call: the fix of its
 // riskiest mistake (then the next) that can be made from the request's
-// own values and that no known mistake flags at or above warn; failing
-// that, the fix or the rule in words.
-func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64) *Suggestion {
+// own values, that no known mistake flags at or above warn and that the
+// gate lets through; failing that, the fix or the rule in words.
+func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64, g *Gate) *Suggestion {
 	var words *Suggestion
 	for _, mt := range a.Matches {
 		m := mt.Mistake
+		if !g.vouched(m, nil) {
+			continue
+		}
 		fixes := m.Fixes
-		if derived := m.ruleFixes(); len(derived) > 0 {
+		derived := m.ruleFixes()
+		if len(derived) > 0 {
 			fixes = append(slices.Clone(fixes), derived...)
 		}
 		for k := range fixes {
 			fx := &fixes[k]
+			// What the rule itself states is the mistake's evidence; a
+			// recovery's fix needs its own.
+			if k < len(m.Fixes) && !g.vouched(m, fx) {
+				continue
+			}
 			fixed, ok := fx.Apply(c, sit)
 			if ok && fx.dropsOnly() && fx.Support < 2 {
 				// Leaving an argument out worked once: the call may need
 				// it another way, so it is advice, not a call to make.
 				ok = false
 			}
-			if !ok {
+			tool := c.Tool
+			if fx.Tool != "" {
+				tool = fx.Tool // prior, replace: another tool's call
+			}
+			refused := g.refusal(c.Tool, tool)
+			if !ok || refused != "" {
 				if words == nil {
-					words = &Suggestion{Mistake: m, Fix: fx, Text: fx.Text(c.Tool)}
+					words = &Suggestion{Mistake: m, Fix: fx, Text: fx.Text(c.Tool), Refused: refused}
 				}
 				continue
 			}

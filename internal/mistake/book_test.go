@@ -79,7 +79,7 @@ func TestFormatMistake(t *testing.T) {
 	if bad.Risk < 0.5 || good.Risk >= 0.5 {
 		t.Fatalf("risk: wrong format %.2f (want ≥ 0.5), right format %.2f (want < 0.5); rule %+v", bad.Risk, good.Risk, bad.Matches)
 	}
-	s := b.Suggest(&Situation{Task: task}, Call{Tool: "book_slot", Args: args("order_id", "ORD-900", "day", "09/07/2025")}, &bad, 0.5)
+	s := b.Suggest(&Situation{Task: task}, Call{Tool: "book_slot", Args: args("order_id", "ORD-900", "day", "09/07/2025")}, &bad, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Args["day"] != "2025-07-09" || s.Call.Args["order_id"] != "ORD-900" {
 		t.Fatalf("suggestion %+v, want book_slot with day 2025-07-09 for ORD-900", s)
 	}
@@ -131,7 +131,7 @@ func TestMissingPriorStep(t *testing.T) {
 	if without.Risk < 0.5 || with.Risk >= 0.5 {
 		t.Fatalf("risk without the prior step %.2f (want ≥ 0.5), with it %.2f (want < 0.5)", without.Risk, with.Risk)
 	}
-	s := b.Suggest(&Situation{Task: task}, c, &without, 0.5)
+	s := b.Suggest(&Situation{Task: task}, c, &without, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Tool != "release_holds" || s.Call.Args["account_id"] != "ACC-777" {
 		t.Fatalf("suggestion %+v, want release_holds for ACC-777", s)
 	}
@@ -223,7 +223,7 @@ func TestUngroundedValue(t *testing.T) {
 	if a.Risk < 0.5 || ok.Risk >= 0.5 {
 		t.Fatalf("made-up currency risk %.2f (want ≥ 0.5), the task's own %.2f (want < 0.5)", a.Risk, ok.Risk)
 	}
-	s := b.Suggest(&Situation{Task: task}, c, &a, 0.5)
+	s := b.Suggest(&Situation{Task: task}, c, &a, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Args["currency"] != "SGD" {
 		t.Fatalf("suggestion %+v, want currency SGD from the task", s)
 	}
@@ -244,7 +244,7 @@ func TestReplacedTool(t *testing.T) {
 	if a.Risk < 0.5 {
 		t.Fatalf("risk of a removed tool %.2f, want ≥ 0.5", a.Risk)
 	}
-	s := b.Suggest(&Situation{Task: "label ORD-1"}, c, &a, 0.5)
+	s := b.Suggest(&Situation{Task: "label ORD-1"}, c, &a, 0.5, nil)
 	if s == nil || s.Call == nil || s.Call.Tool != "make_tag" || s.Call.Args["order_id"] != "ORD-1" {
 		t.Fatalf("suggestion %+v, want make_tag for ORD-1", s)
 	}
@@ -261,7 +261,7 @@ func TestNoForeignLiterals(t *testing.T) {
 	}
 	c := Call{Tool: "notify", Args: args("email", "ana.berg@example.com")}
 	a := risk(b, "notify the customer", nil, c)
-	if s := b.Suggest(&Situation{Task: "notify the customer"}, c, &a, 0.5); s != nil && s.Call != nil {
+	if s := b.Suggest(&Situation{Task: "notify the customer"}, c, &a, 0.5, nil); s != nil && s.Call != nil {
 		t.Fatalf("suggested %v: its e-mail comes from another trajectory", s.Call.Text())
 	}
 }
@@ -328,13 +328,13 @@ func TestRuleFixes(t *testing.T) {
 		step{tool: "pay", args: args("invoice", "INV-1", "total", "$767.01"), err: "total too large: 767.01 > 700.00; split into several requests"}))
 	c := Call{Tool: "book", Args: args("room", "RM-7", "valid_from", "2025-09-10", "valid_until", "2025-09-01")}
 	a := risk(b, "book", nil, c)
-	s := b.Suggest(&Situation{Task: "book"}, c, &a, 0.5)
+	s := b.Suggest(&Situation{Task: "book"}, c, &a, 0.5, nil)
 	if a.Risk < 0.5 || s == nil || s.Call == nil || s.Call.Args["valid_from"] != "2025-09-01" || s.Call.Args["valid_until"] != "2025-09-10" {
 		t.Fatalf("order: risk %.2f, suggestion %+v", a.Risk, s)
 	}
 	c = Call{Tool: "pay", Args: args("invoice", "INV-9", "total", "$1,500.00")}
 	a = risk(b, "pay", nil, c)
-	s = b.Suggest(&Situation{Task: "pay"}, c, &a, 0.5)
+	s = b.Suggest(&Situation{Task: "pay"}, c, &a, 0.5, nil)
 	if a.Risk < 0.5 || s == nil || s.Call == nil || s.Call.Args["total"] != "$500.00" {
 		t.Fatalf("limit: risk %.2f, suggestion %+v", a.Risk, s)
 	}
@@ -361,5 +361,60 @@ func TestRenamedToolSupersedes(t *testing.T) {
 	}
 	if a := risk(b, "schedule", nil, Call{Tool: "schedule", Args: args("load", "LD-2")}); a.Risk < 0.5 {
 		t.Fatalf("the old name is not flagged: %.2f", a.Risk)
+	}
+}
+
+// The gate decides what Suggest may make a call: a fix whose recoveries do
+// not count is not suggested (the rule's own fixes go with their
+// mistake), and a fix calling a tool the gate refuses is said in words,
+// with the reason.
+func TestSuggestGate(t *testing.T) {
+	b := NewBook()
+	for i, id := range []string{"t1", "t2"} {
+		user := fmt.Sprintf("U-%d", 100+i)
+		learn(b, traj(id, "rotate the keys of "+user,
+			step{tool: "rotate_keys", args: args("user_id", user), err: "Error: key store rejected the request"},
+			step{tool: "reissue_keys", args: args("user_id", user)}))
+	}
+	c := Call{Tool: "rotate_keys", Args: args("user_id", "U-900")}
+	a := risk(b, "rotate_keys", nil, c)
+	sit := &Situation{Task: "rotate the keys of U-900"}
+	if s := b.Suggest(sit, c, &a, 0.5, nil); s == nil || s.Call == nil || s.Call.Tool != "reissue_keys" {
+		t.Fatalf("ungated: %+v (risk %.2f)", s, a.Risk)
+	}
+	refuse := &Gate{Refusal: func(candidate, tool string) string {
+		if tool != candidate {
+			return tool + " writes"
+		}
+		return ""
+	}}
+	s := b.Suggest(sit, c, &a, 0.5, refuse)
+	if s == nil || s.Call != nil || s.Refused != "reissue_keys writes" || !strings.Contains(s.Text, "reissue_keys") {
+		t.Fatalf("refused: %+v", s)
+	}
+	unvouchedFix := &Gate{Vouched: func(m *Mistake, f *Fix) bool { return f == nil }}
+	if s := b.Suggest(sit, c, &a, 0.5, unvouchedFix); s != nil && s.Fix != nil {
+		t.Fatalf("a fix that does not count was suggested: %+v", s)
+	}
+	unvouched := &Gate{Vouched: func(*Mistake, *Fix) bool { return false }}
+	if s := b.Suggest(sit, c, &a, 0.5, unvouched); s != nil {
+		t.Fatalf("a mistake that does not count gave advice: %+v", s)
+	}
+}
+
+func TestWithoutSettlesTheRisk(t *testing.T) {
+	b := NewBook()
+	learn(b, traj("t1", "pay invoice INV-1",
+		step{tool: "pay", args: args("invoice", "INV-1", "total", "$767.01"), err: "total too large: 767.01 > 700.00; split into several requests"}))
+	a := risk(b, "pay", nil, Call{Tool: "pay", Args: args("invoice", "INV-9", "total", "$1,500.00")})
+	if a.Risk < 0.5 || len(a.Matches) == 0 {
+		t.Fatalf("risk %.2f", a.Risk)
+	}
+	kept, out := a.Without(func(*Mistake) bool { return true })
+	if kept.Risk != 0 || len(kept.Matches) != 0 || len(out) != len(a.Matches) || kept.Kind != "" {
+		t.Fatalf("without every mistake: %+v, %d out", kept, len(out))
+	}
+	if same, out := a.Without(func(*Mistake) bool { return false }); same.Risk != a.Risk || out != nil {
+		t.Fatalf("without none: %.2f, %v", same.Risk, out)
 	}
 }

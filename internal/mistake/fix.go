@@ -51,6 +51,9 @@ type Fix struct {
 	Support int
 	Score   float64
 	Sources []string `json:",omitempty"`
+	// Backing is who reported the recoveries that taught it (read per
+	// request from Sources' provenance, not state).
+	Backing Backing `json:"-"`
 }
 
 // fixDecay is how much a fix's score fades each time the mistake teaches

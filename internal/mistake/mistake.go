@@ -146,6 +146,8 @@ type Mistake struct {
 	// stored with. Both belong to the store's row, not the state.
 	Retired bool   `json:"-"`
 	Stored  string `json:"-"`
+	// Backing is who reported its failures (read per request, not state).
+	Backing Backing `json:"-"`
 }
 
 // Bounds on a mistake's evidence lists.

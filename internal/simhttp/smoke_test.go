@@ -54,7 +54,7 @@ func TestClosedLoopFullBeatsNone(t *testing.T) {
 	sched := sim.Schedule(seed, episodes, world.Families(), 0.35)
 	metrics := map[simhttp.Arm]sim.Metrics{}
 	for _, arm := range []simhttp.Arm{simhttp.ArmNone, simhttp.ArmFull} {
-		_, key := env.Tenant(t, "sim-"+string(arm))
+		_, key := env.TrustedTenant(t, "sim-"+string(arm))
 		mem, hm, err := simhttp.New(simhttp.Config{BaseURL: env.URL, Key: key, HTTP: env.HTTP, Arm: arm, SyncRecord: 20 * time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +113,7 @@ func TestGeneratedWorldThroughAPI(t *testing.T) {
 
 	res, err := sim.RunWorlds(ctx, sim.WorldsConfig{Seed: 0x5eed, Worlds: 1, Episodes: 6, Arms: []string{string(simhttp.ArmFull)}},
 		func(ctx context.Context, s sim.Slot) (sim.Memory, error) {
-			_, key := env.Tenant(t, "sim-"+s.Agent)
+			_, key := env.TrustedTenant(t, "sim-"+s.Agent)
 			mem, _, err := simhttp.New(simhttp.Config{BaseURL: env.URL, Key: key, HTTP: env.HTTP, Arm: simhttp.ArmFull, SyncRecord: 20 * time.Second})
 			return mem, err
 		})

@@ -56,7 +56,7 @@ func (m *Memory) Guard(_ context.Context, task string, recent []admem.Step, cand
 			v.Cited = append(v.Cited, mt.Mistake.SignatureID)
 		}
 		if v.Decision != sim.Allow {
-			if s := m.Book.Suggest(sit, call, &a, Warn); s != nil {
+			if s := m.Book.Suggest(sit, call, &a, Warn, nil); s != nil {
 				v.Reasons = append(v.Reasons, s.Text)
 				if s.Call != nil {
 					act := sim.Action{Tool: s.Call.Tool, Args: map[string]string{}}

@@ -9,12 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const keyColumns = `id, tenant_id, name, prefix, scopes, coalesce(created_by::text, ''), created_at, expires_at, revoked_at, last_used_at`
+const keyColumns = `id, tenant_id, name, prefix, scopes, coalesce(created_by::text, ''), created_at, expires_at, revoked_at, last_used_at, trusted_for_learning`
 
 func scanKey(row pgx.Row) (admem.APIKey, error) {
 	var k admem.APIKey
 	var scopes []string
-	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &scopes, &k.CreatedBy, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.LastUsedAt)
+	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &scopes, &k.CreatedBy, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.LastUsedAt, &k.TrustedForLearning)
 	for _, s := range scopes {
 		k.Scopes = append(k.Scopes, admem.KeyScope(s))
 	}
@@ -113,6 +113,28 @@ func (db *DB) RevokeKey(ctx context.Context, tenantID, id string, audit admem.Au
 	})
 	if err != nil {
 		return admem.APIKey{}, fmt.Errorf("store: revoke key %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// SetKeyTrust marks a key of the tenant trusted for learning, or not, and
+// audits it: what a trusted key reports counts on its own, as independent
+// sources' reports do.
+func (db *DB) SetKeyTrust(ctx context.Context, tenantID, id string, trusted bool, audit admem.AuditEvent) (admem.APIKey, error) {
+	var out admem.APIKey
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET trusted_for_learning = $3
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+keyColumns, tenantID, id, trusted))
+		if err != nil {
+			return err
+		}
+		audit.TenantID, audit.TargetType, audit.TargetID = tenantID, "api_key", id
+		audit.Details = map[string]any{"trusted_for_learning": trusted}
+		return insertAuditAs(ctx, tx, audit)
+	})
+	if err != nil {
+		return admem.APIKey{}, fmt.Errorf("store: set key trust %s: %w", id, err)
 	}
 	return out, nil
 }

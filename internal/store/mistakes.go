@@ -282,22 +282,3 @@ func (lt *LearnTx) CountFailures(t admem.Trajectory, sigs map[int]string) error 
 		lt.tenantID, ids, t.ID, nullableText(t.Scope.AgentID), nullableText(t.Scope.SessionID), idx, keys)
 	return translate(err)
 }
-
-// GuardMistakes returns the tenant's active mistakes about the tools and
-// its guard settings, read in one transaction.
-func (db *DB) GuardMistakes(ctx context.Context, tenantID string, tools []string) ([]*mistake.Mistake, admem.GuardSettings, error) {
-	var ms []*mistake.Mistake
-	var gs admem.GuardSettings
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		var err error
-		if ms, err = toolMistakes(ctx, tx, tenantID, tools, true); err != nil {
-			return err
-		}
-		gs, err = guardSettings(ctx, tx, tenantID)
-		return err
-	})
-	if err != nil {
-		return nil, admem.GuardSettings{}, fmt.Errorf("store: guard mistakes: %w", err)
-	}
-	return ms, gs, nil
-}

@@ -11,13 +11,13 @@ import (
 
 // DefaultLearningSettings apply to tenants that never set theirs.
 var DefaultLearningSettings = admem.LearningSettings{JudgeRule: "last_ok_recovered", JudgeThreshold: 0.5, Strategy: admem.StrategyReflect,
-	RetireQuorum: 2}
+	RetireQuorum: 2, LearningQuorum: 2}
 
 func getSettings(ctx context.Context, tx pgx.Tx, tenantID string) (admem.LearningSettings, error) {
 	var s admem.LearningSettings
 	var strategy string
-	err := translate(tx.QueryRow(ctx, `SELECT judge_rule, judge_threshold, strategy, retire_quorum, updated_at FROM learning_settings WHERE tenant_id = $1`,
-		tenantID).Scan(&s.JudgeRule, &s.JudgeThreshold, &strategy, &s.RetireQuorum, &s.UpdatedAt))
+	err := translate(tx.QueryRow(ctx, `SELECT judge_rule, judge_threshold, strategy, retire_quorum, learning_quorum, updated_at FROM learning_settings WHERE tenant_id = $1`,
+		tenantID).Scan(&s.JudgeRule, &s.JudgeThreshold, &strategy, &s.RetireQuorum, &s.LearningQuorum, &s.UpdatedAt))
 	if errors.Is(err, admem.ErrNotFound) {
 		return DefaultLearningSettings, nil
 	}
@@ -43,10 +43,11 @@ func (db *DB) LearningSettings(ctx context.Context, tenantID string) (admem.Lear
 func (db *DB) PutLearningSettings(ctx context.Context, tenantID string, s admem.LearningSettings, audit admem.AuditEvent) (admem.LearningSettings, error) {
 	var out admem.LearningSettings
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO learning_settings (tenant_id, judge_rule, judge_threshold, strategy, retire_quorum)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (tenant_id) DO UPDATE SET judge_rule = $2, judge_threshold = $3, strategy = $4, retire_quorum = $5, updated_at = now()`,
-			tenantID, s.JudgeRule, s.JudgeThreshold, string(s.Strategy), s.RetireQuorum); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO learning_settings (tenant_id, judge_rule, judge_threshold, strategy, retire_quorum, learning_quorum)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (tenant_id) DO UPDATE SET judge_rule = $2, judge_threshold = $3, strategy = $4, retire_quorum = $5,
+				learning_quorum = $6, updated_at = now()`,
+			tenantID, s.JudgeRule, s.JudgeThreshold, string(s.Strategy), s.RetireQuorum, s.LearningQuorum); err != nil {
 			return translate(err)
 		}
 		audit.TenantID = tenantID

@@ -26,6 +26,7 @@ type Store interface {
 	GetKey(ctx context.Context, tenantID, id string) (admem.APIKey, error)
 	ListKeys(ctx context.Context, tenantID string, page admem.Page) ([]admem.APIKey, string, error)
 	RevokeKey(ctx context.Context, tenantID, id string, audit admem.AuditEvent) (admem.APIKey, error)
+	SetKeyTrust(ctx context.Context, tenantID, id string, trusted bool, audit admem.AuditEvent) (admem.APIKey, error)
 	ListAudit(ctx context.Context, tenantID string, f admem.AuditFilter, page admem.Page) ([]admem.AuditEvent, string, error)
 }
 
@@ -248,6 +249,16 @@ func (s *Service) RevokeKey(ctx context.Context, p admem.Principal, id string) (
 	}
 	s.forget.Forget(k.Prefix)
 	return k, nil
+}
+
+// SetKeyTrust marks one of the tenant's keys trusted for learning, or not
+// (tenant admins; audited as key.learning_trust): what a trusted key
+// reports counts on its own, as independent sources' reports do.
+func (s *Service) SetKeyTrust(ctx context.Context, p admem.Principal, id string, trusted bool) (admem.APIKey, error) {
+	if !p.Can(admem.ScopeAdmin) {
+		return admem.APIKey{}, admem.ErrForbidden
+	}
+	return s.store.SetKeyTrust(ctx, p.TenantID, id, trusted, admem.AuditEvent{ActorKeyID: p.KeyID, Action: "key.learning_trust"})
 }
 
 // ListAudit lists the caller's tenant's audit log (tenant admins).

@@ -214,6 +214,12 @@ func (s *Service) PutSettings(ctx context.Context, p admem.Principal, in admem.L
 	if in.RetireQuorum < 1 || in.RetireQuorum > 100 {
 		return admem.LearningSettings{}, admem.Invalid("retire_quorum", "an integer from 1 to 100")
 	}
+	if in.LearningQuorum == 0 {
+		in.LearningQuorum = judge.DefaultQuorum
+	}
+	if in.LearningQuorum < 1 || in.LearningQuorum > 100 {
+		return admem.LearningSettings{}, admem.Invalid("learning_quorum", "an integer from 1 to 100")
+	}
 	if math.IsNaN(in.JudgeThreshold) || in.JudgeThreshold < 0 || in.JudgeThreshold > 1 {
 		return admem.LearningSettings{}, admem.Invalid("judge_threshold", "a number from 0 to 1")
 	}
@@ -224,7 +230,8 @@ func (s *Service) PutSettings(ctx context.Context, p admem.Principal, in admem.L
 	}
 	return s.store.PutLearningSettings(ctx, p.TenantID, in, admem.AuditEvent{ActorKeyID: p.KeyID, Action: "learning_settings.updated",
 		TargetType: "learning_settings", TargetID: p.TenantID,
-		Details: map[string]any{"judge_rule": in.JudgeRule, "judge_threshold": in.JudgeThreshold, "strategy": string(in.Strategy)}})
+		Details: map[string]any{"judge_rule": in.JudgeRule, "judge_threshold": in.JudgeThreshold, "strategy": string(in.Strategy),
+			"retire_quorum": in.RetireQuorum, "learning_quorum": in.LearningQuorum}})
 }
 
 func rule(s admem.LearningSettings) judge.TrajectoryRule {

@@ -14,6 +14,7 @@ import (
 	"github.com/admem/admem/internal/ratelimit"
 	"github.com/admem/admem/internal/recall"
 	"github.com/admem/admem/internal/tenancy"
+	"github.com/admem/admem/internal/toolclass"
 	"github.com/admem/admem/internal/trajectories"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -75,6 +76,7 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		Failures:       learning.Failures,
 		Adapters:       learning.Adapters,
 		Guard:          learning.Guard,
+		Tools:          toolclass.NewService(infra.DB),
 		Trajectories:   trajectories.New(infra.DB, trajectories.NewLearner(), log),
 		DeadLetters:    infra.DB,
 		LearningStatus: events.NewStatus(infra.DB),
