@@ -143,9 +143,13 @@ def connect(out):
         return client
     tenant = client.create_tenant("example-" + uuid.uuid4().hex[:8], "agent loop example")
     admin_key = client.create_tenant_key(tenant["id"], "example-admin", ["admin"])["key"]
-    agent_key = admem.Client(url, admin_key).create_key("booking-agent", ["write"])["key"]
+    admin = admem.Client(url, admin_key)
+    agent_key = admin.create_key("booking-agent", ["write"])
+    # The tenant's one agent: what its key reports may block and teach fixes
+    # (several agents would instead confirm each other; see docs/trust.md).
+    admin.trust_key_for_learning(agent_key["id"])
     out("admem at %s; a fresh tenant %s for this run" % (url, tenant["name"]))
-    return admem.Client(url, agent_key)
+    return admem.Client(url, agent_key["key"])
 
 
 def main():

@@ -148,6 +148,19 @@ func (c *Client) CreateKey(ctx context.Context, name string, scopes []string, id
 	return answer(r.HTTPResponse, r.Body, r.JSON201)
 }
 
+// TrustKeyForLearning marks a key of the caller's tenant trusted for
+// learning, or not (admin scope). What one key reports can make guard warn;
+// blocking and suggested fixes need independent sources (the tenant's
+// learning_quorum) or a trusted key. A tenant with one honest agent trusts
+// that agent's key.
+func (c *Client) TrustKeyForLearning(ctx context.Context, keyID string, trusted bool) (*client.APIKey, error) {
+	r, err := c.API.SetKeyLearningTrustWithResponse(ctx, keyID, client.SetKeyLearningTrustJSONRequestBody{Trusted: trusted})
+	if err != nil {
+		return nil, err
+	}
+	return answer(r.HTTPResponse, r.Body, r.JSON200)
+}
+
 // RecordTrajectory stores a trajectory, or opens a streamed one (Open).
 func (c *Client) RecordTrajectory(ctx context.Context, req TrajectoryRequest, idemKey string) (*client.Trajectory, error) {
 	b, err := body(req)

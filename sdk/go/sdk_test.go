@@ -65,9 +65,14 @@ func TestEpisodeLearnsFromFailure(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
 	tenantID, admin := env.Tenant(t, "sdk-go-episode")
-	_, key := env.Key(t, admin, "write")
+	keyID, key := env.Key(t, admin, "write")
 	c := newClient(t, env, key)
 	ctx := context.Background()
+	// The tenant's one agent: its key is trusted for learning, so what it
+	// reports may block and teach fixes.
+	if _, err := newClient(t, env, admin).TrustKeyForLearning(ctx, keyID, true); err != nil {
+		t.Fatal(err)
+	}
 
 	ep := c.Episode("book a table at Luigi for 2 on 2027-03-04", sdk.EpisodeOptions{Scope: sdk.Scope{AgentID: "planner"}})
 	if _, err := ep.Recall(ctx, 0); err != nil {

@@ -196,6 +196,15 @@ class Client:
         """create_key makes a key in the caller's tenant (admin scope); ``key`` is shown only once."""
         return self._create("/v1/keys", {"name": name, "scopes": list(scopes)}, idempotency_key)
 
+    def trust_key_for_learning(self, key_id: str, trusted: bool = True) -> Dict[str, Any]:
+        """trust_key_for_learning marks a key of the tenant trusted for learning (admin scope).
+
+        What one key reports can make guard warn; blocking and suggested fixes need
+        independent sources (the tenant's ``learning_quorum``) or a trusted key. A tenant
+        with one honest agent trusts that agent's key.
+        """
+        return self._call("PUT", "/v1/keys/%s/learning-trust" % urllib.parse.quote(key_id, safe=""), {"trusted": trusted})
+
     # -- trajectories --------------------------------------------------------
 
     def record_trajectory(self, task: str, steps: Iterable[Mapping[str, Any]] = (), *,

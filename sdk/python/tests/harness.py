@@ -34,5 +34,7 @@ def new_tenant(prefix: str, rate_limit=None):
     t = p.create_tenant(name, "SDK test " + prefix, rate_limit=rate_limit)
     admin_key = p.create_tenant_key(t["id"], "admin", ["admin"])["key"]
     admin = admem.Client(URL, admin_key)
-    write_key = admin.create_key("agent", ["write"])["key"]
-    return t["id"], admin, admem.Client(URL, write_key)
+    write_key = admin.create_key("agent", ["write"])
+    # One honest agent per tenant: its key is trusted for learning.
+    admin.trust_key_for_learning(write_key["id"])
+    return t["id"], admin, admem.Client(URL, write_key["key"])
