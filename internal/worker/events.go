@@ -102,6 +102,9 @@ func (w *Worker) addRelay(m *events.Metrics) {
 func (w *Worker) consumerConfig(id events.ConsumerID) events.Config {
 	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
 	cfg.Group, cfg.Ledger = id.Group, id.Ledger
+	if w.cfg.EventClaimIdle > 0 { // zero in a Config not made by config.Load
+		cfg.ClaimIdle = w.cfg.EventClaimIdle
+	}
 	return cfg
 }
 
