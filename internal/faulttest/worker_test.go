@@ -53,6 +53,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	}
 	defer owner.Close(context.Background())
 
+	start := time.Now()
 	w := newWorkload("killed-worker")
 	const n = 150
 	deadline := time.Now().Add(2 * time.Minute)
@@ -63,19 +64,20 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 
 	waitProcessed(t, owner, tenantID, 20)
 	w1.Kill()
-	t.Logf("worker 1 killed after %d events processed", processedCount(t, owner, tenantID))
+	t.Logf("worker 1 killed after %d events processed (%v)", processedCount(t, owner, tenantID), time.Since(start).Round(time.Millisecond))
 	w2 := d.startWorker()
 	waitProcessed(t, owner, tenantID, processedCount(t, owner, tenantID)+20)
 	w2.Kill()
-	t.Logf("worker 2 killed after %d events processed", processedCount(t, owner, tenantID))
+	t.Logf("worker 2 killed after %d events processed (%v)", processedCount(t, owner, tenantID), time.Since(start).Round(time.Millisecond))
 	w1.Start(t)
 
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("all acknowledged after %v", time.Since(start).Round(time.Millisecond))
 	// What a dead consumer read stays pending for the claim timeout
 	// (ADMEM_EVENT_CLAIM_IDLE) before the live one reclaims it.
 	d.waitLearnt(api, key, 2*time.Minute)
-	t.Logf("statuses:%s", w.statusSummary())
+	t.Logf("all learnt after %v; statuses:%s", time.Since(start).Round(time.Millisecond), w.statusSummary())
 	checkEffects(t, pg, tenantID, w)
 }

@@ -344,3 +344,42 @@ func (w *workload) statusSummary() string {
 	}
 	return s
 }
+
+// feeder records trajectories one after the other, one every period at
+// most, until stopped, each until acknowledged.
+type feeder struct {
+	stop chan struct{}
+	done chan error
+	next int
+}
+
+// feed starts recording trajectories from number from on through api.
+func (w *workload) feed(t *testing.T, d *deployment, api func() *testenv.Process, key string, from int, period time.Duration) *feeder {
+	f := &feeder{stop: make(chan struct{}), done: make(chan error, 1), next: from}
+	go func() {
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-f.stop:
+				f.done <- nil
+				return
+			case <-tick.C:
+			}
+			if err := w.record(t, d, api, key, f.next, time.Now().Add(2*time.Minute)); err != nil {
+				f.done <- err
+				return
+			}
+			f.next++
+		}
+	}()
+	return f
+}
+
+// Stop stops the feeder after the trajectory in flight and returns its
+// error and the next trajectory number.
+func (f *feeder) Stop() (int, error) {
+	close(f.stop)
+	err := <-f.done
+	return f.next, err
+}
