@@ -106,7 +106,10 @@ func (w *workload) record(t *testing.T, d *deployment, api func() *testenv.Proce
 			return fmt.Errorf("trajectory %d: %d %s", i, r.Status, r.Body)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("trajectory %d: not acknowledged by the deadline (last: %v)", i, err)
+			if err == nil {
+				err = fmt.Errorf("%d %s", r.Status, r.Body)
+			}
+			return fmt.Errorf("trajectory %d: not acknowledged by the deadline (last answer: %v)", i, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
