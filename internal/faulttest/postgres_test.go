@@ -72,8 +72,8 @@ func TestPostgresRestartedUnderLoad(t *testing.T) {
 
 	rd := startReader(t, d, api, key)
 	var feeders []*feeder
-	for c := 0; c < 3; c++ {
-		feeders = append(feeders, w.feed(t, d, at, key, c*100000, 30*time.Millisecond))
+	for c := 0; c < 2; c++ {
+		feeders = append(feeders, w.feed(t, d, at, key, c*100000, 50*time.Millisecond))
 	}
 	time.Sleep(2 * time.Second)
 	for _, fault := range []struct {

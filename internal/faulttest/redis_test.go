@@ -36,7 +36,7 @@ func TestRedisFrozenThenRestartedEmpty(t *testing.T) {
 	}
 	d.waitLearnt(api, key, time.Minute)
 
-	f := w.feed(t, d, at, key, 30, 250*time.Millisecond)
+	f := w.feed(t, d, at, key, 30, 400*time.Millisecond)
 	time.Sleep(time.Second) // some relayed and being learnt when it freezes
 	rp.Freeze()
 	time.Sleep(redisFrozenFor)

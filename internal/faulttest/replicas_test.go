@@ -128,7 +128,7 @@ func TestReplicas(t *testing.T) {
 	defer owner.Close(context.Background())
 
 	w := newWorkload("replicas")
-	if err := w.run(t, d, func(i int) *testenv.Process { return apis[i%2] }, key, 0, 240, 4, time.Now().Add(2*time.Minute)); err != nil {
+	if err := w.run(t, d, func(i int) *testenv.Process { return apis[i%2] }, key, 0, 150, 4, time.Now().Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	d.waitLearnt(apis[1], key, 90*time.Second)
@@ -143,7 +143,11 @@ func TestReplicas(t *testing.T) {
 		}
 	}
 
-	// Activation through one API reaches both.
+	// Activation through one API reaches both. The workers stop first: a
+	// training they finish meanwhile would activate a version of its own.
+	for _, p := range workers {
+		p.Kill()
+	}
 	versions, active := adapterVersions(t, owner, tenantID)
 	target := versions[0]
 	if len(active) == 1 && active[0] == target {
@@ -196,7 +200,7 @@ func TestAPIKilledDuringActivation(t *testing.T) {
 	redisURL, prefix := testenv.Redis(t)
 	d := newDeployment(t, pg, redisURL, prefix, nil)
 	a, b := d.startAPI(), d.startAPI()
-	d.startWorker()
+	worker := d.startWorker()
 	tenantID, key := d.tenant(a, "activation-kill", nil)
 	owner, err := pgx.Connect(context.Background(), pg.OwnerURL)
 	if err != nil {
@@ -204,10 +208,12 @@ func TestAPIKilledDuringActivation(t *testing.T) {
 	}
 	defer owner.Close(context.Background())
 	w := newWorkload("activation-kill")
-	if err := w.run(t, d, func(i int) *testenv.Process { return b }, key, 0, 160, 3, time.Now().Add(2*time.Minute)); err != nil {
+	if err := w.run(t, d, func(i int) *testenv.Process { return b }, key, 0, 120, 3, time.Now().Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	waitVersions(t, owner, tenantID, 2)
+	// No training from here on: one would activate a version of its own.
+	worker.Kill()
 	audits := func() int {
 		var n int
 		if err := owner.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'adapter.activated'`,

@@ -144,6 +144,9 @@ func StartProcess(t testing.TB, name, bin, addr string, env map[string]string) *
 	}
 	t.Cleanup(func() {
 		p.Kill()
+		if p.out.raced() {
+			t.Errorf("testenv: the race detector reported a data race in %s", p.Name)
+		}
 		if t.Failed() {
 			t.Logf("--- output of %s (last 64 KiB) ---\n%s", p.Name, p.out.String())
 		}
@@ -294,19 +297,27 @@ func (p *Process) Get(ctx context.Context, path string) (int, []byte, error) {
 
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu   sync.Mutex
+	max  int
+	buf  []byte
+	race bool // the race detector reported a race
 }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.race = b.race || bytes.Contains(p, []byte("WARNING: DATA RACE"))
 	b.buf = append(b.buf, p...)
 	if over := len(b.buf) - b.max; over > 0 {
 		b.buf = append(b.buf[:0], b.buf[over:]...)
 	}
 	return len(p), nil
+}
+
+func (b *tailBuffer) raced() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.race
 }
 
 func (b *tailBuffer) String() string {
