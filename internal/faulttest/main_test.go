@@ -4,6 +4,8 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"github.com/admem/admem/internal/testenv"
 )
 
 // TestMain lets every fault test run at once unless -parallel is given:
@@ -17,5 +19,7 @@ func TestMain(m *testing.M) {
 	if !set {
 		_ = flag.Set("test.parallel", "8")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testenv.RemoveSharedFiles()
+	os.Exit(code)
 }

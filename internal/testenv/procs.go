@@ -325,3 +325,15 @@ func (b *tailBuffer) String() string {
 	defer b.mu.Unlock()
 	return strings.ToValidUTF8(string(b.buf), "?")
 }
+
+// RemoveSharedFiles removes what Build and PrivatePostgres keep for the
+// whole test binary (the binaries, the migrated cluster the tests copy).
+// A package that uses them calls it from TestMain after m.Run.
+func RemoveSharedFiles() {
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	if goldenDir != "" {
+		_ = os.RemoveAll(filepath.Dir(goldenDir))
+	}
+}
