@@ -126,17 +126,17 @@ func TestPostgresRestoredFromBackup(t *testing.T) {
 	at := func(int) *testenv.Process { return api }
 	deadline := time.Now().Add(2 * time.Minute)
 
-	// The backup holds 40 trajectories, learnt.
+	// The backup holds 30 trajectories, learnt.
 	w := newWorkload("pg-restore")
-	if err := w.run(t, d, at, key, 0, 40, 3, deadline); err != nil {
+	if err := w.run(t, d, at, key, 0, 30, 3, deadline); err != nil {
 		t.Fatal(err)
 	}
 	d.waitLearnt(api, key, time.Minute)
 	backup := pg.Dump(t)
 
-	// After the backup: 60 more, the worker killed while learning them.
+	// After the backup: 40 more, the worker killed while learning them.
 	lost := newWorkload("pg-restore")
-	if err := lost.run(t, d, at, key, 40, 100, 3, deadline); err != nil {
+	if err := lost.run(t, d, at, key, 30, 70, 3, deadline); err != nil {
 		t.Fatal(err)
 	}
 	owner, err := pgx.Connect(context.Background(), pg.OwnerURL)
@@ -150,8 +150,8 @@ func TestPostgresRestoredFromBackup(t *testing.T) {
 	pg.Restore(t, backup)
 	worker.Start(t)
 
-	// After the restore: 40 more, learnt on top of the backup's state.
-	if err := w.run(t, d, at, key, 100, 140, 3, deadline); err != nil {
+	// After the restore: 30 more, learnt on top of the backup's state.
+	if err := w.run(t, d, at, key, 70, 100, 3, deadline); err != nil {
 		t.Fatal(err)
 	}
 	d.waitLearnt(api, key, 90*time.Second)

@@ -128,7 +128,7 @@ func TestReplicas(t *testing.T) {
 	defer owner.Close(context.Background())
 
 	w := newWorkload("replicas")
-	if err := w.run(t, d, func(i int) *testenv.Process { return apis[i%2] }, key, 0, 150, 4, time.Now().Add(2*time.Minute)); err != nil {
+	if err := w.run(t, d, func(i int) *testenv.Process { return apis[i%2] }, key, 0, 100, 4, time.Now().Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	d.waitLearnt(apis[1], key, 90*time.Second)

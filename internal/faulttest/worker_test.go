@@ -55,7 +55,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 
 	start := time.Now()
 	w := newWorkload("killed-worker")
-	const n = 150
+	const n = 90
 	deadline := time.Now().Add(2 * time.Minute)
 	done := make(chan error, 1)
 	go func() {
