@@ -2,6 +2,7 @@ package adapters_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -175,5 +176,42 @@ func BenchmarkTrainPublish10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(res.Duration.Seconds(), "train_publish_s")
+	}
+}
+
+// TestOneTrainingPerTenantAtATime: while one trainer (another worker
+// replica) holds the tenant's training lock, a second one does not train
+// the same examples only to have its version thrown away at save; it
+// steps aside, and trains once the lock is free.
+func TestOneTrainingPerTenantAtATime(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	tenant, _ := env.Tenant(t, "one-trainer")
+	ctx := context.Background()
+	db := env.Infra.DB
+	record(t, env, tenant, synthSteps(300, 16, 3, "a"))
+	release, ok, err := db.TryLockAdapterTraining(ctx, tenant)
+	if err != nil || !ok {
+		t.Fatalf("first lock: %v %v", ok, err)
+	}
+	if _, ok, err := db.TryLockAdapterTraining(ctx, tenant); err != nil || ok {
+		t.Fatalf("second lock while the first is held: %v %v", ok, err)
+	}
+	other, _ := env.Tenant(t, "other-trainer")
+	if release2, ok, err := db.TryLockAdapterTraining(ctx, other); err != nil || !ok {
+		t.Fatalf("another tenant's lock: %v %v", ok, err)
+	} else {
+		release2()
+	}
+	trainer := adapters.NewTrainer(db, "synth", nil, adapters.TrainOptions{MinNew: 1}, quiet)
+	if _, err := trainer.TrainTenant(ctx, tenant); !errors.Is(err, adapters.ErrTrainingInProgress) {
+		t.Fatalf("training while another trainer holds the lock: %v", err)
+	}
+	if err := trainer.RunDue(ctx); err != nil {
+		t.Fatalf("RunDue while another trainer holds the lock: %v", err)
+	}
+	release()
+	if r, err := trainer.TrainTenant(ctx, tenant); err != nil || r.Version.Version != 1 {
+		t.Fatalf("after release: %+v %v", r, err)
 	}
 }

@@ -20,6 +20,9 @@ type TrainStore interface {
 	AdapterExamples(ctx context.Context, tenantID, embedderID string, afterID, throughID int64, limit int) ([]admem.AdapterExample, error)
 	ActiveAdapter(ctx context.Context, tenantID string) (admem.AdapterVersion, error)
 	SaveAdapterVersion(ctx context.Context, tenantID string, v admem.AdapterVersion, expectThrough int64, st admem.AdapterTrainingState) (admem.AdapterVersion, error)
+	// TryLockAdapterTraining takes the tenant's training lock unless
+	// another trainer (another worker replica) holds it.
+	TryLockAdapterTraining(ctx context.Context, tenantID string) (release func(), ok bool, err error)
 }
 
 // TrainOptions control when and how the worker trains.
@@ -124,6 +127,11 @@ type Result struct {
 // hold one class only (there is no contrast to learn yet).
 var ErrNothingToTrain = errors.New("adapters: nothing to train")
 
+// ErrTrainingInProgress is returned when another trainer (another worker
+// replica) is training the tenant: one training per tenant at a time, so
+// none is thrown away when two finish on the same examples.
+var ErrTrainingInProgress = errors.New("adapters: another trainer is training this tenant")
+
 // RunDue trains every tenant that is due, one after the other; a failure of
 // one tenant does not stop the others.
 func (t *Trainer) RunDue(ctx context.Context) error {
@@ -138,7 +146,7 @@ func (t *Trainer) RunDue(ctx context.Context) error {
 		}
 		res, err := t.TrainTenant(ctx, tenant)
 		switch {
-		case errors.Is(err, ErrNothingToTrain):
+		case errors.Is(err, ErrNothingToTrain), errors.Is(err, ErrTrainingInProgress):
 		case err != nil:
 			errs = append(errs, err)
 		default:
@@ -153,10 +161,20 @@ func (t *Trainer) RunDue(ctx context.Context) error {
 // TrainTenant trains a candidate on the tenant's new examples plus its
 // replay reservoir, measures it and the active version on held-out
 // examples neither trained on, lets the judge gate it, stores it (active or
-// rejected, with metrics) and announces an activation.
+// rejected, with metrics) and announces an activation. While another
+// trainer trains the tenant it returns ErrTrainingInProgress.
 func (t *Trainer) TrainTenant(ctx context.Context, tenantID string) (Result, error) {
 	start := time.Now()
 	res := Result{TenantID: tenantID}
+	release, ok, err := t.store.TryLockAdapterTraining(ctx, tenantID)
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, ErrTrainingInProgress
+	}
+	defer release()
+	// Read under the lock: a training that just finished has moved it.
 	st, err := t.store.GetAdapterState(ctx, tenantID)
 	if err != nil {
 		return res, err

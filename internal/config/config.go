@@ -96,6 +96,11 @@ type Config struct {
 	AdapterMaxAge     time.Duration
 	AdapterTrainEvery time.Duration
 	AdapterPoll       time.Duration
+
+	// EventClaimIdle is how long a stream entry a worker read and never
+	// acknowledged stays with it before another worker reclaims it: the
+	// time a killed worker's events wait.
+	EventClaimIdle time.Duration
 }
 
 // Embedder names accepted in ADMEM_EMBEDDER.
@@ -112,6 +117,9 @@ const (
 	DefaultAdapterTrainEvery = 30 * time.Second
 	DefaultAdapterPoll       = 15 * time.Second
 )
+
+// DefaultEventClaimIdle is Config.EventClaimIdle's default.
+const DefaultEventClaimIdle = 30 * time.Second
 
 // Getenv is os.Getenv's shape, so tests can pass a map.
 type Getenv func(string) string
@@ -207,6 +215,7 @@ func Load(getenv Getenv) (Config, error) {
 		AdapterMaxAge:       dur("ADMEM_ADAPTER_MAX_AGE", DefaultAdapterMaxAge),
 		AdapterTrainEvery:   dur("ADMEM_ADAPTER_TRAIN_EVERY", DefaultAdapterTrainEvery),
 		AdapterPoll:         dur("ADMEM_ADAPTER_POLL", DefaultAdapterPoll),
+		EventClaimIdle:      dur("ADMEM_EVENT_CLAIM_IDLE", DefaultEventClaimIdle),
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
@@ -396,6 +405,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("adapter_max_age", c.AdapterMaxAge),
 		slog.Duration("adapter_train_every", c.AdapterTrainEvery),
 		slog.Duration("adapter_poll", c.AdapterPoll),
+		slog.Duration("event_claim_idle", c.EventClaimIdle),
 	)
 }
 

@@ -574,3 +574,46 @@ func TestEventFinishedBeforeItsRelayCommittedIsSettled(t *testing.T) {
 		t.Fatalf("status %+v: an event finished before its relay committed stays pending", st)
 	}
 }
+
+// TestStreamLostWithRedisIsRelayedAgain: a Redis that lost the stream
+// (restarted empty) took relayed events nobody had learnt; the relay never
+// sends a relayed event again. StreamRecovery notices the stream's marker
+// is gone and appends every relayed, unsettled event anew; the learner
+// absorbs the copies the stream still held, and every effect happens once.
+func TestStreamLostWithRedisIsRelayedAgain(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	failedBySig, successes := workload(t, f, 12) // 24 events
+	relay := events.NewRelay(f.db, f.rdb, f.cfg, quiet, nil)
+	if n, err := relay.RelayOnce(ctx); err != nil || n != 24 {
+		t.Fatalf("relayed %d (%v), want 24", n, err)
+	}
+	rec := events.NewStreamRecovery(f.db, f.rdb, f.cfg, quiet, nil)
+	// A Redis never seen before has no marker: whatever is unsettled is
+	// appended again (here all 24, which the stream also holds).
+	if n, err := rec.Check(ctx); err != nil || n != 24 {
+		t.Fatalf("first check appended %d (%v), want 24", n, err)
+	}
+	if n, err := rec.Check(ctx); err != nil || n != 0 {
+		t.Fatalf("check with the marker in place appended %d (%v), want 0", n, err)
+	}
+	// Learn half of it, then Redis loses everything.
+	if err := events.EnsureGroup(ctx, f.rdb, f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	handler := f.l.Handler(events.Learner.Ledger, f.db, f.db, nil)
+	cfg := f.cfg
+	cfg.Batch = 12
+	if n, err := events.NewConsumer(f.rdb, cfg, handler, f.db, quiet, nil).ConsumeOnce(ctx); err != nil || n != 12 {
+		t.Fatalf("consumed %d (%v), want 12", n, err)
+	}
+	if err := f.rdb.Del(ctx, f.cfg.Stream, rec.MarkerKey()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rec.Check(ctx); err != nil || n != 12 {
+		t.Fatalf("after the loss %d appended again (%v), want the 12 unlearnt", n, err)
+	}
+	drain(t, f, events.NewConsumer(f.rdb, f.cfg, handler, f.db, quiet, nil))
+	checkEffects(t, f, failedBySig, successes)
+}

@@ -15,6 +15,7 @@ type Metrics struct {
 	processed     *prometheus.CounterVec
 	handleSeconds *prometheus.HistogramVec
 	reclaimed     prometheus.Counter
+	rerelayed     prometheus.Counter
 	deadLettered  prometheus.Counter
 	eventAge      prometheus.Histogram
 
@@ -38,6 +39,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time to apply one event."}, []string{"type"}),
 		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{Name: "admem_events_reclaimed_total",
 			Help: "Stream entries reclaimed from consumers that stopped (XAUTOCLAIM)."}),
+		rerelayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "admem_events_rerelayed_total",
+			Help: "Relayed, unsettled events appended to the stream again because Redis lost the stream."}),
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "admem_events_dead_lettered_total",
 			Help: "Events moved to the dead-letter stream."}),
 		eventAge: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "admem_events_end_to_end_seconds",
@@ -53,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		groupLag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "admem_events_lag",
 			Help: "Entries in the stream not yet delivered to the consumer group."}),
 	}
-	reg.MustRegister(m.relayed, m.relayErrors, m.processed, m.handleSeconds, m.reclaimed, m.deadLettered, m.eventAge,
+	reg.MustRegister(m.relayed, m.relayErrors, m.processed, m.handleSeconds, m.reclaimed, m.rerelayed, m.deadLettered, m.eventAge,
 		m.outboxPending, m.outboxAge, m.streamLength, m.groupPending, m.groupLag)
 	return m
 }

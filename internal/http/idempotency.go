@@ -105,7 +105,10 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 				defer cancel()
 				if err := s.idem.AbortIdempotent(ctx, p.TenantID, key); err != nil {
-					s.log.WarnContext(ctx, "release idempotency key", "err", err)
+					// The database is likely what failed the request: keep
+					// trying in the background, or the client's retries
+					// would meet a key in flight until its lease ends.
+					go s.releaseLater(context.WithoutCancel(r.Context()), p.TenantID, key, err)
 				}
 			}
 		}()
@@ -126,6 +129,22 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		}
 		completed = true
 	})
+}
+
+// releaseLater retries releasing an Idempotency-Key whose release failed,
+// with backoff, until the key's in-flight lease would release it anyway.
+func (s *Server) releaseLater(ctx context.Context, tenantID, key string, err error) {
+	deadline := time.Now().Add(store.InFlightLease)
+	for wait := 250 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Second) {
+		time.Sleep(wait)
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = s.idem.AbortIdempotent(actx, tenantID, key)
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	s.log.WarnContext(ctx, "release idempotency key: giving up; its lease releases it", "err", err)
 }
 
 func (s *Server) aead() (cipher.AEAD, error) {

@@ -257,3 +257,32 @@ func (db *DB) ActivateAdapterVersion(ctx context.Context, tenantID, actorKeyID s
 	}
 	return v, nil
 }
+
+// TryLockAdapterTraining takes the tenant's training lock if no other
+// process holds it: a session advisory lock on a connection of its own,
+// held until release is called or the process dies (its connection then
+// closes and Postgres lets go). ok is false when another trainer holds it.
+func (db *DB) TryLockAdapterTraining(ctx context.Context, tenantID string) (release func(), ok bool, err error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: adapter training lock: %w", translate(err))
+	}
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1 || '/adapter-train', 0))`, tenantID).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, false, fmt.Errorf("store: adapter training lock: %w", translate(err))
+	}
+	if !ok {
+		conn.Release()
+		return nil, false, nil
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1 || '/adapter-train', 0))`, tenantID); err != nil {
+			// The lock may still be held: close the connection, which
+			// releases it, rather than hand it back to the pool.
+			_ = conn.Conn().Close(ctx)
+		}
+		conn.Release()
+	}, true, nil
+}

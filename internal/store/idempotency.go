@@ -24,6 +24,15 @@ var ErrIdempotencyMismatch = &admem.Error{Code: admem.ECONFLICT, Message: "Idemp
 // ErrIdempotencyInFlight means the first request with this key is still running.
 var ErrIdempotencyInFlight = &admem.Error{Code: admem.ECONFLICT, Message: "a request with this Idempotency-Key is still in progress"}
 
+// InFlightLease is how long a claimed Idempotency-Key may stay in flight:
+// past it the claim is taken to belong to a request whose process died
+// (kill -9, a lost machine) before it completed or released the key, and a
+// retry may claim it. It is well above the server's write timeout (60 s).
+// A process that died after the request's effect committed and before the
+// response was stored lets that retry apply the effect again: the window
+// is the time between two commits.
+const InFlightLease = 2 * time.Minute
+
 // BeginIdempotent claims key for a request whose fingerprint is hash. It
 // returns the stored response when the same request already completed, a
 // conflict when the key belongs to another request or is still in flight, and
@@ -31,9 +40,12 @@ var ErrIdempotencyInFlight = &admem.Error{Code: admem.ECONFLICT, Message: "a req
 func (db *DB) BeginIdempotent(ctx context.Context, tenantID, key string, hash []byte, ttl time.Duration) (*IdempotentResponse, error) {
 	var resp *IdempotentResponse
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		// An expired claim is removed first, so the key becomes usable again.
-		if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at < $3`,
-			tenantID, key, time.Now().Add(-ttl)); err != nil {
+		// An expired claim is removed first, so the key becomes usable
+		// again; so is a claim still in flight after InFlightLease, which
+		// a process that died mid-request left (no request runs that long).
+		if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2
+				AND (created_at < $3 OR (status IS NULL AND created_at < $4))`,
+			tenantID, key, time.Now().Add(-ttl), time.Now().Add(-InFlightLease)); err != nil {
 			return translate(err)
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, $3)

@@ -158,3 +158,49 @@ func (db *DB) ListDeadLetters(ctx context.Context, tenantID string, page admem.P
 	out, next := trimPage(out, page.Limit, func(d admem.DeadLetter) string { return encodeIDCursor(d.ID) })
 	return out, next, nil
 }
+
+// TenantIDs returns the id of every tenant (platform visibility), for
+// background work that visits each tenant's rows.
+func (db *DB) TenantIDs(ctx context.Context) ([]string, error) {
+	var out []string
+	err := db.inPlatform(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id::text FROM tenants ORDER BY id`)
+		if err != nil {
+			return translate(err)
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return translate(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: tenant ids: %w", err)
+	}
+	return out, nil
+}
+
+// UnsettledRelayed returns up to limit of the tenant's events that were
+// relayed to the stream and that some consumer has not settled, after the
+// outbox sequence number afterSeq, in order: what a stream that lost its
+// data no longer holds.
+func (db *DB) UnsettledRelayed(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]admem.Event, error) {
+	var out []admem.Event
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		// The first condition is the outbox_unsettled index's predicate.
+		rows, err := tx.Query(ctx, `SELECT id, event_id, tenant_id, type, subject_id, payload, created_at FROM outbox
+			WHERE tenant_id = $1 AND (relayed_at IS NULL OR pending_consumers <> '{}')
+				AND relayed_at IS NOT NULL AND id > $2
+			ORDER BY id LIMIT $3`, tenantID, afterSeq, limit)
+		if err != nil {
+			return translate(err)
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (admem.Event, error) {
+			var e admem.Event
+			err := r.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &e.SubjectID, &e.Payload, &e.CreatedAt)
+			return e, err
+		})
+		return translate(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: unsettled relayed events: %w", err)
+	}
+	return out, nil
+}

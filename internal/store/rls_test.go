@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/store"
@@ -116,5 +117,40 @@ func TestIdempotencyClaims(t *testing.T) {
 	}
 	if r, err := db.BeginIdempotent(ctx, tenantID, "k2", []byte("other"), store.IdempotencyTTLForTest); r != nil || err != nil {
 		t.Fatalf("claim after abort: %v %v", r, err)
+	}
+}
+
+// TestIdempotencyClaimOfADeadRequestLapses: a claim still in flight after
+// InFlightLease belongs to a request whose process died before completing
+// or releasing it; a retry then claims the key instead of meeting 409 for
+// the key's whole lifetime. A younger claim still conflicts.
+func TestIdempotencyClaimOfADeadRequestLapses(t *testing.T) {
+	t.Parallel()
+	pg := testenv.DB(t)
+	db := pg.Store(t)
+	ctx := context.Background()
+	tenantID := testenv.Tenant(t, db, "idem-lease")
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), store.IdempotencyTTLForTest); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := pgx.Connect(ctx, pg.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	age := func(d time.Duration) {
+		t.Helper()
+		if _, err := owner.Exec(ctx, `UPDATE idempotency_keys SET created_at = now() - $2::interval WHERE tenant_id = $1 AND key = 'k'`,
+			tenantID, d.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(store.InFlightLease - 10*time.Second)
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyInFlight {
+		t.Fatalf("a claim younger than the lease: %v, want in flight", err)
+	}
+	age(store.InFlightLease + 10*time.Second)
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), store.IdempotencyTTLForTest); r != nil || err != nil {
+		t.Fatalf("a claim older than the lease: %v %v, want the key claimed again", r, err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 type RedisProcess struct {
 	URL  string
 	addr string
+	args []string
+	bin  string
 	cmd  *exec.Cmd
 }
 
@@ -38,24 +40,41 @@ func PrivateRedis(t testing.TB) *RedisProcess {
 	ln.Close()
 	r := &RedisProcess{addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	r.URL = "redis://" + r.addr + "/0"
-	r.cmd = exec.Command(bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no",
-		"--dir", t.TempDir(), "--loglevel", "warning")
+	r.bin = bin
+	r.args = []string{"--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--loglevel", "warning"}
+	t.Cleanup(r.Kill)
+	r.start(t)
+	return r
+}
+
+func (r *RedisProcess) start(t testing.TB) {
+	t.Helper()
+	r.cmd = exec.Command(r.bin, r.args...)
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.Kill)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", r.addr, time.Second)
 		if err == nil {
 			c.Close()
-			return r
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("testenv: redis-server on %s did not start: %v", r.addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Restart kills the server if it runs and starts a new one on the same
+// address, empty (no persistence): every stream, consumer group and key is
+// gone, as after a Redis that lost its data.
+func (r *RedisProcess) Restart(t testing.TB) {
+	t.Helper()
+	r.Kill()
+	r.start(t)
 }
 
 // Freeze stops the process (SIGSTOP): connections still open, nothing

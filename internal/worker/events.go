@@ -102,6 +102,14 @@ func (w *Worker) addRelay(m *events.Metrics) {
 	}
 	relay := events.NewRelay(w.infra.DB, w.infra.Redis, cfg, w.log, m)
 	w.loops = append(w.loops, Loop{Name: "outbox-relay", Run: relay.Run})
+	// A Redis that lost the stream (restarted empty, flushed, failed over
+	// to an empty replica) took relayed events nobody had learnt yet with
+	// it: put them back. One GET-sized call a tick while Redis is well.
+	recovery := events.NewStreamRecovery(w.infra.DB, w.infra.Redis, cfg, w.log, m)
+	w.jobs = append(w.jobs, Job{Name: "stream-recovery", Every: 2 * time.Second, Timeout: time.Minute, Run: func(ctx context.Context) error {
+		_, err := recovery.Check(ctx)
+		return err
+	}})
 }
 
 // consumerConfig is the stream configuration of one of events.Consumers
@@ -109,6 +117,9 @@ func (w *Worker) addRelay(m *events.Metrics) {
 func (w *Worker) consumerConfig(id events.ConsumerID) events.Config {
 	cfg := events.DefaultConfig(w.cfg.RedisPrefix, consumerName())
 	cfg.Group, cfg.Ledger = id.Group, id.Ledger
+	if w.cfg.EventClaimIdle > 0 { // zero in a Config not made by config.Load
+		cfg.ClaimIdle = w.cfg.EventClaimIdle
+	}
 	return cfg
 }
 
