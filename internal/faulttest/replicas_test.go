@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/admem/admem/internal/adapters"
 	"github.com/admem/admem/internal/testenv"
 	"github.com/jackc/pgx/v5"
 )
@@ -92,6 +93,28 @@ func waitVersions(t *testing.T, owner *pgx.Conn, tenantID string, n int) {
 	}
 }
 
+// trainTwice records the workload in two parts, each enough for a training
+// of its own (adapters.DefaultMinTrain labelled steps, then the deployment's
+// ADMEM_ADAPTER_MIN_NEW more), and waits for each version. One burst of
+// trajectories may train only once: a worker learns a batch's examples
+// together, and a training needs DefaultMinTrain examples in all.
+func trainTwice(t *testing.T, d *deployment, w *workload, api func(int) *testenv.Process, key string, owner *pgx.Conn, tenantID string, clients int) {
+	t.Helper()
+	next := 0
+	upTo := func(examples int) {
+		for w.labelled() < examples {
+			if err := w.run(t, d, api, key, next, next+10, clients, time.Now().Add(2*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			next += 10
+		}
+	}
+	upTo(adapters.DefaultMinTrain + 10)
+	waitVersions(t, owner, tenantID, 1)
+	upTo(w.labelled() + 40 + 10)
+	waitVersions(t, owner, tenantID, 2)
+}
+
 // metric reads one sample's value from a process's /metrics (0 when absent).
 func metric(t *testing.T, p *testenv.Process, sample string) string {
 	t.Helper()
@@ -128,11 +151,8 @@ func TestReplicas(t *testing.T) {
 	defer owner.Close(context.Background())
 
 	w := newWorkload("replicas")
-	if err := w.run(t, d, func(i int) *testenv.Process { return apis[i%2] }, key, 0, 100, 4, time.Now().Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	trainTwice(t, d, w, func(i int) *testenv.Process { return apis[i%2] }, key, owner, tenantID, 4)
 	d.waitLearnt(apis[1], key, 90*time.Second)
-	waitVersions(t, owner, tenantID, 2)
 	checkEffects(t, pg, tenantID, w)
 	for _, p := range workers {
 		if n := metric(t, p, `admem_worker_job_runs_total{job="adapter-train",result="error"}`); n != "0" {
@@ -208,10 +228,7 @@ func TestAPIKilledDuringActivation(t *testing.T) {
 	}
 	defer owner.Close(context.Background())
 	w := newWorkload("activation-kill")
-	if err := w.run(t, d, func(i int) *testenv.Process { return b }, key, 0, 120, 3, time.Now().Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	waitVersions(t, owner, tenantID, 2)
+	trainTwice(t, d, w, func(i int) *testenv.Process { return b }, key, owner, tenantID, 3)
 	// No training from here on: one would activate a version of its own.
 	worker.Kill()
 	audits := func() int {

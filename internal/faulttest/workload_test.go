@@ -115,6 +115,14 @@ func (w *workload) record(t *testing.T, d *deployment, api func() *testenv.Proce
 	}
 }
 
+// labelled is how many labelled steps (adapter examples) the acknowledged
+// trajectories hold.
+func (w *workload) labelled() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.examples
+}
+
 func (w *workload) acknowledged(i int, id string, tr admem.Trajectory) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
