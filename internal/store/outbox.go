@@ -19,15 +19,11 @@ import (
 func (db *DB) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, event_id, tenant_id, type, subject_id, payload, created_at FROM admem_outbox_claim($1)`, limit)
+		rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM admem_outbox_claim($1)`, limit)
 		if err != nil {
 			return translate(err)
 		}
-		evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (admem.Event, error) {
-			var e admem.Event
-			err := r.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &e.SubjectID, &e.Payload, &e.CreatedAt)
-			return e, err
-		})
+		evs, err := pgx.CollectRows(rows, scanEvent)
 		if err != nil {
 			return translate(err)
 		}
@@ -92,16 +88,12 @@ func (db *DB) PurgeProcessedEvents(ctx context.Context, before time.Time) (int64
 func (db *DB) PendingEvents(ctx context.Context, tenantID string) ([]admem.Event, error) {
 	var out []admem.Event
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, event_id, tenant_id, type, subject_id, payload, created_at FROM outbox
+		rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM outbox
 			WHERE tenant_id = $1 AND relayed_at IS NULL ORDER BY id`, tenantID)
 		if err != nil {
 			return translate(err)
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (admem.Event, error) {
-			var e admem.Event
-			err := r.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &e.SubjectID, &e.Payload, &e.CreatedAt)
-			return e, err
-		})
+		out, err = pgx.CollectRows(rows, scanEvent)
 		return translate(err)
 	})
 	if err != nil {
@@ -185,22 +177,27 @@ func (db *DB) UnsettledRelayed(ctx context.Context, tenantID string, afterSeq in
 	var out []admem.Event
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		// The first condition is the outbox_unsettled index's predicate.
-		rows, err := tx.Query(ctx, `SELECT id, event_id, tenant_id, type, subject_id, payload, created_at FROM outbox
+		rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM outbox
 			WHERE tenant_id = $1 AND (relayed_at IS NULL OR pending_consumers <> '{}')
 				AND relayed_at IS NOT NULL AND id > $2
 			ORDER BY id LIMIT $3`, tenantID, afterSeq, limit)
 		if err != nil {
 			return translate(err)
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (admem.Event, error) {
-			var e admem.Event
-			err := r.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &e.SubjectID, &e.Payload, &e.CreatedAt)
-			return e, err
-		})
+		out, err = pgx.CollectRows(rows, scanEvent)
 		return translate(err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: unsettled relayed events: %w", err)
 	}
 	return out, nil
+}
+
+// eventColumns are the outbox columns scanEvent reads, in its order.
+const eventColumns = `id, event_id, tenant_id, type, subject_id, payload, created_at`
+
+func scanEvent(r pgx.CollectableRow) (admem.Event, error) {
+	var e admem.Event
+	err := r.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &e.SubjectID, &e.Payload, &e.CreatedAt)
+	return e, err
 }
