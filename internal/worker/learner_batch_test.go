@@ -11,7 +11,6 @@ import (
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/apitest"
 	"github.com/admem/admem/internal/failures/failurestest"
-	"github.com/admem/admem/internal/sim"
 	"github.com/admem/admem/internal/trajectories"
 	"github.com/admem/admem/internal/wiring"
 	"github.com/admem/admem/internal/worker"
@@ -27,35 +26,13 @@ func TestBatchObservesFailuresAsEventByEvent(t *testing.T) {
 	env := apitest.New(t, apitest.WithEnv("ADMEM_EMBED_FILE", failurestest.WordVectorFile(t)))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	w := sim.Generate(sim.WorldSeeds(3, 1)[0], sim.GenConfig{})
-	eps, err := sim.Run(ctx, w, sim.NoMemory{}, sim.Schedule(3, 40, w.Families(), 0.2), sim.RunConfig{Arm: "none", Agent: sim.DefaultAgentConfig()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ts []admem.Trajectory
-	for _, ep := range eps {
-		ts = append(ts, ep.Trajectory)
-	}
+	ts := playWorld(t, 3, 40)
 	svc := trajectories.New(env.Infra.DB, trajectories.NewLearner(), log)
 	learn := func(name string, apply func([]admem.Event)) (tenantID string) {
 		tenantID, _ = env.Tenant(t, name)
-		p := admem.Principal{TenantID: tenantID, Scopes: []admem.KeyScope{admem.ScopeAdmin}}
-		if _, err := svc.Record(ctx, p, ts); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			evs, err := env.Infra.DB.PendingEvents(ctx, tenantID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(evs) == 0 {
-				return tenantID
-			}
-			if _, err := env.Infra.DB.RelayOutbox(ctx, len(evs), nil, func([]admem.Event) error { return nil }); err != nil {
-				t.Fatal(err)
-			}
-			apply(evs)
-		}
+		record(t, svc, tenantID, ts)
+		drain(t, env, tenantID, apply)
+		return tenantID
 	}
 	one := worker.LearnerHandler(env.Config, env.Infra, log)
 	single := learn("one-at-a-time", func(evs []admem.Event) {

@@ -38,16 +38,7 @@ func BenchmarkLearnerBatch(b *testing.B) {
 	env := apitest.New(b, apitest.WithEnv("ADMEM_EMBED_FILE", file))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	w := sim.Generate(sim.WorldSeeds(1, 1)[0], sim.GenConfig{})
-	eps, err := sim.Run(ctx, w, sim.NoMemory{}, sim.Schedule(1, *learnN, w.Families(), 0.2),
-		sim.RunConfig{Arm: "none", Agent: sim.DefaultAgentConfig()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	pool := make([]admem.Trajectory, len(eps))
-	for i, ep := range eps {
-		pool[i] = ep.Trajectory
-	}
+	pool := playWorld(b, 1, *learnN)
 	svc := trajectories.New(env.Infra.DB, trajectories.NewLearner(), log)
 	handle := worker.LearnerBatchHandler(env.Config, env.Infra, log)
 	batch := events.DefaultConfig("", "").Batch
@@ -56,25 +47,10 @@ func BenchmarkLearnerBatch(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		tenantID, _ := env.Tenant(b, "learner-bench")
-		p := admem.Principal{TenantID: tenantID, Scopes: []admem.KeyScope{admem.ScopeAdmin}}
-		for i := 0; i < len(pool); i += 100 {
-			if _, err := svc.Record(ctx, p, pool[i:min(i+100, len(pool))]); err != nil {
-				b.Fatal(err)
-			}
-		}
+		record(b, svc, tenantID, pool)
 		b.StartTimer()
 		start, cpu0 := time.Now(), cpuTime(b)
-		for {
-			evs, err := env.Infra.DB.PendingEvents(ctx, tenantID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(evs) == 0 {
-				break
-			}
-			if _, err := env.Infra.DB.RelayOutbox(ctx, len(evs), nil, func([]admem.Event) error { return nil }); err != nil {
-				b.Fatal(err)
-			}
+		drain(b, env, tenantID, func(evs []admem.Event) {
 			for i := 0; i < len(evs); i += batch {
 				part := evs[i:min(i+batch, len(evs))]
 				for k, err := range handle(ctx, part) {
@@ -82,13 +58,13 @@ func BenchmarkLearnerBatch(b *testing.B) {
 						b.Fatalf("%s: %v", part[k].Type, err)
 					}
 				}
-				for _, ev := range part {
-					if ev.Type == admem.EventTrajectoryRecorded || ev.Type == admem.EventStepFailed {
-						learnt++
-					}
+			}
+			for _, ev := range evs {
+				if ev.Type == admem.EventTrajectoryRecorded || ev.Type == admem.EventStepFailed {
+					learnt++
 				}
 			}
-		}
+		})
 		spent += time.Since(start)
 		cpu += cpuTime(b) - cpu0
 	}
@@ -96,6 +72,54 @@ func BenchmarkLearnerBatch(b *testing.B) {
 	// What the pass itself costs, less sensitive than the rate to other
 	// work on the machine (Postgres's share is not in it).
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(learnt), "cpu_ms/event")
+}
+
+// playWorld plays n episodes of a generated world (of seed) with no
+// memory and returns their trajectories.
+func playWorld(tb testing.TB, seed uint64, n int) []admem.Trajectory {
+	tb.Helper()
+	w := sim.Generate(sim.WorldSeeds(seed, 1)[0], sim.GenConfig{})
+	eps, err := sim.Run(context.Background(), w, sim.NoMemory{}, sim.Schedule(seed, n, w.Families(), 0.2),
+		sim.RunConfig{Arm: "none", Agent: sim.DefaultAgentConfig()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]admem.Trajectory, len(eps))
+	for i, ep := range eps {
+		out[i] = ep.Trajectory
+	}
+	return out
+}
+
+// record stores the trajectories in the tenant, a hundred at a time.
+func record(tb testing.TB, svc *trajectories.Service, tenantID string, ts []admem.Trajectory) {
+	tb.Helper()
+	p := admem.Principal{TenantID: tenantID, Scopes: []admem.KeyScope{admem.ScopeAdmin}}
+	for i := 0; i < len(ts); i += 100 {
+		if _, err := svc.Record(context.Background(), p, ts[i:min(i+100, len(ts))]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// drain hands the tenant's pending events to apply, as the relay would,
+// until learning leaves none (learned.changed events come after).
+func drain(tb testing.TB, env *apitest.Env, tenantID string, apply func([]admem.Event)) {
+	tb.Helper()
+	ctx := context.Background()
+	for {
+		evs, err := env.Infra.DB.PendingEvents(ctx, tenantID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(evs) == 0 {
+			return
+		}
+		if _, err := env.Infra.DB.RelayOutbox(ctx, len(evs), nil, func([]admem.Event) error { return nil }); err != nil {
+			tb.Fatal(err)
+		}
+		apply(evs)
+	}
 }
 
 // cpuTime is the process's user and system CPU time so far.
