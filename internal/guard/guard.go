@@ -22,6 +22,7 @@ import (
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/mistake"
+	"github.com/admem/admem/internal/riskmodel"
 	"github.com/admem/admem/internal/toolclass"
 )
 
@@ -219,8 +220,11 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 		a := &as[i]
 		v := Verdict{Tool: c.Tool, Action: call.Text(), NoteRisk: round4(a.Risk), Risk: a.Risk, Kind: a.Kind}
 		if adapterRisks != nil {
+			// The adapter weighs the evidence; it does not make a call
+			// risky that no evidence speaks of (a warning must say what
+			// to avoid), nor a transient retry.
 			r := round4(adapterRisks[i])
-			v.AdapterRisk, v.Risk = &r, r
+			v.AdapterRisk, v.Risk = &r, riskmodel.Risk(a, r)
 		}
 		if a.Kind == mistake.KindTransient && a.HereFailures == 0 && len(a.Matches) == 0 {
 			// A transient fault is no reason to avoid a call: retry it.

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +28,10 @@ type Judged struct {
 	// the request (task text, context steps sent, candidates) did not hold.
 	Suggested bool
 	Foreign   bool
+	// Risk, NoteRisk and AdapterRisk are the verdict's (for measuring how
+	// well each separates the calls that would fail).
+	Risk, NoteRisk float64
+	AdapterRisk    *float64
 }
 
 // Flagged reports whether the guard warned about or blocked the candidate.
@@ -35,7 +41,8 @@ func (j Judged) Flagged() bool { return j.Decision == Warn || j.Decision == Bloc
 // lo is where the context steps sent with the candidates start.
 func (r *run) judge(cands []Action, i int, v Verdict, lo int) {
 	c := cands[i]
-	j := Judged{Step: len(r.steps), Tool: c.Tool, Decision: v.Decision, Kind: v.Kind, Suggested: v.Suggestion != nil}
+	j := Judged{Step: len(r.steps), Tool: c.Tool, Decision: v.Decision, Kind: v.Kind, Suggested: v.Suggestion != nil,
+		Risk: v.Risk, NoteRisk: v.NoteRisk, AdapterRisk: v.AdapterRisk}
 	if err := r.env.Probe(c); err != nil {
 		j.Fails, j.Error = true, err.Message
 	}
@@ -46,7 +53,7 @@ func (r *run) judge(cands []Action, i int, v Verdict, lo int) {
 		if r.reqText == "" {
 			r.reqText = r.request(cands, lo)
 		}
-		j.Foreign = r.a.lits.Carries(*v.Suggestion, r.task, r.reqText)
+		j.Foreign = r.a.lits.Carries(*v.Suggestion, c, r.task, r.reqText)
 	}
 	r.foreignAt = append(r.foreignAt, j.Foreign)
 	r.judged = append(r.judged, j)
@@ -125,13 +132,20 @@ func (l *Literals) add(owner, kind, natural string) {
 	}
 }
 
-// Carries reports whether action s, a suggestion for task t, carries a
-// value that belongs to another task or user of the world (in any format
-// of its kind) and that the request text does not hold. Values of t itself
-// and of its user are never foreign, nor are placeholders and wildcards.
-func (l *Literals) Carries(s Action, t *Task, request string) bool {
-	for _, v := range s.Args {
+// Carries reports whether action s, a suggestion for task t in place of
+// candidate c, carries a value that belongs to another task or user of the
+// world (in any format of its kind) and that the request text does not
+// hold. Values of t itself and of its user are never foreign, nor are
+// placeholders and wildcards, nor a number that is a part of the
+// candidate's own number for the same argument (a split into n equal
+// parts, to the last digit written): it was computed from the request,
+// and its coinciding with another task's number says nothing.
+func (l *Literals) Carries(s Action, c Action, t *Task, request string) bool {
+	for k, v := range s.Args {
 		if _, ph := IsPlaceholder(v); ph || v == "" || v == "*" {
+			continue
+		}
+		if partOf(v, c.Args[k]) {
 			continue
 		}
 		owners := l.byText[v]
@@ -152,6 +166,22 @@ func (l *Literals) Carries(s Action, t *Task, request string) bool {
 		}
 	}
 	return false
+}
+
+// partOf reports whether part, a number, is whole (a number) divided into
+// n ≥ 2 equal parts, to the precision part is written with.
+func partOf(part, whole string) bool {
+	y, err1 := strconv.ParseFloat(part, 64)
+	x, err2 := strconv.ParseFloat(whole, 64)
+	if err1 != nil || err2 != nil || y <= 0 || x <= y {
+		return false
+	}
+	unit := 1.0
+	if i := strings.IndexByte(part, '.'); i >= 0 {
+		unit = math.Pow(10, -float64(len(part)-i-1))
+	}
+	n := math.Round(x / y)
+	return n >= 2 && math.Abs(x-n*y) < n*unit
 }
 
 // inText reports whether any writing of o's value occurs in text.

@@ -148,7 +148,7 @@ func TestLiteralsCarries(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := Action{Tool: tool, Args: map[string]string{arg: c.v}}
-			if got := lits.Carries(s, mine, c.request); got != c.want {
+			if got := lits.Carries(s, Action{Tool: tool}, mine, c.request); got != c.want {
 				t.Fatalf("Carries(%s) = %v, want %v", s, got, c.want)
 			}
 		})
@@ -226,5 +226,26 @@ func TestRMRLeavesTransientFaultsOut(t *testing.T) {
 	m := ComputeMetrics(eps, MetricsConfig{})
 	if m.RMR.N != 3 || m.RMR.Hits != 1 || m.TransientSteps != 2 || m.FailedSteps != 5 {
 		t.Fatalf("RMR %+v, transient %d, failed %d: want 1 of 3, 2, 5", m.RMR, m.TransientSteps, m.FailedSteps)
+	}
+}
+
+func TestPartOf(t *testing.T) {
+	for _, c := range []struct {
+		part, whole string
+		want        bool
+	}{
+		{"825", "5776", true},        // 5776 in 7 parts, rounded down
+		{"614.10", "1228.21", true},  // in 2 parts, to the cent
+		{"614.10", "1228.20", true},  // exactly
+		{"600", "1228", false},       // not a part to the last digit
+		{"1228", "1228", false},      // the whole is no part
+		{"12.5", "abc", false},       // not a number
+		{"0", "10", false},           // no part is zero
+		{"333.33", "1000.00", true},  // thirds
+		{"333.30", "1000.00", false}, // off by more than the unit per part
+	} {
+		if got := partOf(c.part, c.whole); got != c.want {
+			t.Errorf("partOf(%s, %s) = %v, want %v", c.part, c.whole, got, c.want)
+		}
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/learner/adapter/sparse"
 	"github.com/admem/admem/internal/mistake"
+	"github.com/admem/admem/internal/riskmodel"
 	"github.com/admem/admem/internal/sim"
 )
 
@@ -28,6 +30,9 @@ type Memory struct {
 	Book  *mistake.Book
 	n     int
 	Clock func() time.Time
+	// Adapter, when set, is the full arm: its model's risk is guard's.
+	Adapter *Adapter
+	model   *sparse.Model
 }
 
 // New returns an empty memory.
@@ -46,10 +51,15 @@ func (m *Memory) Guard(_ context.Context, task string, recent []admem.Step, cand
 		call := mistake.Call{Tool: c.Tool, Args: argsAny(c.Args)}
 		a := m.Book.Assess(sit, call)
 		v := sim.Verdict{Risk: a.Risk, NoteRisk: a.Risk, Decision: sim.Allow}
+		if m.model != nil {
+			r := riskmodel.Scorer{M: m.model}.Risks(sit, []mistake.Assessment{a})[0]
+			v.AdapterRisk = &r
+			v.Risk = riskmodel.Risk(&a, r)
+		}
 		switch {
-		case a.Risk >= Block:
+		case v.Risk >= Block:
 			v.Decision = sim.Block
-		case a.Risk >= Warn:
+		case v.Risk >= Warn:
 			v.Decision = sim.Warn
 		}
 		for _, mt := range a.Matches {
@@ -76,8 +86,18 @@ func (m *Memory) Guard(_ context.Context, task string, recent []admem.Step, cand
 func (m *Memory) Record(_ context.Context, t admem.Trajectory) error {
 	m.n++
 	t.ID = fmt.Sprintf("t%06d", m.n)
+	var ps []pending
+	if m.Adapter != nil {
+		ps = m.Adapter.describe(m.Book, t)
+	}
 	m.Book.LearnClosed(t, nil, m.Clock())
 	m.Book.Reset()
+	if m.Adapter != nil {
+		if err := m.Adapter.learn(m.Book, ps); err != nil {
+			return err
+		}
+		m.model = m.Adapter.Model()
+	}
 	return nil
 }
 

@@ -1,0 +1,87 @@
+package simlocal
+
+import (
+	"github.com/admem/admem"
+	"github.com/admem/admem/internal/learner/adapter/sparse"
+	"github.com/admem/admem/internal/mistake"
+	"github.com/admem/admem/internal/riskmodel"
+	"github.com/admem/admem/internal/signature"
+)
+
+// Adapter is the full arm's per-tenant risk model in process: every call
+// of a recorded trajectory becomes an example (what the mistake model
+// said about it before the trajectory was learnt, labelled with whether it
+// failed deterministically), observed online at once and refit from all
+// examples every RefitEvery new ones.
+type Adapter struct {
+	Cfg        sparse.Config
+	RefitEvery int // new examples between full refits
+	MinTrain   int // no model below this many examples
+	Recent     int // steps of context a guard request carries
+
+	examples []sparse.Example
+	model    *sparse.Model
+	trainer  *sparse.Trainer
+	since    int
+}
+
+// NewAdapter returns the adapter with the production layout's settings.
+func NewAdapter() *Adapter {
+	return &Adapter{Cfg: riskmodel.Config(), RefitEvery: 200, MinTrain: 100, Recent: 6}
+}
+
+// Model returns the model guard scores with (nil: none yet).
+func (ad *Adapter) Model() *sparse.Model {
+	if ad.trainer != nil {
+		return ad.trainer.Snapshot()
+	}
+	return ad.model
+}
+
+type pending struct {
+	in   sparse.Input
+	step admem.Step
+}
+
+// describe assesses each step of t as guard would have before t was learnt.
+func (ad *Adapter) describe(b *mistake.Book, t admem.Trajectory) []pending {
+	out := make([]pending, 0, len(t.Steps))
+	for i, s := range t.Steps {
+		lo := max(0, i-ad.Recent)
+		sit := &mistake.Situation{Task: t.Task, Steps: t.Steps[lo:i]}
+		a := b.Assess(sit, mistake.CallOf(s))
+		out = append(out, pending{in: riskmodel.Input(sit, &a), step: s})
+	}
+	return out
+}
+
+// learn labels the described steps with the book that has learnt t (a
+// failure its mistake calls transient is no label) and trains.
+func (ad *Adapter) learn(b *mistake.Book, ps []pending) error {
+	var fresh []sparse.Example
+	for _, p := range ps {
+		failed := p.step.Failed()
+		if failed {
+			sig := signature.Normalize(p.step.Action, p.step.ErrorType, p.step.Error)
+			if m := b.Mistakes[sig.ID()]; m == nil || m.Kind == mistake.KindTransient {
+				continue
+			}
+		}
+		fresh = append(fresh, sparse.Example{Input: p.in, Failed: failed})
+	}
+	ad.examples = append(ad.examples, fresh...)
+	ad.since += len(fresh)
+	if len(ad.examples) < ad.MinTrain {
+		return nil
+	}
+	if ad.model == nil || ad.since >= ad.RefitEvery {
+		m, _, err := sparse.Train(ad.examples, ad.Cfg, nil)
+		if err != nil {
+			return err
+		}
+		ad.model, ad.since = m, 0
+		ad.trainer, err = sparse.NewTrainer(m, ad.examples, ad.Cfg)
+		return err
+	}
+	return ad.trainer.Observe(fresh)
+}
