@@ -211,10 +211,18 @@ func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64, g *G
 				}
 				continue
 			}
-			if b.Assess(sit, fixed).Risk >= warn {
-				continue
+			text := fx.Text(c.Tool)
+			if fa := b.Assess(sit, fixed); fa.Risk >= warn {
+				// The fixed call still makes a known mistake: a call may
+				// make several at once (one argument's format, another's
+				// case); their edits together are the correction.
+				more, texts, ok := b.repair(sit, fixed, &fa, warn, g, maxRepairs)
+				if !ok {
+					continue
+				}
+				fixed, text = more, strings.Join(append([]string{text}, texts...), "; then ")
 			}
-			return &Suggestion{Mistake: m, Fix: fx, Call: &fixed, Text: fx.Text(c.Tool)}
+			return &Suggestion{Mistake: m, Fix: fx, Call: &fixed, Text: text}
 		}
 		if words == nil {
 			if t := m.Rule.Advice(); t != "" {
@@ -223,6 +231,49 @@ func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64, g *G
 		}
 	}
 	return words
+}
+
+// maxRepairs bounds the further edits a suggestion makes to a fixed call
+// that still makes a known mistake.
+const maxRepairs = 2
+
+// repair edits call c, which assessment a says still makes a known
+// mistake, with the fixes of the mistakes it makes (riskiest first), each
+// an edit of c itself (no other tool's call), until no known mistake flags
+// it at or above warn; at most depth edits. It returns the repaired call
+// and the edits in words.
+func (b *Book) repair(sit *Situation, c Call, a *Assessment, warn float64, g *Gate, depth int) (Call, []string, bool) {
+	if depth == 0 || a.HereFailures > 0 {
+		return c, nil, false
+	}
+	for i, mt := range a.Matches {
+		if i >= 2 {
+			break
+		}
+		m := mt.Mistake
+		if !g.vouched(m, nil) {
+			continue
+		}
+		fixes := append(slices.Clone(m.Fixes), m.ruleFixes()...)
+		for k := range fixes {
+			fx := &fixes[k]
+			if fx.Tool != "" && fx.Tool != c.Tool || k < len(m.Fixes) && !g.vouched(m, fx) || fx.dropsOnly() && fx.Support < 2 {
+				continue
+			}
+			fixed, ok := fx.Apply(c, sit)
+			if !ok || fixed.Tool != c.Tool || fixed.Text() == c.Text() {
+				continue
+			}
+			fa := b.Assess(sit, fixed)
+			if fa.Risk < warn {
+				return fixed, []string{fx.Text(c.Tool)}, true
+			}
+			if more, texts, ok := b.repair(sit, fixed, &fa, warn, g, depth-1); ok {
+				return more, append([]string{fx.Text(c.Tool)}, texts...), true
+			}
+		}
+	}
+	return c, nil, false
 }
 
 // Advice says in words what the rule asks of a call, without values.

@@ -113,7 +113,7 @@ func (f *Fix) merge(g Fix) bool {
 	}
 	for i := range f.Args {
 		// Two examples of one program with literals confirm them.
-		if p, q := f.Args[i].T.Program, g.Args[i].T.Program; p != nil && q != nil && p.Literal {
+		if p, q := f.Args[i].T.Program, g.Args[i].T.Program; p != nil && q != nil && p.unvouched() {
 			p.Agreed = true
 		}
 	}
@@ -428,7 +428,7 @@ func makeArgs(from, to map[string]any, sit *Situation) []ArgFix {
 				continue
 			}
 			if src == target || Fold(src) == Fold(target) && instance(src) {
-				if tr, ok := learnTransform(src, target, sit); ok && (tr.Op == OpCopy || tr.Op == OpFormat && !tr.Program.Literal) {
+				if tr, ok := learnTransform(src, target, sit); ok && (tr.Op == OpCopy || tr.Op == OpFormat && !tr.Program.unvouched()) {
 					af.From, af.T = s, tr
 					break
 				}

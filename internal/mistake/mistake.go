@@ -437,15 +437,22 @@ func (m *Mistake) Fit(t *Tool) {
 	// says the rule depends on that entity (its settings, its state): the
 	// calls' features alone do not explain it.
 	taskScoped := slices.ContainsFunc(m.Instances, func(in Instance) bool { return in.Task })
+	// Failures about several entities, every recent call that met the
+	// rule among them: the rule holds beyond the one entity an error
+	// named, and is no longer a guess for the next.
+	general := len(m.Instances) >= 2 && e.OKs == 0
 	switch {
 	case taskScoped:
 		// For another entity the rule is a guess: its settings may differ.
-		e.P = e.lower * unconfirmed
+		e.P = e.lower
+		if !general {
+			e.P *= unconfirmed
+		}
 	case !explained:
 		// An unexplained rule says "calls like this often fail": only a
 		// clear majority of recent failures makes it a warning.
 		e.P = e.lower
-		if len(m.Instances) > 0 && !slices.ContainsFunc(rule.Features, func(f string) bool { return strings.HasPrefix(f, "o:") }) {
+		if len(m.Instances) > 0 && !general && !slices.ContainsFunc(rule.Features, func(f string) bool { return strings.HasPrefix(f, "o:") }) {
 			// The error names the entity the call was about: its state
 			// (unseen unless a result shows it) decides, so for another
 			// entity the rule is a guess.

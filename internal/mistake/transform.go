@@ -45,8 +45,16 @@ type Program struct {
 	// cannot tell from data; such a program is used only once a second
 	// example agreed (Agreed).
 	Literal bool `json:",omitempty"`
-	Agreed  bool `json:",omitempty"`
+	// Ambiguous: an output piece equals several input tokens ("03" of
+	// 03/03/2025), so one example cannot tell which it came from; such a
+	// program too waits for a second example to agree.
+	Ambiguous bool `json:",omitempty"`
+	Agreed    bool `json:",omitempty"`
 }
+
+// unvouched reports whether one example cannot vouch for the program: it
+// writes literals or reads ambiguously.
+func (p *Program) unvouched() bool { return p.Literal || p.Ambiguous }
 
 // Piece is one piece of a program's output.
 type Piece struct {
@@ -115,15 +123,62 @@ func learnProgram(from, to string) *Program {
 		}
 		if ps, ok := derive(in, o, used); ok {
 			p.Pieces = append(p.Pieces, ps...)
+			p.Ambiguous = p.Ambiguous || ambiguous(in, o)
 			continue
 		}
 		p.Pieces = append(p.Pieces, Piece{Lit: o.text})
 		p.Literal = true
 	}
-	if !p.safe(to) {
+	if !p.safe(to) || !p.partitions(in) {
 		return nil
 	}
 	return p
+}
+
+// ambiguous reports whether output token o equals more than one input
+// token (a part of a token is no rival: partitions rules those out).
+func ambiguous(in []tok, o tok) bool {
+	n := 0
+	for _, t := range in {
+		if t.text == o.text {
+			n++
+		}
+	}
+	return n > 1
+}
+
+// partitions reports whether every input token the program takes parts of
+// is cut into those parts whole (20250223 → 2025-02-23), and not also
+// taken whole: a part of a token is structure only when the rest of it is
+// used the same way. A "20" cut out of the year 2025 while the year is
+// also written is a coincidence of digits, not where the value came from.
+func (p *Program) partitions(in []tok) bool {
+	parts := make([]int, len(in))
+	whole := make([]bool, len(in))
+	for _, pc := range p.Pieces {
+		if !pc.Ref || pc.Tok < 0 || pc.Tok >= len(in) {
+			continue
+		}
+		if pc.Lo == 0 && pc.Hi == 0 {
+			whole[pc.Tok] = true
+			continue
+		}
+		n := len(in[pc.Tok].text)
+		lo, hi := pc.Lo, pc.Hi
+		if lo < 0 {
+			lo += n
+		}
+		if hi <= 0 {
+			hi += n
+		}
+		parts[pc.Tok] += hi - lo
+	}
+	for k := range in {
+		if parts[k] > 0 && (whole[k] || parts[k] != len(in[k].text)) {
+			return false
+		}
+	}
+	return true
 }
 
 // safe reports whether a program's literals can only be format: when the
@@ -151,10 +206,13 @@ func (p *Program) safe(out string) bool {
 // token are taken in order (used: how much of each was taken already), so
 // 20250223 → 2025-02-23 reads the month after the year, not the first 02.
 func derive(in []tok, o tok, used []int) ([]Piece, bool) {
-	for k, t := range in {
-		if t.text == o.text {
-			used[k] = len(t.text)
-			return []Piece{{Ref: true, Tok: k}}, true
+	// A token not taken yet first: 03/03/2025 → 2025-03-03 takes each 03 once.
+	for _, fresh := range []bool{true, false} {
+		for k, t := range in {
+			if t.text == o.text && (!fresh || used[k] == 0) {
+				used[k] = len(t.text)
+				return []Piece{{Ref: true, Tok: k}}, true
+			}
 		}
 	}
 	if o.kind == 'a' {
@@ -279,7 +337,7 @@ func learnTransform(source, target string, sit *Situation) (Transform, bool) {
 	var literal *Program
 	if source != "" {
 		if p := learnProgram(source, target); p != nil {
-			if !p.Literal {
+			if !p.unvouched() {
 				return Transform{Op: OpFormat, Program: p}, true
 			}
 			literal = p
@@ -307,7 +365,7 @@ func (t *Transform) agrees(source, target string, sit *Situation) bool {
 	if !ok || v != target {
 		return false
 	}
-	if t.Op == OpFormat && t.Program.Literal {
+	if t.Op == OpFormat && t.Program.unvouched() {
 		t.Program.Agreed = true
 	}
 	return true
@@ -321,7 +379,7 @@ func (t *Transform) apply(source string, sit *Situation, learning bool) (string,
 	case OpCopy:
 		return source, source != ""
 	case OpFormat:
-		if t.Program == nil || source == "" || (t.Program.Literal && !t.Program.Agreed && !learning) {
+		if t.Program == nil || source == "" || (t.Program.unvouched() && !t.Program.Agreed && !learning) {
 			return "", false
 		}
 		return t.Program.apply(source)

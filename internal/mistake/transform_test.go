@@ -1,0 +1,38 @@
+package mistake
+
+import "testing"
+
+func TestLearnProgram(t *testing.T) {
+	for _, c := range []struct {
+		from, to string
+		apply    string // a value the program is applied to ("" : no program)
+		want     string
+	}{
+		// A format: each piece comes from the input.
+		{"2025-04-20", "04/20/2025", "2025-11-27", "11/27/2025"},
+		// A token cut into parts, every part used.
+		{"20250223", "2025-02-23", "20261105", "2026-11-05"},
+		// The day is not in the input: "20" cut out of the year, which is
+		// also written whole, is a coincidence, not where it came from.
+		{"2025-11-27", "11/20/2025", "", ""},
+		// Month and day alike: which is which waits for another example.
+		{"03/03/2025", "2025-03-03", "", ""},
+		// A token cut but not whole: no structure.
+		{"20250223", "2025-02", "", ""},
+	} {
+		p := learnProgram(c.from, c.to)
+		if c.apply == "" {
+			if p != nil && !p.unvouched() {
+				t.Errorf("learnProgram(%q, %q) = %+v, want none", c.from, c.to, p)
+			}
+			continue
+		}
+		if p == nil {
+			t.Errorf("learnProgram(%q, %q): no program", c.from, c.to)
+			continue
+		}
+		if got, ok := p.apply(c.apply); !ok || got != c.want {
+			t.Errorf("program of %q → %q on %q = %q, %v; want %q", c.from, c.to, c.apply, got, ok, c.want)
+		}
+	}
+}
