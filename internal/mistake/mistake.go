@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/admem/admem/internal/signature"
 )
@@ -174,7 +175,7 @@ var identifierRE = regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9]*(?:[_.\-][A-Za-z0-9
 func identifiers(message string) []string {
 	var out []string
 	for _, w := range identifierRE.FindAllString(clip(message, 2048), 4*maxSaid) {
-		if instance(w) {
+		if !nameLike(w) {
 			continue // an id, not a name
 		}
 		out = append(out, normName(w))
@@ -185,6 +186,28 @@ func identifiers(message string) []string {
 		out = out[:maxSaid]
 	}
 	return out
+}
+
+// nameLike reports whether a word of a message may be a name (a tool's,
+// an argument's) rather than an id: no digits, or a word of letters with a
+// digit or two in it (describe2_order, s3_upload), where an id is mostly
+// digits (ord_350932, REQ-63056).
+func nameLike(w string) bool {
+	if !instance(w) {
+		return true
+	}
+	letters, digits := 0, 0
+	for _, r := range w {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+		case unicode.IsDigit(r):
+			digits++
+		case r == '@':
+			return false
+		}
+	}
+	return letters >= 4 && letters >= 3*digits
 }
 
 // normName writes a name the one way: lower case, separators as _.

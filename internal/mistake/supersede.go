@@ -26,7 +26,7 @@ func SaidTools(t admem.Trajectory) []string {
 			continue
 		}
 		for _, w := range identifierRE.FindAllString(clip(st.Error, 2048), 4*maxSaid) {
-			if !instance(w) && w != st.Action && !slices.Contains(out, w) {
+			if nameLike(w) && w != st.Action && !slices.Contains(out, w) {
 				out = append(out, w)
 			}
 		}

@@ -1,6 +1,9 @@
 package mistake
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestLearnProgram(t *testing.T) {
 	for _, c := range []struct {
@@ -34,5 +37,28 @@ func TestLearnProgram(t *testing.T) {
 		if got, ok := p.apply(c.apply); !ok || got != c.want {
 			t.Errorf("program of %q → %q on %q = %q, %v; want %q", c.from, c.to, c.apply, got, ok, c.want)
 		}
+	}
+}
+
+func TestNameLike(t *testing.T) {
+	for w, want := range map[string]bool{
+		"describe2_order": true, "s3_upload": true, "lookup_order": true,
+		"ord_350932": false, "REQ-63056": false, "v2": false, "a@b.example": false, "rev_435416": false,
+	} {
+		if got := nameLike(w); got != want {
+			t.Errorf("nameLike(%q) = %v, want %v", w, got, want)
+		}
+	}
+}
+
+func TestIdentifiersKeepNamesWithDigits(t *testing.T) {
+	got := identifiers("lookup_order was renamed to lookup2_order (trace ord_350932)")
+	for _, w := range []string{"lookup2_order", "lookup_order"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("identifiers = %v, want %s in it", got, w)
+		}
+	}
+	if slices.Contains(got, "ord_350932") {
+		t.Errorf("identifiers = %v: an id is not a name", got)
 	}
 }

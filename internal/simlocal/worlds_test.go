@@ -20,6 +20,7 @@ var (
 	l2       = flag.Float64("simlocal.l2", -1, "adapter L2 (-1: default)")
 	rank     = flag.Int("simlocal.rank", -1, "adapter rank (-1: default)")
 	calib    = flag.Int("simlocal.calib", -1, "adapter calibration 0/1 (-1: default)")
+	dump     = flag.String("simlocal.dump", "", "after each slot, dump this tool's mistakes and recent calls")
 	diag     = flag.Int("simlocal.diag", 0, "print this many lines of missed repeats per slot")
 )
 
@@ -39,6 +40,13 @@ func TestWorlds(t *testing.T) {
 	cfg.OnRun = func(s sim.Slot, r *sim.RunResult) {
 		if s.Arm == "full" {
 			t.Logf("%s %s", s, separation(r.Episodes))
+		}
+		if *dump != "" {
+			mu.Lock()
+			var b strings.Builder
+			DumpMistake(&b, mems[s.String()], *dump)
+			mu.Unlock()
+			t.Logf("%s %s:\n%s", s, *dump, b.String())
 		}
 		if *diag > 0 {
 			mu.Lock()
