@@ -47,7 +47,11 @@ type Rule struct {
 	// wrote PATH in that no recent successful call used: the rule holds for
 	// those shapes.
 	Shapes map[string][]string `json:",omitempty"`
-	Values []uint32
+	// Working holds, for each "ns:PATH" feature, the few shapes recent
+	// successful calls wrote PATH in: a shape none of them used is not
+	// the format either, though no failure wrote it yet.
+	Working map[string][]string `json:",omitempty"`
+	Values  []uint32
 	P      float64
 	Fails  int // recent matching calls that failed with the mistake
 	OKs    int // recent matching calls that worked
@@ -449,6 +453,14 @@ func (m *Mistake) Fit(t *Tool) {
 	slices.Sort(rule.Features)
 	if len(rule.Shapes) == 0 {
 		rule.Shapes = nil
+	}
+	for path := range rule.Shapes {
+		if ws := okShapes[path]; len(ws) > 0 && explained {
+			if rule.Working == nil {
+				rule.Working = map[string][]string{}
+			}
+			rule.Working[path] = ws
+		}
 	}
 	e := t.estimate(&rule, nil, m.SignatureID, from)
 	if e.Fails+e.OKs == 0 {

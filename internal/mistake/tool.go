@@ -96,7 +96,8 @@ func (t *Tool) valid() bool {
 // meets reports whether a sorted feature set meets every feature of a
 // rule: "np:TOOL"/"nt:TOOL" hold when "p:TOOL"/"t:TOOL" is absent, and
 // "ns:PATH" when PATH is written in one of the shapes the rule lists (those
-// failing calls used and no successful one did).
+// failing calls used and no successful one did) or, where successful calls
+// kept to a few shapes, in none of those.
 func meets(features []string, r *Rule) bool {
 	for _, g := range r.Features {
 		if over, ok := overLimit(features, g); ok {
@@ -109,7 +110,7 @@ func meets(features []string, r *Rule) bool {
 		case strings.HasPrefix(g, "ns:"):
 			path := g[3:]
 			sh, ok := shapeAt(features, path)
-			if !ok || !slices.Contains(r.Shapes[path], sh) {
+			if !ok || !slices.Contains(r.Shapes[path], sh) && (len(r.Working[path]) == 0 || slices.Contains(r.Working[path], sh)) {
 				return false
 			}
 		case len(g) > 3 && g[0] == 'n' && g[2] == ':':

@@ -62,3 +62,15 @@ func TestIdentifiersKeepNamesWithDigits(t *testing.T) {
 		t.Errorf("identifiers = %v: an id is not a name", got)
 	}
 }
+
+func TestFormatRuleMeetsUnseenShapes(t *testing.T) {
+	r := &Rule{Level: LevelForm, Features: []string{"ns:ref"}, Shapes: map[string][]string{"ref": {"9"}}}
+	at := func(shape string) []string { return []string{"a:ref", "s:ref=" + shape} }
+	if !meets(at("9"), r) || meets(at("a-9"), r) {
+		t.Fatal("without working shapes the rule holds for the failing shapes only")
+	}
+	r.Working = map[string][]string{"ref": {"A-9"}}
+	if !meets(at("9"), r) || !meets(at("a-9"), r) || meets(at("A-9"), r) {
+		t.Fatal("with working shapes the rule holds for every shape but those")
+	}
+}
