@@ -18,6 +18,9 @@ type Adapter struct {
 	RefitEvery int // new examples between full refits
 	MinTrain   int // no model below this many examples
 	Recent     int // steps of context a guard request carries
+	// NamedOnly keeps only the named evidence features (no hashed call
+	// facts, no context): a calibration of the evidence.
+	NamedOnly bool
 
 	examples []sparse.Example
 	model    *sparse.Model
@@ -50,7 +53,11 @@ func (ad *Adapter) describe(b *mistake.Book, t admem.Trajectory) []pending {
 		lo := max(0, i-ad.Recent)
 		sit := &mistake.Situation{Task: t.Task, Steps: t.Steps[lo:i]}
 		a := b.Assess(sit, mistake.CallOf(s))
-		out = append(out, pending{in: riskmodel.Input(sit, &a), step: s})
+		in := riskmodel.Input(sit, &a)
+		if ad.NamedOnly {
+			in = named(in)
+		}
+		out = append(out, pending{in: in, step: s})
 	}
 	return out
 }
@@ -84,4 +91,16 @@ func (ad *Adapter) learn(b *mistake.Book, ps []pending) error {
 		return err
 	}
 	return ad.trainer.Observe(fresh)
+}
+
+// named keeps an input's named evidence features only (they sit at the top
+// of the call range).
+func named(in sparse.Input) sparse.Input {
+	var out sparse.Input
+	for _, f := range in.Call {
+		if f.I >= riskmodel.Config().CallDim-16 {
+			out.Call = append(out.Call, f)
+		}
+	}
+	return out
 }

@@ -52,7 +52,12 @@ func (m *Memory) Guard(_ context.Context, task string, recent []admem.Step, cand
 		a := m.Book.Assess(sit, call)
 		v := sim.Verdict{Risk: a.Risk, NoteRisk: a.Risk, Decision: sim.Allow}
 		if m.model != nil {
-			r := riskmodel.Scorer{M: m.model}.Risks(sit, []mistake.Assessment{a})[0]
+			var r float64
+			if m.Adapter.NamedOnly {
+				r = m.model.Risk(named(riskmodel.Input(sit, &a)))
+			} else {
+				r = riskmodel.Scorer{M: m.model}.Risks(sit, []mistake.Assessment{a})[0]
+			}
 			v.AdapterRisk = &r
 			v.Risk = riskmodel.Risk(&a, r)
 		}

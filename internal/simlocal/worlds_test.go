@@ -12,16 +12,17 @@ import (
 )
 
 var (
-	worldsN  = flag.Int("simlocal.worlds", 0, "generated worlds to play in process (0: skip TestWorlds)")
-	episodes = flag.Int("simlocal.episodes", 100, "episodes per world, arm and agent")
-	seed     = flag.Uint64("simlocal.seed", 1, "seed the worlds are derived from")
-	arms     = flag.String("simlocal.arms", "notes,full", "arms: notes (mistake model alone), full (with the adapter)")
-	priorL2  = flag.Float64("simlocal.priorl2", -1, "adapter PriorL2 (-1: default)")
-	l2       = flag.Float64("simlocal.l2", -1, "adapter L2 (-1: default)")
-	rank     = flag.Int("simlocal.rank", -1, "adapter rank (-1: default)")
-	calib    = flag.Int("simlocal.calib", -1, "adapter calibration 0/1 (-1: default)")
-	dump     = flag.String("simlocal.dump", "", "after each slot, dump this tool's mistakes and recent calls")
-	diag     = flag.Int("simlocal.diag", 0, "print this many lines of missed repeats per slot")
+	worldsN   = flag.Int("simlocal.worlds", 0, "generated worlds to play in process (0: skip TestWorlds)")
+	episodes  = flag.Int("simlocal.episodes", 100, "episodes per world, arm and agent")
+	seed      = flag.Uint64("simlocal.seed", 1, "seed the worlds are derived from")
+	arms      = flag.String("simlocal.arms", "notes,full", "arms: notes (mistake model alone), full (with the adapter)")
+	priorL2   = flag.Float64("simlocal.priorl2", -1, "adapter PriorL2 (-1: default)")
+	l2        = flag.Float64("simlocal.l2", -1, "adapter L2 (-1: default)")
+	rank      = flag.Int("simlocal.rank", -1, "adapter rank (-1: default)")
+	calib     = flag.Int("simlocal.calib", -1, "adapter calibration 0/1 (-1: default)")
+	namedOnly = flag.Bool("simlocal.named", false, "adapter on the named evidence features only")
+	dump      = flag.String("simlocal.dump", "", "after each slot, dump this tool's mistakes and recent calls")
+	diag      = flag.Int("simlocal.diag", 0, "print this many lines of missed repeats per slot")
 )
 
 // TestWorlds plays the notes and full arms on freshly generated worlds in
@@ -63,6 +64,7 @@ func TestWorlds(t *testing.T) {
 		mu.Unlock()
 		if s.Arm == "full" {
 			m.Adapter = NewAdapter()
+			m.Adapter.NamedOnly = *namedOnly
 			if *priorL2 >= 0 {
 				m.Adapter.Cfg.PriorL2 = *priorL2
 			}
