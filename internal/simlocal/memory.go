@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/admem/admem"
@@ -17,6 +18,7 @@ import (
 	"github.com/admem/admem/internal/mistake"
 	"github.com/admem/admem/internal/riskmodel"
 	"github.com/admem/admem/internal/sim"
+	"github.com/admem/admem/internal/toolclass"
 )
 
 // Thresholds are guard's defaults.
@@ -32,7 +34,11 @@ type Memory struct {
 	Clock func() time.Time
 	// Adapter, when set, is the full arm: its model's risk is guard's.
 	Adapter *Adapter
-	model   *sparse.Model
+	// Tools, when set, is the tenant's tool policy: suggestions of other
+	// tools go through it as guard's do (a writing tool the context does
+	// not show called is words, not a call).
+	Tools *toolclass.Policy
+	model *sparse.Model
 }
 
 // New returns an empty memory.
@@ -71,7 +77,15 @@ func (m *Memory) Guard(_ context.Context, task string, recent []admem.Step, cand
 			v.Cited = append(v.Cited, mt.Mistake.SignatureID)
 		}
 		if v.Decision != sim.Allow {
-			if s := m.Book.Suggest(sit, call, &a, Warn, nil); s != nil {
+			var g *mistake.Gate
+			if m.Tools != nil {
+				g = &mistake.Gate{Refusal: func(candidate, tool string) string {
+					return m.Tools.Refusal(candidate, tool, func(t string) bool {
+						return slices.ContainsFunc(recent, func(st admem.Step) bool { return st.Action == t })
+					})
+				}}
+			}
+			if s := m.Book.Suggest(sit, call, &a, Warn, g); s != nil {
 				v.Reasons = append(v.Reasons, s.Text)
 				if s.Call != nil {
 					act := sim.Action{Tool: s.Call.Tool, Args: map[string]string{}}

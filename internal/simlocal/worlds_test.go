@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/admem/admem/internal/sim"
+	"github.com/admem/admem/internal/toolclass"
 )
 
 var (
@@ -21,6 +22,7 @@ var (
 	rank      = flag.Int("simlocal.rank", -1, "adapter rank (-1: default)")
 	calib     = flag.Int("simlocal.calib", -1, "adapter calibration 0/1 (-1: default)")
 	namedOnly = flag.Bool("simlocal.named", false, "adapter on the named evidence features only")
+	gate      = flag.Bool("simlocal.gate", false, "suggestions go through the tool policy the HTTP bench declares (reads read-only, the rest writes, renamed tools confirmed replacements)")
 	dump      = flag.String("simlocal.dump", "", "after each slot, dump this tool's mistakes and recent calls")
 	diag      = flag.Int("simlocal.diag", 0, "print this many lines of missed repeats per slot")
 )
@@ -59,6 +61,9 @@ func TestWorlds(t *testing.T) {
 	}
 	res, err := sim.RunWorlds(context.Background(), cfg, func(_ context.Context, s sim.Slot) (sim.Memory, error) {
 		m := New()
+		if *gate {
+			m.Tools = policyOf(s.W)
+		}
 		mu.Lock()
 		mems[s.String()] = m
 		mu.Unlock()
@@ -182,4 +187,26 @@ func auc(score []float64, pos []bool) float64 {
 		return 0
 	}
 	return s / (p * n)
+}
+
+// policyOf is the tool policy the HTTP benchmark's tenant admin declares
+// for a world: reads are read-only, the rest writes, and each renamed
+// tool's names are confirmed replacements of each other.
+func policyOf(w *sim.World) *toolclass.Policy {
+	p := &toolclass.Policy{Declared: map[string]toolclass.Class{}, Replacements: map[string]map[string]bool{}}
+	for _, t := range w.Tools() {
+		p.Declared[t.Name] = toolclass.Writes
+		if t.Read {
+			p.Declared[t.Name] = toolclass.ReadOnly
+		}
+		if t.Alt != "" {
+			for _, pr := range [][2]string{{t.Name, t.Alt}, {t.Alt, t.Name}} {
+				if p.Replacements[pr[0]] == nil {
+					p.Replacements[pr[0]] = map[string]bool{}
+				}
+				p.Replacements[pr[0]][pr[1]] = true
+			}
+		}
+	}
+	return p
 }
