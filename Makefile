@@ -33,10 +33,13 @@ stack-up: ## start the dev Postgres + Redis only
 stack-down: ## stop the dev Postgres + Redis
 	@scripts/stack.sh down dev
 
+speclint: ## lint openapi.yaml with Redocly and Spectral (pinned in tools/speclint)
+	@scripts/speclint.sh
+
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" && go vet ./...
 
-.PHONY: help run test example example-go build generate migrate stack-up stack-down lint
+.PHONY: help run test example example-go build generate migrate stack-up stack-down speclint lint
 
 bench-%: ## run benchmark % end to end on a private stack (DATA=file OUT=dir ARGS="flags"); e.g. make bench-api
 	@scripts/bench.sh $* $(if $(DATA),-data $(DATA)) $(if $(OUT),-out $(OUT)) $(ARGS)
