@@ -2421,6 +2421,9 @@ type TooManyRequests = Problem
 // Unavailable RFC 9457 problem details
 type Unavailable = Problem
 
+// McpJSONBody defines parameters for Mcp.
+type McpJSONBody = map[string]interface{}
+
 // ListAdaptersParams defines parameters for ListAdapters.
 type ListAdaptersParams struct {
 	// Limit page size (default 50)
@@ -2677,6 +2680,9 @@ type AppendStepsParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// McpJSONRequestBody defines body for Mcp for application/json ContentType.
+type McpJSONRequestBody = McpJSONBody
+
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
 
@@ -2835,6 +2841,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// McpWithBody The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+	//
+	// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+	// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+	// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+	// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+	// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+	// limits, validation and errors. An error of the route is a tool result with `isError` and
+	// the problem's status, code and fields. Stateless: any replica answers any request; there is
+	// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /mcp (the `Mcp` operationId).
+	McpWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Mcp The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+	//
+	// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+	// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+	// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+	// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+	// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+	// limits, validation and errors. An error of the route is a tool result with `isError` and
+	// the problem's status, code and fields. Stateless: any replica answers any request; there is
+	// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /mcp (the `Mcp` operationId).
+	Mcp(ctx context.Context, body McpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Metrics Prometheus metrics (platform scope).
 	//
@@ -3689,6 +3727,58 @@ type ClientInterface interface {
 // Corresponds with GET /healthz (the `Healthz` operationId).
 func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHealthzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// McpWithBody The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+//
+// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+// limits, validation and errors. An error of the route is a tool result with `isError` and
+// the problem's status, code and fields. Stateless: any replica answers any request; there is
+// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /mcp (the `Mcp` operationId).
+func (c *Client) McpWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Mcp The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+//
+// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+// limits, validation and errors. An error of the route is a tool result with `isError` and
+// the problem's status, code and fields. Stateless: any replica answers any request; there is
+// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /mcp (the `Mcp` operationId).
+func (c *Client) Mcp(ctx context.Context, body McpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5447,6 +5537,46 @@ func NewHealthzRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewMcpRequest calls the generic Mcp builder with application/json body
+func NewMcpRequest(server string, body McpJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMcpRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMcpRequestWithBody constructs an http.Request for the Mcp method, with any body, and a specified content type
+func NewMcpRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/mcp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8729,6 +8859,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
 
+	// McpWithBodyWithResponse The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+	//
+	// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+	// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+	// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+	// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+	// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+	// limits, validation and errors. An error of the route is a tool result with `isError` and
+	// the problem's status, code and fields. Stateless: any replica answers any request; there is
+	// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /mcp (the `Mcp` operationId).
+	McpWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpResponse, error)
+
+	// McpWithResponse The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+	//
+	// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+	// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+	// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+	// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+	// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+	// limits, validation and errors. An error of the route is a tool result with `isError` and
+	// the problem's status, code and fields. Stateless: any replica answers any request; there is
+	// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /mcp (the `Mcp` operationId).
+	McpWithResponse(ctx context.Context, body McpJSONRequestBody, reqEditors ...RequestEditorFn) (*McpResponse, error)
+
 	// MetricsWithResponse Prometheus metrics (platform scope).
 	//
 	// The metrics span every tenant, so on the API port they need a platform credential. Set
@@ -9689,6 +9851,109 @@ func (r HealthzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HealthzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// McpResponse200Headers the declared response headers of an HTTP 200 response for Mcp
+type McpResponse200Headers struct {
+	XRequestId string
+}
+
+// McpResponse202Headers the declared response headers of an HTTP 202 response for Mcp
+type McpResponse202Headers struct {
+	XRequestId string
+}
+
+// McpResponse429Headers the declared response headers of an HTTP 429 response for Mcp
+type McpResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitPolicy    *string
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         int
+	XRequestId         string
+}
+
+// McpResponse503Headers the declared response headers of an HTTP 503 response for Mcp
+type McpResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type McpResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *McpResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *McpResponse202Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r McpResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r McpResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r McpResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r McpResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r McpResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r McpResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r McpResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r McpResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r McpResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17313,6 +17578,50 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 	return ParseHealthzResponse(rsp)
 }
 
+// McpWithBodyWithResponse The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+//
+// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+// limits, validation and errors. An error of the route is a tool result with `isError` and
+// the problem's status, code and fields. Stateless: any replica answers any request; there is
+// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /mcp (the `Mcp` operationId).
+func (c *ClientWithResponses) McpWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpResponse, error) {
+	rsp, err := c.McpWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpResponse(rsp)
+}
+
+// McpWithResponse The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+//
+// A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+// `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+// `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+// same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+// each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+// limits, validation and errors. An error of the route is a tool result with `isError` and
+// the problem's status, code and fields. Stateless: any replica answers any request; there is
+// no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /mcp (the `Mcp` operationId).
+func (c *ClientWithResponses) McpWithResponse(ctx context.Context, body McpJSONRequestBody, reqEditors ...RequestEditorFn) (*McpResponse, error) {
+	rsp, err := c.Mcp(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpResponse(rsp)
+}
+
 // MetricsWithResponse Prometheus metrics (platform scope).
 //
 // The metrics span every tenant, so on the API port they need a platform credential. Set
@@ -18792,6 +19101,148 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMcpResponse parses an HTTP response from a McpWithResponse call
+func ParseMcpResponse(rsp *http.Response) (*McpResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &McpResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers McpResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers McpResponse202Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 429:
+		var headers McpResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

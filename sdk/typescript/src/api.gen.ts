@@ -88,6 +88,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The MCP server (streamable HTTP, stateless) — the agent loop as MCP tools.
+         * @description A Model Context Protocol endpoint for MCP clients (agent frameworks, IDE assistants). Tools:
+         *     `remember`, `search_memory`, `recall`, `check_action`, `record_step`, `finish_task`,
+         *     `feedback`, each with its annotations (`readOnlyHint`, `destructiveHint`, …). It takes the
+         *     same credentials as `/v1` (a key or an access token, as a bearer token or `X-API-Key`), and
+         *     each tool call is one call of a `/v1` route with that credential: the same scopes, rate
+         *     limits, validation and errors. An error of the route is a tool result with `isError` and
+         *     the problem's status, code and fields. Stateless: any replica answers any request; there is
+         *     no `Mcp-Session-Id`, and `GET`/`DELETE` are `405`. See docs/mcp.md.
+         */
+        post: operations["mcp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/token": {
         parameters: {
             query?: never;
@@ -2590,6 +2617,52 @@ export interface operations {
                 };
                 content: {
                     "application/yaml": Record<string, never>;
+                };
+            };
+        };
+    };
+    mcp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description the JSON-RPC answer */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description a notification, accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            /** @description an error of the MCP transport (a malformed message, a wrong protocol version), as plain text */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
         };
