@@ -35,6 +35,9 @@ go vet ./...
 echo "[test] lint openapi.yaml (Redocly, Spectral)" >&2
 scripts/speclint.sh
 
+echo "[test] Dockerfile and docker-compose.yml (scripts/docker-check.py)" >&2
+python3 scripts/docker-check.py
+
 echo "[test] regenerate the API client from openapi.yaml" >&2
 tmp=$(mktemp -d)
 cp client/client.gen.go "$tmp/before.go"
