@@ -136,7 +136,12 @@ func (s *Server) mcpHandler() http.Handler {
 			return s.mcpCall(ctx, req, http.MethodPost, "/v1/recalls/"+url.PathEscape(in.RecallID)+"/feedback", body, false)
 		})
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
-		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: s.log, MaxRequestBodyBytes: s.maxBody})
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: s.log, MaxRequestBodyBytes: s.maxBody,
+			// The SDK refuses a non-loopback Host on a loopback listener, against
+			// DNS rebinding of credential-less local servers. /mcp takes the
+			// API's credentials, and an API on loopback behind a reverse proxy
+			// sees the public Host: the check would refuse every proxied call.
+			DisableLocalhostProtection: true})
 }
 
 // The tools' inputs; the SDK derives each tool's input schema from them.
