@@ -103,8 +103,8 @@ export class Client {
   private readonly userAgent: string;
 
   constructor(opts: ClientOptions = {}) {
-    this.baseUrl = (opts.baseUrl ?? process.env.ADMEM_URL ?? DEFAULT_URL).replace(/\/+$/, "");
-    this.key = opts.key ?? process.env.ADMEM_KEY ?? "";
+    this.baseUrl = (opts.baseUrl ?? env("ADMEM_URL") ?? DEFAULT_URL).replace(/\/+$/, "");
+    this.key = opts.key ?? env("ADMEM_KEY") ?? "";
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxRetries = opts.maxRetries ?? 4;
     this.backoffMs = opts.backoffMs ?? 250;
@@ -336,6 +336,12 @@ export class Client {
 /** newIdempotencyKey makes a random Idempotency-Key. */
 export function newIdempotencyKey(): string {
   return "ts-" + randomUUID().replaceAll("-", "");
+}
+
+// env reads an environment variable where there is one (Node), so the
+// client also loads in a runtime without process (a browser, a worker).
+function env(name: string): string | undefined {
+  return typeof process === "undefined" ? undefined : process.env[name];
 }
 
 function seg(s: string): string {
