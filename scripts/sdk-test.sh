@@ -3,8 +3,10 @@
 # bin/api and bin/worker, gives them a database of their own (admem_sdk,
 # dropped and made afresh) on the running test stack and a Redis prefix of
 # their own, starts both on free loopback ports, runs the Python SDK's tests
-# and the Python example with Debian's python3, and stops what it started,
-# whatever the tests did.
+# and the Python example with Debian's python3, then the TypeScript SDK's
+# (its generated types diffed against openapi.yaml, tsc, node's test runner)
+# and the TypeScript example, and stops what it started, whatever the tests
+# did. PYTEST=0 skips the Python part, TSTEST=0 the TypeScript part.
 #
 #   scripts/sdk-test.sh            (the test stack must be up: .data/test/env)
 #   KEEP=1 scripts/sdk-test.sh     keep the logs in .data/test/sdk/
@@ -71,18 +73,42 @@ done
 export ADMEM_URL=http://$ADMEM_HTTP_ADDR PYTHONDONTWRITEBYTECODE=1
 ADMEM_PLATFORM_KEY=$(cat "$ADMEM_BOOTSTRAP_KEY_FILE")
 export ADMEM_PLATFORM_KEY
-echo "[test] Python SDK ($("$python" --version 2>&1)) against $ADMEM_URL" >&2
 status=0
+if [ "${PYTEST:-1}" != "0" ]; then
+echo "[test] Python SDK ($("$python" --version 2>&1)) against $ADMEM_URL" >&2
 (cd sdk/python && PYTHONPATH=. PYTHONDONTWRITEBYTECODE=1 "$python" -m unittest discover -s tests -t . ${PYUNITFLAGS:-}) || status=$?
-if [ "$status" = 0 ]; then
+fi
+if [ "$status" = 0 ] && [ "${PYTEST:-1}" != "0" ]; then
   echo "[test] the Python example (examples/python/agent_loop.py)" >&2
   ADMEM_KEY=$ADMEM_PLATFORM_KEY "$python" examples/python/agent_loop.py >"$work/example.log" 2>&1 || {
     status=$?
     cat "$work/example.log" >&2
   }
 fi
+if [ "$status" = 0 ] && [ "${TSTEST:-1}" != "0" ]; then
+  scripts/node.sh sdk/typescript
+  echo "[test] TypeScript SDK (node $(node --version)): types in sync with openapi.yaml, tsc, node --test" >&2
+  tmp=$(mktemp -d)
+  (cd sdk/typescript && ./node_modules/.bin/openapi-typescript ../../openapi.yaml --output "$tmp/api.gen.ts" --default-non-nullable=false --silent)
+  if ! diff -q sdk/typescript/src/api.gen.ts "$tmp/api.gen.ts" >/dev/null; then
+    diff -u sdk/typescript/src/api.gen.ts "$tmp/api.gen.ts" | head -40 >&2 || true
+    echo "sdk/typescript/src/api.gen.ts is stale: run 'make generate' and commit it" >&2
+    status=1
+  fi
+  rm -rf "$tmp"
+  if [ "$status" = 0 ]; then
+    (cd sdk/typescript && rm -rf dist && ./node_modules/.bin/tsc -p . && node --test --test-reporter=spec dist/test/) || status=$?
+  fi
+  if [ "$status" = 0 ]; then
+    echo "[test] the TypeScript example (examples/typescript/agent_loop.ts)" >&2
+    ADMEM_KEY=$ADMEM_PLATFORM_KEY scripts/example-ts.sh >"$work/example-ts.log" 2>&1 || {
+      status=$?
+      cat "$work/example-ts.log" >&2
+    }
+  fi
+fi
 if [ "$status" != 0 ]; then
-  echo "sdk-test: Python SDK tests failed; the last lines of the API and worker logs:" >&2
+  echo "sdk-test: SDK tests failed; the last lines of the API and worker logs:" >&2
   tail -n 20 "$work/api.log" "$work/worker.log" >&2
 fi
 exit "$status"

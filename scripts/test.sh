@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh is `make test`: it installs what is missing, starts a throwaway
-# Postgres and Redis (.data/test), checks formatting, vets, regenerates the
-# API client and fails if it differs from the checked-in one, runs every
+# Postgres and Redis (.data/test), checks formatting, vets, lints
+# openapi.yaml (scripts/speclint.sh), regenerates the API client and fails
+# if it differs from the checked-in one, runs every
 # test with the race detector, then fuzzes the input parsers for a few
 # seconds each, and runs the SDKs' tests against a real API and worker
 # (scripts/sdk-test.sh). The test stack is stopped at the end.
@@ -30,6 +31,12 @@ fi
 
 echo "[test] go vet" >&2
 go vet ./...
+
+echo "[test] lint openapi.yaml (Redocly, Spectral)" >&2
+scripts/speclint.sh
+
+echo "[test] Dockerfile and docker-compose.yml (scripts/docker-check.py)" >&2
+python3 scripts/docker-check.py
 
 echo "[test] regenerate the API client from openapi.yaml" >&2
 tmp=$(mktemp -d)

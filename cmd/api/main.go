@@ -22,6 +22,7 @@ import (
 
 	"github.com/admem/admem/internal/config"
 	apihttp "github.com/admem/admem/internal/http"
+	"github.com/admem/admem/internal/probe"
 	"github.com/admem/admem/internal/store"
 	"github.com/admem/admem/internal/tenancy"
 	"github.com/admem/admem/internal/wiring"
@@ -38,6 +39,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 {
 		cmd = args[0]
 	}
+	if cmd == "healthcheck" {
+		// The container's health check: no configuration beyond the address.
+		addr := getenv("ADMEM_HTTP_ADDR")
+		if addr == "" {
+			addr = "127.0.0.1:8080"
+		}
+		return probe.Ready(ctx, addr)
+	}
 	cfg, log, err := wiring.Configure(getenv, stdout, "api")
 	if err != nil {
 		return err
@@ -53,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	case "serve", "bootstrap":
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, bootstrap)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate, bootstrap, healthcheck)", cmd)
 	}
 
 	infra, reg, err := wiring.Start(ctx, cfg, log)

@@ -101,6 +101,10 @@ func TestRunServesBootstrapsAndShutsDown(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/v1/me with the bootstrap key: %d", resp.StatusCode)
 	}
+	// The container's health check asks the same process's /readyz.
+	if err := run(context.Background(), []string{"healthcheck"}, func(k string) string { return map[string]string{"ADMEM_HTTP_ADDR": addr}[k] }, io.Discard, nil); err != nil {
+		t.Fatalf("healthcheck of a running API: %v", err)
+	}
 	// Metrics span every tenant: on the API port only with a platform key,
 	// on ADMEM_METRICS_ADDR without credentials.
 	for _, c := range []struct {

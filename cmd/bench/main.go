@@ -147,7 +147,7 @@ func (e *env) tenant(ctx context.Context, prefix string) (id, adminKey string, e
 	if tr.JSON201 == nil {
 		return "", "", fmt.Errorf("create tenant: %d %s", tr.StatusCode(), tr.Body)
 	}
-	kr, err := e.client.CreateTenantKeyWithResponse(ctx, tr.JSON201.Id.String(), nil,
+	kr, err := e.client.CreateTenantKeyWithResponse(ctx, tr.JSON201.Id, nil,
 		client.CreateKeyRequest{Name: "bench", Scopes: []client.Scope{client.Admin}}, bearer(e.platformKey))
 	if err != nil {
 		return "", "", err
@@ -158,7 +158,7 @@ func (e *env) tenant(ctx context.Context, prefix string) (id, adminKey string, e
 	// The run's one key is its tenant's only agent, and honest: its admin
 	// trusts it for learning, so that what it alone reports may block and
 	// teach fixes (docs/trust.md: independent evidence).
-	ur, err := e.client.SetKeyLearningTrustWithResponse(ctx, kr.JSON201.Id.String(), client.KeyLearningTrust{Trusted: true}, bearer(kr.JSON201.Key))
+	ur, err := e.client.SetKeyLearningTrustWithResponse(ctx, kr.JSON201.Id, client.KeyLearningTrust{Trusted: true}, bearer(kr.JSON201.Key))
 	if err != nil {
 		return "", "", err
 	}

@@ -15,13 +15,29 @@ import (
 	"os"
 	"time"
 
+	"github.com/admem/admem/internal/probe"
 	"github.com/admem/admem/internal/wiring"
 	"github.com/admem/admem/internal/worker"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func main() {
-	wiring.Main("worker", func(ctx context.Context) error { return run(ctx, os.Getenv, os.Stdout) })
+	wiring.Main("worker", func(ctx context.Context) error {
+		if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+			return healthcheck(ctx, os.Getenv)
+		}
+		return run(ctx, os.Getenv, os.Stdout)
+	})
+}
+
+// healthcheck is the container's health check: it asks the worker's own
+// /readyz on ADMEM_WORKER_ADDR, and needs no other configuration.
+func healthcheck(ctx context.Context, getenv func(string) string) error {
+	addr := getenv("ADMEM_WORKER_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8081"
+	}
+	return probe.Ready(ctx, addr)
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {

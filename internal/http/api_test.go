@@ -23,7 +23,7 @@ func TestWalkthroughWithGeneratedClient(t *testing.T) {
 	if err != nil || tr.JSON201 == nil {
 		t.Fatalf("create tenant: %v %s", err, tr.Body)
 	}
-	kr, err := c.CreateTenantKeyWithResponse(ctx, tr.JSON201.Id.String(), nil, client.CreateKeyRequest{Name: "ops", Scopes: []client.Scope{client.Admin}}, apitest.Auth(env.PlatformKey))
+	kr, err := c.CreateTenantKeyWithResponse(ctx, tr.JSON201.Id, nil, client.CreateKeyRequest{Name: "ops", Scopes: []client.Scope{client.Admin}}, apitest.Auth(env.PlatformKey))
 	if err != nil || kr.JSON201 == nil {
 		t.Fatalf("create key: %v %s", err, kr.Body)
 	}

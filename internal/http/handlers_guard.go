@@ -15,9 +15,19 @@ func (s *Server) handleGuard(w http.ResponseWriter, r *http.Request) {
 	}
 	in := guard.Request{Task: req.Task, Candidates: make([]guard.Candidate, len(req.Candidates)), Context: make([]admem.Step, len(req.Context))}
 	for i, c := range req.Candidates {
-		in.Candidates[i] = guard.Candidate{Tool: c.Tool, Args: c.Args}
+		tool, err := actionName("candidates["+itoa(i)+"]", c.Action, c.Tool)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		in.Candidates[i] = guard.Candidate{Tool: tool, Args: c.Args}
 	}
 	for i, st := range req.Context {
+		tool, err := actionName("context["+itoa(i)+"]", st.Action, st.Tool)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		status := admem.StepOK
 		switch st.Status {
 		case "", "ok":
@@ -34,7 +44,7 @@ func (s *Server) handleGuard(w http.ResponseWriter, r *http.Request) {
 		if st.Index != nil {
 			index = *st.Index
 		}
-		in.Context[i] = admem.Step{Index: index, Action: st.Tool, Args: st.Args, Status: status, Error: st.Error, ErrorType: st.ErrorType, Observation: st.Observation}
+		in.Context[i] = admem.Step{Index: index, Action: tool, Args: st.Args, Status: status, Error: st.Error, ErrorType: st.ErrorType, Observation: st.Observation}
 	}
 	resp, err := s.guard.Check(r.Context(), principal(r), in)
 	if err != nil {

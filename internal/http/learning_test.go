@@ -256,7 +256,7 @@ func singleSource(t *testing.T, env *apitest.Env, admin string) {
 }
 
 func guardReq(task string, candidates ...map[string]any) map[string]any {
-	return map[string]any{"task": task, "context": []map[string]any{{"tool": "search", "args": map[string]any{"mode": "fast"}, "status": "ok"}},
+	return map[string]any{"task": task, "context": []map[string]any{{"action": "search", "args": map[string]any{"mode": "fast"}, "status": "ok"}},
 		"candidates": candidates}
 }
 
@@ -269,8 +269,12 @@ func TestGuardFromMistakeNotesAlone(t *testing.T) {
 	_, readB := env.Key(t, func() string { _, k := env.Tenant(t, "guard-b"); return k }(), "read")
 
 	req := guardReq("book a flight for the user",
-		map[string]any{"tool": "book", "args": map[string]any{"mode": "fast"}},
-		map[string]any{"tool": "cancel", "args": map[string]any{"mode": "fast"}})
+		map[string]any{"action": "book", "args": map[string]any{"mode": "fast"}},
+		map[string]any{"action": "cancel", "args": map[string]any{"mode": "fast"}})
+	// The same request in the deprecated field names (tool for action).
+	legacy := map[string]any{"task": req["task"],
+		"context":    []map[string]any{{"tool": "search", "args": map[string]any{"mode": "fast"}, "status": "ok"}},
+		"candidates": []map[string]any{{"tool": "book", "args": map[string]any{"mode": "fast"}}, {"tool": "cancel", "args": map[string]any{"mode": "fast"}}}}
 	r := env.Do(t, "POST", "/v1/guard", readA, req)
 	var g guardBody
 	r.JSON(t, &g)
@@ -298,6 +302,15 @@ func TestGuardFromMistakeNotesAlone(t *testing.T) {
 	}
 	if cancel.Decision != "allow" || len(cancel.Reasons) != 0 {
 		t.Fatalf("an action of another tool was flagged: %s", r.Body)
+	}
+	var old guardBody
+	if r := env.Do(t, "POST", "/v1/guard", readA, legacy); r.Status != http.StatusOK {
+		t.Fatalf("guard in the deprecated field names: %d %s", r.Status, r.Body)
+	} else {
+		r.JSON(t, &old)
+	}
+	if len(old.Results) != 2 || old.Results[0].Decision != book.Decision || old.Results[0].Risk != book.Risk || old.Results[1].Decision != cancel.Decision {
+		t.Fatalf("tool (deprecated) and action answered differently: %+v, want %+v", old.Results, g.Results)
 	}
 
 	// Another tenant learns nothing from A's failures.
@@ -331,6 +344,14 @@ func TestGuardFromMistakeNotesAlone(t *testing.T) {
 		{map[string]any{"task": "x", "candidates": []any{map[string]any{"tool": "book"}}, "context": []any{map[string]any{"tool": "a", "index": -1}}}, http.StatusUnprocessableEntity},
 		{map[string]any{"task": "x", "candidates": []any{map[string]any{"tool": "book"}}, "context": []any{map[string]any{"tool": "a", "index": "3"}}}, http.StatusUnprocessableEntity},
 		{map[string]any{"task": "x", "candidates": []any{map[string]any{"tool": "book"}}, "context": []any{map[string]any{"tool": "a", "index": 12}}}, http.StatusOK},
+		{map[string]any{"task": "x", "candidates": []any{map[string]any{"args": map[string]any{}}}}, http.StatusUnprocessableEntity},
+		{map[string]any{"task": "x", "candidates": []any{map[string]any{"action": "book", "tool": "cancel"}}}, http.StatusUnprocessableEntity},
+		{map[string]any{"task": "x", "candidates": []any{map[string]any{"action": "book", "tool": "book"}}}, http.StatusOK},
+		{map[string]any{"task": "x", "candidates": []any{map[string]any{"action": "book"}}, "context": []any{map[string]any{"status": "ok"}}}, http.StatusUnprocessableEntity},
+		{map[string]any{"task": "x", "candidates": []any{map[string]any{"action": ""}}}, http.StatusUnprocessableEntity},
+		// A trajectory's step goes into guard's context unchanged.
+		{map[string]any{"task": "x", "candidates": []any{map[string]any{"action": "book"}}, "context": []any{map[string]any{"action": "search",
+			"args": map[string]any{"q": "x"}, "observation": "3 hits", "status": "ok", "reward": 0.5, "started_at": "2026-12-07T10:00:00Z", "duration_ms": 12}}}, http.StatusOK},
 	} {
 		r := env.Do(t, "POST", "/v1/guard", readA, c.body)
 		if r.Status != c.status {

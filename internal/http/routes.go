@@ -26,6 +26,9 @@ func (s *Server) routes() http.Handler {
 	// their own (cmd/api), for a scraper on a private network.
 	r.With(s.authenticate, s.rateLimit, s.require(admem.ScopePlatform)).Method(http.MethodGet, "/metrics", s.MetricsHandler())
 	r.Get("/openapi.yaml", s.handleOpenAPI)
+	// MCP (streamable HTTP): each tool is one call of the routes below with
+	// the request's own credential, so the same scopes and limits hold.
+	r.With(s.authenticate).Handle("/mcp", s.mcpHandler())
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.authenticate, s.rateLimit, s.validate)

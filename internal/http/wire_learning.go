@@ -121,19 +121,42 @@ type adapterVersionList struct {
 	NextCursor string               `json:"next_cursor,omitempty"`
 }
 
+// guardStepJSON is a step of guard's context: a trajectory step's shape
+// (stepRequest) plus its index. Tool is the deprecated name of Action.
 type guardStepJSON struct {
 	Index       *int           `json:"index"`
+	Action      string         `json:"action"`
 	Tool        string         `json:"tool"`
 	Args        map[string]any `json:"args"`
 	Status      string         `json:"status"`
 	Error       string         `json:"error"`
 	ErrorType   string         `json:"error_type"`
 	Observation string         `json:"observation"`
+	Reward      *float64       `json:"reward"`
+	StartedAt   *string        `json:"started_at"`
+	DurationMS  *int64         `json:"duration_ms"`
 }
 
+// guardCandidateJSON is a call to check. Tool is the deprecated name of
+// Action.
 type guardCandidateJSON struct {
-	Tool string         `json:"tool"`
-	Args map[string]any `json:"args"`
+	Action string         `json:"action"`
+	Tool   string         `json:"tool"`
+	Args   map[string]any `json:"args"`
+}
+
+// actionName reads a step's or a call's tool name from action or from its
+// deprecated alias tool: one of them is required, and both must agree.
+func actionName(field, action, tool string) (string, error) {
+	switch {
+	case action == "" && tool == "":
+		return "", admem.Invalid(field+".action", "required")
+	case action == "":
+		return tool, nil
+	case tool != "" && tool != action:
+		return "", admem.Invalid(field+".tool", "the deprecated name of action; it must equal action when both are sent")
+	}
+	return action, nil
 }
 
 type guardRequest struct {

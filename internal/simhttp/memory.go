@@ -506,7 +506,7 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		}
 		// The step's index tells the server when the context is only
 		// the latest steps of the run.
-		gs := client.GuardStep{Index: ptr(s.Index), Tool: s.Action, Args: &args}
+		gs := client.GuardStep{Index: ptr(s.Index), Action: ptr(s.Action), Args: &args}
 		status := client.GuardStepStatusOk
 		if s.Failed() {
 			status = client.GuardStepStatusError
@@ -527,10 +527,7 @@ func (m *Memory) Guard(ctx context.Context, task string, recent []admem.Step, ca
 		for k, v := range c.Args {
 			args[k] = v
 		}
-		req.Candidates = append(req.Candidates, struct {
-			Args *map[string]interface{} `json:"args,omitempty"`
-			Tool string                  `json:"tool"`
-		}{Args: &args, Tool: c.Tool})
+		req.Candidates = append(req.Candidates, client.Call{Action: ptr(c.Tool), Args: &args})
 	}
 	t0 := time.Now()
 	r, err := m.c.CheckGuardWithResponse(ctx, req)
@@ -926,7 +923,7 @@ func (m *Memory) pastExample(ctx context.Context, task string, scope admem.Scope
 	if best == nil {
 		return nil, nil
 	}
-	g, err := m.c.GetTrajectoryWithResponse(ctx, best.Id.String())
+	g, err := m.c.GetTrajectoryWithResponse(ctx, best.Id)
 	if err != nil {
 		return nil, fmt.Errorf("simhttp: get trajectory: %w", err)
 	}

@@ -310,7 +310,7 @@ func (e *Episode) guardContext() []GuardStep {
 	out := make([]GuardStep, 0, len(e.steps)-first)
 	for i := first; i < len(e.steps); i++ {
 		s, idx := e.steps[i], i
-		out = append(out, GuardStep{Index: &idx, Tool: s.Action, Args: s.Args, Status: s.Status, Error: s.Error,
+		out = append(out, GuardStep{Index: &idx, Action: s.Action, Args: s.Args, Status: s.Status, Error: s.Error,
 			ErrorType: s.ErrorType, Observation: truncate(s.Observation, contextObservationMax)})
 	}
 	return out

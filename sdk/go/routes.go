@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/admem/admem/client"
+	"github.com/google/uuid"
 )
 
 const jsonType = "application/json"
@@ -44,10 +45,11 @@ type TrajectoryRequest struct {
 	Open     bool           `json:"open,omitempty"`
 }
 
-// GuardStep is a step of guard's context.
+// GuardStep is a step of guard's context: a Step's shape plus its index in
+// the run.
 type GuardStep struct {
 	Index       *int           `json:"index,omitempty"`
-	Tool        string         `json:"tool"`
+	Action      string         `json:"action"`
 	Args        map[string]any `json:"args,omitempty"`
 	Status      string         `json:"status,omitempty"`
 	Error       string         `json:"error,omitempty"`
@@ -124,11 +126,15 @@ func (c *Client) CreateTenant(ctx context.Context, name string, idemKey string) 
 
 // CreateTenantKey makes a key in a tenant (platform key); Key is shown once.
 func (c *Client) CreateTenantKey(ctx context.Context, tenantID, name string, scopes []string, idemKey string) (*client.CreatedAPIKey, error) {
+	id, err := parseID("tenant", tenantID)
+	if err != nil {
+		return nil, err
+	}
 	b, err := body(map[string]any{"name": name, "scopes": scopes})
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.API.CreateTenantKeyWithBodyWithResponse(ctx, tenantID, &client.CreateTenantKeyParams{IdempotencyKey: idem(idemKey)}, jsonType, b)
+	r, err := c.API.CreateTenantKeyWithBodyWithResponse(ctx, id, &client.CreateTenantKeyParams{IdempotencyKey: idem(idemKey)}, jsonType, b)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +160,11 @@ func (c *Client) CreateKey(ctx context.Context, name string, scopes []string, id
 // learning_quorum) or a trusted key. A tenant with one honest agent trusts
 // that agent's key.
 func (c *Client) TrustKeyForLearning(ctx context.Context, keyID string, trusted bool) (*client.APIKey, error) {
-	r, err := c.API.SetKeyLearningTrustWithResponse(ctx, keyID, client.SetKeyLearningTrustJSONRequestBody{Trusted: trusted})
+	id, err := parseID("key", keyID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.API.SetKeyLearningTrustWithResponse(ctx, id, client.SetKeyLearningTrustJSONRequestBody{Trusted: trusted})
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +186,15 @@ func (c *Client) RecordTrajectory(ctx context.Context, req TrajectoryRequest, id
 
 // AppendSteps adds steps to an open trajectory.
 func (c *Client) AppendSteps(ctx context.Context, trajectoryID string, steps []Step, idemKey string) (*client.AppendedSteps, error) {
+	id, err := parseID("trajectory", trajectoryID)
+	if err != nil {
+		return nil, err
+	}
 	b, err := body(map[string]any{"steps": steps})
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.API.AppendStepsWithBodyWithResponse(ctx, trajectoryID, &client.AppendStepsParams{IdempotencyKey: idem(idemKey)}, jsonType, b)
+	r, err := c.API.AppendStepsWithBodyWithResponse(ctx, id, &client.AppendStepsParams{IdempotencyKey: idem(idemKey)}, jsonType, b)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +203,10 @@ func (c *Client) AppendSteps(ctx context.Context, trajectoryID string, steps []S
 
 // CloseTrajectory ends an open trajectory; outcome "" lets the judge score it.
 func (c *Client) CloseTrajectory(ctx context.Context, trajectoryID, outcome, idemKey string) (*client.Trajectory, error) {
+	id, err := parseID("trajectory", trajectoryID)
+	if err != nil {
+		return nil, err
+	}
 	req := map[string]any{}
 	if outcome != "" {
 		req["outcome"] = outcome
@@ -197,7 +215,7 @@ func (c *Client) CloseTrajectory(ctx context.Context, trajectoryID, outcome, ide
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.API.CloseTrajectoryWithBodyWithResponse(ctx, trajectoryID, &client.CloseTrajectoryParams{IdempotencyKey: idem(idemKey)}, jsonType, b)
+	r, err := c.API.CloseTrajectoryWithBodyWithResponse(ctx, id, &client.CloseTrajectoryParams{IdempotencyKey: idem(idemKey)}, jsonType, b)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +224,11 @@ func (c *Client) CloseTrajectory(ctx context.Context, trajectoryID, outcome, ide
 
 // GetTrajectory returns a trajectory with its steps.
 func (c *Client) GetTrajectory(ctx context.Context, trajectoryID string) (*client.Trajectory, error) {
-	r, err := c.API.GetTrajectoryWithResponse(ctx, trajectoryID)
+	id, err := parseID("trajectory", trajectoryID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.API.GetTrajectoryWithResponse(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -228,11 +250,15 @@ func (c *Client) Recall(ctx context.Context, req RecallRequest) (*client.RecallR
 
 // RecallFeedback rates a recall once (a second time is ErrConflict).
 func (c *Client) RecallFeedback(ctx context.Context, recallID string, req FeedbackRequest) (*client.RecallFeedbackResult, error) {
+	id, err := parseID("recall", recallID)
+	if err != nil {
+		return nil, err
+	}
 	b, err := body(req)
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.API.RecallFeedbackWithBodyWithResponse(ctx, recallID, jsonType, b)
+	r, err := c.API.RecallFeedbackWithBodyWithResponse(ctx, id, jsonType, b)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +267,15 @@ func (c *Client) RecallFeedback(ctx context.Context, recallID string, req Feedba
 
 // Guard asks whether candidate calls repeat a known mistake.
 func (c *Client) Guard(ctx context.Context, task string, candidates []Call, context []GuardStep) (*client.GuardResponse, error) {
-	b, err := body(map[string]any{"task": task, "candidates": candidates, "context": context})
+	type wireCall struct {
+		Action string         `json:"action"`
+		Args   map[string]any `json:"args"`
+	}
+	calls := make([]wireCall, len(candidates))
+	for i, c := range candidates {
+		calls[i] = wireCall{Action: c.Tool, Args: c.Args}
+	}
+	b, err := body(map[string]any{"task": task, "candidates": calls, "context": context})
 	if err != nil {
 		return nil, err
 	}
@@ -279,4 +313,14 @@ func (c *Client) WaitForLearning(ctx context.Context, poll time.Duration) error 
 			return fmt.Errorf("admem: %d events still pending: %w", st.PendingEvents, err)
 		}
 	}
+}
+
+// parseID reads a resource id for a path: the API's ids are UUIDs, so
+// anything else could only be a 404.
+func parseID(what, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("admem: %s id %q is not a UUID: %w", what, s, ErrNotFound)
+	}
+	return id, nil
 }

@@ -340,10 +340,15 @@ func TestNoAnswer(t *testing.T) {
 		t.Fatalf("GET: %v after %d waits, want a TransportError after 2", err, len(s.d))
 	}
 	s.d = nil
-	if _, err := c.RecallFeedback(ctx, "x", sdk.FeedbackRequest{Outcome: "success"}); !errors.As(err, &te) || len(s.d) != 0 {
+	const id = "0b7e4f0e-6f5c-4c8e-9d5a-2f1c3b4a5d6e"
+	if _, err := c.RecallFeedback(ctx, id, sdk.FeedbackRequest{Outcome: "success"}); !errors.As(err, &te) || len(s.d) != 0 {
 		t.Fatalf("POST without Idempotency-Key: %v after %d waits, want no repeat", err, len(s.d))
 	}
-	if _, err := c.CloseTrajectory(ctx, "x", "", ""); !errors.As(err, &te) || len(s.d) != 2 {
+	if _, err := c.CloseTrajectory(ctx, id, "", ""); !errors.As(err, &te) || len(s.d) != 2 {
 		t.Fatalf("create with an Idempotency-Key: %v after %d waits, want 2", err, len(s.d))
+	}
+	// An id that is not a UUID could only be a 404: it is said without a request.
+	if _, err := c.GetTrajectory(ctx, "x"); !errors.Is(err, sdk.ErrNotFound) || errors.As(err, &te) {
+		t.Fatalf("a trajectory id that is not a UUID: %v, want ErrNotFound without a request", err)
 	}
 }

@@ -291,9 +291,9 @@ class Client:
 
     def guard(self, task: str, candidates: Sequence[Mapping[str, Any]],
               context: Sequence[Mapping[str, Any]] = ()) -> Dict[str, Any]:
-        """guard asks, before acting, whether candidate calls (``{"tool", "args"}``) repeat a known mistake.
+        """guard asks, before acting, whether candidate calls (``{"action", "args"}``) repeat a known mistake.
 
-        ``context`` is the recent steps, oldest first, as guard steps (``tool``, ``args``,
+        ``context`` is the recent steps, oldest first, in the step shape (``action``, ``args``,
         ``status``, ``error``, ``observation``, ``index``). The answer has one result per candidate.
         """
         body: Dict[str, Any] = {"task": task, "candidates": [dict(c) for c in candidates]}

@@ -45,7 +45,8 @@ class Call:
         raise TypeError("admem: not a call: %r" % (call,))
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"tool": self.tool, "args": dict(self.args)}
+        """to_dict is the call as the API takes it: ``{"action": tool, "args": {...}}``, as in a step."""
+        return {"action": self.tool, "args": dict(self.args)}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Call) and self.tool == other.tool and self.args == other.args
@@ -277,7 +278,7 @@ class Episode:
         first = max(0, len(self.steps) - self.context_steps)
         out = []
         for i, s in enumerate(self.steps[first:], start=first):
-            g: Dict[str, Any] = {"index": i, "tool": s["action"], "args": s.get("args", {}),
+            g: Dict[str, Any] = {"index": i, "action": s["action"], "args": s.get("args", {}),
                                  "status": s.get("status", "ok")}
             for k in ("error", "error_type"):
                 if s.get(k):
