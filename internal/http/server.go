@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
@@ -27,12 +28,15 @@ import (
 
 // Deps are what the server is built from.
 type Deps struct {
-	Log          *slog.Logger
-	Auth         *auth.Authenticator
-	Tenancy      *tenancy.Service
-	Idempotency  IdempotencyStore
-	Limiter      Limiter // nil disables rate limiting
-	DefaultLimit ratelimit.Limit
+	Log         *slog.Logger
+	Auth        *auth.Authenticator
+	Tenancy     *tenancy.Service
+	Idempotency IdempotencyStore
+	// IdempotencyLease is how long a claimed Idempotency-Key outlives its
+	// request's last renewal (zero: DefaultIdempotencyLease).
+	IdempotencyLease time.Duration
+	Limiter          Limiter // nil disables rate limiting
+	DefaultLimit     ratelimit.Limit
 	// KeyLimit caps one key within its tenant's limit; zero: no cap.
 	KeyLimit ratelimit.Limit
 	// AuthFailLimit bounds failed authentications per client address and
@@ -70,6 +74,7 @@ type Server struct {
 	auth           *auth.Authenticator
 	tenancy        *tenancy.Service
 	idem           IdempotencyStore
+	idemLease      time.Duration
 	limiter        Limiter
 	defaultLimit   ratelimit.Limit
 	keyLimit       ratelimit.Limit
@@ -104,6 +109,7 @@ func New(d Deps) *Server {
 		auth:           d.Auth,
 		tenancy:        d.Tenancy,
 		idem:           d.Idempotency,
+		idemLease:      d.IdempotencyLease,
 		limiter:        d.Limiter,
 		defaultLimit:   d.DefaultLimit,
 		keyLimit:       d.KeyLimit,
@@ -125,6 +131,9 @@ func New(d Deps) *Server {
 		learningStatus: d.LearningStatus,
 		recall:         d.Recall,
 		memory:         d.Memory,
+	}
+	if s.idemLease <= 0 {
+		s.idemLease = DefaultIdempotencyLease
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 16 << 20
