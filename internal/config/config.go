@@ -121,7 +121,9 @@ const (
 	DefaultAdapterMinNew     = 200
 	DefaultAdapterMaxAge     = time.Hour
 	DefaultAdapterTrainEvery = 30 * time.Second
-	DefaultAdapterPoll       = 15 * time.Second
+	// One indexed query a second per API replica bounds how long a lost
+	// activation message leaves a replica on the previous version.
+	DefaultAdapterPoll = time.Second
 )
 
 // DefaultEventClaimIdle is Config.EventClaimIdle's default.
