@@ -49,7 +49,8 @@ func TestIdempotentRetryNeverRunsTwice(t *testing.T) {
 		var claimed, waiting bool
 		if err := owner.QueryRow(ctx, `SELECT
 			EXISTS (SELECT 1 FROM idempotency_keys WHERE tenant_id = $1 AND key = 'slow-1' AND status IS NULL),
-			EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%trajectories%')`,
+			EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+				AND query LIKE '%trajectories%')`,
 			tenantID).Scan(&claimed, &waiting); err != nil {
 			t.Fatal(err)
 		}
