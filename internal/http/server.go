@@ -28,15 +28,12 @@ import (
 
 // Deps are what the server is built from.
 type Deps struct {
-	Log         *slog.Logger
-	Auth        *auth.Authenticator
-	Tenancy     *tenancy.Service
-	Idempotency IdempotencyStore
-	// IdempotencyLease is how long a claimed Idempotency-Key outlives its
-	// request's last renewal (zero: DefaultIdempotencyLease).
-	IdempotencyLease time.Duration
-	Limiter          Limiter // nil disables rate limiting
-	DefaultLimit     ratelimit.Limit
+	Log          *slog.Logger
+	Auth         *auth.Authenticator
+	Tenancy      *tenancy.Service
+	Idempotency  IdempotencyStore
+	Limiter      Limiter // nil disables rate limiting
+	DefaultLimit ratelimit.Limit
 	// KeyLimit caps one key within its tenant's limit; zero: no cap.
 	KeyLimit ratelimit.Limit
 	// AuthFailLimit bounds failed authentications per client address and
@@ -66,6 +63,9 @@ type Deps struct {
 	Recall         *recall.Service
 	// Memory is factual memory: entries, their history and search.
 	Memory *memory.Service
+	// IdempotencyLease is how long a claimed Idempotency-Key outlives its
+	// request's last renewal (zero: DefaultIdempotencyLease).
+	IdempotencyLease time.Duration
 }
 
 // Server is the HTTP API.
