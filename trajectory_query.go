@@ -61,6 +61,14 @@ type DeadLetter struct {
 	CreatedAt time.Time
 }
 
+// UnsettledEvent is a relayed event some consumer has not settled yet, with
+// the stream entry it was last appended as.
+type UnsettledEvent struct {
+	Event    Event
+	StreamID string   // empty: unknown (relayed before stream ids were kept)
+	Pending  []string // ledger names of the consumers that have not settled it
+}
+
 // LearningStatus is how far the worker has caught up with what a tenant
 // sent: events whose effect some consumer of the worker has not committed
 // yet, and when the oldest of them was written and the last one finished.

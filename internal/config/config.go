@@ -101,6 +101,12 @@ type Config struct {
 	// acknowledged stays with it before another worker reclaims it: the
 	// time a killed worker's events wait.
 	EventClaimIdle time.Duration
+
+	// IdempotencyLease is how long an Idempotency-Key claimed by a request
+	// stays claimed without its request renewing it (it renews it while it
+	// runs, however long): the time a retry of a request whose process died
+	// mid-request gets 409 before it may run again.
+	IdempotencyLease time.Duration
 }
 
 // Embedder names accepted in ADMEM_EMBEDDER.
@@ -115,11 +121,16 @@ const (
 	DefaultAdapterMinNew     = 200
 	DefaultAdapterMaxAge     = time.Hour
 	DefaultAdapterTrainEvery = 30 * time.Second
-	DefaultAdapterPoll       = 15 * time.Second
+	// One indexed query a second per API replica bounds how long a lost
+	// activation message leaves a replica on the previous version.
+	DefaultAdapterPoll = time.Second
 )
 
 // DefaultEventClaimIdle is Config.EventClaimIdle's default.
 const DefaultEventClaimIdle = 30 * time.Second
+
+// DefaultIdempotencyLease is Config.IdempotencyLease's default.
+const DefaultIdempotencyLease = 30 * time.Second
 
 // Getenv is os.Getenv's shape, so tests can pass a map.
 type Getenv func(string) string
@@ -216,6 +227,7 @@ func Load(getenv Getenv) (Config, error) {
 		AdapterTrainEvery:   dur("ADMEM_ADAPTER_TRAIN_EVERY", DefaultAdapterTrainEvery),
 		AdapterPoll:         dur("ADMEM_ADAPTER_POLL", DefaultAdapterPoll),
 		EventClaimIdle:      dur("ADMEM_EVENT_CLAIM_IDLE", DefaultEventClaimIdle),
+		IdempotencyLease:    dur("ADMEM_IDEMPOTENCY_LEASE", DefaultIdempotencyLease),
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
@@ -406,6 +418,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("adapter_train_every", c.AdapterTrainEvery),
 		slog.Duration("adapter_poll", c.AdapterPoll),
 		slog.Duration("event_claim_idle", c.EventClaimIdle),
+		slog.Duration("idempotency_lease", c.IdempotencyLease),
 	)
 }
 

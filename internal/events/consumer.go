@@ -19,7 +19,17 @@ type ConsumerStore interface {
 	SettleEvent(ctx context.Context, tenantID, consumer, eventID string, processed bool) error
 	// SettleEvents settles processed events of one tenant at once.
 	SettleEvents(ctx context.Context, tenantID, consumer string, eventIDs []string) error
+	// UnknownEvents returns which of the tenant's events the database
+	// does not hold.
+	UnknownEvents(ctx context.Context, tenantID string, eventIDs []string) ([]string, error)
 }
+
+// ReasonUnknownEvent is the dead-letter reason of an event the database
+// does not hold: it was restored from a backup taken before the event (and
+// the change it describes) was written, so there is nothing to learn from,
+// or the event was purged long after it was relayed.
+const ReasonUnknownEvent = "the database holds no such event: it was restored from a backup taken before the event was written " +
+	"(the change it describes is gone with it), or the event was purged"
 
 // Consumer reads the stream in the consumer group and applies a handler.
 type Consumer struct {
@@ -158,6 +168,11 @@ func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attemp
 		evs = append(evs, ev)
 		live = append(live, msg)
 	}
+	evs, live, n, err := c.dropUnknown(ctx, evs, live, attempts)
+	acked += n
+	if err != nil {
+		return acked, err
+	}
 	if len(evs) == 0 {
 		return acked, nil
 	}
@@ -227,6 +242,49 @@ func (c *Consumer) processAll(ctx context.Context, msgs []redis.XMessage, attemp
 		delete(c.errs, id)
 	}
 	return acked + len(ids), stop.Err()
+}
+
+// dropUnknown dead-letters the events the database does not hold (see
+// ReasonUnknownEvent) and returns the others. Handing them to the handler
+// would learn nothing and leave no trace; a dead letter says what happened
+// to each. Were such an event's row to appear later after all (a restore
+// still loading), it is unsettled there and the stream recovery appends it
+// again.
+func (c *Consumer) dropUnknown(ctx context.Context, evs []admem.Event, live []redis.XMessage, attempts map[string]int64) ([]admem.Event, []redis.XMessage, int, error) {
+	byTenant := map[string][]string{}
+	for _, ev := range evs {
+		byTenant[ev.TenantID] = append(byTenant[ev.TenantID], ev.ID)
+	}
+	unknown := map[string]bool{}
+	for t, ids := range byTenant {
+		u, err := c.db.UnknownEvents(ctx, t, ids)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("events: look up events: %w", err)
+		}
+		for _, id := range u {
+			unknown[id] = true
+		}
+	}
+	if len(unknown) == 0 {
+		return evs, live, 0, nil
+	}
+	acked := 0
+	var keepEvs []admem.Event
+	var keepLive []redis.XMessage
+	for i, ev := range evs {
+		if !unknown[ev.ID] {
+			keepEvs, keepLive = append(keepEvs, ev), append(keepLive, live[i])
+			continue
+		}
+		ok, err := c.deadLetter(ctx, live[i], ev, int(attempts[live[i].ID]), ReasonUnknownEvent)
+		if err != nil {
+			return nil, nil, acked, err
+		}
+		if ok {
+			acked++
+		}
+	}
+	return keepEvs, keepLive, acked, nil
 }
 
 // settleAll settles a tenant's processed events at once.

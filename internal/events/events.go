@@ -38,6 +38,9 @@ type Config struct {
 	MaxAttempts int           // deliveries before an event is dead-lettered
 	MaxLen      int64         // approximate stream length kept (0: unbounded)
 	Poll        time.Duration // relay pause when the outbox is empty
+	// LostAfter is how long a relayed, unsettled event is left alone
+	// before the stream recovery checks that the stream still delivers it.
+	LostAfter time.Duration
 	// Ledger is the consumer's name in the processed-event ledger: once
 	// its handler committed an event's effect (or it dead-lettered the
 	// event) the consumer settles the event under this name, so the
@@ -63,6 +66,7 @@ func DefaultConfig(prefix, consumer string) Config {
 		MaxAttempts: 5,
 		MaxLen:      1_000_000,
 		Poll:        200 * time.Millisecond,
+		LostAfter:   10 * time.Second,
 	}
 }
 

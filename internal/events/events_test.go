@@ -217,12 +217,12 @@ func checkEffects(t *testing.T, f fixture, failedBySig map[string]int, successes
 // again, so the stream holds duplicates.
 type crashAfterPublish struct{ db *store.DB }
 
-func (c crashAfterPublish) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error) {
-	return c.db.RelayOutbox(ctx, limit, await, func(evs []admem.Event) error {
-		if err := publish(evs); err != nil {
-			return err
+func (c crashAfterPublish) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) ([]string, error)) (int, error) {
+	return c.db.RelayOutbox(ctx, limit, await, func(evs []admem.Event) ([]string, error) {
+		if _, err := publish(evs); err != nil {
+			return nil, err
 		}
-		return errors.New("relay died before commit")
+		return nil, errors.New("relay died before commit")
 	})
 }
 
@@ -499,13 +499,14 @@ type relayHeldOpen struct {
 	meanwhile func()
 }
 
-func (r relayHeldOpen) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error) {
-	return r.db.RelayOutbox(ctx, limit, await, func(evs []admem.Event) error {
-		if err := publish(evs); err != nil {
-			return err
+func (r relayHeldOpen) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) ([]string, error)) (int, error) {
+	return r.db.RelayOutbox(ctx, limit, await, func(evs []admem.Event) ([]string, error) {
+		ids, err := publish(evs)
+		if err != nil {
+			return nil, err
 		}
 		r.meanwhile()
-		return nil
+		return ids, nil
 	})
 }
 
@@ -616,4 +617,100 @@ func TestStreamLostWithRedisIsRelayedAgain(t *testing.T) {
 	}
 	drain(t, f, events.NewConsumer(f.rdb, f.cfg, handler, f.db, quiet, nil))
 	checkEffects(t, f, failedBySig, successes)
+}
+
+// TestEventRelayedAsRedisLosesTheStreamIsAppendedAgain: Redis loses its
+// data while a relay has appended a batch and not yet committed, and a
+// worker's marker check runs in that moment: it sets the marker again and
+// appends what it sees relayed, which is not that batch (its rows are not
+// committed yet). The relay then commits rows whose entries went with the
+// old Redis. The stream recovery, the job the worker runs, must put them
+// back: the marker is in place, so only a check of each event's entry
+// can tell.
+func TestEventRelayedAsRedisLosesTheStreamIsAppendedAgain(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	failedBySig, successes := workload(t, f, 2) // 4 events
+	cfg := f.cfg
+	cfg.LostAfter = 0
+	rec := events.NewStreamRecovery(f.db, f.rdb, cfg, quiet, nil)
+	if _, err := rec.Recover(ctx); err != nil { // the marker of a well Redis
+		t.Fatal(err)
+	}
+	meanwhile := func() {
+		if err := f.rdb.Del(ctx, f.cfg.Stream, rec.MarkerKey()).Err(); err != nil {
+			t.Error(err)
+		}
+		if n, err := rec.Recover(ctx); err != nil || n != 0 {
+			t.Errorf("recovery while the relay is uncommitted appended %d (%v), want 0: it cannot see the batch", n, err)
+		}
+	}
+	if n, err := events.NewRelay(relayHeldOpen{f.db, meanwhile}, f.rdb, f.cfg, quiet, nil).RelayOnce(ctx); err != nil || n != 4 {
+		t.Fatalf("relayed %d (%v), want 4", n, err)
+	}
+	if n, err := rec.Recover(ctx); err != nil || n != 4 {
+		t.Fatalf("recovery after the relay committed appended %d (%v), want the 4 events whose entries are gone", n, err)
+	}
+	// Entries on their way are left alone: undelivered, then pending.
+	if n, err := rec.Recover(ctx); err != nil || n != 0 {
+		t.Fatalf("recovery appended %d undelivered events again (%v), want 0", n, err)
+	}
+	if err := events.EnsureGroup(ctx, f.rdb, f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: f.cfg.Group, Consumer: "slow", Streams: []string{f.cfg.Stream, ">"},
+		Count: 2}).Result(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rec.Recover(ctx); err != nil || n != 0 {
+		t.Fatalf("recovery appended %d pending events again (%v), want 0", n, err)
+	}
+	handler := f.l.Handler(events.Learner.Ledger, f.db, f.db, nil)
+	f.cfg.ClaimIdle = 0 // the slow consumer's two are reclaimed at once
+	drain(t, f, events.NewConsumer(f.rdb, f.cfg, handler, f.db, quiet, nil))
+	checkEffects(t, f, failedBySig, successes)
+}
+
+// TestEventTheDatabaseDoesNotHoldIsDeadLettered: after Postgres is
+// restored from a backup the stream still holds events the database does
+// not have. The consumer says so with a dead letter (reason included)
+// rather than acknowledging them silently, and learns the rest.
+func TestEventTheDatabaseDoesNotHoldIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	workload(t, f, 1) // 2 events
+	if n, err := events.NewRelay(f.db, f.rdb, f.cfg, quiet, nil).RelayOnce(ctx); err != nil || n != 2 {
+		t.Fatalf("relayed %d (%v), want 2", n, err)
+	}
+	gone := "0b6d4c1e-8f1a-4a8e-9f5e-2d3c4b5a6978"
+	if err := f.rdb.XAdd(ctx, &redis.XAddArgs{Stream: f.cfg.Stream, Values: map[string]any{"id": gone, "tenant": f.tenant,
+		"type": admem.EventTrajectoryRecorded, "subject": "6a1f0e2d-3c4b-4a59-8e7f-1d2c3b4a5f60", "payload": "{}"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.EnsureGroup(ctx, f.rdb, f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	var handled atomic.Int32
+	c := events.NewConsumer(f.rdb, f.cfg, func(context.Context, admem.Event) error {
+		handled.Add(1)
+		return nil
+	}, f.db, quiet, nil)
+	if n, err := c.ConsumeOnce(ctx); err != nil || n != 3 {
+		t.Fatalf("consumed %d (%v), want all 3 acknowledged", n, err)
+	}
+	if handled.Load() != 2 {
+		t.Fatalf("handled %d events, want the 2 the database holds", handled.Load())
+	}
+	dead, _, err := f.db.ListDeadLetters(ctx, f.tenant, admem.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].Event.ID != gone || dead[0].LastError != events.ReasonUnknownEvent {
+		t.Fatalf("dead letters %+v, want the one event the database lacks, with its reason", dead)
+	}
+	if n, err := f.rdb.XLen(ctx, f.cfg.DeadStream).Result(); err != nil || n != 1 {
+		t.Fatalf("dead-letter stream holds %d (%v), want 1", n, err)
+	}
 }

@@ -12,9 +12,10 @@ import (
 
 // OutboxStore is the outbox as the relay sees it.
 type OutboxStore interface {
-	// RelayOutbox relays up to limit events through publish; each then
-	// waits for the consumers named in await to settle it.
-	RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error)
+	// RelayOutbox relays up to limit events through publish, which
+	// returns their stream entry ids; each then waits for the consumers
+	// named in await to settle it.
+	RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) ([]string, error)) (int, error)
 }
 
 // Relay moves outbox rows to the stream.
@@ -35,19 +36,8 @@ func NewRelay(db OutboxStore, rdb redis.UniversalClient, cfg Config, log *slog.L
 // batch is appended in one pipeline; if any append fails the batch stays
 // pending (some entries may already be on the stream: consumers dedupe).
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
-	n, err := r.db.RelayOutbox(ctx, r.cfg.Batch, r.cfg.Await, func(evs []admem.Event) error {
-		pipe := r.rdb.Pipeline()
-		for _, e := range evs {
-			values, err := encode(e)
-			if err != nil {
-				return fmt.Errorf("events: encode %s: %w", e.ID, err)
-			}
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: r.cfg.Stream, MaxLen: r.cfg.MaxLen, Approx: r.cfg.MaxLen > 0, Values: values})
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("events: append to stream: %w", err)
-		}
-		return nil
+	n, err := r.db.RelayOutbox(ctx, r.cfg.Batch, r.cfg.Await, func(evs []admem.Event) ([]string, error) {
+		return appendEvents(ctx, r.rdb, r.cfg, evs)
 	})
 	if r.m != nil {
 		if err != nil {
@@ -81,4 +71,26 @@ func (r *Relay) Run(ctx context.Context) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// appendEvents appends evs to the stream in one pipeline and returns their
+// entry ids.
+func appendEvents(ctx context.Context, rdb redis.UniversalClient, cfg Config, evs []admem.Event) ([]string, error) {
+	pipe := rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(evs))
+	for i, e := range evs {
+		values, err := encode(e)
+		if err != nil {
+			return nil, fmt.Errorf("events: encode %s: %w", e.ID, err)
+		}
+		cmds[i] = pipe.XAdd(ctx, &redis.XAddArgs{Stream: cfg.Stream, MaxLen: cfg.MaxLen, Approx: cfg.MaxLen > 0, Values: values})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("events: append to stream: %w", err)
+	}
+	ids := make([]string, len(evs))
+	for i, c := range cmds {
+		ids[i] = c.Val()
+	}
+	return ids, nil
 }

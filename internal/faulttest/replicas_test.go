@@ -213,12 +213,14 @@ func TestReplicas(t *testing.T) {
 // an adapter activation at various points of the request. Each time the
 // activation either happened (the version active, audited) or did not (the
 // previous version active, no audit record): never half. The other replica
-// serves whatever is active, and the killed replica, restarted, too.
+// serves whatever is active, and the killed replica, restarted, too. Last,
+// an activation whose pub/sub message is lost (Redis frozen) reaches both
+// replicas within 2 s by their poll.
 func TestAPIKilledDuringActivation(t *testing.T) {
 	t.Parallel()
 	pg := testenv.DB(t)
-	redisURL, prefix := testenv.Redis(t)
-	d := newDeployment(t, pg, redisURL, prefix, nil)
+	rp := testenv.PrivateRedis(t)
+	d := newDeployment(t, pg, rp.URL, "activation:", nil)
 	a, b := d.startAPI(), d.startAPI()
 	worker := d.startWorker()
 	tenantID, key := d.tenant(a, "activation-kill", nil)
@@ -291,4 +293,22 @@ func TestAPIKilledDuringActivation(t *testing.T) {
 		waitServed(t, d, a, key, active[0], 10*time.Second)
 	}
 	t.Logf("%d of %d activations committed before the kill", activated, len(killAfter))
+
+	// A lost notification: Redis is frozen, so the activation's message
+	// never goes out and no subscriber would get it anyway. Both replicas
+	// serve the new version within 2 s all the same, by their poll
+	// (ADMEM_ADAPTER_POLL, 1 s here and by default).
+	versions, active := adapterVersions(t, owner, tenantID)
+	target := versions[0]
+	if len(active) == 1 && active[0] == target {
+		target = versions[len(versions)-1]
+	}
+	rp.Freeze()
+	defer rp.Thaw()
+	start := time.Now()
+	d.must(a, "POST", fmt.Sprintf("/v1/adapters/%d/activate", target), key, nil, http.StatusOK)
+	for _, api := range []*testenv.Process{a, b} {
+		waitServed(t, d, api, key, target, 2*time.Second-time.Since(start))
+	}
+	t.Logf("with Redis frozen, v%d activated and served by both replicas %v after the request", target, time.Since(start).Round(time.Millisecond))
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/adapters"
@@ -62,6 +63,9 @@ type Deps struct {
 	Recall         *recall.Service
 	// Memory is factual memory: entries, their history and search.
 	Memory *memory.Service
+	// IdempotencyLease is how long a claimed Idempotency-Key outlives its
+	// request's last renewal (zero: DefaultIdempotencyLease).
+	IdempotencyLease time.Duration
 }
 
 // Server is the HTTP API.
@@ -70,6 +74,7 @@ type Server struct {
 	auth           *auth.Authenticator
 	tenancy        *tenancy.Service
 	idem           IdempotencyStore
+	idemLease      time.Duration
 	limiter        Limiter
 	defaultLimit   ratelimit.Limit
 	keyLimit       ratelimit.Limit
@@ -104,6 +109,7 @@ func New(d Deps) *Server {
 		auth:           d.Auth,
 		tenancy:        d.Tenancy,
 		idem:           d.Idempotency,
+		idemLease:      d.IdempotencyLease,
 		limiter:        d.Limiter,
 		defaultLimit:   d.DefaultLimit,
 		keyLimit:       d.KeyLimit,
@@ -125,6 +131,9 @@ func New(d Deps) *Server {
 		learningStatus: d.LearningStatus,
 		recall:         d.Recall,
 		memory:         d.Memory,
+	}
+	if s.idemLease <= 0 {
+		s.idemLease = DefaultIdempotencyLease
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 16 << 20

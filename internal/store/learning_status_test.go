@@ -42,7 +42,7 @@ func TestLearningStatusIsPerTenantAndSettledOnlyByItsTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.RelayOutbox(ctx, 100, consumers, func([]admem.Event) error { return nil }); err != nil {
+	if _, err := db.RelayOutbox(ctx, 100, consumers, func([]admem.Event) ([]string, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 	// Tenant b settles a's events, under both names: nothing changes.

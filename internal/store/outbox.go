@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/admem/admem"
@@ -16,7 +18,9 @@ import (
 // rows stay pending and are relayed again later. Publishing is therefore at
 // least once: consumers must be idempotent. Each event relayed then waits
 // for the consumers named in await (their ledger names) to settle it.
-func (db *DB) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) error) (int, error) {
+// publish returns each event's stream entry id (or nil when it has none),
+// kept with the event for the stream recovery's checks.
+func (db *DB) RelayOutbox(ctx context.Context, limit int, await []string, publish func([]admem.Event) ([]string, error)) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM admem_outbox_claim($1)`, limit)
@@ -30,8 +34,12 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, await []string, publis
 		if len(evs) == 0 {
 			return nil
 		}
-		if err := publish(evs); err != nil {
+		streamIDs, err := publish(evs)
+		if err != nil {
 			return err
+		}
+		if streamIDs != nil && len(streamIDs) != len(evs) {
+			return fmt.Errorf("store: %d stream ids for %d events", len(streamIDs), len(evs))
 		}
 		ids := make([]int64, len(evs))
 		for i, e := range evs {
@@ -40,7 +48,7 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, await []string, publis
 		if await == nil {
 			await = []string{}
 		}
-		if _, err := tx.Exec(ctx, `SELECT admem_outbox_mark_relayed($1, $2)`, ids, await); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT admem_outbox_mark_relayed($1, $2, $3)`, ids, await, streamIDs); err != nil {
 			return translate(err)
 		}
 		n = len(evs)
@@ -169,28 +177,96 @@ func (db *DB) TenantIDs(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// UnsettledRelayed returns up to limit of the tenant's events that were
-// relayed to the stream and that some consumer has not settled, after the
-// outbox sequence number afterSeq, in order: what a stream that lost its
-// data no longer holds.
-func (db *DB) UnsettledRelayed(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]admem.Event, error) {
-	var out []admem.Event
+// UnsettledSince returns up to limit of every tenant's relayed events that
+// some consumer has not settled, relayed at least age ago (by the
+// database's clock), after the outbox sequence number afterSeq, in order.
+func (db *DB) UnsettledSince(ctx context.Context, age time.Duration, afterSeq int64, limit int) ([]admem.UnsettledEvent, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+eventColumns+`, coalesce(stream_id, ''), pending_consumers
+		FROM admem_outbox_unsettled($1, $2, $3)`, age.Milliseconds(), afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unsettled events: %w", translate(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (admem.UnsettledEvent, error) {
+		var u admem.UnsettledEvent
+		e := &u.Event
+		err := r.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &e.SubjectID, &e.Payload, &e.CreatedAt, &u.StreamID, &u.Pending)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: unsettled events: %w", translate(err))
+	}
+	return out, nil
+}
+
+// StillUnsettled returns which of the events (outbox sequence numbers)
+// some consumer has not settled yet.
+func (db *DB) StillUnsettled(ctx context.Context, seqs []int64) (map[int64]bool, error) {
+	rows, err := db.pool.Query(ctx, `SELECT admem_outbox_still_unsettled($1)`, seqs)
+	if err != nil {
+		return nil, fmt.Errorf("store: still unsettled: %w", translate(err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("store: still unsettled: %w", translate(err))
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// Restreamed records the stream entries events were appended again as.
+func (db *DB) Restreamed(ctx context.Context, seqs []int64, streamIDs []string) error {
+	if _, err := db.pool.Exec(ctx, `SELECT admem_outbox_restreamed($1, $2)`, seqs, streamIDs); err != nil {
+		return fmt.Errorf("store: restreamed events: %w", translate(err))
+	}
+	return nil
+}
+
+// UnknownEvents returns which of the tenant's event ids the outbox does not
+// hold: events of a past the database no longer has (it was restored from
+// a backup taken before they were written), or purged long after they
+// were relayed. A deleted tenant has none of them.
+func (db *DB) UnknownEvents(ctx context.Context, tenantID string, eventIDs []string) ([]string, error) {
+	if !isUUID(tenantID) {
+		return eventIDs, nil
+	}
+	var valid, canonical, unknown []string
+	for _, id := range eventIDs {
+		if !isUUID(id) {
+			unknown = append(unknown, id)
+			continue
+		}
+		valid, canonical = append(valid, id), append(canonical, strings.ToLower(id))
+	}
+	if len(valid) == 0 {
+		return unknown, nil
+	}
+	known := map[string]bool{}
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		// The first condition is the outbox_unsettled index's predicate.
-		rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM outbox
-			WHERE tenant_id = $1 AND (relayed_at IS NULL OR pending_consumers <> '{}')
-				AND relayed_at IS NOT NULL AND id > $2
-			ORDER BY id LIMIT $3`, tenantID, afterSeq, limit)
+		rows, err := tx.Query(ctx, `SELECT event_id::text FROM outbox WHERE tenant_id = $1 AND event_id = ANY ($2::uuid[])`, tenantID, canonical)
 		if err != nil {
 			return translate(err)
 		}
-		out, err = pgx.CollectRows(rows, scanEvent)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, id := range ids {
+			known[id] = true
+		}
 		return translate(err)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: unsettled relayed events: %w", err)
+	if errors.Is(err, admem.ErrNotFound) || errors.Is(err, admem.ErrForbidden) {
+		return eventIDs, nil
 	}
-	return out, nil
+	if err != nil {
+		return nil, fmt.Errorf("store: unknown events: %w", err)
+	}
+	for i, id := range valid {
+		if !known[canonical[i]] {
+			unknown = append(unknown, id)
+		}
+	}
+	return unknown, nil
 }
 
 // eventColumns are the outbox columns scanEvent reads, in its order.
@@ -200,4 +276,24 @@ func scanEvent(r pgx.CollectableRow) (admem.Event, error) {
 	var e admem.Event
 	err := r.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &e.SubjectID, &e.Payload, &e.CreatedAt)
 	return e, err
+}
+
+// isUUID reports whether s is a UUID in its canonical text form (which is
+// how events carry their ids).
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }

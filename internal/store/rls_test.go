@@ -92,45 +92,48 @@ func TestIdempotencyClaims(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	tenantID := testenv.Tenant(t, db, "idem")
-	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest); r != nil || err != nil {
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest, time.Minute); r != nil || err != nil {
 		t.Fatalf("first claim: %v %v", r, err)
 	}
-	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyInFlight {
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest, time.Minute); err != store.ErrIdempotencyInFlight {
 		t.Fatalf("in flight: %v", err)
 	}
 	if err := db.CompleteIdempotent(ctx, tenantID, "k", store.IdempotentResponse{Status: 201, ContentType: "application/json", Body: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest)
+	r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h1"), store.IdempotencyTTLForTest, time.Minute)
 	if err != nil || r == nil || r.Status != 201 || string(r.Body) != "x" {
 		t.Fatalf("replay: %+v %v", r, err)
 	}
-	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h2"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyMismatch {
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h2"), store.IdempotencyTTLForTest, time.Minute); err != store.ErrIdempotencyMismatch {
 		t.Fatalf("mismatch: %v", err)
 	}
 	// Aborting a claim frees the key.
-	if _, err := db.BeginIdempotent(ctx, tenantID, "k2", []byte("h"), store.IdempotencyTTLForTest); err != nil {
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k2", []byte("h"), store.IdempotencyTTLForTest, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.AbortIdempotent(ctx, tenantID, "k2"); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := db.BeginIdempotent(ctx, tenantID, "k2", []byte("other"), store.IdempotencyTTLForTest); r != nil || err != nil {
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k2", []byte("other"), store.IdempotencyTTLForTest, time.Minute); r != nil || err != nil {
 		t.Fatalf("claim after abort: %v %v", r, err)
 	}
 }
 
-// TestIdempotencyClaimOfADeadRequestLapses: a claim still in flight after
-// InFlightLease belongs to a request whose process died before completing
-// or releasing it; a retry then claims the key instead of meeting 409 for
-// the key's whole lifetime. A younger claim still conflicts.
+// TestIdempotencyClaimOfADeadRequestLapses: a claim whose request stopped
+// renewing it (its process died before completing or releasing it) lapses
+// when its lease runs out, and a retry then claims the key instead of
+// meeting 409 for the key's whole lifetime. A claim still renewed
+// conflicts whatever its age, and a completed request replays whatever its
+// age within the key's retention.
 func TestIdempotencyClaimOfADeadRequestLapses(t *testing.T) {
 	t.Parallel()
 	pg := testenv.DB(t)
 	db := pg.Store(t)
 	ctx := context.Background()
 	tenantID := testenv.Tenant(t, db, "idem-lease")
-	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), store.IdempotencyTTLForTest); err != nil {
+	ttl := 24 * time.Hour
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), ttl, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	owner, err := pgx.Connect(ctx, pg.OwnerURL)
@@ -138,19 +141,36 @@ func TestIdempotencyClaimOfADeadRequestLapses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer owner.Close(ctx)
-	age := func(d time.Duration) {
+	set := func(key, column string, ago time.Duration) {
 		t.Helper()
-		if _, err := owner.Exec(ctx, `UPDATE idempotency_keys SET created_at = now() - $2::interval WHERE tenant_id = $1 AND key = 'k'`,
-			tenantID, d.String()); err != nil {
+		if _, err := owner.Exec(ctx, `UPDATE idempotency_keys SET `+column+` = now() - $3::interval WHERE tenant_id = $1 AND key = $2`,
+			tenantID, key, ago.String()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	age(store.InFlightLease - 10*time.Second)
-	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), store.IdempotencyTTLForTest); err != store.ErrIdempotencyInFlight {
-		t.Fatalf("a claim younger than the lease: %v, want in flight", err)
+	// A request running for an hour, renewing its claim.
+	set("k", "created_at", time.Hour)
+	if err := db.RenewIdempotent(ctx, tenantID, "k", time.Minute); err != nil {
+		t.Fatal(err)
 	}
-	age(store.InFlightLease + 10*time.Second)
-	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), store.IdempotencyTTLForTest); r != nil || err != nil {
-		t.Fatalf("a claim older than the lease: %v %v, want the key claimed again", r, err)
+	if _, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), ttl, time.Minute); err != store.ErrIdempotencyInFlight {
+		t.Fatalf("a claim an hour old and still renewed: %v, want in flight", err)
+	}
+	// Its process died: no renewal since its lease ran out.
+	set("k", "lease_until", time.Second)
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), ttl, time.Minute); r != nil || err != nil {
+		t.Fatalf("a claim whose lease ran out: %v %v, want the key claimed again", r, err)
+	}
+	// A completed request replays at any age within the retention.
+	if err := db.CompleteIdempotent(ctx, tenantID, "k", store.IdempotentResponse{Status: 201, ContentType: "application/json", Body: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	set("k", "created_at", ttl-time.Minute)
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), ttl, time.Minute); err != nil || r == nil || r.Status != 201 {
+		t.Fatalf("a completed request near the end of its retention: %+v %v, want its response", r, err)
+	}
+	set("k", "created_at", ttl+time.Minute)
+	if r, err := db.BeginIdempotent(ctx, tenantID, "k", []byte("h"), ttl, time.Minute); r != nil || err != nil {
+		t.Fatalf("a key past its retention: %+v %v, want it claimed anew", r, err)
 	}
 }

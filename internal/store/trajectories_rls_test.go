@@ -121,7 +121,7 @@ func TestOutboxAndLedgerPurges(t *testing.T) {
 	if n, err := db.PurgeOutbox(ctx, time.Now().Add(time.Hour)); err != nil || n != 0 {
 		t.Fatalf("purged %d pending events (%v)", n, err)
 	}
-	if _, err := db.RelayOutbox(ctx, 10, nil, func([]admem.Event) error { return nil }); err != nil {
+	if _, err := db.RelayOutbox(ctx, 10, nil, func([]admem.Event) ([]string, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := db.PurgeOutbox(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {

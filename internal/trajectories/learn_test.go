@@ -65,7 +65,7 @@ func (f fixture) record(t *testing.T, ts ...admem.Trajectory) {
 		}
 	}
 	// Mark them relayed so the next call sees only new ones.
-	if _, err := f.db.RelayOutbox(ctx, 1000, nil, func([]admem.Event) error { return nil }); err != nil {
+	if _, err := f.db.RelayOutbox(ctx, 1000, nil, func([]admem.Event) ([]string, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -82,6 +82,8 @@ func NewAPI(cfg config.Config, infra *Infra, log *slog.Logger, reg *prometheus.R
 		LearningStatus: events.NewStatus(infra.DB),
 		Recall:         recall.New(infra.DB, mem, log).WithAdapters(learning.Registry, learning.Embedder, infra.DB),
 		Memory:         mem,
+
+		IdempotencyLease: cfg.IdempotencyLease,
 	})
 	return &API{Server: srv, Tenancy: ten, Auth: authn, Learning: learning, Memory: mem, stop: stop, done: done}
 }

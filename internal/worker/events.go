@@ -104,10 +104,12 @@ func (w *Worker) addRelay(m *events.Metrics) {
 	w.loops = append(w.loops, Loop{Name: "outbox-relay", Run: relay.Run})
 	// A Redis that lost the stream (restarted empty, flushed, failed over
 	// to an empty replica) took relayed events nobody had learnt yet with
-	// it: put them back. One GET-sized call a tick while Redis is well.
+	// it, and a Postgres restored from a backup brings back events the
+	// stream acknowledged long ago: put them back. While all is well, one
+	// GET-sized call and one index-only query a tick.
 	recovery := events.NewStreamRecovery(w.infra.DB, w.infra.Redis, cfg, w.log, m)
 	w.jobs = append(w.jobs, Job{Name: "stream-recovery", Every: 2 * time.Second, Timeout: time.Minute, Run: func(ctx context.Context) error {
-		_, err := recovery.Check(ctx)
+		_, err := recovery.Recover(ctx)
 		return err
 	}})
 }

@@ -115,7 +115,7 @@ func drain(tb testing.TB, env *apitest.Env, tenantID string, apply func([]admem.
 		if len(evs) == 0 {
 			return
 		}
-		if _, err := env.Infra.DB.RelayOutbox(ctx, len(evs), nil, func([]admem.Event) error { return nil }); err != nil {
+		if _, err := env.Infra.DB.RelayOutbox(ctx, len(evs), nil, func([]admem.Event) ([]string, error) { return nil, nil }); err != nil {
 			tb.Fatal(err)
 		}
 		apply(evs)
