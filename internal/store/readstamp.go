@@ -8,13 +8,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// inTenantOneTrip runs read-only queries under the tenant's row-level
-// security in one round trip: the tenant setting and the queries go as one
-// pipeline, which Postgres runs as one implicit transaction (the setting is
-// local to it, as in inTenant). inTenant costs a BEGIN, the setting and a
-// COMMIT on top of the queries, each a round trip: for the hot path's
-// one-row reads that was most of their cost. read consumes the queued
-// queries' results in order.
+// inTenantOneTrip runs queries under the tenant's row-level security in
+// one round trip: the tenant setting and the queries go as one pipeline,
+// which Postgres runs as one implicit transaction (the setting is local to
+// it, as in inTenant; a write commits with it, or nothing does). inTenant
+// costs a BEGIN, the setting and a COMMIT on top of the queries, each a
+// round trip: for the hot path's one-row statements that was most of their
+// cost. It is for statements that need no Go logic between them; read
+// consumes their results in order.
 func (db *DB) inTenantOneTrip(ctx context.Context, tenantID string, b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	if tenantID == "" {
 		return errors.New("store: no tenant for a tenant-scoped read")
