@@ -63,6 +63,14 @@ func TestOneTripReadIsTenantScoped(t *testing.T) {
 			t.Fatalf("guard stamp of %s after a quorum change: %+v %v", tenant, st, err)
 		}
 	}
+	// Settings go with the BEGIN as literals: one that could end the
+	// literal is refused, never run.
+	if err := db.InTenantForTest(ctx, a+"'; DROP TABLE tenants; --", func(pgx.Tx) error { return nil }); err == nil {
+		t.Fatal("a tenant id with a quote opened a transaction")
+	}
+	if _, err := db.LearnedVersion(ctx, a); err != nil {
+		t.Fatalf("read after a refused one: %v", err)
+	}
 	// A failed statement leaves the connection usable for the next read.
 	bad := &pgx.Batch{}
 	bad.Queue(`SELECT 1/0`)
