@@ -5,10 +5,10 @@ DROP TRIGGER IF EXISTS trajectories_guard_policy ON trajectories;
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['failure_clusters', 'mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements'] LOOP
+  FOREACH t IN ARRAY ARRAY['failure_clusters', 'mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements', 'tool_histories'] LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_guard_policy', t);
   END LOOP;
-  FOREACH t IN ARRAY ARRAY['mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements'] LOOP
+  FOREACH t IN ARRAY ARRAY['mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements', 'tool_histories'] LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_guard_policy_update', t);
   END LOOP;
 END

@@ -1,6 +1,7 @@
 -- Guard caches what it reads per tenant (issue 18 item 3): the active
 -- mistakes of the candidates' tools with who backs them, the guard
--- settings, the learning quorum and the tool policy. The mistakes
+-- settings, the learning quorum, the tool policy and the tools' recent
+-- calls (tool_histories). The mistakes
 -- themselves are learned items, whose changes learned_versions.version
 -- already counts; policy_version counts the rest: a change of any other row
 -- guard's knowledge is read from. A cache keyed by both is current when
@@ -51,12 +52,13 @@ CREATE CONSTRAINT TRIGGER trajectories_guard_policy AFTER DELETE ON trajectories
 DO $$
 DECLARE t text;
 BEGIN
-  -- Every change of these: who backs a mistake, the quorum, the policy.
-  FOREACH t IN ARRAY ARRAY['failure_clusters', 'mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements'] LOOP
+  -- Every change of these: who backs a mistake, the quorum, the policy,
+  -- the tools' recent calls.
+  FOREACH t IN ARRAY ARRAY['failure_clusters', 'mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements', 'tool_histories'] LOOP
     EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR DELETE ON %I DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION admem_guard_policy_changed()',
                    t || '_guard_policy', t);
   END LOOP;
-  FOREACH t IN ARRAY ARRAY['mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements'] LOOP
+  FOREACH t IN ARRAY ARRAY['mistake_occurrences', 'learning_settings', 'tool_annotations', 'tool_replacements', 'tool_histories'] LOOP
     EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER UPDATE ON %I DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION admem_guard_policy_changed()',
                    t || '_guard_policy_update', t);
   END LOOP;

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/admem/admem"
+	"github.com/admem/admem/internal/apitest"
 	"github.com/admem/admem/internal/guard"
 	"github.com/admem/admem/internal/poison"
 	"github.com/admem/admem/internal/readcache"
@@ -33,6 +34,18 @@ func TestGuardCacheFollowsEveryChange(t *testing.T) {
 
 	check := func(step string, p played) guard.Knowledge {
 		t.Helper()
+		// Histories first: a knowledge read must not be what refreshes them.
+		wantH, err := db.GuardHistories(ctx, p.tenantID, tools)
+		if err != nil {
+			t.Fatalf("%s: direct histories: %v", step, err)
+		}
+		gotH, err := cache.GuardHistories(ctx, p.tenantID, tools)
+		if err != nil {
+			t.Fatalf("%s: cached histories: %v", step, err)
+		}
+		if len(wantH) == 0 || !reflect.DeepEqual(gotH, wantH) {
+			t.Fatalf("%s: the cache serves stale or foreign histories (%d cached, %d direct)", step, len(gotH), len(wantH))
+		}
 		want, err := db.GuardKnowledge(ctx, p.tenantID, tools)
 		if err != nil {
 			t.Fatalf("%s: direct read: %v", step, err)
@@ -135,13 +148,19 @@ func TestGuardCacheFollowsEveryChange(t *testing.T) {
 	}
 }
 
-// Concurrent guard requests share one cached copy of the knowledge: guard
-// must only read it (the race detector fails this test otherwise), and
-// each answer equals the uncached service's.
+// Concurrent guard requests share one cached copy of the knowledge and
+// the histories: guard must only read them (the race detector fails this
+// test otherwise), and each answer equals the uncached service's. With one
+// source, guard weighs the claim against the tool's history.
 func TestGuardCacheSharedByConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	env := learningEnv(t)
-	sc := poison.HonestFormat(poison.Independent)
+	for _, srcs := range [][]poison.Source{poison.Independent, poison.OneKey} {
+		guardConcurrently(t, env, poison.HonestFormat(srcs))
+	}
+}
+
+func guardConcurrently(t *testing.T, env *apitest.Env, sc poison.Scenario) {
 	p := play(t, env, sc)
 	db := env.Infra.DB
 	cached, direct := guard.New(readcache.NewGuard(db), nil), guard.New(db, nil)

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/admem/admem/internal/guard"
+	"github.com/admem/admem/internal/mistake"
 	"github.com/admem/admem/internal/store"
 )
 
@@ -31,8 +32,9 @@ type GuardStore interface {
 	GuardStamp(ctx context.Context, tenantID string) (store.GuardStamp, error)
 }
 
-// Guard is guard.Store with each tenant's knowledge cached per list of
-// candidate tools while the tenant's guard stamp is unchanged. Guard only
+// Guard is guard.Store with each tenant's knowledge and tools' histories
+// cached per list of candidate tools while the tenant's guard stamp is
+// unchanged. Guard only
 // reads the knowledge it is given (the race detector checks it in this
 // package's tests): copies are shared by concurrent requests.
 type Guard struct {
@@ -43,8 +45,9 @@ type Guard struct {
 }
 
 type guardTenant struct {
-	stamp store.GuardStamp
-	byKey map[string]guard.Knowledge
+	stamp     store.GuardStamp
+	byKey     map[string]guard.Knowledge
+	histories map[string][]*mistake.Tool
 }
 
 // NewGuard returns the cache over st.
@@ -73,6 +76,36 @@ func (g *Guard) GuardKnowledge(ctx context.Context, tenantID string, tools []str
 	return k, nil
 }
 
+// GuardHistories returns the tools' recent calls, from the copy when the
+// tenant's stamp has not moved since it was read. Guard reads them when a
+// claim from too few sources meets a call: decoding them per request was
+// half of guard's CPU where that is common.
+func (g *Guard) GuardHistories(ctx context.Context, tenantID string, tools []string) ([]*mistake.Tool, error) {
+	stamp, err := g.GuardStamp(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	key := strings.Join(tools, "\x00")
+	g.mu.Lock()
+	if t := g.tenants[tenantID]; t != nil && t.stamp == stamp {
+		if hs, ok := t.histories[key]; ok {
+			g.mu.Unlock()
+			return hs, nil
+		}
+	}
+	g.mu.Unlock()
+	hs, err := g.GuardStore.GuardHistories(ctx, tenantID, tools)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t := g.current(tenantID, stamp); t != nil {
+		t.histories[key] = hs
+	}
+	return hs, nil
+}
+
 func (g *Guard) lookup(tenantID string, stamp store.GuardStamp, key string) (guard.Knowledge, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -87,6 +120,15 @@ func (g *Guard) lookup(tenantID string, stamp store.GuardStamp, key string) (gua
 func (g *Guard) keep(tenantID string, stamp store.GuardStamp, key string, k guard.Knowledge) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if t := g.current(tenantID, stamp); t != nil {
+		t.byKey[key] = k
+	}
+}
+
+// current returns the tenant's copy at stamp (g.mu held), made or emptied
+// for it, with room for one more entry; nil when a concurrent request
+// already holds a later copy.
+func (g *Guard) current(tenantID string, stamp store.GuardStamp) *guardTenant {
 	t := g.tenants[tenantID]
 	switch {
 	case t == nil:
@@ -96,18 +138,21 @@ func (g *Guard) keep(tenantID string, stamp store.GuardStamp, key string, k guar
 				break
 			}
 		}
-		t = &guardTenant{stamp: stamp, byKey: map[string]guard.Knowledge{}}
+		t = &guardTenant{stamp: stamp, byKey: map[string]guard.Knowledge{}, histories: map[string][]*mistake.Tool{}}
 		g.tenants[tenantID] = t
 	case t.stamp != stamp:
 		if newer(t.stamp, stamp) {
-			return // a concurrent request already holds a later copy
+			return nil
 		}
-		t.stamp, t.byKey = stamp, map[string]guard.Knowledge{}
+		t.stamp, t.byKey, t.histories = stamp, map[string]guard.Knowledge{}, map[string][]*mistake.Tool{}
 	}
 	if len(t.byKey) >= MaxToolSets {
 		clear(t.byKey)
 	}
-	t.byKey[key] = k
+	if len(t.histories) >= MaxToolSets {
+		clear(t.histories)
+	}
+	return t
 }
 
 // newer reports whether a is past b (the counters only grow; a tenant's
