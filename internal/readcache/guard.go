@@ -9,6 +9,7 @@ package readcache
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -34,9 +35,9 @@ type GuardStore interface {
 
 // Guard is guard.Store with each tenant's knowledge and tools' histories
 // cached per list of candidate tools while the tenant's guard stamp is
-// unchanged. Guard only
-// reads the knowledge it is given (the race detector checks it in this
-// package's tests): copies are shared by concurrent requests.
+// unchanged. Copies are shared by concurrent requests: guard only reads
+// what it is given (TestGuardCacheSharedByConcurrentRequests in
+// internal/http checks it under the race detector).
 type Guard struct {
 	GuardStore
 
@@ -62,7 +63,7 @@ func (g *Guard) GuardKnowledge(ctx context.Context, tenantID string, tools []str
 	if err != nil {
 		return guard.Knowledge{}, err
 	}
-	key := strings.Join(tools, "\x00")
+	key := toolsKey(tools)
 	if k, ok := g.lookup(tenantID, stamp, key); ok {
 		return k, nil
 	}
@@ -85,7 +86,7 @@ func (g *Guard) GuardHistories(ctx context.Context, tenantID string, tools []str
 	if err != nil {
 		return nil, err
 	}
-	key := strings.Join(tools, "\x00")
+	key := toolsKey(tools)
 	g.mu.Lock()
 	if t := g.tenants[tenantID]; t != nil && t.stamp == stamp {
 		if hs, ok := t.histories[key]; ok {
@@ -153,6 +154,18 @@ func (g *Guard) current(tenantID string, stamp store.GuardStamp) *guardTenant {
 		clear(t.histories)
 	}
 	return t
+}
+
+// toolsKey is the list of tools as a map key, each name length-prefixed so
+// that no two lists share a key.
+func toolsKey(tools []string) string {
+	var b strings.Builder
+	for _, t := range tools {
+		b.WriteString(strconv.Itoa(len(t)))
+		b.WriteByte(':')
+		b.WriteString(t)
+	}
+	return b.String()
 }
 
 // newer reports whether a is past b (the counters only grow; a tenant's
