@@ -60,7 +60,8 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	warmup := fs.Duration("warmup", 5*time.Second, "unmeasured load before each window")
 	learnWait := fs.Duration("learn-wait", 120*time.Second, "longest wait for the worker to learn from the seeded trajectories")
 	bigShare := fs.Float64("big-share", 0.8, "share of requests sent to the large tenant (the rest to random small ones)")
-	mixFlag := fs.String("mix", formatMix(defaultMix), "operation weights")
+	mixFlag := fs.String("mix", formatMix(defaultMix), "operation weights (\"\": no mixed load, only the -routes sweep)")
+	routesFlag := fs.String("routes", "", "comma-separated operations to sweep alone after the mix, each at every -clients level, e.g. guard,recall,search,entry_write")
 	seed := fs.Uint64("seed", 1, "random seed")
 	pprofURL := fs.String("pprof", e.getenv("ADMEM_BENCH_PPROF"), "the API's pprof root (http://HOST:PORT/debug/pprof): profile its CPU during the last window")
 	if err := fs.Parse(args); err != nil {
@@ -76,12 +77,27 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 		cfg.clients = append(cfg.clients, n)
 	}
 	var err error
-	if cfg.mix, err = parseMix(*mixFlag); err != nil {
-		return err
+	var picker *mixPicker
+	if *mixFlag != "" {
+		if cfg.mix, err = parseMix(*mixFlag); err != nil {
+			return err
+		}
+		if picker, err = newMixPicker(cfg.mix); err != nil {
+			return err
+		}
 	}
-	picker, err := newMixPicker(cfg.mix)
-	if err != nil {
-		return err
+	var routes []string
+	for _, r := range strings.Split(*routesFlag, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if _, err := parseMix(r + "=1"); err != nil {
+			return fmt.Errorf("-routes: %w", err)
+		}
+		routes = append(routes, r)
+	}
+	if picker == nil && len(routes) == 0 {
+		return fmt.Errorf("nothing to measure: -mix is empty and -routes names no operation")
 	}
 	if cfg.tenants < 1 || cfg.entries < 1 {
 		return fmt.Errorf("-tenants and -entries must be positive")
@@ -125,17 +141,38 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	defer pgConn.Close(ctx)
 	var levels []levelResult
 	for i, c := range cfg.clients {
+		if picker == nil {
+			break
+		}
 		profile := ""
 		if cfg.pprofURL != "" && i == len(cfg.clients)-1 {
 			profile = filepath.Join(e.out, "load-api-cpu.pprof")
 		}
-		lr, err := runLevel(ctx, e, rep, cfg, w, picker, probe, vocab, c, profile, pgConn)
+		lr, err := runLevel(ctx, e, rep, cfg, w, picker, probe, vocab, c, profile, pgConn, "mix")
 		if err != nil {
 			return err
 		}
 		levels = append(levels, lr)
 	}
-	return reportLoad(e, rep, cfg, levels, os.Stdout)
+	sweep := map[string][]levelResult{}
+	for _, r := range routes {
+		alone, err := newMixPicker([]mixOp{{r, 1}})
+		if err != nil {
+			return err
+		}
+		for i, c := range cfg.clients {
+			profile := ""
+			if cfg.pprofURL != "" && i == len(cfg.clients)-1 {
+				profile = filepath.Join(e.out, "load-"+r+"-api-cpu.pprof")
+			}
+			lr, err := runLevel(ctx, e, rep, cfg, w, alone, probe, vocab, c, profile, pgConn, "route."+r)
+			if err != nil {
+				return err
+			}
+			sweep[r] = append(sweep[r], lr)
+		}
+	}
+	return reportLoad(e, rep, cfg, levels, routes, sweep, os.Stdout)
 }
 
 // loadWorld is what the seeding made: the tenants and the large tenant's
@@ -277,7 +314,7 @@ type loadClient struct {
 }
 
 func runLevel(ctx context.Context, e *env, rep *benchkit.Report, cfg loadConfig, w *loadWorld, picker *mixPicker,
-	probe *cpuProbe, vocab *vocabulary, clients int, profile string, pgConn *pgx.Conn) (levelResult, error) {
+	probe *cpuProbe, vocab *vocabulary, clients int, profile string, pgConn *pgx.Conn, label string) (levelResult, error) {
 	lr := levelResult{clients: clients, stats: &levelStats{}}
 	var (
 		recording atomic.Bool
@@ -455,13 +492,13 @@ func runLevel(ctx context.Context, e *env, rep *benchkit.Report, cfg loadConfig,
 			lr.cpu[k] = v - v0
 		}
 	}
-	prefix := fmt.Sprintf("mix.c%d", clients)
+	prefix := fmt.Sprintf("%s.c%d", label, clients)
 	lr.sum = lr.stats.summarize(rep, prefix, lr.elapsed)
 	for k, v := range lr.cpu {
 		rep.Set(prefix+".cpu."+k+"_s", v)
 		rep.Set(prefix+".cpu."+k+"_cores", v/lr.elapsed.Seconds())
 	}
-	fmt.Fprintf(os.Stderr, "[load/c%d] %.0f requests/s, p50 %.1f ms, p99 %.1f ms, errors %.2f%%\n", clients, lr.sum.rps,
+	fmt.Fprintf(os.Stderr, "[load/%s/c%d] %.0f requests/s, p50 %.1f ms, p99 %.1f ms, errors %.2f%%\n", label, clients, lr.sum.rps,
 		rep.Metrics[prefix+".p50_ms"], rep.Metrics[prefix+".p99_ms"], 100*lr.sum.errorRate)
 	return lr, nil
 }

@@ -16,7 +16,22 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResult, stdout io.Writer) error {
+func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResult, routes []string, sweep map[string][]levelResult, stdout io.Writer) error {
+	if len(levels) > 0 {
+		if err := reportMix(e, rep, cfg, levels); err != nil {
+			return err
+		}
+	}
+	if len(routes) > 0 {
+		if err := reportRoutes(e, rep, routes, sweep); err != nil {
+			return err
+		}
+	}
+	return rep.Finish(e.out, stdout)
+}
+
+// reportMix reports the mixed load's levels.
+func reportMix(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResult) error {
 	// The headline is the level with the most throughput (where the stack
 	// saturates); the error rate counts every window.
 	best, requests, errs := levels[0], 0, 0
@@ -157,10 +172,73 @@ func reportLoad(e *env, rep *benchkit.Report, cfg loadConfig, levels []levelResu
 	if err := rep.BarPlot(e.out, "routes", "Mixed load: server-side latency per route", "ms", routes, routeSeries); err != nil {
 		return err
 	}
-	if err := rep.BarPlot(e.out, "cpu", "Mixed load: CPU by process", "cores", cpuLabels, cpuSeries); err != nil {
+	return rep.BarPlot(e.out, "cpu", "Mixed load: CPU by process", "cores", cpuLabels, cpuSeries)
+}
+
+// scaleNames are the issue's names (scale.NAME_p50_ms, scale.NAME_rps) of
+// the operations a route sweep measures.
+var scaleNames = map[string]string{"guard": "guard", "recall": "recall", "search": "search", "entry_write": "write",
+	"append": "append", "trajectory": "trajectory"}
+
+// reportRoutes reports each route measured alone at every concurrency:
+// throughput, server-side p50/p99, and each process's CPU per request.
+// The headlines are scale.NAME_p50_ms at the fewest clients (one, in the
+// issue's sweep) and scale.NAME_rps at the level with the most throughput.
+func reportRoutes(e *env, rep *benchkit.Report, routes []string, sweep map[string][]levelResult) error {
+	f := benchkit.FormatFloat
+	m := rep.Metrics
+	header := []string{"route", "clients", "requests/s", "p50 ms", "p99 ms", "client p50"}
+	for _, p := range loadProcs {
+		header = append(header, p.name+" cores")
+	}
+	header = append(header, "api CPU ms/req", "postgres CPU ms/req")
+	var rows [][]string
+	var rpsSeries, p50Series []benchkit.Series
+	for _, r := range routes {
+		levels := sweep[r]
+		if len(levels) == 0 {
+			continue
+		}
+		name := scaleNames[r]
+		if name == "" {
+			name = r
+		}
+		rps, p50 := benchkit.Series{Name: r}, benchkit.Series{Name: r}
+		best := 0.0
+		for i, l := range levels {
+			p := fmt.Sprintf("route.%s.c%d", r, l.clients)
+			row := []string{r, strconv.Itoa(l.clients), f(l.sum.rps), f(m[p+".p50_ms"]), f(m[p+".p99_ms"]), f(m[p+".client_p50_ms"])}
+			for _, pr := range loadProcs {
+				row = append(row, fmt.Sprintf("%.2f", l.cpu[pr.name]/l.elapsed.Seconds()))
+			}
+			for _, pr := range []string{"api", "postgres"} {
+				perReq := 0.0
+				if l.sum.requests > 0 {
+					perReq = 1000 * l.cpu[pr] / float64(l.sum.requests)
+				}
+				rep.Set(p+".cpu."+pr+"_ms_per_request", perReq)
+				row = append(row, fmt.Sprintf("%.2f", perReq))
+			}
+			rows = append(rows, row)
+			rps.X, rps.Y = append(rps.X, float64(l.clients)), append(rps.Y, l.sum.rps)
+			p50.X, p50.Y = append(p50.X, float64(l.clients)), append(p50.Y, m[p+".p50_ms"])
+			if i == 0 {
+				rep.Set("scale."+name+"_p50_ms", m[p+".p50_ms"])
+				rep.Set("scale."+name+"_p99_ms", m[p+".p99_ms"])
+			}
+			best = max(best, l.sum.rps)
+		}
+		rep.Set("scale."+name+"_rps", best)
+		rpsSeries, p50Series = append(rpsSeries, rps), append(p50Series, p50)
+	}
+	rep.AddTable(benchkit.Table{Title: "Each route alone by concurrency (server-side latency; CPU in cores over the window and in ms per request)",
+		Header: header, Rows: rows})
+	rep.Note("Route sweep: each route alone, at each concurrency, on the same seeded tenants as the mix. `scale.NAME_p50_ms` is the " +
+		"p50 at the first (fewest) clients level, `scale.NAME_rps` the highest throughput of any level (NAME: write for entry_write).")
+	if err := rep.LinePlot(e.out, "routes-throughput", "Each route alone: throughput", "concurrent clients", "requests/s", rpsSeries); err != nil {
 		return err
 	}
-	return rep.Finish(e.out, stdout)
+	return rep.LinePlot(e.out, "routes-p50", "Each route alone: server-side p50", "concurrent clients", "ms", p50Series)
 }
 
 // samplePostgres counts, every interval until stop closes, the queries

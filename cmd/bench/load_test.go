@@ -200,7 +200,7 @@ func TestReportLoadHeadlineIsTheBusiestLevel(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var out strings.Builder
-	if err := reportLoad(&env{out: dir}, rep, loadConfig{mix: defaultMix, clients: []int{8, 32}, tenants: 2, entries: 10}, levels, &out); err != nil {
+	if err := reportLoad(&env{out: dir}, rep, loadConfig{mix: defaultMix, clients: []int{8, 32}, tenants: 2, entries: 10}, levels, nil, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	m := rep.Metrics
@@ -221,5 +221,45 @@ func TestReportLoadHeadlineIsTheBusiestLevel(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "1×500") {
 		t.Errorf("the 500 is not reported:\n%s", out.String())
+	}
+}
+
+// The route sweep's headlines: p50 at the fewest clients, throughput at
+// the busiest level, CPU per request from each process's seconds.
+func TestReportRoutesHeadlines(t *testing.T) {
+	rep := benchkit.NewReport("load", nil)
+	sweep := map[string][]levelResult{}
+	for i, c := range []int{1, 8} {
+		l := levelResult{clients: c, stats: &levelStats{}, elapsed: 10 * time.Second, cpu: map[string]float64{"postgres": 1, "api": 4}}
+		// 1 client: 1,000 requests of 2 ms; 8 clients: 4,000 of 9 ms.
+		n, ms := 1000, "2"
+		if i == 1 {
+			n, ms = 4000, "9"
+		}
+		r := l.stats.route("entry_write")
+		for range n {
+			r.add(200, true)
+			r.lat.Add(timed(ms), time.Millisecond)
+		}
+		l.sum = l.stats.summarize(rep, fmt.Sprintf("route.entry_write.c%d", c), l.elapsed)
+		sweep["entry_write"] = append(sweep["entry_write"], l)
+	}
+	dir := t.TempDir()
+	var out strings.Builder
+	if err := reportLoad(&env{out: dir}, rep, loadConfig{}, nil, []string{"entry_write"}, sweep, &out); err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Metrics
+	if m["scale.write_p50_ms"] != 2 || m["scale.write_rps"] != 400 {
+		t.Errorf("headlines: p50 %v rps %v, want 2 and 400", m["scale.write_p50_ms"], m["scale.write_rps"])
+	}
+	// 4 API seconds over 1,000 requests; over 4,000 at 8 clients.
+	if m["route.entry_write.c1.cpu.api_ms_per_request"] != 4 || m["route.entry_write.c8.cpu.api_ms_per_request"] != 1 {
+		t.Errorf("API CPU per request: %v, %v; want 4 and 1", m["route.entry_write.c1.cpu.api_ms_per_request"], m["route.entry_write.c8.cpu.api_ms_per_request"])
+	}
+	for _, name := range []string{"load.md", "load-routes-throughput.png", "load-routes-p50.png"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -62,3 +62,39 @@ func TestCountTokensIsBPE(t *testing.T) {
 		t.Fatalf("CountTokens = %d, %v", n, err)
 	}
 }
+
+// The count pack reports is the whole block's, with lines whose ends and
+// starts could tempt the tokenizer to merge across them: punctuation and
+// digits at the end, multi-line contents, leading and trailing white
+// space, carriage returns, non-Latin scripts, emoji, empty contents, all
+// sections including the quarantined one.
+func TestPackCountsTheBlockExactly(t *testing.T) {
+	awkward := []string{
+		"refund_order(order_id=42) fails.", "ends with digits 123", "ends with a colon:", "  leading spaces", "trailing spaces   ",
+		"two\nlines", "a line\n\n\nwith gaps\n", "carriage\r\nreturn\r", "", "-", "'s 've 'll", "naïve café — “quoted”",
+		"日本語のテキスト。", "emoji 🚀🔥", "tabs\tand\ttabs\t", "$ sudo rm -rf /tmp/x && echo ok;", "\n", "mixed 12ab34 !!!",
+	}
+	kinds := []admem.EntryKind{admem.KindMistake, admem.KindProcedure, admem.KindFact, admem.EntryKind("preference")}
+	for trial := 0; trial < 200; trial++ {
+		var cands []Item
+		for i := 0; i < 1+trial%13; i++ {
+			c := Item{ID: fmt.Sprint(i), Kind: kinds[(trial+i)%len(kinds)], Score: float64(100 - i),
+				Content: awkward[(trial*7+i*3)%len(awkward)] + awkward[(trial+i)%len(awkward)]}
+			if (trial+i)%5 == 0 {
+				c.Trust = admem.TrustQuarantined
+			}
+			cands = append(cands, c)
+		}
+		res, err := pack(cands, MaxBudget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := CountTokens(res.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != res.Tokens {
+			t.Fatalf("trial %d: the block has %d tokens, pack said %d:\n%q", trial, n, res.Tokens, res.Text)
+		}
+	}
+}

@@ -443,9 +443,15 @@ var headings = map[admem.EntryKind]string{
 }
 
 // pack keeps the best items whose rendered block fits the budget. Items are
-// costed by their own line plus their section's heading; the final block is
-// counted as a whole and trimmed from the lowest-ranked item should token
-// merges across lines make it exceed the budget.
+// costed by their own line plus their section's heading.
+//
+// The block's count is the sum of its lines' counts: cl100k's
+// pre-tokenizer never joins a line's final newline to what starts the next
+// line ("- " or a heading), and BPE merges only within a pre-token. Only the
+// block's last line differs, its newline trimmed: it is counted again
+// without it. Counting the whole block, as pack did, was most of a
+// recall's CPU. TestPackCountsTheBlockExactly checks the sum against a
+// count of the whole block on awkward contents.
 func pack(cands []Item, budget int) (Result, error) {
 	res := Result{Budget: budget, Items: []Item{}}
 	header, err := CountTokens("Relevant memory:\n")
@@ -481,17 +487,20 @@ func pack(cands []Item, budget int) (Result, error) {
 		used += cost
 		res.Items = append(res.Items, c)
 	}
-	for len(res.Items) > 0 {
-		res.Text = render(res.Items)
-		if res.Tokens, err = CountTokens(res.Text); err != nil {
-			return Result{}, err
-		}
-		if res.Tokens <= budget {
-			return res, nil
-		}
-		res.Items = res.Items[:len(res.Items)-1]
+	if len(res.Items) == 0 {
+		return res, nil
 	}
-	res.Text, res.Tokens = "", 0
+	var last string
+	res.Text, last = render(res.Items)
+	full, err := CountTokens(last)
+	if err != nil {
+		return Result{}, err
+	}
+	trimmed, err := CountTokens(strings.TrimRight(last, "\n"))
+	if err != nil {
+		return Result{}, err
+	}
+	res.Tokens = used - full + trimmed
 	return res, nil
 }
 
@@ -530,10 +539,13 @@ func heading(it Item) string {
 
 // render writes the items as one block: mistakes first (they warn), then
 // procedures, then facts, each in rank order, and quarantined items (when
-// asked for) last, under a heading of their own.
-func render(items []Item) string {
+// asked for) last, under a heading of their own. It also returns the
+// block's last line as line renders it (before the block's final newline
+// is trimmed).
+func render(items []Item) (string, string) {
 	order := []admem.EntryKind{admem.KindMistake, admem.KindProcedure}
 	var b strings.Builder
+	var last string
 	b.WriteString("Relevant memory:\n")
 	done := map[int]bool{}
 	var held []Item
@@ -553,7 +565,8 @@ func render(items []Item) string {
 				b.WriteString(headings[k] + "\n")
 				first = false
 			}
-			b.WriteString("- " + strings.ReplaceAll(it.Content, "\n", "\n  ") + "\n")
+			last = line(it)
+			b.WriteString(last)
 			done[i] = true
 		}
 	}
@@ -566,15 +579,17 @@ func render(items []Item) string {
 			b.WriteString("Facts:\n")
 			first = false
 		}
-		b.WriteString("- " + strings.ReplaceAll(it.Content, "\n", "\n  ") + "\n")
+		last = line(it)
+		b.WriteString(last)
 	}
 	if len(held) > 0 {
 		b.WriteString(quarantineHeading + "\n")
 		for _, it := range held {
-			b.WriteString("- " + strings.ReplaceAll(it.Content, "\n", "\n  ") + "\n")
+			last = line(it)
+			b.WriteString(last)
 		}
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return strings.TrimRight(b.String(), "\n"), last
 }
 
 // Feedback rates a recall: every item it returned (mistake note,

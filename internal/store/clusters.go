@@ -306,12 +306,15 @@ func (db *DB) GuardInputs(ctx context.Context, tenantID string, tools []string) 
 }
 
 // GuardSettings returns the tenant's guard settings, defaults filled in for
-// what it has not set.
+// what it has not set. It is read on hot paths (guard's thresholds, recall's
+// adapter switch): one round trip.
 func (db *DB) GuardSettings(ctx context.Context, tenantID string) (admem.GuardSettings, error) {
 	var gs admem.GuardSettings
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	b.Queue(guardSettingsSQL, tenantID)
+	err := db.inTenantOneTrip(ctx, tenantID, b, func(br pgx.BatchResults) error {
 		var err error
-		gs, err = guardSettings(ctx, tx, tenantID)
+		gs, err = scanGuardSettings(br.QueryRow())
 		return err
 	})
 	if err != nil {
@@ -327,15 +330,21 @@ func (db *DB) UseAdapter(ctx context.Context, tenantID string) (bool, error) {
 	return gs.UseAdapter, err
 }
 
-// guardSettings reads tenants.settings->'guard' ({"warn": x, "block": y,
+// guardSettingsSQL reads tenants.settings->'guard' ({"warn": x, "block": y,
 // "use_adapter": b}, each optional).
+const guardSettingsSQL = `SELECT (settings->'guard'->>'warn')::float8, (settings->'guard'->>'block')::float8,
+		(settings->'guard'->>'use_adapter')::boolean
+	FROM tenants WHERE id = $1`
+
 func guardSettings(ctx context.Context, tx pgx.Tx, tenantID string) (admem.GuardSettings, error) {
+	return scanGuardSettings(tx.QueryRow(ctx, guardSettingsSQL, tenantID))
+}
+
+func scanGuardSettings(row pgx.Row) (admem.GuardSettings, error) {
 	gs := admem.DefaultGuardSettings()
 	var warn, block *float64
 	var use *bool
-	err := tx.QueryRow(ctx, `SELECT (settings->'guard'->>'warn')::float8, (settings->'guard'->>'block')::float8,
-			(settings->'guard'->>'use_adapter')::boolean
-		FROM tenants WHERE id = $1`, tenantID).Scan(&warn, &block, &use)
+	err := row.Scan(&warn, &block, &use)
 	if err == pgx.ErrNoRows {
 		return gs, nil
 	}

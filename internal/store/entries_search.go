@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -250,7 +251,14 @@ func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []f
 	}
 	dim := len(v)
 	var out []admem.RankedEntry
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	if tenantID == "" {
+		return nil, errors.New("store: vector search: no tenant")
+	}
+	// The HNSW settings go with the BEGIN (an exact scan ignores them):
+	// one HNSW round (ef_search) yields about 100 candidates; more would
+	// start iterative rounds that cost more than they add to a fused top
+	// list, and iterative scans keep filters from starving the result.
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var docs int64
 		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT doc_count FROM entry_stats WHERE tenant_id = $1), 0)`, tenantID).Scan(&docs); err != nil {
 			return translate(err)
@@ -259,9 +267,6 @@ func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []f
 		args := []any{tenantID, embedder, *entryVectorLiteral(v)}
 		where := filterSQL(f, &args)
 		if !exact {
-			// One HNSW round (ef_search) yields about 100 candidates; more
-			// would start iterative rounds that cost more than they add to a
-			// fused top list.
 			limit = min(limit, hnswMaxK)
 		}
 		args = append(args, limit)
@@ -275,12 +280,6 @@ func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []f
 				WHERE e.tenant_id = $1 AND v.tenant_id = $1 AND vector_dims(v.embedding) = ` + strconv.Itoa(dim) + where + `
 				ORDER BY v.embedding <=> $3::vector, e.id LIMIT $` + strconv.Itoa(len(args))
 		} else {
-			if _, err := tx.Exec(ctx, `SET LOCAL hnsw.ef_search = 100`); err != nil {
-				return translate(err)
-			}
-			if _, err := tx.Exec(ctx, `SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
-				return translate(err)
-			}
 			cast := "::vector(" + strconv.Itoa(dim) + ")"
 			q = `SELECT e.id, e.session_id, e.seq, 1 - (v.embedding` + cast + ` <=> $3` + cast + `) AS sim
 				FROM entry_vectors v JOIN entries e ON e.tenant_id = v.tenant_id AND e.id = v.entry_id
@@ -300,7 +299,7 @@ func (db *DB) VectorSearch(ctx context.Context, tenantID, embedder string, v []f
 			out = append(out, r)
 		}
 		return translate(rows.Err())
-	})
+	}, "admem.tenant_id", tenantID, "hnsw.ef_search", strconv.Itoa(hnswMaxK), "hnsw.iterative_scan", "relaxed_order")
 	if err != nil {
 		return nil, fmt.Errorf("store: vector search: %w", err)
 	}

@@ -24,3 +24,7 @@ func (db *DB) InPlatformForTest(ctx context.Context, fn func(pgx.Tx) error) erro
 }
 
 func (db *DB) PoolForTest() *pgxpool.Pool { return db.pool }
+
+func (db *DB) InTenantOneTripForTest(ctx context.Context, tenant string, b *pgx.Batch, read func(pgx.BatchResults) error) error {
+	return db.inTenantOneTrip(ctx, tenant, b, read)
+}

@@ -38,12 +38,14 @@ type LearnedVersion struct {
 }
 
 // LearnedVersion returns the tenant's learned-items version: one row read,
-// whatever the number of items.
+// whatever the number of items, in one round trip.
 func (db *DB) LearnedVersion(ctx context.Context, tenantID string) (LearnedVersion, error) {
 	var v LearnedVersion
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	b.Queue(learnedVersionSQL, tenantID)
+	err := db.inTenantOneTrip(ctx, tenantID, b, func(br pgx.BatchResults) error {
 		var err error
-		v, err = learnedVersion(ctx, tx, tenantID)
+		v, err = scanLearnedVersion(br.QueryRow())
 		return err
 	})
 	if err != nil {
@@ -52,9 +54,15 @@ func (db *DB) LearnedVersion(ctx context.Context, tenantID string) (LearnedVersi
 	return v, nil
 }
 
+const learnedVersionSQL = `SELECT version, reset_version FROM learned_versions WHERE tenant_id = $1`
+
 func learnedVersion(ctx context.Context, tx pgx.Tx, tenantID string) (LearnedVersion, error) {
+	return scanLearnedVersion(tx.QueryRow(ctx, learnedVersionSQL, tenantID))
+}
+
+func scanLearnedVersion(row pgx.Row) (LearnedVersion, error) {
 	var v LearnedVersion
-	err := tx.QueryRow(ctx, `SELECT version, reset_version FROM learned_versions WHERE tenant_id = $1`, tenantID).Scan(&v.Version, &v.Reset)
+	err := row.Scan(&v.Version, &v.Reset)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return LearnedVersion{}, nil // no item was ever written
 	}
@@ -116,9 +124,10 @@ func (db *DB) LearnedCounters(ctx context.Context, tenantID string, ids []string
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id::text, uses, successes, status FROM learned_items WHERE tenant_id = $1 AND id = ANY ($2::uuid[])`,
-			tenantID, ids)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT id::text, uses, successes, status FROM learned_items WHERE tenant_id = $1 AND id = ANY ($2::uuid[])`, tenantID, ids)
+	err := db.inTenantOneTrip(ctx, tenantID, b, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
 		if err != nil {
 			return translate(err)
 		}
@@ -147,9 +156,13 @@ func (db *DB) SaveRecall(ctx context.Context, r RecallRecord) (string, error) {
 		items = []RecalledItem{}
 	}
 	var id string
-	err := db.inTenant(ctx, r.TenantID, func(tx pgx.Tx) error {
-		return translate(tx.QueryRow(ctx, `INSERT INTO recalls (tenant_id, task, items, tokens, budget) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			r.TenantID, r.Task, items, r.Tokens, r.Budget).Scan(&id))
+	// One round trip: the insert commits with the pipeline's implicit
+	// transaction.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO recalls (tenant_id, task, items, tokens, budget) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		r.TenantID, r.Task, items, r.Tokens, r.Budget)
+	err := db.inTenantOneTrip(ctx, r.TenantID, b, func(br pgx.BatchResults) error {
+		return br.QueryRow().Scan(&id)
 	})
 	if err != nil {
 		return "", fmt.Errorf("store: save recall: %w", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/admem/admem/internal/embed"
 	"github.com/admem/admem/internal/failures"
 	"github.com/admem/admem/internal/guard"
+	"github.com/admem/admem/internal/readcache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -48,7 +49,9 @@ func NewLearning(cfg config.Config, infra *Infra, log *slog.Logger) *Learning {
 	// replicas' polling).
 	l.Notifier = adapters.NewNotifier(infra.RequestRedis, cfg.RedisPrefix)
 	l.Adapters = adapters.NewService(infra.DB, l.Registry, l.Notifier)
-	l.Guard = guard.New(infra.DB, guardModels{reg: l.Registry, emb: femb})
+	// Guard reads the tenant's knowledge from a copy checked against the
+	// tenant's guard stamp (one row) per request.
+	l.Guard = guard.New(readcache.NewGuard(infra.DB), guardModels{reg: l.Registry, emb: femb})
 	return l
 }
 
