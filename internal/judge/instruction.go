@@ -208,6 +208,9 @@ func override(ws []string) bool {
 		if j := within(ws, i, 2, wholeContext); j > 0 && within(ws, j, 4, pastContext) > 0 {
 			return true
 		}
+		if toldYou(ws, i) {
+			return true
+		}
 	}
 	// The passive form: the agent's instructions declared void ("all prior
 	// rules are cancelled", "previous constraints no longer apply").
@@ -222,6 +225,24 @@ func override(ws []string) bool {
 		}
 	}
 	return false
+}
+
+// Verbs of instructing someone, as past participles ("you were told").
+var (
+	toldVerbs = words("told taught instructed asked given handed programmed directed ordered briefed trained prompted commanded shown")
+	beVerbs   = words("were was been ve got")
+)
+
+// toldYou: the object of the override verb at i is a clause saying what
+// the agent was instructed, not an instruction noun ("forget what you
+// were told before", "ignore anything you have been asked to do").
+func toldYou(ws []string, i int) bool {
+	j := within(ws, i, 4, words("you"))
+	if j < 0 {
+		return false
+	}
+	k := within(ws, j, 2, beVerbs)
+	return k > 0 && within(ws, k, 2, toldVerbs) > 0
 }
 
 // nullifiers declare instructions void.

@@ -99,49 +99,102 @@ func backMistakes(ctx context.Context, tx pgx.Tx, tenantID string, ms []*mistake
 	if err := rows.Err(); err != nil {
 		return translate(err)
 	}
-	type source struct {
-		p       admem.Provenance
-		trusted bool
-	}
-	taught := map[string]source{}
-	if len(trajs) > 0 {
-		rows, err := tx.Query(ctx, `SELECT t.id::text, coalesce(t.key_id::text, ''), t.agent_id, `+trustedKey+`
-			FROM trajectories t LEFT JOIN api_keys k ON k.tenant_id = t.tenant_id AND k.id = t.key_id
-			WHERE t.tenant_id = $1 AND t.id = ANY ($2::uuid[])`, tenantID, trajs)
-		if err != nil {
-			return translate(err)
-		}
-		for rows.Next() {
-			var id string
-			var s source
-			if err := rows.Scan(&id, &s.p.ActorKeyID, &s.p.AgentID, &s.trusted); err != nil {
-				rows.Close()
-				return translate(err)
-			}
-			taught[id] = s
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return translate(err)
-		}
+	taught, err := trajectorySources(ctx, tx, tenantID, trajs)
+	if err != nil {
+		return err
 	}
 	for _, m := range ms {
 		m.Backing = mistake.Backing{Sources: judge.IndependentSources(failures[m.SignatureID]), Trusted: trusted[m.SignatureID]}
 		for i := range m.Fixes {
-			f := &m.Fixes[i]
-			var ps []admem.Provenance
-			b := mistake.Backing{}
-			for _, id := range f.Sources {
-				if s, ok := taught[id]; ok {
-					ps = append(ps, s.p)
-					b.Trusted = b.Trusted || s.trusted
-				}
-			}
-			b.Sources = judge.IndependentSources(ps)
-			f.Backing = b
+			m.Fixes[i].Backing = backingOf(taught, m.Fixes[i].Sources)
 		}
 	}
 	return nil
+}
+
+// trajectorySource is who posted a trajectory, and whether its key is
+// trusted for learning.
+type trajectorySource struct {
+	p       admem.Provenance
+	trusted bool
+}
+
+// trajectorySources reads the sources of the trajectories (ids that are
+// no trajectory are left out).
+func trajectorySources(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (map[string]trajectorySource, error) {
+	taught := map[string]trajectorySource{}
+	if len(ids) == 0 {
+		return taught, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT t.id::text, coalesce(t.key_id::text, ''), t.agent_id, `+trustedKey+`
+		FROM trajectories t LEFT JOIN api_keys k ON k.tenant_id = t.tenant_id AND k.id = t.key_id
+		WHERE t.tenant_id = $1 AND t.id = ANY ($2::uuid[])`, tenantID, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var s trajectorySource
+		if err := rows.Scan(&id, &s.p.ActorKeyID, &s.p.AgentID, &s.trusted); err != nil {
+			return nil, translate(err)
+		}
+		taught[id] = s
+	}
+	return taught, translate(rows.Err())
+}
+
+// backingOf is the backing of what the trajectories taught.
+func backingOf(taught map[string]trajectorySource, ids []string) mistake.Backing {
+	var ps []admem.Provenance
+	b := mistake.Backing{}
+	for _, id := range ids {
+		if s, ok := taught[id]; ok {
+			ps = append(ps, s.p)
+			b.Trusted = b.Trusted || s.trusted
+		}
+	}
+	b.Sources = judge.IndependentSources(ps)
+	return b
+}
+
+// LearnedBacking reads, in one transaction, who vouches for learned items
+// recall is about to serve: it sets the backing of each mistake (its
+// failures) and of each of its fixes (their recoveries), and returns the
+// backing of each procedure (by the trajectories that support it, keyed
+// as procs is) and the tenant's learning quorum.
+func (db *DB) LearnedBacking(ctx context.Context, tenantID string, ms []*mistake.Mistake, procs map[string][]string) (map[string]mistake.Backing, int, error) {
+	out := map[string]mistake.Backing{}
+	quorum := 0
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		if quorum, err = learningQuorum(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		if err := backMistakes(ctx, tx, tenantID, ms); err != nil {
+			return err
+		}
+		var ids []string
+		for _, srcs := range procs {
+			for _, id := range srcs {
+				if validUUID(id) && !slices.Contains(ids, id) {
+					ids = append(ids, id)
+				}
+			}
+		}
+		taught, err := trajectorySources(ctx, tx, tenantID, ids)
+		if err != nil {
+			return err
+		}
+		for k, srcs := range procs {
+			out[k] = backingOf(taught, srcs)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: learned backing: %w", err)
+	}
+	return out, quorum, nil
 }
 
 // toolPolicy reads the declared classes of the tools the mistakes' fixes
