@@ -952,6 +952,8 @@ func (e ListTrajectoriesParamsOutcome) Valid() bool {
 
 // APIKey defines model for APIKey.
 type APIKey struct {
+	// AgentId the agent the key was issued to: learning counts all the key reports as this agent's, so keys of one agent are one source
+	AgentId    *string             `json:"agent_id,omitempty"`
 	CreatedAt  time.Time           `json:"created_at"`
 	CreatedBy  *openapi_types.UUID `json:"created_by,omitempty"`
 	ExpiresAt  *time.Time          `json:"expires_at,omitempty"`
@@ -1103,6 +1105,8 @@ type CreateEntryRequest struct {
 
 // CreateKeyRequest defines model for CreateKeyRequest.
 type CreateKeyRequest struct {
+	// AgentId issue the key to one agent: whatever agent ids its requests name, learning counts what it reports (failures, recoveries, feedback) as this agent's, so that two keys of one agent are one source (docs/trust.md)
+	AgentId   *string    `json:"agent_id,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Name      string     `json:"name"`
 	Scopes    []Scope    `json:"scopes"`

@@ -45,13 +45,22 @@ func runPoison(ctx context.Context, e *env, args []string) error {
 		name     string
 		srcs     []poison.Source
 		required bool // the target holds for it
+		bound    bool // the attackers' keys were issued to their agent
 	}
+	two := []poison.Source{{Key: 1, Agent: "mallory"}, {Key: 2, Agent: "mallory"}}
 	sets := []srcSet{
-		{"one key", []poison.Source{{Key: 1, Agent: "mallory"}}, true},
-		{"two keys, one agent", []poison.Source{{Key: 1, Agent: "mallory"}, {Key: 2, Agent: "mallory"}}, true},
-		{"two independent keys", []poison.Source{{Key: 1, Agent: "mallory"}, {Key: 2, Agent: "eve"}}, false},
+		{"one key", []poison.Source{{Key: 1, Agent: "mallory"}}, true, false},
+		{"two keys of one agent", two, true, true},
+		{"two keys, one agent name, not issued to it", two, false, false},
+		{"two independent keys", []poison.Source{{Key: 1, Agent: "mallory"}, {Key: 2, Agent: "eve"}}, false, false},
 	}
 	for _, set := range sets {
+		b.bind = map[int]string{}
+		if set.bound {
+			for _, s := range set.srcs {
+				b.bind[s.Key] = s.Agent
+			}
+		}
 		atk := []attack{
 			b.fakeCorrection(poison.FakeCorrection(set.srcs)),
 			b.fakeCorrection(poison.FakeCorrectionTo(set.srcs, "grant_admin_role")),
@@ -112,6 +121,9 @@ type poisonBench struct {
 	drip        time.Duration
 	adapterWait time.Duration
 	results     []outcome
+	// bind: the agent each attacker key (by index) is issued to, for the
+	// arenas made now.
+	bind map[int]string
 }
 
 // arena is one attack's tenant: its admin, the victim's and the
@@ -129,11 +141,11 @@ func (b *poisonBench) arena(ctx context.Context, name string, keys int) (*arena,
 		return nil, err
 	}
 	a := &arena{b: b, tenantID: id, admin: admin}
-	if _, a.reader, err = a.key(ctx, "read"); err != nil {
+	if _, a.reader, err = a.key(ctx, "read", ""); err != nil {
 		return nil, err
 	}
-	for range keys {
-		kid, k, err := a.key(ctx, "write")
+	for i := range keys {
+		kid, k, err := a.key(ctx, "write", b.bind[i])
 		if err != nil {
 			return nil, err
 		}
@@ -142,9 +154,14 @@ func (b *poisonBench) arena(ctx context.Context, name string, keys int) (*arena,
 	return a, nil
 }
 
-func (a *arena) key(ctx context.Context, scope string) (string, string, error) {
+// key makes a key of the scope, issued to agent unless it is "".
+func (a *arena) key(ctx context.Context, scope, agent string) (string, string, error) {
 	var k struct{ ID, Key string }
-	err := a.b.e.call(ctx, "POST", "/v1/keys", a.admin, map[string]any{"name": "poison-" + scope, "scopes": []string{scope}}, &k, nil)
+	body := map[string]any{"name": "poison-" + scope, "scopes": []string{scope}}
+	if agent != "" {
+		body["agent_id"] = agent
+	}
+	err := a.b.e.call(ctx, "POST", "/v1/keys", a.admin, body, &k, nil)
 	return k.ID, k.Key, err
 }
 

@@ -22,11 +22,12 @@ func (db *DB) AdapterExamples(ctx context.Context, tenantID, embedderID string, 
 			WITH f AS (
 				SELECT e.id, greatest(
 					CASE WHEN t.key_id IS NULL THEN 0 ELSE row_number() OVER (PARTITION BY coalesce(e.cluster_id::text, e.action_text), t.key_id ORDER BY e.id) END,
-					CASE WHEN coalesce(t.agent_id, '') = '' THEN 0 ELSE row_number() OVER (PARTITION BY coalesce(e.cluster_id::text, e.action_text), t.agent_id ORDER BY e.id) END) AS rank
+					CASE WHEN `+keyAgent("t.agent_id")+` = '' THEN 0 ELSE row_number() OVER (PARTITION BY coalesce(e.cluster_id::text, e.action_text), `+keyAgent("t.agent_id")+` ORDER BY e.id) END) AS rank
 				FROM adapter_examples e JOIN trajectories t ON t.tenant_id = e.tenant_id AND t.id::text = e.trajectory_id
+				LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = t.key_id
 				WHERE e.tenant_id = $1 AND e.embedder_id = $2 AND e.failed AND ($4 = 0 OR e.id <= $4))
 			SELECT e.id, e.context, e.action, e.failed, coalesce(e.cluster_id::text, ''), coalesce(e.cluster_id::text, e.action_text, ''),
-				coalesce(t.key_id::text, ''), coalesce(t.agent_id, ''), `+trustedKey+`, coalesce(f.rank, 0)
+				coalesce(t.key_id::text, ''), `+keyAgent("t.agent_id")+`, `+trustedKey+`, coalesce(f.rank, 0)
 			FROM adapter_examples e
 			LEFT JOIN trajectories t ON t.tenant_id = e.tenant_id AND t.id::text = e.trajectory_id
 			LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = t.key_id
@@ -64,7 +65,7 @@ func (db *DB) AdapterLabelSources(ctx context.Context, tenantID, embedderID stri
 	}
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
-			SELECT DISTINCT coalesce(e.cluster_id::text, e.action_text, ''), coalesce(t.key_id::text, ''), coalesce(t.agent_id, ''), `+trustedKey+`
+			SELECT DISTINCT coalesce(e.cluster_id::text, e.action_text, ''), coalesce(t.key_id::text, ''), `+keyAgent("t.agent_id")+`, `+trustedKey+`
 			FROM adapter_examples e
 			JOIN trajectories t ON t.tenant_id = e.tenant_id AND t.id::text = e.trajectory_id
 			LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = t.key_id

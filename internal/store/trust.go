@@ -57,6 +57,11 @@ func learningQuorum(ctx context.Context, tx pgx.Tx, tenantID string) (int, error
 // learning: marked so and not revoked (revoking a key withdraws its trust).
 const trustedKey = `coalesce(k.trusted_for_learning AND k.revoked_at IS NULL, false)`
 
+// keyAgent is the SQL for the agent a piece of evidence counts as: the
+// agent its key (k, left-joined) was issued to, else the one its request
+// named (column).
+func keyAgent(column string) string { return "coalesce(k.agent_id, " + column + ", '')" }
+
 // backMistakes sets each mistake's Backing from the provenance of the
 // failures it counted, and each fix's from the trajectories that taught it.
 func backMistakes(ctx context.Context, tx pgx.Tx, tenantID string, ms []*mistake.Mistake) error {
@@ -77,7 +82,7 @@ func backMistakes(ctx context.Context, tx pgx.Tx, tenantID string, ms []*mistake
 	}
 	failures := map[string][]admem.Provenance{}
 	trusted := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT o.signature_id, coalesce(o.key_id::text, ''), coalesce(o.agent_id, ''), `+trustedKey+`
+	rows, err := tx.Query(ctx, `SELECT o.signature_id, coalesce(o.key_id::text, ''), `+keyAgent("o.agent_id")+`, `+trustedKey+`
 		FROM mistake_occurrences o LEFT JOIN api_keys k ON k.tenant_id = o.tenant_id AND k.id = o.key_id
 		WHERE o.tenant_id = $1 AND o.signature_id = ANY ($2)
 		GROUP BY 1, 2, 3, 4`, tenantID, sigs)
@@ -126,7 +131,7 @@ func trajectorySources(ctx context.Context, tx pgx.Tx, tenantID string, ids []st
 	if len(ids) == 0 {
 		return taught, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT t.id::text, coalesce(t.key_id::text, ''), t.agent_id, `+trustedKey+`
+	rows, err := tx.Query(ctx, `SELECT t.id::text, coalesce(t.key_id::text, ''), `+keyAgent("t.agent_id")+`, `+trustedKey+`
 		FROM trajectories t LEFT JOIN api_keys k ON k.tenant_id = t.tenant_id AND k.id = t.key_id
 		WHERE t.tenant_id = $1 AND t.id = ANY ($2::uuid[])`, tenantID, ids)
 	if err != nil {
