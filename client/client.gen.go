@@ -1123,6 +1123,8 @@ type CreateTenantRequest struct {
 
 // CreatedAPIKey defines model for CreatedAPIKey.
 type CreatedAPIKey struct {
+	// AgentId the agent the key was issued to
+	AgentId   *string             `json:"agent_id,omitempty"`
 	CreatedAt time.Time           `json:"created_at"`
 	CreatedBy *openapi_types.UUID `json:"created_by,omitempty"`
 	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
