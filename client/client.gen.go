@@ -1197,7 +1197,7 @@ type Entry struct {
 	Successes int         `json:"successes"`
 	Tags      []string    `json:"tags"`
 
-	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it (facts), or, for a learned item (mistake note, procedure), its evidence came from the tenant's learning_quorum of independent sources or a key trusted for learning. unverified: ordinary data; a learned item taught by fewer sources is served in recall's text under its own heading ("Unconfirmed memory"), and a mistake note's fix is shown only when its recoveries meet the same bar.
 	Trust     Trust     `json:"trust"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Uses      int       `json:"uses"`
@@ -1900,7 +1900,7 @@ type RecallItem struct {
 	Source RecallItemSource `json:"source"`
 	Tokens int              `json:"tokens"`
 
-	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it (facts), or, for a learned item (mistake note, procedure), its evidence came from the tenant's learning_quorum of independent sources or a key trusted for learning. unverified: ordinary data; a learned item taught by fewer sources is served in recall's text under its own heading ("Unconfirmed memory"), and a mistake note's fix is shown only when its recoveries meet the same bar.
 	Trust Trust `json:"trust"`
 }
 
@@ -2295,7 +2295,7 @@ type TrajectoryScope struct {
 	UserId    *string `json:"user_id,omitempty"`
 }
 
-// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it (facts), or, for a learned item (mistake note, procedure), its evidence came from the tenant's learning_quorum of independent sources or a key trusted for learning. unverified: ordinary data; a learned item taught by fewer sources is served in recall's text under its own heading ("Unconfirmed memory"), and a mistake note's fix is shown only when its recoveries meet the same bar.
 type Trust string
 
 // UpdateEntryRequest defines model for UpdateEntryRequest.
