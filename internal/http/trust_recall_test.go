@@ -60,9 +60,26 @@ func TestRecallShowsOnlyVouchedFixes(t *testing.T) {
 			}
 		}
 	}
+	// Independent sources' fix that calls a destructive tool the agent has
+	// not called is not said, as guard would not suggest it, until an
+	// admin confirms the replacement.
+	fc := poison.FakeCorrection(poison.Independent)
+	p := play(t, env, fc)
+	task := fc.Probe.Task + ": rotate_credentials, credential store rejected the request"
+	rec, body := p.recall(t, env, task, false)
+	if !strings.Contains(rec.Text, "Mistake (seen") || strings.Contains(rec.Text, "Fix:") {
+		t.Fatalf("recall says a destructive fix guard would withhold: %s", body)
+	}
+	if r := env.Do(t, "PUT", "/v1/tools/"+fc.Probe.Tool+"/replacements/"+fc.Steer, p.admin, nil); r.Status != http.StatusOK {
+		t.Fatalf("confirm replacement: %d %s", r.Status, r.Body)
+	}
+	if rec, body = p.recall(t, env, task, false); !strings.Contains(rec.Text, "Fix:") {
+		t.Fatalf("a confirmed replacement is not said: %s", body)
+	}
+
 	sc := poison.HonestFormat(poison.Independent)
-	p := play(t, env, sc)
-	rec, body := p.recall(t, env, sc.Probe.Task, false)
+	p = play(t, env, sc)
+	rec, body = p.recall(t, env, sc.Probe.Task, false)
 	if !strings.Contains(rec.Text, "Fix:") || strings.Contains(rec.Text, "Unconfirmed") {
 		t.Fatalf("independent sources' fix is not shown: %s", body)
 	}

@@ -13,18 +13,24 @@ func (m *Mistake) Render() string { return m.render(0, true) }
 
 // RenderVouched is Render as an agent is served it: what to do instead
 // only when the evidence counts on its own, as guard requires before it
-// suggests (Backing read for this request): the first fix whose
-// recoveries came from quorum independent sources or a trusted key, else
-// the rule's advice when the mistake's own failures did. It returns the
-// text and the index of the fix shown (-1 when none).
-func (m *Mistake) RenderVouched(quorum int) (string, int) {
+// suggests (Backing read for this request): the first fix shown allows
+// (its recoveries came from quorum independent sources or a trusted key,
+// and the tool it calls may be suggested), else the rule's advice when the
+// mistake's own failures count. It returns the text and the index of the
+// fix shown (-1 when none).
+func (m *Mistake) RenderVouched(quorum int, shown func(*Fix) bool) (string, int) {
 	for i := range m.Fixes {
-		if m.Fixes[i].Backing.Vouched(quorum) {
+		if shown(&m.Fixes[i]) {
 			return m.render(i, false), i
 		}
 	}
 	return m.render(-1, m.Backing.Vouched(quorum)), -1
 }
+
+// RenderBare is the note without any fix or advice: what the
+// trajectories that taught it said (the failing call, the error), the
+// part whose words come from whoever posted them.
+func (m *Mistake) RenderBare() string { return m.render(-1, false) }
 
 // render writes the note with fix i (none when i is out of range) and,
 // without a fix, the rule's advice if advice is set.

@@ -93,7 +93,7 @@ type Store interface {
 	LearnedVersion(ctx context.Context, tenantID string) (store.LearnedVersion, error)
 	LearnedChanges(ctx context.Context, tenantID string, since int64, limit int) (store.LearnedChanges, error)
 	LearnedCounters(ctx context.Context, tenantID string, ids []string) (map[string]store.LearnedCount, error)
-	LearnedBacking(ctx context.Context, tenantID string, ms []*mistake.Mistake, procs map[string][]string) (map[string]mistake.Backing, int, error)
+	LearnedBacking(ctx context.Context, tenantID string, ms []*mistake.Mistake, procs map[string][]string) (store.LearnedTrust, error)
 	SaveRecall(ctx context.Context, r store.RecallRecord) (string, error)
 	LearnedItem(ctx context.Context, tenantID, id string) (store.LearnedItem, error)
 	LearnedItemVersions(ctx context.Context, tenantID, id string, page admem.Page) ([]store.LearnedItemVersion, string, error)
@@ -303,7 +303,7 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 		if ti, err = s.index(ctx, p.TenantID); err != nil {
 			return Result{}, err
 		}
-		if cands, err = s.learned(ctx, p.TenantID, ti, query, q.Kinds); err != nil {
+		if cands, err = s.learned(ctx, p.TenantID, ti, query, q.Kinds, q.Steps); err != nil {
 			return Result{}, err
 		}
 		a, err := s.adapterFor(ctx, p.TenantID)
@@ -394,7 +394,7 @@ func (s *Service) Recall(ctx context.Context, p admem.Principal, q Query) (Resul
 // learned ranks the tenant's learned items for the query: BM25 relevance
 // relative to the best hit, weighted by each item's utility from its
 // counters as they are now (read for the hits alone).
-func (s *Service) learned(ctx context.Context, tenantID string, ti *tenantIndex, query string, kinds []admem.EntryKind) ([]Item, error) {
+func (s *Service) learned(ctx context.Context, tenantID string, ti *tenantIndex, query string, kinds []admem.EntryKind, steps []admem.Step) ([]Item, error) {
 	var cands []Item
 	var scores []float64
 	ti.mu.RLock()
@@ -432,7 +432,7 @@ func (s *Service) learned(ctx context.Context, tenantID string, ti *tenantIndex,
 		c.Score = scores[i] * (0.5 + judge.Utility(n.Uses, n.Successes))
 		out = append(out, c)
 	}
-	if err := s.vouch(ctx, tenantID, ti, out); err != nil {
+	if err := s.vouch(ctx, tenantID, ti, out, steps); err != nil {
 		return nil, err
 	}
 	for i := range out {

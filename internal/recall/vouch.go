@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/admem/admem"
 	"github.com/admem/admem/internal/judge"
@@ -33,7 +34,11 @@ func (ti *tenantIndex) source(id string) (learnedSource, error) {
 	if !ok {
 		return learnedSource{}, fmt.Errorf("recall: learned item %s no longer active", id)
 	}
-	ls := learnedSource{quarantine: judge.ClassifyInstruction(it.Content).Reason()}
+	// What is judged is what the posters wrote: a note's failing call and
+	// error, not the fix learning words itself ("call X before Y" is no
+	// injection).
+	var ls learnedSource
+	judged := it.Content
 	switch it.Kind {
 	case admem.KindMistake:
 		m := new(mistake.Mistake)
@@ -42,6 +47,7 @@ func (ti *tenantIndex) source(id string) (learnedSource, error) {
 		}
 		if m.SignatureID != "" { // a note of the first learner has no structured form
 			ls.mistake = m
+			judged = m.RenderBare()
 		}
 	case admem.KindProcedure:
 		var s trajectories.ProcedureState
@@ -50,6 +56,7 @@ func (ti *tenantIndex) source(id string) (learnedSource, error) {
 		}
 		ls.procSrc = s.Procedure.Sources
 	}
+	ls.quarantine = judge.ClassifyInstruction(judged).Reason()
 	ti.sources.Store(id, ls)
 	return ls, nil
 }
@@ -59,9 +66,12 @@ func (ti *tenantIndex) source(id string) (learnedSource, error) {
 // fix's recoveries came from the tenant's quorum of independent sources
 // or a key trusted for learning, and its rule's advice only when its
 // failures did; otherwise it is served as a warning in words, without the
-// fix. A learned item is trusted when its evidence counts on its own that
-// way, else unverified.
-func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, cands []Item) error {
+// fix. A fix that calls another tool is said only where guard would
+// suggest it (docs/trust.md, dangerous actions): that tool reads, the
+// agent's recent steps called it, or an admin confirmed it as a
+// replacement. A learned item is trusted when its evidence counts on its
+// own that way, else unverified.
+func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, cands []Item, steps []admem.Step) error {
 	var ms []*mistake.Mistake
 	at := map[int]*mistake.Mistake{}
 	procs := map[string][]string{}
@@ -90,9 +100,13 @@ func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, c
 		}
 		return nil
 	}
-	backing, quorum, err := s.store.LearnedBacking(ctx, tenantID, ms, procs)
+	lt, err := s.store.LearnedBacking(ctx, tenantID, ms, procs)
 	if err != nil {
 		return err
+	}
+	backing, quorum := lt.Procedures, lt.Quorum
+	called := func(tool string) bool {
+		return slices.ContainsFunc(steps, func(st admem.Step) bool { return st.Action == tool })
 	}
 	for i := range cands {
 		c := &cands[i]
@@ -101,10 +115,13 @@ func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, c
 			continue
 		}
 		if m, ok := at[i]; ok {
-			c.Content, _ = m.RenderVouched(quorum)
+			shown := func(f *mistake.Fix) bool {
+				return f.Backing.Vouched(quorum) && (f.Tool == "" || lt.Tools.Refusal(m.Signature.Tool, f.Tool, called) == "")
+			}
+			c.Content, _ = m.RenderVouched(quorum, shown)
 			c.vouchedFixes = make([]bool, len(m.Fixes))
 			for k := range m.Fixes {
-				c.vouchedFixes[k] = m.Fixes[k].Backing.Vouched(quorum)
+				c.vouchedFixes[k] = shown(&m.Fixes[k])
 			}
 			if m.Backing.Vouched(quorum) {
 				c.Trust = admem.TrustTrusted

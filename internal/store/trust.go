@@ -163,20 +163,38 @@ func backingOf(taught map[string]trajectorySource, ids []string) mistake.Backing
 	return b
 }
 
+// LearnedTrust is what recall weighs learned items with: the backing of
+// each procedure (keyed as asked), the tenant's learning quorum, and the
+// tool policy of the tools the mistakes' fixes call.
+type LearnedTrust struct {
+	Procedures map[string]mistake.Backing
+	Quorum     int
+	Tools      toolclass.Policy
+}
+
 // LearnedBacking reads, in one transaction, who vouches for learned items
 // recall is about to serve: it sets the backing of each mistake (its
 // failures) and of each of its fixes (their recoveries), and returns the
 // backing of each procedure (by the trajectories that support it, keyed
-// as procs is) and the tenant's learning quorum.
-func (db *DB) LearnedBacking(ctx context.Context, tenantID string, ms []*mistake.Mistake, procs map[string][]string) (map[string]mistake.Backing, int, error) {
+// as procs is), the tenant's learning quorum and the tool policy.
+func (db *DB) LearnedBacking(ctx context.Context, tenantID string, ms []*mistake.Mistake, procs map[string][]string) (LearnedTrust, error) {
 	out := map[string]mistake.Backing{}
-	quorum := 0
+	lt := LearnedTrust{Procedures: out}
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
-		if quorum, err = learningQuorum(ctx, tx, tenantID); err != nil {
+		if lt.Quorum, err = learningQuorum(ctx, tx, tenantID); err != nil {
 			return err
 		}
 		if err := backMistakes(ctx, tx, tenantID, ms); err != nil {
+			return err
+		}
+		var tools []string
+		for _, m := range ms {
+			if !slices.Contains(tools, m.Signature.Tool) {
+				tools = append(tools, m.Signature.Tool)
+			}
+		}
+		if lt.Tools, err = toolPolicy(ctx, tx, tenantID, tools, ms); err != nil {
 			return err
 		}
 		var ids []string
@@ -197,9 +215,9 @@ func (db *DB) LearnedBacking(ctx context.Context, tenantID string, ms []*mistake
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: learned backing: %w", err)
+		return LearnedTrust{}, fmt.Errorf("store: learned backing: %w", err)
 	}
-	return out, quorum, nil
+	return lt, nil
 }
 
 // toolPolicy reads the declared classes of the tools the mistakes' fixes
