@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/admem/admem/internal/benchkit"
 	"github.com/admem/admem/internal/locomo"
@@ -43,7 +44,7 @@ func (b *poisonBench) honestCost(ctx context.Context, tauPath string, ttlN int) 
 			return err
 		}
 		b.e.untrustedKeys = !arm.trusted
-		ttl, notLearned, _, err := timeToLearn(ctx, b.e, eps, ttlN, 10e9)
+		ttl, notLearned, _, err := timeToLearn(ctx, b.e, eps, ttlN, 10*time.Second)
 		b.e.untrustedKeys = false
 		if err != nil {
 			return err
