@@ -432,7 +432,7 @@ func (s *Service) learned(ctx context.Context, tenantID string, ti *tenantIndex,
 		c.Score = scores[i] * (0.5 + judge.Utility(n.Uses, n.Successes))
 		out = append(out, c)
 	}
-	if err := s.vouch(ctx, tenantID, ti, out, steps); err != nil {
+	if out, err = s.vouch(ctx, tenantID, ti, out, steps); err != nil {
 		return nil, err
 	}
 	for i := range out {

@@ -71,15 +71,23 @@ func (ti *tenantIndex) source(id string) (learnedSource, error) {
 // agent's recent steps called it, or an admin confirmed it as a
 // replacement. A learned item is trusted when its evidence counts on its
 // own that way, else unverified.
-func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, cands []Item, steps []admem.Step) error {
+// Items whose state cannot be read (replaced or retired since the
+// candidates were found) are left out: they cannot be weighed.
+func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, cands []Item, steps []admem.Step) ([]Item, error) {
 	var ms []*mistake.Mistake
 	at := map[int]*mistake.Mistake{}
 	procs := map[string][]string{}
-	for i, c := range cands {
-		ls, err := ti.source(c.ID)
-		if err != nil {
-			return err
+	kept := cands[:0]
+	for _, c := range cands {
+		if _, err := ti.source(c.ID); err != nil {
+			s.log.InfoContext(ctx, "learned item left out of recall", "item", c.ID, "err", err)
+			continue
 		}
+		kept = append(kept, c)
+	}
+	cands = kept
+	for i, c := range cands {
+		ls, _ := ti.source(c.ID)
 		switch {
 		case ls.mistake != nil:
 			// A copy: the backing is this request's, the cached state
@@ -98,11 +106,11 @@ func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, c
 				cands[i].Trust, cands[i].QuarantineReason = admem.TrustQuarantined, ls.quarantine
 			}
 		}
-		return nil
+		return cands, nil
 	}
 	lt, err := s.store.LearnedBacking(ctx, tenantID, ms, procs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	backing, quorum := lt.Procedures, lt.Quorum
 	called := func(tool string) bool {
@@ -132,7 +140,7 @@ func (s *Service) vouch(ctx context.Context, tenantID string, ti *tenantIndex, c
 			c.Trust = admem.TrustTrusted
 		}
 	}
-	return nil
+	return cands, nil
 }
 
 // withVouchedCorrections is the structured mistake with only the
