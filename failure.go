@@ -124,6 +124,24 @@ type AdapterExample struct {
 	Action    []float32
 	Failed    bool
 	ClusterID string
+	// Label is what a failed step's label is about: its failure cluster,
+	// or its action when it has none.
+	Label string
+	// Source is who posted the step's trajectory (zero when unknown) and
+	// Trusted whether that key is trusted for learning. SourceRank is a
+	// failed step's place (1 = first) among the failed steps with its
+	// Label from the same key or the same agent, whichever is later; 0
+	// for a step that worked or whose source is unknown.
+	Source     Provenance
+	Trusted    bool
+	SourceRank int
+}
+
+// LabelSources is who reported the failed steps of one Label: the
+// sources and whether a key trusted for learning was among them.
+type LabelSources struct {
+	Sources []Provenance
+	Trusted bool
 }
 
 // AdapterTrainingState is a tenant's training state: the examples already
@@ -132,4 +150,7 @@ type AdapterTrainingState struct {
 	TrainedThrough int64
 	Reservoir      []byte
 	LastTrainedAt  *time.Time
+	// LearningQuorum is the tenant's learning quorum (read with the
+	// state; never stored with it).
+	LearningQuorum int
 }

@@ -72,6 +72,10 @@ type APIKey struct {
 	// TrustedForLearning: a tenant admin vouches for what the key reports;
 	// its evidence counts on its own (see docs/trust.md).
 	TrustedForLearning bool
+	// AgentID is the agent the key was issued to ("" when none): learning
+	// counts everything the key reports as that agent's, whatever agent
+	// its requests name, so that keys of one agent are one source.
+	AgentID string
 }
 
 // Principal is who is calling: the key (directly or through a token) and its

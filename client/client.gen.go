@@ -952,6 +952,8 @@ func (e ListTrajectoriesParamsOutcome) Valid() bool {
 
 // APIKey defines model for APIKey.
 type APIKey struct {
+	// AgentId the agent the key was issued to: learning counts all the key reports as this agent's, so keys of one agent are one source
+	AgentId    *string             `json:"agent_id,omitempty"`
 	CreatedAt  time.Time           `json:"created_at"`
 	CreatedBy  *openapi_types.UUID `json:"created_by,omitempty"`
 	ExpiresAt  *time.Time          `json:"expires_at,omitempty"`
@@ -1117,6 +1119,8 @@ type CreateEntryRequest struct {
 
 // CreateKeyRequest defines model for CreateKeyRequest.
 type CreateKeyRequest struct {
+	// AgentId issue the key to one agent: whatever agent ids its requests name, learning counts what it reports (failures, recoveries, feedback) as this agent's, so that two keys of one agent are one source (docs/trust.md)
+	AgentId   *string    `json:"agent_id,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Name      string     `json:"name"`
 	Scopes    []Scope    `json:"scopes"`
@@ -1133,6 +1137,8 @@ type CreateTenantRequest struct {
 
 // CreatedAPIKey defines model for CreatedAPIKey.
 type CreatedAPIKey struct {
+	// AgentId the agent the key was issued to
+	AgentId   *string             `json:"agent_id,omitempty"`
 	CreatedAt time.Time           `json:"created_at"`
 	CreatedBy *openapi_types.UUID `json:"created_by,omitempty"`
 	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
@@ -1205,7 +1211,7 @@ type Entry struct {
 	Successes int         `json:"successes"`
 	Tags      []string    `json:"tags"`
 
-	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it (facts), or, for a learned item (mistake note, procedure), its evidence came from the tenant's learning_quorum of independent sources or a key trusted for learning. unverified: ordinary data; a learned item taught by fewer sources is served in recall's text under its own heading ("Unconfirmed memory"), and a mistake note's fix is shown only when its recoveries meet the same bar.
 	Trust     Trust     `json:"trust"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Uses      int       `json:"uses"`
@@ -1934,7 +1940,7 @@ type RecallItem struct {
 	Source RecallItemSource `json:"source"`
 	Tokens int              `json:"tokens"`
 
-	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+	// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it (facts), or, for a learned item (mistake note, procedure), its evidence came from the tenant's learning_quorum of independent sources or a key trusted for learning. unverified: ordinary data; a learned item taught by fewer sources is served in recall's text under its own heading ("Unconfirmed memory"), and a mistake note's fix is shown only when its recoveries meet the same bar.
 	Trust Trust `json:"trust"`
 }
 
@@ -2329,7 +2335,7 @@ type TrajectoryScope struct {
 	UserId    *string `json:"user_id,omitempty"`
 }
 
-// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+// Trust quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it (facts), or, for a learned item (mistake note, procedure), its evidence came from the tenant's learning_quorum of independent sources or a key trusted for learning. unverified: ordinary data; a learned item taught by fewer sources is served in recall's text under its own heading ("Unconfirmed memory"), and a mistake note's fix is shown only when its recoveries meet the same bar.
 type Trust string
 
 // UpdateEntryRequest defines model for UpdateEntryRequest.

@@ -80,7 +80,9 @@ export ADMEM_LOG_LEVEL=${ADMEM_LOG_LEVEL:-warn}
 # only its few failed steps), so each recorded episode brings one adapter
 # update and the forgetting protocol's 100 updates take about 100 episodes
 # instead of an hour at the defaults (30 s, 200 steps).
-if [ "$name" = sim ]; then
+# poison: its volume attack measures what the adapter learnt from it, so the
+# adapter trains as soon as the tenant has enough labelled steps.
+if [ "$name" = sim ] || [ "$name" = poison ]; then
   export ADMEM_ADAPTER_TRAIN_EVERY=${ADMEM_ADAPTER_TRAIN_EVERY:-3s} ADMEM_ADAPTER_MIN_NEW=${ADMEM_ADAPTER_MIN_NEW:-1}
 fi
 # load: the API's CPU profile is read from its private metrics listener.

@@ -87,7 +87,13 @@ func (e *env) search(ctx context.Context, cred string, body map[string]any, lat 
 // writerTenant makes a tenant (its name starts with prefix) and a
 // write-scoped key in it.
 func (e *env) writerTenant(ctx context.Context, prefix string) (id, writeKey string, err error) {
-	id, adminKey, err := e.tenant(ctx, prefix)
+	return e.writerTenantTrust(ctx, prefix, !e.untrustedKeys)
+}
+
+// writerTenantTrust is writerTenant with the tenant's admin key trusted for
+// learning or not.
+func (e *env) writerTenantTrust(ctx context.Context, prefix string, trust bool) (id, writeKey string, err error) {
+	id, adminKey, err := e.tenantKey(ctx, prefix, trust)
 	if err != nil {
 		return "", "", err
 	}

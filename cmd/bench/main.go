@@ -35,6 +35,7 @@ var commands = []command{
 	{"api", "authenticated request latency through the full middleware chain (key and token)", runAPI},
 	{"load", "concurrent clients on an agent fleet's request mix over a large tenant among 100: throughput, latency per route, errors, CPU per process", runLoad},
 	{"locomo", "LoCoMo evidence recall@k of entry search (lexical, vector, hybrid) and search latency", runLoCoMo},
+	{"poison", "attacks on what a tenant's memory learns, over HTTP, by one key, two keys of one agent and independent keys; quarantine recall and false quarantine over HTTP; the trust layer's cost to honest learning", runPoison},
 	{"quarantine", "instruction-injection quarantine: false quarantine on real LoCoMo facts and tau-bench observations, recall on generated held-out injections (no server)", runQuarantine},
 	{"scale", "entry ingest rate, index build and size, and search latency with one large tenant among 100", runScale},
 	{"taureplay", "tau-bench replay: mistake-note coverage of repeated errors by recall, recall tokens and latency, batch ingest rate; --guard: guard recall, false positives, AUC, latency, time-to-learn, adapter training", runTauReplay},
@@ -80,6 +81,9 @@ type env struct {
 	http        *http.Client
 	client      *client.ClientWithResponses
 	getenv      func(string) string
+	// untrustedKeys: tenant leaves its key untrusted for learning (the
+	// poison benchmark's arm with the trust layer in force).
+	untrustedKeys bool
 }
 
 func newEnv(name string, args []string, getenv func(string) string) (*env, []string, error) {
@@ -138,6 +142,12 @@ func bearer(cred string) client.RequestEditorFn {
 
 // tenant creates a fresh tenant with an admin key for one run.
 func (e *env) tenant(ctx context.Context, prefix string) (id, adminKey string, err error) {
+	return e.tenantKey(ctx, prefix, !e.untrustedKeys)
+}
+
+// tenantKey is tenant with the admin key trusted for learning or not (an
+// untrusted key's reports count only with independent sources).
+func (e *env) tenantKey(ctx context.Context, prefix string, trust bool) (id, adminKey string, err error) {
 	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1e9)
 	tr, err := e.client.CreateTenantWithResponse(ctx, nil, client.CreateTenantRequest{Name: name,
 		RateLimit: &client.RateLimit{RequestsPerSecond: ptr(float32(1e6)), Burst: ptr(10_000_000)}}, bearer(e.platformKey))
@@ -154,6 +164,9 @@ func (e *env) tenant(ctx context.Context, prefix string) (id, adminKey string, e
 	}
 	if kr.JSON201 == nil {
 		return "", "", fmt.Errorf("create key: %d %s", kr.StatusCode(), kr.Body)
+	}
+	if !trust {
+		return tr.JSON201.Id.String(), kr.JSON201.Key, nil
 	}
 	// The run's one key is its tenant's only agent, and honest: its admin
 	// trusts it for learning, so that what it alone reports may block and

@@ -105,7 +105,7 @@ func runQuarantine(_ context.Context, e *env, args []string) error {
 		name string
 		pool injection.Pool
 		seed uint64
-	}{{"heldout", injection.HeldOut, *seed}, {"tuned", injection.Tuned, *seed + 2000}, {"dev", injection.Dev, *seed + 1000}} {
+	}{{"heldout", injection.HeldOut, *seed}, {"fresh", injection.Fresh, *seed + 3000}, {"blind", injection.Blind, *seed + 4000}, {"tuned", injection.Tuned, *seed + 2000}, {"dev", injection.Dev, *seed + 1000}} {
 		samples := injection.Generate(pl.pool, pl.seed, *per)
 		byClass := map[string][2]int{}
 		byDisguise := map[string][2]int{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/admem/admem"
@@ -18,6 +19,7 @@ type TrainStore interface {
 	AdapterTrainingDue(ctx context.Context, minNew int, maxAge time.Duration) ([]string, error)
 	GetAdapterState(ctx context.Context, tenantID string) (admem.AdapterTrainingState, error)
 	AdapterExamples(ctx context.Context, tenantID, embedderID string, afterID, throughID int64, limit int) ([]admem.AdapterExample, error)
+	AdapterLabelSources(ctx context.Context, tenantID, embedderID string, labels []string) (map[string]admem.LabelSources, error)
 	ActiveAdapter(ctx context.Context, tenantID string) (admem.AdapterVersion, error)
 	SaveAdapterVersion(ctx context.Context, tenantID string, v admem.AdapterVersion, expectThrough int64, st admem.AdapterTrainingState) (admem.AdapterVersion, error)
 	// TryLockAdapterTraining takes the tenant's training lock unless
@@ -188,6 +190,9 @@ func (t *Trainer) TrainTenant(ctx context.Context, tenantID string) (Result, err
 	}
 	res.NewExamples = len(rows)
 	through := rows[len(rows)-1].ID
+	if rows, err = t.admit(ctx, tenantID, st.LearningQuorum, rows); err != nil {
+		return res, err
+	}
 
 	rsv := newReservoir(t.opt, st.Reservoir, tenantID)
 	if len(rows)+rsv.Len() < t.opt.MinTrain {
@@ -284,6 +289,52 @@ func (t *Trainer) TrainTenant(ctx context.Context, tenantID string) (Result, err
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// PerSourceLabels is how many failed steps of one label (a failure
+// cluster, or an action) one source's reports put into training, unless
+// the label was reported by the tenant's quorum of independent sources or
+// by a key trusted for learning: one key posting fifty fabricated failures
+// teaches the adapter what it would teach with three.
+const PerSourceLabels = 3
+
+// admit keeps the examples training may learn from: every step that
+// worked, and the failed steps whose label counts (trusted key, or
+// independent sources as judge.IndependentSources counts them) or that are
+// among their source's first PerSourceLabels of the label. Examples
+// without a known source (recorded before provenance) are kept.
+func (t *Trainer) admit(ctx context.Context, tenantID string, quorum int, rows []admem.AdapterExample) ([]admem.AdapterExample, error) {
+	var capped []string
+	for _, r := range rows {
+		if r.Failed && !r.Trusted && r.SourceRank > PerSourceLabels && !slices.Contains(capped, r.Label) {
+			capped = append(capped, r.Label)
+		}
+	}
+	if len(capped) == 0 {
+		return rows, nil
+	}
+	srcs, err := t.store.AdapterLabelSources(ctx, tenantID, t.embedder, capped)
+	if err != nil {
+		return nil, err
+	}
+	if quorum < 1 {
+		quorum = judge.DefaultQuorum
+	}
+	out := rows[:0:0]
+	dropped := 0
+	for _, r := range rows {
+		if r.Failed && !r.Trusted && r.SourceRank > PerSourceLabels {
+			if ls := srcs[r.Label]; !ls.Trusted && judge.IndependentSources(ls.Sources) < quorum {
+				dropped++
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	if dropped > 0 {
+		t.log.Info("adapter training: failed steps over their source's share left out", "tenant_id", tenantID, "dropped", dropped, "kept", len(out))
+	}
+	return out, nil
 }
 
 func newReservoir(o TrainOptions, blob []byte, tenantID string) *adapter.Reservoir {

@@ -190,10 +190,20 @@ func (d *deployment) tenant(api *testenv.Process, name string, extra map[string]
 	if err := d.must(api, "POST", "/v1/tenants", d.platformKey, body, http.StatusCreated).decode(&ten); err != nil {
 		d.t.Fatal(err)
 	}
-	var k struct{ Key string }
+	var k struct{ ID, Key string }
 	if err := d.must(api, "POST", "/v1/tenants/"+ten.ID+"/keys", d.platformKey,
 		map[string]any{"name": "admin", "scopes": []string{"admin"}}, http.StatusCreated).decode(&k); err != nil {
 		d.t.Fatal(err)
+	}
+	// The workload is one honest agent's: its admin trusts its key for
+	// learning, as the benchmarks do, so that training takes all its
+	// failed steps (one untrusted source's share of a label is capped:
+	// docs/trust.md).
+	var trusted struct {
+		Trusted bool `json:"trusted_for_learning"`
+	}
+	if err := d.must(api, "PUT", "/v1/keys/"+k.ID+"/learning-trust", k.Key, map[string]any{"trusted": true}, http.StatusOK).decode(&trusted); err != nil || !trusted.Trusted {
+		d.t.Fatalf("trust the workload's key: %v", err)
 	}
 	return ten.ID, k.Key
 }

@@ -225,6 +225,13 @@ func (s *Service) Check(ctx context.Context, p admem.Principal, req Request) (Re
 			// to avoid), nor a transient retry.
 			r := round4(adapterRisks[i])
 			v.AdapterRisk, v.Risk = &r, riskmodel.Risk(a, r)
+			if len(discounted[i]) > 0 && !w.backed(a) {
+				// The identical call worked in the tenant's own history and
+				// only claims without enough sources say otherwise: what
+				// the adapter learnt from those claims is no more evidence
+				// than they are (the note risk is without them).
+				v.Risk = math.Min(v.Risk, a.Risk)
+			}
 		}
 		if a.Kind == mistake.KindTransient && a.HereFailures == 0 && len(a.Matches) == 0 {
 			// A transient fault is no reason to avoid a call: retry it.

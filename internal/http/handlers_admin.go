@@ -167,7 +167,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, tenantID stri
 		return
 	}
 	k, secret, err := s.tenancy.CreateKey(r.Context(), principal(r), tenancy.NewKey{
-		TenantID: tenantID, Name: req.Name, Scopes: stringsToScopes(req.Scopes), ExpiresAt: req.ExpiresAt})
+		TenantID: tenantID, Name: req.Name, Scopes: stringsToScopes(req.Scopes), ExpiresAt: req.ExpiresAt, AgentID: req.AgentID})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -22,6 +22,7 @@ type recallOut struct {
 		Content string  `json:"content"`
 		Score   float64 `json:"score"`
 		Tokens  int     `json:"tokens"`
+		Trust   string  `json:"trust"`
 	} `json:"items"`
 	Text   string `json:"text"`
 	Tokens int    `json:"tokens"`
@@ -77,8 +78,34 @@ func TestRecallPacksNotesAndProceduresIntoTheBudget(t *testing.T) {
 	if !kinds["mistake"] || !kinds["procedure"] {
 		t.Fatalf("recall returned %v, want a mistake note and a procedure: %s", kinds, r.Body)
 	}
-	if !strings.Contains(rec.Text, "Mistakes to avoid:") || !strings.Contains(rec.Text, "Fix:") {
+	// One key untrusted for learning taught it all: recall serves it as
+	// unconfirmed, and the note says what fails without the fix.
+	if !strings.Contains(rec.Text, "Unconfirmed memory") || strings.Contains(rec.Text, "Fix:") || strings.Contains(rec.Text, "Mistakes to avoid:") {
+		t.Fatalf("one untrusted source: want its items unconfirmed and no fix in the text: %s", rec.Text)
+	}
+	for _, it := range rec.Items {
+		if it.Trust != "unverified" {
+			t.Fatalf("one untrusted source's item is %s: %s", it.Trust, r.Body)
+		}
+	}
+	// The admin trusts the key: the same memory is served as vouched for.
+	var me struct {
+		KeyID string `json:"key_id"`
+	}
+	env.Do(t, "GET", "/v1/me", admin, nil).JSON(t, &me)
+	if r := env.Do(t, "PUT", "/v1/keys/"+me.KeyID+"/learning-trust", admin, map[string]any{"trusted": true}); r.Status != 200 {
+		t.Fatalf("trust key: %d %s", r.Status, r.Body)
+	}
+	r = env.Do(t, "POST", "/v1/recall", reader, map[string]any{"task": "change reservation ABC123 flight to next week"})
+	rec = recallOut{}
+	r.JSON(t, &rec)
+	if !strings.Contains(rec.Text, "Mistakes to avoid:") || !strings.Contains(rec.Text, "Fix:") || strings.Contains(rec.Text, "Unconfirmed") {
 		t.Fatalf("text block: %s", rec.Text)
+	}
+	for _, it := range rec.Items {
+		if it.Source == "learned" && it.Trust != "trusted" {
+			t.Fatalf("a trusted key's item is %s: %s", it.Trust, r.Body)
+		}
 	}
 	if n, _ := recall.CountTokens(rec.Text); n != rec.Tokens || n > rec.Budget {
 		t.Fatalf("tokens %d reported, %d counted, budget %d", rec.Tokens, n, rec.Budget)
@@ -218,7 +245,7 @@ type structuredOut struct {
 func TestRecallReturnsStructuredNotesAndProcedures(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
-	tenantID, admin := env.Tenant(t, "recall-structured")
+	tenantID, admin := env.TrustedTenant(t, "recall-structured")
 	_, reader := env.Key(t, admin, "read")
 
 	task := "change the flight of reservation ABC123 to a later date"

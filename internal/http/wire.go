@@ -64,6 +64,8 @@ type apiKeyJSON struct {
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	// Trusted for learning (see docs/trust.md).
 	TrustedForLearning bool `json:"trusted_for_learning"`
+	// The agent the key was issued to.
+	AgentID string `json:"agent_id,omitempty"`
 }
 
 func toKeyJSON(k admem.APIKey) apiKeyJSON {
@@ -73,7 +75,7 @@ func toKeyJSON(k admem.APIKey) apiKeyJSON {
 	}
 	return apiKeyJSON{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Scopes: sc,
 		CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt,
-		TrustedForLearning: k.TrustedForLearning}
+		TrustedForLearning: k.TrustedForLearning, AgentID: k.AgentID}
 }
 
 type createdKeyJSON struct {
@@ -85,6 +87,7 @@ type createKeyRequest struct {
 	Name      string     `json:"name"`
 	Scopes    []string   `json:"scopes"`
 	ExpiresAt *time.Time `json:"expires_at"`
+	AgentID   string     `json:"agent_id"`
 }
 
 type keyList struct {

@@ -200,13 +200,31 @@ func override(ws []string) bool {
 				if ws[k] == "." {
 					break
 				}
-				if priorQuals[ws[k]] || pastContext[ws[k]] {
+				if priorQuals[ws[k]] || pastContext[ws[k]] || k > j && ws[k] == "you" {
 					return true
 				}
 			}
 		}
 		if j := within(ws, i, 2, wholeContext); j > 0 && within(ws, j, 4, pastContext) > 0 {
 			return true
+		}
+		if toldYou(ws, i) {
+			return true
+		}
+	}
+	for i, w := range ws {
+		// Instructions described as the agent's ("the rules you were
+		// given", "the policies you have") and declared void.
+		if instructionNns[w] && i+1 < len(ws) && ws[i+1] == "you" && within(ws, i+1, 6, nullifiers) > 0 {
+			return true
+		}
+		// The concessive form: "whatever your instructions say",
+		// "regardless of your guidelines", "no matter what the system
+		// prompt says".
+		if concessive(ws, i) {
+			if j := within(ws, i, 3, agentOwn); j > 0 && within(ws, j-1, 3, instructionNns) > 0 {
+				return true
+			}
 		}
 	}
 	// The passive form: the agent's instructions declared void ("all prior
@@ -224,15 +242,51 @@ func override(ws []string) bool {
 	return false
 }
 
+// Verbs of instructing someone, as past participles ("you were told").
+var (
+	toldVerbs = words("told taught instructed asked given handed programmed directed ordered briefed trained prompted commanded shown")
+	beVerbs   = words("were was been ve got")
+)
+
+// toldYou: the object of the override verb at i is a clause saying what
+// the agent was instructed, not an instruction noun ("forget what you
+// were told before", "ignore anything you have been asked to do").
+func toldYou(ws []string, i int) bool {
+	j := within(ws, i, 4, words("you"))
+	if j < 0 {
+		return false
+	}
+	k := within(ws, j, 2, beVerbs)
+	return k > 0 && within(ws, k, 2, toldVerbs) > 0
+}
+
 // nullifiers declare instructions void.
 var nullifiers = words("void voided cancel cancelled canceled revoke revoked lift lifted suspend suspended obsolete invalid " +
-	"null nullified overridden override removed disabled off rescinded withdrawn expired superseded")
+	"null nullified overridden override removed disabled off rescinded withdrawn expired superseded outdated irrelevant " +
+	"deprecated meaningless replaced")
+
+// agentOwn qualifies instructions as the agent's own, more narrowly than
+// priorQuals ("the rules" alone is anyone's).
+var agentOwn = words("your system developer previous prior original initial earlier")
+
+// concessive: "whatever", "regardless (of)", "no matter (what)", "despite"
+// at i: what follows is set aside.
+func concessive(ws []string, i int) bool {
+	switch ws[i] {
+	case "whatever", "regardless", "despite", "notwithstanding":
+		return true
+	case "no":
+		return i+1 < len(ws) && ws[i+1] == "matter"
+	}
+	return false
+}
 
 // Role reassignment.
 var (
 	roleNouns = words("assistant agent bot chatbot ai model llm system admin administrator root developer superuser " +
 		"operator hacker dan jailbroken unrestricted unfiltered uncensored unlimited evil rogue persona character mode " +
 		"god sudo")
+	promoteVerbs = words("promoted elevated upgraded appointed granted given made switched unlocked")
 	newRoleNouns = words("role task goal objective instructions instruction directive directives purpose mission job " +
 		"orders identity persona rules priority")
 )
@@ -253,6 +307,12 @@ func role(ws []string) bool {
 		switch {
 		case w == "you" && (next(1) == "are" || next(1) == "re") && (next(2) == "now" || next(2) == "no" && next(3) == "longer"):
 			if within(ws, i+2, 5, roleNouns) > 0 {
+				return true
+			}
+		case w == "you" && (next(1) == "have" || next(1) == "ve" || next(1) == "were" || next(1) == "are" || next(1) == "re") &&
+			within(ws, i+1, 3, promoteVerbs) > 0:
+			// "you have been promoted to superuser", "you are granted root"
+			if within(ws, i+1, 7, words("superuser root sudo god unrestricted unfiltered jailbroken administrator")) > 0 {
 				return true
 			}
 		case w == "from" && next(1) == "now" && next(2) == "on":
@@ -382,7 +442,7 @@ func toolMarkup(native string) bool { return toolMarkupRE.MatchString(native) }
 // hiddenMarkupRE matches markup that hides text from a human reader but not
 // from a model: HTML comments with words in them, elements styled
 // invisible, and tags named after instructions.
-var hiddenMarkupRE = regexp.MustCompile(`<!--[^>]*\pL{3,}[\s\S]*?-->|display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0[^.]|<\s*/?\s*(?:hidden|secret|instructions?|system|sys|inject|prompt|important)\s*>|\[\s*/?\s*(?:hidden|inst|system|instructions?)\s*\]|<\|[a-z_]+\|>`)
+var hiddenMarkupRE = regexp.MustCompile(`<!--[^>]*\pL{3,}[\s\S]*?-->|display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0[^.]|<\s*[a-z][a-z0-9]*\s[^>]*\bhidden\b[^>]*>|<\s*/?\s*(?:hidden|secret|instructions?|system|sys|inject|prompt|important)\s*>|\[\s*/?\s*(?:hidden|inst|system|instructions?)\s*\]|<\|[a-z_]+\|>`)
 
 func hiddenMarkup(native string) bool { return hiddenMarkupRE.MatchString(native) }
 
@@ -402,11 +462,19 @@ func exfiltrate(ws []string) bool {
 		if !revealVerbs.has(w) {
 			continue
 		}
-		if j := within(ws, i, 5, secretNouns); j > 0 {
+		// Each secret noun within reach: its qualifiers before it ("your
+		// system prompt"), or "you were configured with" after it.
+		for j := i + 1; j < len(ws) && j <= i+7 && ws[j] != "."; j++ {
+			if !secretNouns[ws[j]] {
+				continue
+			}
 			for k := i + 1; k < j; k++ {
 				if ownQuals[ws[k]] {
 					return true
 				}
+			}
+			if j+1 < len(ws) && ws[j+1] == "you" {
+				return true
 			}
 		}
 	}
@@ -416,7 +484,7 @@ func exfiltrate(ws []string) bool {
 // addressesAI: text that speaks to the model reading it ("note to the AI",
 // "if you are an AI assistant", "dear agent", "attention LLM").
 func addressesAI(ws []string) bool {
-	ai := words("ai assistant agent llm model chatbot gpt claude gemini bot")
+	known := words("ai assistant agent llm model chatbot gpt claude gemini bot")
 	for i, w := range ws {
 		next := func(k int) string {
 			if i+k < len(ws) {
@@ -424,17 +492,19 @@ func addressesAI(ws []string) bool {
 			}
 			return ""
 		}
+		// ai: the word k after i names an AI ("language model" too).
+		ai := func(k int) bool { return known[next(k)] || next(k) == "language" && next(k+1) == "model" }
 		switch w {
 		case "attention", "note", "dear", "hey", "hello", "hi", "important", "urgent", "message", "memo", "notice", "warning":
-			if ai[next(1)] || (next(1) == "to" || next(1) == "for") && (ai[next(2)] || ai[next(3)]) || ai[next(2)] && next(1) == "the" {
+			if ai(1) || (next(1) == "to" || next(1) == "for") && (ai(2) || ai(3)) || ai(2) && next(1) == "the" {
 				return true
 			}
 		case "if":
-			if next(1) == "you" && next(2) == "are" && (next(3) == "an" || next(3) == "a" || next(3) == "the") && (ai[next(4)] || ai[next(5)]) {
+			if next(1) == "you" && next(2) == "are" && (next(3) == "an" || next(3) == "a" || next(3) == "the") && (ai(4) || ai(5)) {
 				return true
 			}
 		case "to":
-			if (next(1) == "the" || next(1) == "any" || next(1) == "all") && ai[next(2)] && (next(3) == "reading" || next(3) == "processing" || next(3) == "that" || next(3) == "who") {
+			if (next(1) == "the" || next(1) == "any" || next(1) == "all") && ai(2) && (next(3) == "reading" || next(3) == "processing" || next(3) == "that" || next(3) == "who") {
 				return true
 			}
 		}

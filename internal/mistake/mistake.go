@@ -52,9 +52,9 @@ type Rule struct {
 	// the format either, though no failure wrote it yet.
 	Working map[string][]string `json:",omitempty"`
 	Values  []uint32
-	P      float64
-	Fails  int // recent matching calls that failed with the mistake
-	OKs    int // recent matching calls that worked
+	P       float64
+	Fails   int // recent matching calls that failed with the mistake
+	OKs     int // recent matching calls that worked
 	// Reach holds, for each step the rule asks to be missing ("np:TOOL"),
 	// how many steps back the recent calls that met the rule's other
 	// features and worked had that step, sorted: how far a situation that

@@ -9,7 +9,32 @@ import (
 
 // Render is the mistake as a note for a prompt: what fails, when, and what
 // to do instead, without any value of the trajectories it was learnt from.
-func (m *Mistake) Render() string {
+func (m *Mistake) Render() string { return m.render(0, true) }
+
+// RenderVouched is Render as an agent is served it: what to do instead
+// only when the evidence counts on its own, as guard requires before it
+// suggests (Backing read for this request): the first fix shown allows
+// (its recoveries came from quorum independent sources or a trusted key,
+// and the tool it calls may be suggested), else the rule's advice when the
+// mistake's own failures count. It returns the text and the index of the
+// fix shown (-1 when none).
+func (m *Mistake) RenderVouched(quorum int, shown func(*Fix) bool) (string, int) {
+	for i := range m.Fixes {
+		if shown(&m.Fixes[i]) {
+			return m.render(i, false), i
+		}
+	}
+	return m.render(-1, m.Backing.Vouched(quorum)), -1
+}
+
+// RenderBare is the note without any fix or advice: what the
+// trajectories that taught it said (the failing call, the error), the
+// part whose words come from whoever posted them.
+func (m *Mistake) RenderBare() string { return m.render(-1, false) }
+
+// render writes the note with fix i (none when i is out of range) and,
+// without a fix, the rule's advice if advice is set.
+func (m *Mistake) render(fix int, advice bool) string {
 	var b strings.Builder
 	fails := strings.TrimPrefix(m.Signature.Class+": "+m.Signature.Template, ": ")
 	if m.Kind == KindTransient {
@@ -24,9 +49,9 @@ func (m *Mistake) Render() string {
 		fmt.Fprintf(&b, " when %s", d)
 	}
 	fmt.Fprintf(&b, " fails with %q.", fails)
-	if len(m.Fixes) > 0 {
-		fmt.Fprintf(&b, " Fix: %s.", m.Fixes[0].Text(m.Signature.Tool))
-	} else if a := m.Rule.Advice(); a != "" {
+	if fix >= 0 && fix < len(m.Fixes) {
+		fmt.Fprintf(&b, " Fix: %s.", m.Fixes[fix].Text(m.Signature.Tool))
+	} else if a := m.Rule.Advice(); a != "" && advice {
 		fmt.Fprintf(&b, " Advice: %s.", a)
 	}
 	return b.String()

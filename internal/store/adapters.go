@@ -15,19 +15,37 @@ import (
 func (db *DB) AdapterExamples(ctx context.Context, tenantID, embedderID string, afterID, throughID int64, limit int) ([]admem.AdapterExample, error) {
 	var out []admem.AdapterExample
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		// A failed step's rank among its label's failed steps from its
+		// key and from its agent counts every earlier one, trained on or
+		// not: a source's share is capped over the tenant's history.
 		rows, err := tx.Query(ctx, `
-			SELECT id, context, action, failed, coalesce(cluster_id::text, '') FROM adapter_examples
-			WHERE tenant_id = $1 AND embedder_id = $2 AND id > $3 AND ($4 = 0 OR id <= $4)
-			ORDER BY id LIMIT $5`, tenantID, embedderID, afterID, throughID, limit)
+			WITH f AS (
+				SELECT e.id, greatest(
+					CASE WHEN t.key_id IS NULL THEN 0 ELSE row_number() OVER (PARTITION BY coalesce(e.cluster_id::text, e.action_text), t.key_id ORDER BY e.id) END,
+					CASE WHEN `+keyAgent("t.agent_id")+` = '' THEN 0 ELSE row_number() OVER (PARTITION BY coalesce(e.cluster_id::text, e.action_text), `+keyAgent("t.agent_id")+` ORDER BY e.id) END) AS rank
+				FROM adapter_examples e JOIN trajectories t ON t.tenant_id = e.tenant_id AND t.id::text = e.trajectory_id
+				LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = t.key_id
+				WHERE e.tenant_id = $1 AND e.embedder_id = $2 AND e.failed AND ($4 = 0 OR e.id <= $4))
+			SELECT e.id, e.context, e.action, e.failed, coalesce(e.cluster_id::text, ''), coalesce(e.cluster_id::text, e.action_text, ''),
+				coalesce(t.key_id::text, ''), `+keyAgent("t.agent_id")+`, `+trustedKey+`, coalesce(f.rank, 0)
+			FROM adapter_examples e
+			LEFT JOIN trajectories t ON t.tenant_id = e.tenant_id AND t.id::text = e.trajectory_id
+			LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = t.key_id
+			LEFT JOIN f ON f.id = e.id
+			WHERE e.tenant_id = $1 AND e.embedder_id = $2 AND e.id > $3 AND ($4 = 0 OR e.id <= $4)
+			ORDER BY e.id LIMIT $5`, tenantID, embedderID, afterID, throughID, limit)
 		if err != nil {
 			return translate(err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var e admem.AdapterExample
-			if err := rows.Scan(&e.ID, &e.Context, &e.Action, &e.Failed, &e.ClusterID); err != nil {
+			var rank int64
+			if err := rows.Scan(&e.ID, &e.Context, &e.Action, &e.Failed, &e.ClusterID, &e.Label,
+				&e.Source.ActorKeyID, &e.Source.AgentID, &e.Trusted, &rank); err != nil {
 				return translate(err)
 			}
+			e.SourceRank = int(rank)
 			out = append(out, e)
 		}
 		return translate(rows.Err())
@@ -38,12 +56,55 @@ func (db *DB) AdapterExamples(ctx context.Context, tenantID, embedderID string, 
 	return out, nil
 }
 
+// AdapterLabelSources returns, for each of the labels (failure clusters,
+// or actions without one), who reported its failed steps.
+func (db *DB) AdapterLabelSources(ctx context.Context, tenantID, embedderID string, labels []string) (map[string]admem.LabelSources, error) {
+	out := map[string]admem.LabelSources{}
+	if len(labels) == 0 {
+		return out, nil
+	}
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT DISTINCT coalesce(e.cluster_id::text, e.action_text, ''), coalesce(t.key_id::text, ''), `+keyAgent("t.agent_id")+`, `+trustedKey+`
+			FROM adapter_examples e
+			JOIN trajectories t ON t.tenant_id = e.tenant_id AND t.id::text = e.trajectory_id
+			LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = t.key_id
+			WHERE e.tenant_id = $1 AND e.embedder_id = $2 AND e.failed AND coalesce(e.cluster_id::text, e.action_text, '') = ANY ($3)`,
+			tenantID, embedderID, labels)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var label string
+			var p admem.Provenance
+			var trusted bool
+			if err := rows.Scan(&label, &p.ActorKeyID, &p.AgentID, &trusted); err != nil {
+				return translate(err)
+			}
+			ls := out[label]
+			ls.Sources = append(ls.Sources, p)
+			ls.Trusted = ls.Trusted || trusted
+			out[label] = ls
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: adapter label sources: %w", err)
+	}
+	return out, nil
+}
+
 // GetAdapterState returns the tenant's training state (zero before the
 // first training).
 func (db *DB) GetAdapterState(ctx context.Context, tenantID string) (admem.AdapterTrainingState, error) {
 	var s admem.AdapterTrainingState
 	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT trained_through, reservoir, last_trained_at FROM adapter_state WHERE tenant_id = $1`, tenantID).
+		var err error
+		if s.LearningQuorum, err = learningQuorum(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `SELECT trained_through, reservoir, last_trained_at FROM adapter_state WHERE tenant_id = $1`, tenantID).
 			Scan(&s.TrainedThrough, &s.Reservoir, &s.LastTrainedAt)
 		if err == pgx.ErrNoRows {
 			return nil

@@ -9,12 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const keyColumns = `id, tenant_id, name, prefix, scopes, coalesce(created_by::text, ''), created_at, expires_at, revoked_at, last_used_at, trusted_for_learning`
+const keyColumns = `id, tenant_id, name, prefix, scopes, coalesce(created_by::text, ''), created_at, expires_at, revoked_at, last_used_at, trusted_for_learning, coalesce(agent_id, '')`
 
 func scanKey(row pgx.Row) (admem.APIKey, error) {
 	var k admem.APIKey
 	var scopes []string
-	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &scopes, &k.CreatedBy, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.LastUsedAt, &k.TrustedForLearning)
+	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &scopes, &k.CreatedBy, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.LastUsedAt, &k.TrustedForLearning, &k.AgentID)
 	for _, s := range scopes {
 		k.Scopes = append(k.Scopes, admem.KeyScope(s))
 	}
@@ -40,9 +40,9 @@ func (db *DB) CreateKey(ctx context.Context, k admem.APIKey, secretHash []byte, 
 		}
 		var err error
 		out, err = scanKey(tx.QueryRow(ctx, `
-			INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, scopes, created_by, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+keyColumns,
-			k.TenantID, k.Name, k.Prefix, secretHash, scopeStrings(k.Scopes), createdBy, k.ExpiresAt))
+			INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, scopes, created_by, expires_at, agent_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+keyColumns,
+			k.TenantID, k.Name, k.Prefix, secretHash, scopeStrings(k.Scopes), createdBy, k.ExpiresAt, nullableText(k.AgentID)))
 		if err != nil {
 			return err
 		}

@@ -274,8 +274,9 @@ type ratings struct {
 // against returns the sources of an item's earlier unsuccessful ratings
 // that still count (not purged).
 func (r *ratings) against(ctx context.Context, itemID string) ([]admem.Provenance, bool, error) {
-	rows, err := r.tx.Query(ctx, `SELECT coalesce(key_id::text, ''), coalesce(agent_id, ''), coalesce(session_id, ''), admin
-		FROM feedback_ratings WHERE tenant_id = $1 AND item_id = $2 AND NOT success AND purge_id IS NULL`, r.tenantID, itemID)
+	rows, err := r.tx.Query(ctx, `SELECT coalesce(f.key_id::text, ''), `+keyAgent("f.agent_id")+`, coalesce(f.session_id, ''), f.admin
+		FROM feedback_ratings f LEFT JOIN api_keys k ON k.tenant_id = f.tenant_id AND k.id = f.key_id
+		WHERE f.tenant_id = $1 AND f.item_id = $2 AND NOT f.success AND f.purge_id IS NULL`, r.tenantID, itemID)
 	if err != nil {
 		return nil, false, translate(err)
 	}

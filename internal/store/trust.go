@@ -57,6 +57,11 @@ func learningQuorum(ctx context.Context, tx pgx.Tx, tenantID string) (int, error
 // learning: marked so and not revoked (revoking a key withdraws its trust).
 const trustedKey = `coalesce(k.trusted_for_learning AND k.revoked_at IS NULL, false)`
 
+// keyAgent is the SQL for the agent a piece of evidence counts as: the
+// agent its key (k, left-joined) was issued to, else the one its request
+// named (column).
+func keyAgent(column string) string { return "coalesce(k.agent_id, " + column + ", '')" }
+
 // backMistakes sets each mistake's Backing from the provenance of the
 // failures it counted, and each fix's from the trajectories that taught it.
 func backMistakes(ctx context.Context, tx pgx.Tx, tenantID string, ms []*mistake.Mistake) error {
@@ -77,7 +82,7 @@ func backMistakes(ctx context.Context, tx pgx.Tx, tenantID string, ms []*mistake
 	}
 	failures := map[string][]admem.Provenance{}
 	trusted := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT o.signature_id, coalesce(o.key_id::text, ''), coalesce(o.agent_id, ''), `+trustedKey+`
+	rows, err := tx.Query(ctx, `SELECT o.signature_id, coalesce(o.key_id::text, ''), `+keyAgent("o.agent_id")+`, `+trustedKey+`
 		FROM mistake_occurrences o LEFT JOIN api_keys k ON k.tenant_id = o.tenant_id AND k.id = o.key_id
 		WHERE o.tenant_id = $1 AND o.signature_id = ANY ($2)
 		GROUP BY 1, 2, 3, 4`, tenantID, sigs)
@@ -99,49 +104,120 @@ func backMistakes(ctx context.Context, tx pgx.Tx, tenantID string, ms []*mistake
 	if err := rows.Err(); err != nil {
 		return translate(err)
 	}
-	type source struct {
-		p       admem.Provenance
-		trusted bool
-	}
-	taught := map[string]source{}
-	if len(trajs) > 0 {
-		rows, err := tx.Query(ctx, `SELECT t.id::text, coalesce(t.key_id::text, ''), t.agent_id, `+trustedKey+`
-			FROM trajectories t LEFT JOIN api_keys k ON k.tenant_id = t.tenant_id AND k.id = t.key_id
-			WHERE t.tenant_id = $1 AND t.id = ANY ($2::uuid[])`, tenantID, trajs)
-		if err != nil {
-			return translate(err)
-		}
-		for rows.Next() {
-			var id string
-			var s source
-			if err := rows.Scan(&id, &s.p.ActorKeyID, &s.p.AgentID, &s.trusted); err != nil {
-				rows.Close()
-				return translate(err)
-			}
-			taught[id] = s
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return translate(err)
-		}
+	taught, err := trajectorySources(ctx, tx, tenantID, trajs)
+	if err != nil {
+		return err
 	}
 	for _, m := range ms {
 		m.Backing = mistake.Backing{Sources: judge.IndependentSources(failures[m.SignatureID]), Trusted: trusted[m.SignatureID]}
 		for i := range m.Fixes {
-			f := &m.Fixes[i]
-			var ps []admem.Provenance
-			b := mistake.Backing{}
-			for _, id := range f.Sources {
-				if s, ok := taught[id]; ok {
-					ps = append(ps, s.p)
-					b.Trusted = b.Trusted || s.trusted
-				}
-			}
-			b.Sources = judge.IndependentSources(ps)
-			f.Backing = b
+			m.Fixes[i].Backing = backingOf(taught, m.Fixes[i].Sources)
 		}
 	}
 	return nil
+}
+
+// trajectorySource is who posted a trajectory, and whether its key is
+// trusted for learning.
+type trajectorySource struct {
+	p       admem.Provenance
+	trusted bool
+}
+
+// trajectorySources reads the sources of the trajectories (ids that are
+// no trajectory are left out).
+func trajectorySources(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (map[string]trajectorySource, error) {
+	taught := map[string]trajectorySource{}
+	if len(ids) == 0 {
+		return taught, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT t.id::text, coalesce(t.key_id::text, ''), `+keyAgent("t.agent_id")+`, `+trustedKey+`
+		FROM trajectories t LEFT JOIN api_keys k ON k.tenant_id = t.tenant_id AND k.id = t.key_id
+		WHERE t.tenant_id = $1 AND t.id = ANY ($2::uuid[])`, tenantID, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var s trajectorySource
+		if err := rows.Scan(&id, &s.p.ActorKeyID, &s.p.AgentID, &s.trusted); err != nil {
+			return nil, translate(err)
+		}
+		taught[id] = s
+	}
+	return taught, translate(rows.Err())
+}
+
+// backingOf is the backing of what the trajectories taught.
+func backingOf(taught map[string]trajectorySource, ids []string) mistake.Backing {
+	var ps []admem.Provenance
+	b := mistake.Backing{}
+	for _, id := range ids {
+		if s, ok := taught[id]; ok {
+			ps = append(ps, s.p)
+			b.Trusted = b.Trusted || s.trusted
+		}
+	}
+	b.Sources = judge.IndependentSources(ps)
+	return b
+}
+
+// LearnedTrust is what recall weighs learned items with: the backing of
+// each procedure (keyed as asked), the tenant's learning quorum, and the
+// tool policy of the tools the mistakes' fixes call.
+type LearnedTrust struct {
+	Procedures map[string]mistake.Backing
+	Quorum     int
+	Tools      toolclass.Policy
+}
+
+// LearnedBacking reads, in one transaction, who vouches for learned items
+// recall is about to serve: it sets the backing of each mistake (its
+// failures) and of each of its fixes (their recoveries), and returns the
+// backing of each procedure (by the trajectories that support it, keyed
+// as procs is), the tenant's learning quorum and the tool policy.
+func (db *DB) LearnedBacking(ctx context.Context, tenantID string, ms []*mistake.Mistake, procs map[string][]string) (LearnedTrust, error) {
+	out := map[string]mistake.Backing{}
+	lt := LearnedTrust{Procedures: out}
+	err := db.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		if lt.Quorum, err = learningQuorum(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		if err := backMistakes(ctx, tx, tenantID, ms); err != nil {
+			return err
+		}
+		var tools []string
+		for _, m := range ms {
+			if !slices.Contains(tools, m.Signature.Tool) {
+				tools = append(tools, m.Signature.Tool)
+			}
+		}
+		if lt.Tools, err = toolPolicy(ctx, tx, tenantID, tools, ms); err != nil {
+			return err
+		}
+		var ids []string
+		for _, srcs := range procs {
+			for _, id := range srcs {
+				if validUUID(id) && !slices.Contains(ids, id) {
+					ids = append(ids, id)
+				}
+			}
+		}
+		taught, err := trajectorySources(ctx, tx, tenantID, ids)
+		if err != nil {
+			return err
+		}
+		for k, srcs := range procs {
+			out[k] = backingOf(taught, srcs)
+		}
+		return nil
+	})
+	if err != nil {
+		return LearnedTrust{}, fmt.Errorf("store: learned backing: %w", err)
+	}
+	return lt, nil
 }
 
 // toolPolicy reads the declared classes of the tools the mistakes' fixes

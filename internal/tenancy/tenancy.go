@@ -160,6 +160,8 @@ type NewKey struct {
 	Name      string
 	Scopes    []admem.KeyScope
 	ExpiresAt *time.Time
+	// AgentID binds the key to one agent ("" none).
+	AgentID string
 }
 
 // CreateKey creates a key and returns it with its secret string, which is
@@ -203,10 +205,17 @@ func (s *Service) CreateKey(ctx context.Context, p admem.Principal, in NewKey) (
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(time.Now()) {
 		return admem.APIKey{}, "", admem.Invalid("expires_at", "must be in the future")
 	}
+	if len(in.AgentID) > admem.MaxScopeLen || in.AgentID != "" && strings.TrimSpace(in.AgentID) == "" {
+		return admem.APIKey{}, "", admem.Invalid("agent_id", fmt.Sprintf("1–%d bytes, not blank", admem.MaxScopeLen))
+	}
 	key, prefix, hash := auth.NewKey()
+	details := map[string]any{"name": in.Name, "prefix": prefix, "scopes": scopeList(scopes)}
+	if in.AgentID != "" {
+		details["agent_id"] = in.AgentID
+	}
 	k, err := s.store.CreateKey(ctx, admem.APIKey{TenantID: in.TenantID, Name: in.Name, Prefix: prefix, Scopes: scopes,
-		CreatedBy: p.KeyID, ExpiresAt: in.ExpiresAt}, hash,
-		admem.AuditEvent{ActorKeyID: p.KeyID, Action: "key.created", Details: map[string]any{"name": in.Name, "prefix": prefix, "scopes": scopeList(scopes)}})
+		CreatedBy: p.KeyID, ExpiresAt: in.ExpiresAt, AgentID: in.AgentID}, hash,
+		admem.AuditEvent{ActorKeyID: p.KeyID, Action: "key.created", Details: details})
 	if err != nil {
 		return admem.APIKey{}, "", err
 	}
