@@ -1317,6 +1317,8 @@ export interface components {
             last_used_at?: string;
             /** @description what the key reports counts on its own (PUT /v1/keys/{keyID}/learning-trust) */
             trusted_for_learning?: boolean;
+            /** @description the agent the key was issued to: learning counts all the key reports as this agent's, so keys of one agent are one source */
+            agent_id?: string;
         };
         KeyLearningTrust: {
             trusted: boolean;
@@ -1369,6 +1371,8 @@ export interface components {
             /** Format: date-time */
             last_used_at?: string;
             trusted_for_learning?: boolean;
+            /** @description the agent the key was issued to */
+            agent_id?: string;
             /** @description the full key string; shown only once */
             key: string;
         };
@@ -1377,6 +1381,8 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
             /** Format: date-time */
             expires_at?: string;
+            /** @description issue the key to one agent: whatever agent ids its requests name, learning counts what it reports (failures, recoveries, feedback) as this agent's, so that two keys of one agent are one source (docs/trust.md) */
+            agent_id?: string;
         };
         KeyList: {
             items: components["schemas"]["APIKey"][];
@@ -2210,7 +2216,7 @@ export interface components {
             quarantine_released_by?: string;
         };
         /**
-         * @description quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it. unverified: ordinary data.
+         * @description quarantined: the content looks like an instruction to the agent (override of prior instructions, role prompt, tool-call directive, hidden markup); recall leaves it out of the prompt text unless include_quarantined is set. trusted: a tenant admin released it (facts), or, for a learned item (mistake note, procedure), its evidence came from the tenant's learning_quorum of independent sources or a key trusted for learning. unverified: ordinary data; a learned item taught by fewer sources is served in recall's text under its own heading ("Unconfirmed memory"), and a mistake note's fix is shown only when its recoveries meet the same bar.
          * @enum {string}
          */
         Trust: "trusted" | "unverified" | "quarantined";
