@@ -182,11 +182,7 @@ func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64, g *G
 		if !g.vouched(m, nil) {
 			continue
 		}
-		fixes := m.Fixes
-		derived := m.ruleFixes()
-		if len(derived) > 0 {
-			fixes = append(slices.Clone(fixes), derived...)
-		}
+		fixes := m.allFixes()
 		for k := range fixes {
 			fx := &fixes[k]
 			// What the rule itself states is the mistake's evidence; a
@@ -233,6 +229,17 @@ func (b *Book) Suggest(sit *Situation, c Call, a *Assessment, warn float64, g *G
 	return words
 }
 
+// allFixes returns the mistake's recoveries' fixes followed by those its
+// rule states (a copy when there are any of the latter, so the mistake's
+// own list is never appended to).
+func (m *Mistake) allFixes() []Fix {
+	derived := m.ruleFixes()
+	if len(derived) == 0 {
+		return m.Fixes
+	}
+	return append(slices.Clone(m.Fixes), derived...)
+}
+
 // maxRepairs bounds the further edits a suggestion makes to a fixed call
 // that still makes a known mistake.
 const maxRepairs = 2
@@ -254,7 +261,7 @@ func (b *Book) repair(sit *Situation, c Call, a *Assessment, warn float64, g *Ga
 		if !g.vouched(m, nil) {
 			continue
 		}
-		fixes := append(slices.Clone(m.Fixes), m.ruleFixes()...)
+		fixes := m.allFixes()
 		for k := range fixes {
 			fx := &fixes[k]
 			if fx.Tool != "" && fx.Tool != c.Tool || k < len(m.Fixes) && !g.vouched(m, fx) || fx.dropsOnly() && fx.Support < 2 {

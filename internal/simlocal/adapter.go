@@ -93,12 +93,16 @@ func (ad *Adapter) learn(b *mistake.Book, ps []pending) error {
 	return ad.trainer.Observe(fresh)
 }
 
+// namedFrom is where the named evidence features begin in the call range
+// (riskmodel keeps its 16 named slots at the top).
+var namedFrom = riskmodel.Config().CallDim - 16
+
 // named keeps an input's named evidence features only (they sit at the top
 // of the call range).
 func named(in sparse.Input) sparse.Input {
 	var out sparse.Input
 	for _, f := range in.Call {
-		if f.I >= riskmodel.Config().CallDim-16 {
+		if f.I >= namedFrom {
 			out.Call = append(out.Call, f)
 		}
 	}
